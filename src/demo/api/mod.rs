@@ -1,0 +1,78 @@
+//! The demo cluster's HTTP API: routing, authentication and the faults that act on every request
+//! (revoked token, stall, forbidden namespace), then one module per kind of request.
+
+mod admin;
+mod discovery;
+mod logs;
+mod portforward;
+mod resources;
+mod table;
+mod watch;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+
+use super::Cluster;
+use super::faults::Verb;
+use super::status::ApiError;
+
+pub type ApiState = Arc<Cluster>;
+
+pub fn router(cluster: Arc<Cluster>) -> Router {
+    let api = Router::new()
+        .route("/version", get(discovery::version))
+        .route("/api", get(resources::core_versions))
+        .route("/apis", get(resources::group_list))
+        .route(
+            "/api/v1/namespaces/{namespace}/pods/{name}/portforward",
+            any(portforward::handle),
+        )
+        .route(
+            "/api/v1/namespaces/{namespace}/pods/{name}/log",
+            get(logs::handle),
+        )
+        .route("/api/{*path}", any(resources::handle_core))
+        .route("/apis/{*path}", any(resources::handle_named))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(|| async { "ok" }))
+        .route("/livez", get(|| async { "ok" }))
+        .fallback(|| async { ApiError::not_found("path", "requested") })
+        .layer(middleware::from_fn_with_state(cluster.clone(), guard));
+    Router::new()
+        .route(
+            "/demo/admin/{action}",
+            post(admin::handle).get(admin::handle),
+        )
+        .merge(api)
+        .with_state(cluster)
+}
+
+/// The bearer token from an `Authorization` header.
+fn bearer(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default()
+        .trim()
+}
+
+/// Authentication and the stall fault, in front of every API request.
+async fn guard(State(cluster): State<ApiState>, request: Request, next: Next) -> Response {
+    if !cluster.faults.api_token_ok(bearer(request.headers())) {
+        cluster.faults.count(Verb::Other);
+        return ApiError::unauthorized().into_response();
+    }
+    let run = cluster.faults.current_run();
+    tokio::select! {
+        _ = cluster.faults.wait_unstalled() => {}
+        _ = run.cancelled() => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+    next.run(request).await
+}

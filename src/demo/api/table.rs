@@ -1,0 +1,287 @@
+//! Server-side printing: the `Table` (meta.k8s.io/v1) form kubectl asks for, with the columns
+//! `kubectl get` shows for each kind (wide-only columns at priority 1).
+
+use k8s_openapi::jiff::Timestamp;
+use serde_json::{Value, json};
+
+use super::super::kinds::Kind;
+
+/// Whether the client asked for a Table (kubectl does; kube-rs does not).
+pub fn wants_table(accept: &str) -> bool {
+    accept.contains("as=Table")
+}
+
+fn column(name: &str, kind: &str, priority: u8) -> Value {
+    let format = if name == "Name" { "name" } else { "" };
+    json!({"name": name, "type": kind, "format": format, "description": "", "priority": priority})
+}
+
+pub fn columns(kind: Kind) -> Vec<Value> {
+    let s = |n| column(n, "string", 0);
+    let wide = |n| column(n, "string", 1);
+    match kind {
+        Kind::Pod => vec![
+            s("Name"),
+            s("Ready"),
+            s("Status"),
+            column("Restarts", "string", 0),
+            s("Age"),
+            wide("IP"),
+            wide("Node"),
+            wide("Nominated Node"),
+            wide("Readiness Gates"),
+        ],
+        Kind::Service => vec![
+            s("Name"),
+            s("Type"),
+            s("Cluster-IP"),
+            s("External-IP"),
+            s("Port(s)"),
+            s("Age"),
+            wide("Selector"),
+        ],
+        Kind::Deployment => vec![
+            s("Name"),
+            s("Ready"),
+            column("Up-to-date", "integer", 0),
+            column("Available", "integer", 0),
+            s("Age"),
+            wide("Containers"),
+            wide("Images"),
+            wide("Selector"),
+        ],
+        Kind::StatefulSet => vec![
+            s("Name"),
+            s("Ready"),
+            s("Age"),
+            wide("Containers"),
+            wide("Images"),
+        ],
+        Kind::Endpoints => vec![s("Name"), s("Endpoints"), s("Age")],
+        Kind::ConfigMap => vec![s("Name"), column("Data", "integer", 0), s("Age")],
+        Kind::Namespace => vec![s("Name"), s("Status"), s("Age")],
+        Kind::Ingress => vec![
+            s("Name"),
+            s("Class"),
+            s("Hosts"),
+            s("Address"),
+            s("Ports"),
+            s("Age"),
+        ],
+    }
+}
+
+fn text(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
+}
+
+fn none_if_empty(s: String) -> String {
+    if s.is_empty() {
+        "<none>".to_string()
+    } else {
+        s
+    }
+}
+
+fn cells(kind: Kind, o: &Value) -> Vec<Value> {
+    let name = json!(text(&o["metadata"]["name"]));
+    let age = json!(age(&o["metadata"]["creationTimestamp"]));
+    let spec = &o["spec"];
+    let status = &o["status"];
+    let containers = || {
+        spec["template"]["spec"]["containers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let join = |field: &str| {
+        containers()
+            .iter()
+            .map(|c| text(&c[field]))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let selector = |sel: &Value| {
+        none_if_empty(
+            sel.as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| format!("{k}={}", text(v)))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .unwrap_or_default(),
+        )
+    };
+    match kind {
+        Kind::Pod => {
+            let statuses = status["containerStatuses"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let ready = statuses.iter().filter(|c| c["ready"] == true).count();
+            let total = spec["containers"].as_array().map_or(0, Vec::len);
+            let restarts: u64 = statuses
+                .iter()
+                .filter_map(|c| c["restartCount"].as_u64())
+                .sum();
+            let reason = statuses
+                .iter()
+                .find_map(|c| c["state"]["waiting"]["reason"].as_str())
+                .map(str::to_string);
+            let shown = if !o["metadata"]["deletionTimestamp"].is_null() {
+                "Terminating".to_string()
+            } else {
+                reason.unwrap_or_else(|| text(&status["phase"]))
+            };
+            vec![
+                name,
+                json!(format!("{ready}/{total}")),
+                json!(shown),
+                json!(restarts.to_string()),
+                age,
+                json!(none_if_empty(text(&status["podIP"]))),
+                json!(none_if_empty(text(&spec["nodeName"]))),
+                json!("<none>"),
+                json!("<none>"),
+            ]
+        }
+        Kind::Service => {
+            let ports = spec["ports"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(|p| format!("{}/{}", p["port"], p["protocol"].as_str().unwrap_or("TCP")))
+                .collect::<Vec<_>>()
+                .join(",");
+            let external = status["loadBalancer"]["ingress"][0]["ip"]
+                .as_str()
+                .or(status["loadBalancer"]["ingress"][0]["hostname"].as_str())
+                .unwrap_or("<none>");
+            vec![
+                name,
+                json!(text(&spec["type"])),
+                json!(none_if_empty(text(&spec["clusterIP"]))),
+                json!(external),
+                json!(none_if_empty(ports)),
+                age,
+                json!(selector(&spec["selector"])),
+            ]
+        }
+        Kind::Deployment => vec![
+            name,
+            json!(format!(
+                "{}/{}",
+                status["readyReplicas"].as_u64().unwrap_or(0),
+                spec["replicas"].as_u64().unwrap_or(1)
+            )),
+            json!(status["updatedReplicas"].as_u64().unwrap_or(0)),
+            json!(status["availableReplicas"].as_u64().unwrap_or(0)),
+            age,
+            json!(join("name")),
+            json!(join("image")),
+            json!(selector(&spec["selector"]["matchLabels"])),
+        ],
+        Kind::StatefulSet => vec![
+            name,
+            json!(format!(
+                "{}/{}",
+                status["readyReplicas"].as_u64().unwrap_or(0),
+                spec["replicas"].as_u64().unwrap_or(1)
+            )),
+            age,
+            json!(join("name")),
+            json!(join("image")),
+        ],
+        Kind::Endpoints => {
+            let mut endpoints = Vec::new();
+            for subset in o["subsets"].as_array().cloned().unwrap_or_default() {
+                for address in subset["addresses"].as_array().cloned().unwrap_or_default() {
+                    for port in subset["ports"].as_array().cloned().unwrap_or_default() {
+                        endpoints.push(format!("{}:{}", text(&address["ip"]), port["port"]));
+                    }
+                }
+            }
+            vec![name, json!(none_if_empty(endpoints.join(","))), age]
+        }
+        Kind::ConfigMap => vec![
+            name,
+            json!(o["data"].as_object().map_or(0, |d| d.len())),
+            age,
+        ],
+        Kind::Namespace => vec![name, json!(text(&status["phase"])), age],
+        Kind::Ingress => {
+            let hosts = spec["rules"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(|r| text(&r["host"]))
+                .collect::<Vec<_>>()
+                .join(",");
+            let ports = if spec["tls"].is_array() {
+                "80, 443"
+            } else {
+                "80"
+            };
+            vec![
+                name,
+                json!(none_if_empty(text(&spec["ingressClassName"]))),
+                json!(none_if_empty(hosts)),
+                json!(""),
+                json!(ports),
+                age,
+            ]
+        }
+    }
+}
+
+/// One row, carrying the object's metadata as kubectl expects (`includeObject=Metadata`).
+fn row(kind: Kind, object: &Value) -> Value {
+    json!({
+        "cells": cells(kind, object),
+        "object": {
+            "kind": "PartialObjectMetadata",
+            "apiVersion": "meta.k8s.io/v1",
+            "metadata": object["metadata"],
+        }
+    })
+}
+
+pub fn table<'a>(
+    kind: Kind,
+    objects: impl IntoIterator<Item = &'a Value>,
+    resource_version: u64,
+    continue_token: Option<&str>,
+    with_columns: bool,
+) -> Value {
+    let mut metadata = json!({"resourceVersion": resource_version.to_string()});
+    if let Some(token) = continue_token {
+        metadata["continue"] = json!(token);
+    }
+    json!({
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": metadata,
+        "columnDefinitions": if with_columns { json!(columns(kind)) } else { Value::Null },
+        "rows": objects.into_iter().map(|o| row(kind, o)).collect::<Vec<_>>(),
+    })
+}
+
+/// kubectl's short human durations (`45s`, `3m12s`, `5h`, `12d`).
+fn age(created: &Value) -> String {
+    let Some(created) = created.as_str().and_then(|s| s.parse::<Timestamp>().ok()) else {
+        return "<unknown>".to_string();
+    };
+    let secs = (Timestamp::now().as_second() - created.as_second()).max(0);
+    let (m, h, d) = (secs / 60, secs / 3600, secs / 86_400);
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        _ if m < 10 => format!("{m}m{}s", secs % 60),
+        _ if m < 180 => format!("{m}m"),
+        _ if h < 8 => format!("{h}h{}m", m % 60),
+        _ if h < 48 => format!("{h}h"),
+        _ => format!("{d}d"),
+    }
+}

@@ -1,0 +1,195 @@
+//! Watches: a stream of newline-delimited JSON events from a resourceVersion, with bookmarks,
+//! `timeoutSeconds`, `410 Gone` (as an ERROR event) for compacted versions, and an end when the
+//! watches are dropped, the server stops or the client goes away.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use tokio::sync::{broadcast, mpsc};
+
+use super::super::kinds::Kind;
+use super::super::selector::Selector;
+use super::super::store::{Change, StoreError};
+use super::resources::filter_selectors;
+use super::{ApiError, ApiState, table};
+
+/// How often an idle watch with bookmarks enabled gets one (real servers: about a minute).
+const BOOKMARK_INTERVAL: Duration = Duration::from_secs(30);
+/// Events buffered towards a slow client before the watch waits for it.
+const STREAM_BUFFER: usize = 256;
+
+struct Filter {
+    kind: Kind,
+    namespace: Option<String>,
+    labels: Selector,
+    fields: Selector,
+}
+
+impl Filter {
+    fn matches(&self, change: &Change) -> bool {
+        change.kind == self.kind
+            && self
+                .namespace
+                .as_ref()
+                .is_none_or(|ns| *ns == change.namespace)
+            && self.labels.matches_labels(&change.object)
+            && self.fields.matches_fields(&change.object)
+    }
+}
+
+pub fn respond(
+    state: &ApiState,
+    kind: Kind,
+    namespace: Option<String>,
+    query: &HashMap<String, String>,
+    as_table: bool,
+) -> Result<Response, ApiError> {
+    let (labels, fields) = filter_selectors(query)?;
+    let since = match query.get("resourceVersion").map(String::as_str) {
+        None | Some("") | Some("0") => None,
+        Some(rv) => Some(
+            rv.parse::<u64>()
+                .map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {rv:?}")))?,
+        ),
+    };
+    let timeout = query
+        .get("timeoutSeconds")
+        .and_then(|t| t.parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let bookmarks = query
+        .get("allowWatchBookmarks")
+        .is_some_and(|b| b == "true");
+    let filter = Filter {
+        kind,
+        namespace,
+        labels,
+        fields,
+    };
+    let (tx, rx) = mpsc::channel::<Bytes>(STREAM_BUFFER);
+    match state.store.watch(kind, since) {
+        Ok(start) => {
+            tokio::spawn(stream_changes(
+                state.clone(),
+                filter,
+                start.backlog,
+                start.receiver,
+                tx,
+                timeout,
+                bookmarks,
+                as_table,
+            ));
+        }
+        Err(StoreError::Gone { requested, oldest }) => {
+            // Like the API server's watch cache: a 200 whose only event is a 410 Status.
+            let status =
+                ApiError::gone(format!("too old resource version: {requested} ({oldest})")).body();
+            let _ = tx.try_send(event_line("ERROR", &status));
+        }
+        Err(other) => return Err(other.into()),
+    }
+    let body = Body::from_stream(futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|bytes| (Ok::<_, Infallible>(bytes), rx))
+    }));
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+fn event_line(event_type: &str, object: &Value) -> Bytes {
+    let mut line = json!({"type": event_type, "object": object}).to_string();
+    line.push('\n');
+    Bytes::from(line)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn stream_changes(
+    state: ApiState,
+    filter: Filter,
+    backlog: Vec<Arc<Change>>,
+    mut receiver: broadcast::Receiver<Arc<Change>>,
+    tx: mpsc::Sender<Bytes>,
+    timeout: Option<Duration>,
+    bookmarks: bool,
+    as_table: bool,
+) {
+    let run = state.faults.current_run();
+    let mut drops = state.faults.watch_drops();
+    drops.mark_unchanged();
+    let deadline = tokio::time::sleep(timeout.unwrap_or(Duration::from_secs(u64::from(u32::MAX))));
+    tokio::pin!(deadline);
+    let mut bookmark = tokio::time::interval(BOOKMARK_INTERVAL);
+    bookmark.reset();
+    let mut first_table = true;
+    let mut last_rv = state.store.current_rv();
+    let mut encode = |change: &Change| -> Bytes {
+        let object = if as_table {
+            let t = table::table(change.kind, [&*change.object], change.rv, None, first_table);
+            first_table = false;
+            t
+        } else {
+            (*change.object).clone()
+        };
+        event_line(change.event_type.as_str(), &object)
+    };
+    for change in backlog.iter().filter(|c| filter.matches(c)) {
+        last_rv = change.rv;
+        if tx.send(encode(change)).await.is_err() {
+            return;
+        }
+    }
+    if let Some(last) = backlog.last() {
+        last_rv = last.rv;
+    }
+    loop {
+        let line = tokio::select! {
+            _ = run.cancelled() => return,
+            _ = drops.changed() => return,
+            _ = &mut deadline => return,
+            _ = tx.closed() => return,
+            _ = bookmark.tick(), if bookmarks => {
+                let object = json!({
+                    "kind": filter.kind.name(),
+                    "apiVersion": filter.kind.group_version().api_version(),
+                    "metadata": {"resourceVersion": last_rv.max(state.store.current_rv()).to_string()},
+                });
+                event_line("BOOKMARK", &object)
+            }
+            received = receiver.recv() => match received {
+                Ok(change) => {
+                    // Skip what the backlog already sent (subscribed while reading it).
+                    if backlog.last().is_some_and(|b| change.rv <= b.rv) {
+                        continue;
+                    }
+                    last_rv = change.rv;
+                    if !filter.matches(&change) {
+                        continue;
+                    }
+                    encode(&change)
+                }
+                // Fell too far behind: end the watch; the client re-watches from its last version.
+                Err(_) => return,
+            },
+        };
+        if tx.send(line).await.is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::store::EventType;
+    use super::*;
+
+    #[test]
+    fn event_lines_are_newline_delimited_json() {
+        let line = event_line(EventType::Added.as_str(), &json!({"a": 1}));
+        assert_eq!(&line[..], b"{\"object\":{\"a\":1},\"type\":\"ADDED\"}\n");
+    }
+}

@@ -1,0 +1,126 @@
+//! What the demo cluster holds at start: the seed's cluster from the manifests under
+//! `assets/demo-cluster/` (compiled into the binary), and `--scale N` generated microservices.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::DemoError;
+use super::kinds::Kind;
+
+const MANIFESTS: &[(&str, &str)] = &[
+    (
+        "00-namespaces.yaml",
+        include_str!("../../assets/demo-cluster/00-namespaces.yaml"),
+    ),
+    (
+        "hasura-conf.yaml",
+        include_str!("../../assets/demo-cluster/hasura-conf.yaml"),
+    ),
+    (
+        "hasura.yaml",
+        include_str!("../../assets/demo-cluster/hasura.yaml"),
+    ),
+    (
+        "default.yaml",
+        include_str!("../../assets/demo-cluster/default.yaml"),
+    ),
+];
+
+/// Which local backend serves a pod's ports (pod template annotation).
+pub const BACKEND_ANNOTATION: &str = "demo.hasura-tui.dev/backend";
+
+/// The seed cluster's objects, in the order they are applied.
+pub fn seed_objects() -> Result<Vec<(Kind, Value)>, DemoError> {
+    let mut objects = Vec::new();
+    for (file, text) in MANIFESTS {
+        objects.extend(parse_manifests(file, text)?);
+    }
+    Ok(objects)
+}
+
+/// Parses a multi-document YAML stream of manifests into objects of the kinds served here.
+pub fn parse_manifests(file: &str, text: &str) -> Result<Vec<(Kind, Value)>, DemoError> {
+    let mut objects = Vec::new();
+    for document in serde_yaml::Deserializer::from_str(text) {
+        let value =
+            Value::deserialize(document).map_err(|e| DemoError::Content(format!("{file}: {e}")))?;
+        if value.is_null() {
+            continue;
+        }
+        objects.push((kind_of(&value, file)?, value));
+    }
+    Ok(objects)
+}
+
+/// The kind an object declares in `apiVersion` and `kind`.
+pub fn kind_of(value: &Value, file: &str) -> Result<Kind, DemoError> {
+    let api_version = value["apiVersion"].as_str().unwrap_or_default();
+    let kind = value["kind"].as_str().unwrap_or_default();
+    Kind::ALL
+        .into_iter()
+        .find(|k| k.name() == kind && k.group_version().api_version() == api_version)
+        .ok_or_else(|| {
+            DemoError::Content(format!("{file}: unsupported object {api_version}/{kind}"))
+        })
+}
+
+/// `count` generated custom microservices (Deployment of two replicas and its Service), named
+/// `svc-00001`..., for benchmarks at scale.
+pub fn scaled_objects(namespace: &str, count: usize) -> Vec<(Kind, Value)> {
+    let mut objects = Vec::with_capacity(count * 2);
+    for i in 1..=count {
+        let name = format!("svc-{i:05}");
+        objects.push((
+            Kind::Deployment,
+            json!({
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": name, "namespace": namespace, "labels": {"app": name}},
+                "spec": {
+                    "replicas": 2,
+                    "selector": {"matchLabels": {"app": name}},
+                    "template": {
+                        "metadata": {
+                            "labels": {"app": name},
+                            "annotations": {BACKEND_ANNOTATION: "http-echo"}
+                        },
+                        "spec": {"containers": [{
+                            "name": "app",
+                            "image": "hasura/hello-world:v1",
+                            "ports": [{"name": "http", "containerPort": 8080}]
+                        }]}
+                    }
+                }
+            }),
+        ));
+        objects.push((
+            Kind::Service,
+            json!({
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": name, "namespace": namespace, "labels": {"app": name}},
+                "spec": {
+                    "type": "ClusterIP",
+                    "selector": {"app": name},
+                    "ports": [{"name": "http", "port": 80, "targetPort": "http"}]
+                }
+            }),
+        ));
+    }
+    objects
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_seed_has_two_namespaces_and_eleven_microservices() {
+        let objects = seed_objects().unwrap();
+        let count = |kind| objects.iter().filter(|(k, _)| *k == kind).count();
+        assert_eq!(count(Kind::Namespace), 2);
+        assert_eq!(count(Kind::Deployment) + count(Kind::StatefulSet), 11);
+        assert_eq!(count(Kind::Service), 11);
+        assert_eq!(count(Kind::ConfigMap), 1);
+    }
+}

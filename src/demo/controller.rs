@@ -1,0 +1,524 @@
+//! Controllers that make the store behave like a cluster: workloads own pods (names
+//! `<deploy>-<hash>-<suffix>`, `<sts>-<ordinal>`), pods move from Pending to Running, deleted pods
+//! terminate and are replaced, endpoints follow ready pods, workload status follows its pods, and
+//! per-microservice faults (CrashLoopBackOff, NotReady) shape the pods' state.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::Cluster;
+use super::kinds::Kind;
+use super::store::now_rfc3339;
+
+/// What a fault makes of a microservice's running pods.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PodFault {
+    CrashLoopBackOff,
+    NotReady,
+}
+
+/// Where a pod is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Creating,
+    Started,
+}
+
+const NODE_NAME: &str = "demo-node-1";
+const HASH_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+impl Cluster {
+    /// Brings a workload's pods to its desired count and refreshes what depends on them.
+    /// `immediate` starts new pods Running at once (used at start-up, where nobody watches yet).
+    pub(crate) fn reconcile(
+        self: &Arc<Self>,
+        kind: Kind,
+        namespace: &str,
+        name: &str,
+        immediate: bool,
+    ) {
+        let Some(workload) = self.store.get(kind, namespace, name) else {
+            return;
+        };
+        let desired = workload["spec"]["replicas"].as_u64().unwrap_or(1) as usize;
+        let pods = self.pods_of(kind, namespace, name);
+        let live: Vec<&Arc<Value>> = pods.iter().filter(|p| !is_deleting(p)).collect();
+        match kind {
+            Kind::StatefulSet => {
+                for ordinal in 0..desired {
+                    let pod_name = format!("{name}-{ordinal}");
+                    if !pods.iter().any(|p| pod_name_of(p) == pod_name) {
+                        self.create_pod(&workload, kind, pod_name, immediate);
+                    }
+                }
+                for pod in &live {
+                    let ordinal = pod_name_of(pod)
+                        .rsplit('-')
+                        .next()
+                        .and_then(|o| o.parse::<usize>().ok());
+                    if ordinal.is_none_or(|o| o >= desired) {
+                        self.terminate_pod(namespace, pod_name_of(pod));
+                    }
+                }
+            }
+            _ => {
+                for _ in live.len()..desired {
+                    let pod_name = format!("{}-{}", replica_set_name(name), random_suffix(5));
+                    self.create_pod(&workload, kind, pod_name, immediate);
+                }
+                // Scale down removes the newest pods first, as a ReplicaSet prefers.
+                for pod in live.iter().rev().take(live.len().saturating_sub(desired)) {
+                    self.terminate_pod(namespace, pod_name_of(pod));
+                }
+            }
+        }
+        self.refresh_workload_status(kind, namespace, name);
+    }
+
+    /// The pods a workload owns (by owner reference), in name order.
+    pub(crate) fn pods_of(&self, kind: Kind, namespace: &str, name: &str) -> Vec<Arc<Value>> {
+        let owner = match kind {
+            Kind::StatefulSet => name.to_string(),
+            _ => replica_set_name(name),
+        };
+        let Some(app) = self.store.get(kind, namespace, name).and_then(|w| {
+            w["spec"]["template"]["metadata"]["labels"]["app"]
+                .as_str()
+                .map(str::to_string)
+        }) else {
+            return Vec::new();
+        };
+        self.store
+            .by_app(Kind::Pod, namespace, &app)
+            .into_iter()
+            .filter(|p| {
+                p["metadata"]["ownerReferences"][0]["name"].as_str() == Some(owner.as_str())
+            })
+            .collect()
+    }
+
+    fn create_pod(
+        self: &Arc<Self>,
+        workload: &Value,
+        kind: Kind,
+        pod_name: String,
+        immediate: bool,
+    ) {
+        let namespace = workload["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let workload_name = workload["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let template = &workload["spec"]["template"];
+        let mut labels = template["metadata"]["labels"].clone();
+        let owner = match kind {
+            Kind::StatefulSet => {
+                labels["statefulset.kubernetes.io/pod-name"] = json!(pod_name);
+                json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "name": workload_name,
+                       "uid": workload["metadata"]["uid"], "controller": true})
+            }
+            _ => {
+                labels["pod-template-hash"] = json!(template_hash(&workload_name));
+                json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": replica_set_name(&workload_name),
+                       "uid": workload["metadata"]["uid"], "controller": true})
+            }
+        };
+        let mut spec = template["spec"].clone();
+        spec["nodeName"] = json!(NODE_NAME);
+        let pod = json!({
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": pod_name,
+                "namespace": namespace,
+                "labels": labels,
+                "annotations": template["metadata"]["annotations"],
+                "ownerReferences": [owner],
+            },
+            "spec": spec,
+            "status": {},
+        });
+        let ip = self.next_pod_ip();
+        let fault = self.fault_of(&namespace, &workload_name);
+        let phase = if immediate {
+            Phase::Started
+        } else {
+            Phase::Creating
+        };
+        let mut pod = pod;
+        set_pod_status(&mut pod, phase, fault, &ip, 0);
+        if self.store.create(Kind::Pod, pod.clone()).is_err() {
+            return;
+        }
+        self.logs.pod_started(&namespace, &pod_name, &workload_name);
+        if immediate {
+            self.refresh_endpoints_for_pod(&pod);
+            return;
+        }
+        let cluster = self.clone();
+        let delay = self.options.pod_start_delay;
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            cluster.start_pod(&namespace, &pod_name, &workload_name, kind);
+        });
+    }
+
+    /// Pending to Running: the containers have started.
+    fn start_pod(self: &Arc<Self>, namespace: &str, pod_name: &str, workload: &str, kind: Kind) {
+        let fault = self.fault_of(namespace, workload);
+        let Ok(pod) = self.store.update(Kind::Pod, namespace, pod_name, |pod| {
+            if !is_deleting(pod) {
+                let ip = pod["status"]["podIP"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                set_pod_status(pod, Phase::Started, fault, &ip, restarts_of(pod));
+            }
+        }) else {
+            return;
+        };
+        self.refresh_endpoints_for_pod(&pod);
+        self.refresh_workload_status(kind, namespace, workload);
+    }
+
+    /// Starts a pod's graceful termination: it leaves the endpoints at once, its connections are
+    /// cut, its owner replaces it, and it vanishes from the API shortly after.
+    pub(crate) fn terminate_pod(self: &Arc<Self>, namespace: &str, pod_name: &str) -> bool {
+        let Ok(pod) = self.store.update(Kind::Pod, namespace, pod_name, |pod| {
+            if !is_deleting(pod) {
+                pod["metadata"]["deletionTimestamp"] = json!(now_rfc3339());
+                pod["metadata"]["deletionGracePeriodSeconds"] = json!(30);
+                set_condition(pod, "Ready", false);
+                set_condition(pod, "ContainersReady", false);
+                for status in pod["status"]["containerStatuses"]
+                    .as_array_mut()
+                    .into_iter()
+                    .flatten()
+                {
+                    status["ready"] = json!(false);
+                }
+            }
+        }) else {
+            return false;
+        };
+        self.backends.stop_pod(namespace, pod_name);
+        self.refresh_endpoints_for_pod(&pod);
+        if let Some((kind, owner)) = self.owner_workload(&pod) {
+            self.reconcile(kind, namespace, &owner, false);
+        }
+        let cluster = self.clone();
+        let (namespace, pod_name) = (namespace.to_string(), pod_name.to_string());
+        let delay = self.options.pod_termination_delay;
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            if let Ok(pod) = cluster.store.delete(Kind::Pod, &namespace, &pod_name) {
+                cluster.logs.pod_deleted(&namespace, &pod_name);
+                if let Some((kind, owner)) = cluster.owner_workload(&pod) {
+                    // A StatefulSet recreates the same ordinal only once the old pod is gone.
+                    cluster.reconcile(kind, &namespace, &owner, false);
+                }
+            }
+        });
+        true
+    }
+
+    /// Puts a microservice's pods into a fault (or back to health with `None`).
+    pub(crate) fn apply_fault(
+        self: &Arc<Self>,
+        namespace: &str,
+        workload: &str,
+        fault: Option<PodFault>,
+    ) {
+        self.set_fault(namespace, workload, fault);
+        let Some(kind) = self.workload_kind(namespace, workload) else {
+            return;
+        };
+        for pod in self.pods_of(kind, namespace, workload) {
+            if is_deleting(&pod) || pod["status"]["phase"] == "Pending" {
+                continue;
+            }
+            let restarts = restarts_of(&pod) + u64::from(fault == Some(PodFault::CrashLoopBackOff));
+            if let Ok(pod) = self
+                .store
+                .update(Kind::Pod, namespace, pod_name_of(&pod), |pod| {
+                    let ip = pod["status"]["podIP"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
+                    set_pod_status(pod, Phase::Started, fault, &ip, restarts);
+                })
+            {
+                if fault.is_some() {
+                    // A crashing or unready container drops its connections.
+                    self.backends.stop_pod(namespace, pod_name_of(&pod));
+                }
+                self.refresh_endpoints_for_pod(&pod);
+            }
+        }
+        self.refresh_workload_status(kind, namespace, workload);
+    }
+
+    pub(crate) fn workload_kind(&self, namespace: &str, name: &str) -> Option<Kind> {
+        [Kind::Deployment, Kind::StatefulSet]
+            .into_iter()
+            .find(|k| self.store.get(*k, namespace, name).is_some())
+    }
+
+    fn owner_workload(&self, pod: &Value) -> Option<(Kind, String)> {
+        let owner = &pod["metadata"]["ownerReferences"][0];
+        let name = owner["name"].as_str()?;
+        match owner["kind"].as_str()? {
+            "StatefulSet" => Some((Kind::StatefulSet, name.to_string())),
+            // `<deploy>-<hash>`: the hash never contains '-', so the last '-' splits them.
+            "ReplicaSet" => Some((Kind::Deployment, name.rsplit_once('-')?.0.to_string())),
+            _ => None,
+        }
+    }
+
+    /// Recomputes the Endpoints of every Service whose selector matches this pod.
+    fn refresh_endpoints_for_pod(&self, pod: &Value) {
+        let namespace = pod["metadata"]["namespace"].as_str().unwrap_or_default();
+        let Some(app) = pod["metadata"]["labels"]["app"].as_str() else {
+            return;
+        };
+        for service in self.store.by_app(Kind::Service, namespace, app) {
+            if selector_matches(&service["spec"]["selector"], &pod["metadata"]["labels"]) {
+                self.refresh_endpoints(&service);
+            }
+        }
+    }
+
+    /// Writes the Endpoints of a Service from the pods its selector matches.
+    pub(crate) fn refresh_endpoints(&self, service: &Value) {
+        let namespace = service["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_default();
+        let name = service["metadata"]["name"].as_str().unwrap_or_default();
+        let selector = &service["spec"]["selector"];
+        let pods: Vec<Arc<Value>> = match selector["app"].as_str() {
+            Some(app) => self.store.by_app(Kind::Pod, namespace, app),
+            None => Vec::new(),
+        };
+        let (mut ready, mut not_ready) = (Vec::new(), Vec::new());
+        for pod in pods
+            .iter()
+            .filter(|p| selector_matches(selector, &p["metadata"]["labels"]))
+        {
+            let address = json!({
+                "ip": pod["status"]["podIP"],
+                "nodeName": NODE_NAME,
+                "targetRef": {"kind": "Pod", "namespace": namespace, "name": pod["metadata"]["name"], "uid": pod["metadata"]["uid"]},
+            });
+            if is_ready(pod) {
+                ready.push(address);
+            } else if !is_deleting(pod) {
+                not_ready.push(address);
+            }
+        }
+        let ports: Vec<Value> = service["spec"]["ports"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|port| {
+                let target = resolve_target_port(&port["targetPort"], port["port"].as_i64().unwrap_or(0), pods.first().map(|p| &**p));
+                json!({"name": port["name"], "port": target, "protocol": port["protocol"].as_str().unwrap_or("TCP")})
+            })
+            .collect();
+        let mut subset = json!({"ports": ports});
+        if !ready.is_empty() {
+            subset["addresses"] = json!(ready);
+        }
+        if !not_ready.is_empty() {
+            subset["notReadyAddresses"] = json!(not_ready);
+        }
+        let subsets = if ready.is_empty() && not_ready.is_empty() {
+            json!([])
+        } else {
+            json!([subset])
+        };
+        let updated = self.store.update(Kind::Endpoints, namespace, name, |ep| {
+            ep["subsets"] = subsets.clone();
+        });
+        if updated.is_err() {
+            let _ = self.store.create(
+                Kind::Endpoints,
+                json!({"metadata": {"name": name, "namespace": namespace, "labels": service["metadata"]["labels"]}, "subsets": subsets}),
+            );
+        }
+    }
+
+    pub(crate) fn refresh_workload_status(&self, kind: Kind, namespace: &str, name: &str) {
+        let pods = self.pods_of(kind, namespace, name);
+        let live = pods.iter().filter(|p| !is_deleting(p)).count() as u64;
+        let ready = pods.iter().filter(|p| is_ready(p)).count() as u64;
+        let _ = self.store.update(kind, namespace, name, |w| {
+            let generation = w["metadata"]["generation"].clone();
+            let mut status = json!({"observedGeneration": generation, "replicas": live, "updatedReplicas": live});
+            if ready > 0 {
+                status["readyReplicas"] = json!(ready);
+                status["availableReplicas"] = json!(ready);
+            }
+            if kind == Kind::StatefulSet {
+                status["currentReplicas"] = json!(live);
+            } else {
+                let desired = w["spec"]["replicas"].as_u64().unwrap_or(1);
+                let available = ready >= desired;
+                status["conditions"] = json!([{
+                    "type": "Available",
+                    "status": if available { "True" } else { "False" },
+                    "reason": if available { "MinimumReplicasAvailable" } else { "MinimumReplicasUnavailable" },
+                }]);
+            }
+            w["status"] = status;
+        });
+    }
+}
+
+/// Resolves a Service's targetPort (number or container port name) against a pod's spec.
+pub(crate) fn resolve_target_port(target: &Value, service_port: i64, pod: Option<&Value>) -> i64 {
+    match target {
+        Value::Number(n) => n.as_i64().unwrap_or(service_port),
+        Value::String(name) => pod
+            .and_then(|pod| container_ports(pod).find(|(n, _)| n.as_deref() == Some(name.as_str())))
+            .map(|(_, port)| port)
+            .unwrap_or(service_port),
+        _ => service_port,
+    }
+}
+
+/// A pod's container ports as (name, number).
+pub(crate) fn container_ports(pod: &Value) -> impl Iterator<Item = (Option<String>, i64)> + '_ {
+    pod["spec"]["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["ports"].as_array().into_iter().flatten())
+        .map(|p| {
+            (
+                p["name"].as_str().map(str::to_string),
+                p["containerPort"].as_i64().unwrap_or(0),
+            )
+        })
+}
+
+fn set_pod_status(pod: &mut Value, phase: Phase, fault: Option<PodFault>, ip: &str, restarts: u64) {
+    let started = phase == Phase::Started;
+    let ready = started && fault.is_none();
+    let start_time = pod["status"]["startTime"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(now_rfc3339);
+    let statuses: Vec<Value> = pod["spec"]["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let state = match (phase, fault) {
+                (Phase::Creating, _) => json!({"waiting": {"reason": "ContainerCreating"}}),
+                (Phase::Started, Some(PodFault::CrashLoopBackOff)) => json!({"waiting": {
+                    "reason": "CrashLoopBackOff",
+                    "message": format!("back-off 10s restarting failed container={} pod={}", c["name"].as_str().unwrap_or_default(), pod["metadata"]["name"].as_str().unwrap_or_default()),
+                }}),
+                (Phase::Started, _) => json!({"running": {"startedAt": start_time}}),
+            };
+            let mut status = json!({
+                "name": c["name"], "image": c["image"], "imageID": "", "ready": ready,
+                "restartCount": restarts, "started": started && fault != Some(PodFault::CrashLoopBackOff), "state": state,
+            });
+            if fault == Some(PodFault::CrashLoopBackOff) {
+                status["lastState"] = json!({"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": now_rfc3339()}});
+            }
+            status
+        })
+        .collect();
+    let condition = |kind: &str, ok: bool| json!({"type": kind, "status": if ok { "True" } else { "False" }, "lastTransitionTime": start_time});
+    pod["status"] = json!({
+        "phase": if started { "Running" } else { "Pending" },
+        "hostIP": "10.0.0.1",
+        "podIP": ip,
+        "podIPs": [{"ip": ip}],
+        "startTime": start_time,
+        "qosClass": "BestEffort",
+        "conditions": [
+            condition("Initialized", true),
+            condition("Ready", ready),
+            condition("ContainersReady", ready),
+            condition("PodScheduled", true),
+        ],
+        "containerStatuses": statuses,
+    });
+}
+
+fn set_condition(pod: &mut Value, kind: &str, ok: bool) {
+    for condition in pod["status"]["conditions"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+    {
+        if condition["type"] == kind {
+            condition["status"] = json!(if ok { "True" } else { "False" });
+        }
+    }
+}
+
+pub(crate) fn is_deleting(pod: &Value) -> bool {
+    !pod["metadata"]["deletionTimestamp"].is_null()
+}
+
+pub(crate) fn is_ready(pod: &Value) -> bool {
+    !is_deleting(pod)
+        && pod["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+}
+
+fn restarts_of(pod: &Value) -> u64 {
+    pod["status"]["containerStatuses"][0]["restartCount"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+pub(crate) fn pod_name_of(pod: &Value) -> &str {
+    pod["metadata"]["name"].as_str().unwrap_or_default()
+}
+
+fn selector_matches(selector: &Value, labels: &Value) -> bool {
+    selector
+        .as_object()
+        .is_some_and(|sel| !sel.is_empty() && sel.iter().all(|(k, v)| labels.get(k) == Some(v)))
+}
+
+fn replica_set_name(deployment: &str) -> String {
+    format!("{deployment}-{}", template_hash(deployment))
+}
+
+/// A stable 10-character hash in the alphabet Kubernetes uses for pod-template-hash.
+fn template_hash(seed: &str) -> String {
+    // FNV-1a: stable across runs and platforms, unlike std's RandomState.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in seed.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    (0..10)
+        .map(|_| {
+            let c = HASH_ALPHABET[(h % HASH_ALPHABET.len() as u64) as usize] as char;
+            h /= HASH_ALPHABET.len() as u64;
+            h = h.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(1);
+            c
+        })
+        .collect()
+}
+
+fn random_suffix(len: usize) -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| HASH_ALPHABET[rng.random_range(0..HASH_ALPHABET.len())] as char)
+        .collect()
+}

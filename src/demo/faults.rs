@@ -1,0 +1,160 @@
+//! API-level faults and bookkeeping: the bearer token (and its revocation), forbidden
+//! namespaces, stalled responses, dropped watches, the server's current run (so that stopping it
+//! also ends upgraded streams), and counts of the requests served by verb.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
+
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+/// Requests served, by verb, for benchmarks to read the load a client puts on the cluster.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RequestCounts {
+    pub list: u64,
+    pub watch: u64,
+    pub get: u64,
+    pub portforward: u64,
+    pub log: u64,
+    pub discovery: u64,
+    pub other: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Verb {
+    List,
+    Watch,
+    Get,
+    PortForward,
+    Log,
+    Discovery,
+    Other,
+}
+
+#[derive(Default)]
+struct Counters([AtomicU64; 7]);
+
+pub struct ApiFaults {
+    token: String,
+    revoked: AtomicBool,
+    forbidden: RwLock<HashSet<String>>,
+    stalled: watch::Sender<bool>,
+    watch_generation: watch::Sender<u64>,
+    run: Mutex<CancellationToken>,
+    counters: Counters,
+}
+
+pub fn random_token() -> String {
+    use rand::Rng;
+    let bytes: [u8; 24] = rand::rng().random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl ApiFaults {
+    pub fn new(token: String) -> Self {
+        ApiFaults {
+            token,
+            revoked: AtomicBool::new(false),
+            forbidden: RwLock::new(HashSet::new()),
+            stalled: watch::channel(false).0,
+            watch_generation: watch::channel(0).0,
+            run: Mutex::new(CancellationToken::new()),
+            counters: Counters::default(),
+        }
+    }
+
+    /// Whether a bearer token may use the API (never once revoked).
+    pub fn api_token_ok(&self, presented: &str) -> bool {
+        !self.revoked.load(Ordering::Relaxed) && self.admin_token_ok(presented)
+    }
+
+    /// The admin path accepts the original token even while the API's is revoked.
+    pub fn admin_token_ok(&self, presented: &str) -> bool {
+        // Length first, then every byte, so timing does not leak a prefix.
+        presented.len() == self.token.len()
+            && presented
+                .bytes()
+                .zip(self.token.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+
+    pub fn revoke(&self, revoked: bool) {
+        self.revoked.store(revoked, Ordering::Relaxed);
+        if revoked {
+            // Open watches were authorised before; a real server ends them when credentials go.
+            self.drop_watches();
+        }
+    }
+
+    pub fn is_forbidden(&self, namespace: &str) -> bool {
+        self.forbidden
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(namespace)
+    }
+
+    pub fn forbid(&self, namespace: &str, forbidden: bool) {
+        {
+            let mut set = self.forbidden.write().unwrap_or_else(|p| p.into_inner());
+            if forbidden {
+                set.insert(namespace.to_string());
+            } else {
+                set.remove(namespace);
+            }
+        }
+        if forbidden {
+            self.drop_watches();
+        }
+    }
+
+    pub fn stall(&self, stalled: bool) {
+        self.stalled.send_replace(stalled);
+    }
+
+    /// Waits while responses are stalled (returns at once when they are not).
+    pub async fn wait_unstalled(&self) {
+        let mut rx = self.stalled.subscribe();
+        // The sender lives as long as self, so wait_for cannot fail while we are called.
+        let _ = rx.wait_for(|stalled| !stalled).await;
+    }
+
+    pub fn drop_watches(&self) {
+        self.watch_generation.send_modify(|g| *g += 1);
+    }
+
+    /// A receiver that changes when watches are to be dropped.
+    pub fn watch_drops(&self) -> watch::Receiver<u64> {
+        self.watch_generation.subscribe()
+    }
+
+    /// The token cancelled when the server's current run stops.
+    pub fn current_run(&self) -> CancellationToken {
+        self.run.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Starts a new run (after a restart) and returns its token.
+    pub fn begin_run(&self) -> CancellationToken {
+        let token = CancellationToken::new();
+        *self.run.lock().unwrap_or_else(|p| p.into_inner()) = token.clone();
+        token
+    }
+
+    pub fn count(&self, verb: Verb) {
+        self.counters.0[verb as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn counts(&self) -> RequestCounts {
+        let c = |v: Verb| self.counters.0[v as usize].load(Ordering::Relaxed);
+        RequestCounts {
+            list: c(Verb::List),
+            watch: c(Verb::Watch),
+            get: c(Verb::Get),
+            portforward: c(Verb::PortForward),
+            log: c(Verb::Log),
+            discovery: c(Verb::Discovery),
+            other: c(Verb::Other),
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! The pods' log output: a few lines when a pod starts, one a second with `--churn`, kept per pod
+//! (bounded) and broadcast to followers of `pods/log?follow=true`.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::broadcast;
+
+use super::store::now_rfc3339;
+
+/// Lines kept per pod; older lines fall off, as a container runtime's log rotation does.
+const LINES_PER_POD: usize = 1_000;
+
+/// A line written by a pod, for followers.
+#[derive(Clone, Debug)]
+pub struct LogLine {
+    pub namespace: Arc<str>,
+    pub pod: Arc<str>,
+    pub line: Arc<str>,
+}
+
+pub struct LogBook {
+    pods: Mutex<HashMap<(String, String), VecDeque<Arc<str>>>>,
+    tx: broadcast::Sender<LogLine>,
+}
+
+impl Default for LogBook {
+    fn default() -> Self {
+        let (tx, _) = broadcast::channel(4096);
+        LogBook {
+            pods: Mutex::new(HashMap::new()),
+            tx,
+        }
+    }
+}
+
+impl LogBook {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), VecDeque<Arc<str>>>> {
+        // Single-operation critical sections: a poisoned map is still consistent.
+        self.pods.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn write(&self, namespace: &str, pod: &str, text: &str) {
+        let line: Arc<str> = Arc::from(format!("{} {text}", now_rfc3339()));
+        {
+            let mut pods = self.lock();
+            let lines = pods
+                .entry((namespace.to_string(), pod.to_string()))
+                .or_default();
+            lines.push_back(line.clone());
+            if lines.len() > LINES_PER_POD {
+                lines.pop_front();
+            }
+        }
+        // Nobody following is normal.
+        let _ = self.tx.send(LogLine {
+            namespace: Arc::from(namespace),
+            pod: Arc::from(pod),
+            line,
+        });
+    }
+
+    pub fn pod_started(&self, namespace: &str, pod: &str, microservice: &str) {
+        self.write(
+            namespace,
+            pod,
+            &format!("INFO starting {microservice} (pod {pod})"),
+        );
+        self.write(namespace, pod, "INFO configuration loaded");
+        self.write(namespace, pod, "INFO listening for connections");
+    }
+
+    pub fn pod_deleted(&self, namespace: &str, pod: &str) {
+        self.lock()
+            .remove(&(namespace.to_string(), pod.to_string()));
+    }
+
+    /// The last `tail` lines of a pod (all when `None`), and a receiver for the lines after them.
+    pub fn read(
+        &self,
+        namespace: &str,
+        pod: &str,
+        tail: Option<usize>,
+    ) -> (Vec<Arc<str>>, broadcast::Receiver<LogLine>) {
+        let pods = self.lock();
+        let receiver = self.tx.subscribe();
+        let lines = pods
+            .get(&(namespace.to_string(), pod.to_string()))
+            .map(|lines| {
+                let skip = tail.map_or(0, |t| lines.len().saturating_sub(t));
+                lines.iter().skip(skip).cloned().collect()
+            })
+            .unwrap_or_default();
+        (lines, receiver)
+    }
+
+    pub fn pods(&self) -> Vec<(String, String)> {
+        self.lock().keys().cloned().collect()
+    }
+}

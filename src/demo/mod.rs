@@ -1,0 +1,457 @@
+//! The embedded demo cluster: a Kubernetes API server in the binary that real clients (kube-rs,
+//! kubectl) use unchanged, running the seed's Hasura cluster with real loopback backends.
+//!
+//! It stands apart from the rest of the crate on purpose: it imports nothing from the model,
+//! cluster feed, forward engine or UI, so that tests that use it as the independent side cannot
+//! share a bug with the code they test. Only the commands that start it know it.
+
+mod api;
+mod backends;
+mod content;
+mod controller;
+mod faults;
+mod kinds;
+mod kubeconfig;
+mod logs;
+mod selector;
+mod server;
+mod status;
+mod store;
+mod tls;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use serde_json::Value;
+
+pub use controller::PodFault;
+pub use faults::RequestCounts;
+pub use kinds::Kind;
+
+use backends::Backends;
+use faults::ApiFaults;
+use logs::LogBook;
+use store::Store;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("demo cluster TLS set-up failed: {0}")]
+    Tls(String),
+    #[error("demo cluster content: {0}")]
+    Content(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot write kubeconfig {path}: {source}")]
+    Kubeconfig {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    NotFound(String),
+}
+
+/// How to run the demo cluster.
+#[derive(Clone, Debug)]
+pub struct DemoOptions {
+    pub listen: SocketAddr,
+    /// Extra generated custom microservices (two pods each).
+    pub scale: usize,
+    /// Pods write a log line a second.
+    pub churn: bool,
+    /// How long a new pod stays Pending (ContainerCreating) before it runs.
+    pub pod_start_delay: Duration,
+    /// How long a deleted pod stays Terminating before it vanishes.
+    pub pod_termination_delay: Duration,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        DemoOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            scale: 0,
+            churn: false,
+            pod_start_delay: Duration::from_millis(400),
+            pod_termination_delay: Duration::from_millis(300),
+        }
+    }
+}
+
+/// The cluster's state: objects, pods' processes and logs, faults, request counts.
+pub(crate) struct Cluster {
+    store: Store,
+    backends: Backends,
+    logs: LogBook,
+    faults: ApiFaults,
+    options: DemoOptions,
+    pod_faults: Mutex<HashMap<(String, String), PodFault>>,
+    next_ip: AtomicU32,
+    /// Set once the server runs; the admin path needs it to stop and restart the server.
+    server: OnceLock<server::ApiServer>,
+}
+
+impl Cluster {
+    fn next_pod_ip(&self) -> String {
+        let n = self.next_ip.fetch_add(1, Ordering::Relaxed);
+        format!("10.244.{}.{}", (n / 250) % 250, n % 250 + 2)
+    }
+
+    fn fault_of(&self, namespace: &str, workload: &str) -> Option<PodFault> {
+        self.pod_faults
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&(namespace.to_string(), workload.to_string()))
+            .copied()
+    }
+
+    fn set_fault(&self, namespace: &str, workload: &str, fault: Option<PodFault>) {
+        let mut faults = self.pod_faults.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (namespace.to_string(), workload.to_string());
+        match fault {
+            Some(f) => faults.insert(key, f),
+            None => faults.remove(&key),
+        };
+    }
+
+    /// Creates or replaces an object, then lets the controllers react to it.
+    fn apply(
+        self: &Arc<Self>,
+        kind: Kind,
+        mut object: Value,
+        immediate: bool,
+    ) -> Result<(), DemoError> {
+        let namespace = object["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let name = object["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if name.is_empty() || (kind.namespaced() && namespace.is_empty()) {
+            return Err(DemoError::Content(format!(
+                "{} without a name or namespace",
+                kind.name()
+            )));
+        }
+        let replaced = self.store.update(kind, &namespace, &name, |current| {
+            let cluster_ip = current["spec"]["clusterIP"].clone();
+            for field in ["spec", "data"] {
+                if !object[field].is_null() {
+                    current[field] = object[field].clone();
+                }
+            }
+            if kind == Kind::Service && current["spec"]["clusterIP"].is_null() {
+                current["spec"]["clusterIP"] = cluster_ip;
+            }
+            for field in ["labels", "annotations"] {
+                if !object["metadata"][field].is_null() {
+                    current["metadata"][field] = object["metadata"][field].clone();
+                }
+            }
+        });
+        let stored = match replaced {
+            Ok(stored) => stored,
+            Err(_) => {
+                // Fields the API server sets on creation.
+                match kind {
+                    Kind::Service if object["spec"]["clusterIP"].is_null() => {
+                        let n = self.next_ip.fetch_add(1, Ordering::Relaxed);
+                        object["spec"]["clusterIP"] =
+                            serde_json::json!(format!("10.96.{}.{}", (n / 250) % 250, n % 250 + 2));
+                    }
+                    Kind::Namespace => object["status"] = serde_json::json!({"phase": "Active"}),
+                    _ => {}
+                }
+                self.store
+                    .create(kind, object)
+                    .map_err(|e| DemoError::Content(e.to_string()))?
+            }
+        };
+        match kind {
+            Kind::Deployment | Kind::StatefulSet => {
+                self.reconcile(kind, &namespace, &name, immediate)
+            }
+            Kind::Service => self.refresh_endpoints(&stored),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn load(self: &Arc<Self>, objects: Vec<(Kind, Value)>) -> Result<(), DemoError> {
+        for (kind, object) in objects {
+            self.apply(kind, object, true)?;
+        }
+        Ok(())
+    }
+
+    fn spawn_churn(self: &Arc<Self>) {
+        let cluster = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            let mut n: u64 = 0;
+            loop {
+                tick.tick().await;
+                let Some(cluster) = cluster.upgrade() else {
+                    return;
+                };
+                n += 1;
+                for (namespace, pod) in cluster.logs.pods() {
+                    if !pod.starts_with("svc-") {
+                        cluster
+                            .logs
+                            .write(&namespace, &pod, &format!("INFO handled request #{n}"));
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// A running demo cluster: its address and credentials, and the fault controls tests use.
+pub struct DemoCluster {
+    cluster: Arc<Cluster>,
+    server: server::ApiServer,
+    token: String,
+    ca_pem: String,
+}
+
+impl DemoCluster {
+    /// Starts the API server and loads the seed cluster (plus `--scale` microservices).
+    pub async fn start(options: DemoOptions) -> Result<DemoCluster, DemoError> {
+        let tls = tls::generate()?;
+        let token = faults::random_token();
+        let cluster = Arc::new(Cluster {
+            store: Store::new(),
+            backends: Backends::default(),
+            logs: LogBook::default(),
+            faults: ApiFaults::new(token.clone()),
+            options: options.clone(),
+            pod_faults: Mutex::new(HashMap::new()),
+            next_ip: AtomicU32::new(0),
+            server: OnceLock::new(),
+        });
+        cluster.load(content::seed_objects()?)?;
+        if options.scale > 0 {
+            cluster.load(content::scaled_objects("default", options.scale))?;
+        }
+        if options.churn {
+            cluster.spawn_churn();
+        }
+        let router = api::router(cluster.clone());
+        let server =
+            server::ApiServer::start(options.listen, tls.server_config, router, cluster.clone())
+                .await?;
+        // Only ever set here, right after the server exists.
+        let _ = cluster.server.set(server.clone());
+        Ok(DemoCluster {
+            cluster,
+            server,
+            token,
+            ca_pem: tls.ca_pem,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr()
+    }
+
+    pub fn url(&self) -> String {
+        format!("https://{}", self.addr())
+    }
+
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// A kubeconfig (context and cluster `gram29`) carrying the CA, address and token.
+    pub fn kubeconfig_yaml(&self) -> String {
+        kubeconfig::render(&self.url(), &self.ca_pem, &self.token)
+    }
+
+    pub fn write_kubeconfig(&self, path: &std::path::Path) -> Result<(), DemoError> {
+        kubeconfig::write(path, &self.kubeconfig_yaml())
+    }
+
+    /// Faults and controls, shared with the admin path.
+    pub fn faults(&self) -> Faults {
+        Faults {
+            cluster: self.cluster.clone(),
+            server: self.server.clone(),
+        }
+    }
+
+    /// Stops serving; returns when the listener is closed.
+    pub async fn shutdown(self) {
+        self.server.stop().await;
+    }
+}
+
+/// Fault controls: in-process for tests, and behind `/demo/admin` for other processes.
+#[derive(Clone)]
+pub struct Faults {
+    cluster: Arc<Cluster>,
+    server: server::ApiServer,
+}
+
+impl Faults {
+    /// Deletes a pod by name (its controller replaces it). Returns whether it existed.
+    pub fn kill_pod(&self, namespace: &str, pod: &str) -> bool {
+        self.cluster.terminate_pod(namespace, pod)
+    }
+
+    /// Deletes the first live pod of a microservice; returns its name.
+    pub fn kill_one_pod(&self, namespace: &str, microservice: &str) -> Result<String, DemoError> {
+        let pods = self.live_pods(namespace, microservice)?;
+        let pod = pods.first().ok_or_else(|| {
+            DemoError::NotFound(format!("{namespace}/{microservice} has no live pods"))
+        })?;
+        self.cluster.terminate_pod(namespace, pod);
+        Ok(pod.clone())
+    }
+
+    /// The names of a microservice's pods that are not terminating.
+    pub fn live_pods(&self, namespace: &str, microservice: &str) -> Result<Vec<String>, DemoError> {
+        let kind = self.workload_kind(namespace, microservice)?;
+        Ok(self
+            .cluster
+            .pods_of(kind, namespace, microservice)
+            .iter()
+            .filter(|p| !controller::is_deleting(p))
+            .map(|p| controller::pod_name_of(p).to_string())
+            .collect())
+    }
+
+    /// Names of a microservice's Ready pods.
+    pub fn ready_pods(
+        &self,
+        namespace: &str,
+        microservice: &str,
+    ) -> Result<Vec<String>, DemoError> {
+        let kind = self.workload_kind(namespace, microservice)?;
+        Ok(self
+            .cluster
+            .pods_of(kind, namespace, microservice)
+            .iter()
+            .filter(|p| controller::is_ready(p))
+            .map(|p| controller::pod_name_of(p).to_string())
+            .collect())
+    }
+
+    /// Puts a microservice into a fault (`None` heals it).
+    pub fn set_pod_fault(
+        &self,
+        namespace: &str,
+        microservice: &str,
+        fault: Option<PodFault>,
+    ) -> Result<(), DemoError> {
+        self.workload_kind(namespace, microservice)?;
+        self.cluster.apply_fault(namespace, microservice, fault);
+        Ok(())
+    }
+
+    pub fn scale(
+        &self,
+        namespace: &str,
+        microservice: &str,
+        replicas: u32,
+    ) -> Result<(), DemoError> {
+        let kind = self.workload_kind(namespace, microservice)?;
+        let _ = self
+            .cluster
+            .store
+            .update(kind, namespace, microservice, |w| {
+                w["spec"]["replicas"] = serde_json::json!(replicas);
+            });
+        self.cluster.reconcile(kind, namespace, microservice, false);
+        Ok(())
+    }
+
+    /// Creates or replaces objects given as YAML or JSON manifests (one or many documents).
+    pub fn apply_manifests(&self, text: &str) -> Result<usize, DemoError> {
+        let objects = content::parse_manifests("manifest", text)?;
+        let count = objects.len();
+        for (kind, object) in objects {
+            self.cluster.apply(kind, object, false)?;
+        }
+        Ok(count)
+    }
+
+    /// Ends every open watch (clients see their streams close and re-watch).
+    pub fn drop_watches(&self) {
+        self.cluster.faults.drop_watches();
+    }
+
+    /// Forgets the change history: watches from older versions get 410 Gone.
+    pub fn compact(&self) {
+        self.cluster.store.compact();
+    }
+
+    pub fn forbid_namespace(&self, namespace: &str, forbidden: bool) {
+        self.cluster.faults.forbid(namespace, forbidden);
+    }
+
+    /// Revokes the bearer token (every request gets 401) or restores it.
+    pub fn revoke_token(&self, revoked: bool) {
+        self.cluster.faults.revoke(revoked);
+    }
+
+    /// Accepts requests but never answers them, until unstalled.
+    pub fn stall(&self, stalled: bool) {
+        self.cluster.faults.stall(stalled);
+    }
+
+    /// Stops the API server: closes the listener and every connection. Pods keep running.
+    pub async fn stop_server(&self) {
+        self.server.stop().await;
+    }
+
+    /// Starts the API server again on the same address.
+    pub async fn restart_server(&self) -> Result<(), DemoError> {
+        self.server.restart().await
+    }
+
+    /// Requests served so far, by verb.
+    pub fn request_counts(&self) -> RequestCounts {
+        self.cluster.faults.counts()
+    }
+
+    /// The loopback address of a pod's backend for a container port (starts it if needed).
+    pub async fn backend_address(
+        &self,
+        namespace: &str,
+        pod: &str,
+        port: u16,
+    ) -> Result<SocketAddr, DemoError> {
+        let pod = self
+            .cluster
+            .store
+            .get(Kind::Pod, namespace, pod)
+            .ok_or_else(|| DemoError::NotFound(format!("pod {namespace}/{pod} not found")))?;
+        self.cluster
+            .backends
+            .address(&pod, port)
+            .await
+            .map_err(|e| DemoError::NotFound(format!("backend: {e}")))
+    }
+
+    /// The current resourceVersion of the cluster.
+    pub fn resource_version(&self) -> u64 {
+        self.cluster.store.current_rv()
+    }
+
+    fn workload_kind(&self, namespace: &str, microservice: &str) -> Result<Kind, DemoError> {
+        self.cluster
+            .workload_kind(namespace, microservice)
+            .ok_or_else(|| DemoError::NotFound(format!("no workload {namespace}/{microservice}")))
+    }
+}

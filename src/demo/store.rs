@@ -1,0 +1,492 @@
+//! The demo cluster's object store: every object as JSON, one cluster-wide resourceVersion that
+//! every change bumps, a bounded history of changes for watches to replay, and a broadcast of new
+//! changes in order. Compaction drops the history, after which a watch from an older version gets
+//! `410 Gone`, as etcd compaction does on a real cluster.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use k8s_openapi::jiff::Timestamp;
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+
+use super::kinds::Kind;
+
+/// How many past changes a watch can replay before it must relist (like etcd's compaction window).
+const HISTORY_LIMIT: usize = 250_000;
+/// How many changes a slow watcher may fall behind before its watch is ended.
+const BROADCAST_CAPACITY: usize = 16_384;
+
+pub type ObjectKey = (Kind, String, String);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventType {
+    Added,
+    Modified,
+    Deleted,
+}
+
+impl EventType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Added => "ADDED",
+            EventType::Modified => "MODIFIED",
+            EventType::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One change to one object, as a watch delivers it.
+#[derive(Debug)]
+pub struct Change {
+    pub rv: u64,
+    pub kind: Kind,
+    pub namespace: String,
+    pub event_type: EventType,
+    pub object: Arc<Value>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum StoreError {
+    #[error("{kind} \"{name}\" already exists")]
+    AlreadyExists { kind: &'static str, name: String },
+    #[error("{kind} \"{name}\" not found")]
+    NotFound { kind: &'static str, name: String },
+    #[error("too old resource version: {requested} ({oldest})")]
+    Gone { requested: u64, oldest: u64 },
+}
+
+/// Where a watch starts: its backlog of changes, and the receiver of the changes after it.
+pub struct WatchStart {
+    pub backlog: Vec<Arc<Change>>,
+    pub receiver: broadcast::Receiver<Arc<Change>>,
+}
+
+struct Inner {
+    rv: u64,
+    objects: BTreeMap<ObjectKey, Arc<Value>>,
+    history: VecDeque<Arc<Change>>,
+    /// The oldest version a watch may start from: every change after it is in `history`.
+    oldest_watchable: u64,
+    next_uid: u64,
+    /// Objects by their `app` (pods and workloads: the label; services: the selector's). The
+    /// controllers look pods and services up by app on every pod change; at 40,000 pods a scan
+    /// per change would be the demo's main cost.
+    by_app: HashMap<(Kind, String, String), BTreeSet<String>>,
+}
+
+pub struct Store {
+    inner: Mutex<Inner>,
+    tx: broadcast::Sender<Arc<Change>>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Store {
+    pub fn new() -> Self {
+        let (tx, _) = broadcast::channel(BROADCAST_CAPACITY);
+        Store {
+            inner: Mutex::new(Inner {
+                rv: 1,
+                objects: BTreeMap::new(),
+                history: VecDeque::new(),
+                oldest_watchable: 1,
+                next_uid: 1,
+                by_app: HashMap::new(),
+            }),
+            tx,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves the map consistent (every write is a single
+        // insert/remove), so a poisoned lock is safe to keep using.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn current_rv(&self) -> u64 {
+        self.lock().rv
+    }
+
+    /// Stores a new object, filling in the server-set metadata.
+    pub fn create(&self, kind: Kind, mut object: Value) -> Result<Arc<Value>, StoreError> {
+        let mut inner = self.lock();
+        let (namespace, name) = names_of(&object);
+        let key = (kind, namespace.clone(), name.clone());
+        if inner.objects.contains_key(&key) {
+            return Err(StoreError::AlreadyExists {
+                kind: kind.plural(),
+                name,
+            });
+        }
+        inner.rv += 1;
+        let rv = inner.rv;
+        let uid = inner.next_uid;
+        inner.next_uid += 1;
+        let gv = kind.group_version();
+        object["apiVersion"] = json!(gv.api_version());
+        object["kind"] = json!(kind.name());
+        let meta = &mut object["metadata"];
+        meta["resourceVersion"] = json!(rv.to_string());
+        meta["uid"] = json!(format!("00000000-0000-4000-8000-{uid:012x}"));
+        if meta.get("creationTimestamp").is_none_or(Value::is_null) {
+            meta["creationTimestamp"] = json!(now_rfc3339());
+        }
+        meta["generation"] = json!(1);
+        let object = Arc::new(object);
+        if let Some(app) = app_of(kind, &object) {
+            let index_key = (kind, namespace.clone(), app);
+            inner
+                .by_app
+                .entry(index_key)
+                .or_default()
+                .insert(name.clone());
+        }
+        inner.objects.insert(key, object.clone());
+        self.record(
+            &mut inner,
+            kind,
+            namespace,
+            EventType::Added,
+            object.clone(),
+        );
+        Ok(object)
+    }
+
+    /// Changes an object in place. No event is sent when `change` leaves it as it was.
+    pub fn update(
+        &self,
+        kind: Kind,
+        namespace: &str,
+        name: &str,
+        change: impl FnOnce(&mut Value),
+    ) -> Result<Arc<Value>, StoreError> {
+        let mut inner = self.lock();
+        let key = (kind, namespace.to_string(), name.to_string());
+        let Some(current) = inner.objects.get(&key).cloned() else {
+            return Err(StoreError::NotFound {
+                kind: kind.plural(),
+                name: name.to_string(),
+            });
+        };
+        let mut object = (*current).clone();
+        change(&mut object);
+        if object == *current {
+            return Ok(current);
+        }
+        if object.get("spec") != current.get("spec") {
+            let generation = current["metadata"]["generation"].as_i64().unwrap_or(1);
+            object["metadata"]["generation"] = json!(generation + 1);
+        }
+        inner.rv += 1;
+        let rv = inner.rv;
+        object["metadata"]["resourceVersion"] = json!(rv.to_string());
+        let (old_app, new_app) = (app_of(kind, &current), app_of(kind, &object));
+        if old_app != new_app {
+            if let Some(app) = old_app {
+                let index_key = (kind, namespace.to_string(), app);
+                if let Some(names) = inner.by_app.get_mut(&index_key) {
+                    names.remove(name);
+                }
+            }
+            if let Some(app) = new_app {
+                let index_key = (kind, namespace.to_string(), app);
+                inner
+                    .by_app
+                    .entry(index_key)
+                    .or_default()
+                    .insert(name.to_string());
+            }
+        }
+        let object = Arc::new(object);
+        inner.objects.insert(key, object.clone());
+        self.record(
+            &mut inner,
+            kind,
+            namespace.to_string(),
+            EventType::Modified,
+            object.clone(),
+        );
+        Ok(object)
+    }
+
+    pub fn delete(
+        &self,
+        kind: Kind,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Arc<Value>, StoreError> {
+        let mut inner = self.lock();
+        let key = (kind, namespace.to_string(), name.to_string());
+        let Some(old) = inner.objects.remove(&key) else {
+            return Err(StoreError::NotFound {
+                kind: kind.plural(),
+                name: name.to_string(),
+            });
+        };
+        if let Some(app) = app_of(kind, &old) {
+            let index_key = (kind, namespace.to_string(), app);
+            if let Some(names) = inner.by_app.get_mut(&index_key) {
+                names.remove(name);
+                if names.is_empty() {
+                    inner.by_app.remove(&index_key);
+                }
+            }
+        }
+        inner.rv += 1;
+        let mut object = (*old).clone();
+        object["metadata"]["resourceVersion"] = json!(inner.rv.to_string());
+        let object = Arc::new(object);
+        self.record(
+            &mut inner,
+            kind,
+            namespace.to_string(),
+            EventType::Deleted,
+            object.clone(),
+        );
+        Ok(object)
+    }
+
+    fn record(
+        &self,
+        inner: &mut Inner,
+        kind: Kind,
+        namespace: String,
+        event_type: EventType,
+        object: Arc<Value>,
+    ) {
+        let change = Arc::new(Change {
+            rv: inner.rv,
+            kind,
+            namespace,
+            event_type,
+            object,
+        });
+        inner.history.push_back(change.clone());
+        while inner.history.len() > HISTORY_LIMIT {
+            if let Some(dropped) = inner.history.pop_front() {
+                inner.oldest_watchable = dropped.rv;
+            }
+        }
+        // No receivers is normal (nobody watching); the change is in the history anyway.
+        let _ = self.tx.send(change);
+    }
+
+    pub fn get(&self, kind: Kind, namespace: &str, name: &str) -> Option<Arc<Value>> {
+        self.lock()
+            .objects
+            .get(&(kind, namespace.to_string(), name.to_string()))
+            .cloned()
+    }
+
+    /// The objects of a kind (in one namespace, or all), in (namespace, name) order, starting
+    /// after `after` if given, with the version they were read at.
+    pub fn list(
+        &self,
+        kind: Kind,
+        namespace: Option<&str>,
+        after: Option<(&str, &str)>,
+    ) -> (u64, Vec<Arc<Value>>) {
+        let inner = self.lock();
+        let start = match after {
+            Some((ns, name)) => (kind, ns.to_string(), name.to_string()),
+            None => (kind, namespace.unwrap_or("").to_string(), String::new()),
+        };
+        let items = inner
+            .objects
+            .range(start.clone()..)
+            .skip_while(|(k, _)| after.is_some() && **k == start)
+            .take_while(|((k, ns, _), _)| *k == kind && namespace.is_none_or(|want| want == ns))
+            .map(|(_, v)| v.clone())
+            .collect();
+        (inner.rv, items)
+    }
+
+    /// The objects of a kind in a namespace whose `app` (see `Inner::by_app`) is `app`.
+    pub fn by_app(&self, kind: Kind, namespace: &str, app: &str) -> Vec<Arc<Value>> {
+        let inner = self.lock();
+        let index_key = (kind, namespace.to_string(), app.to_string());
+        let Some(names) = inner.by_app.get(&index_key) else {
+            return Vec::new();
+        };
+        names
+            .iter()
+            .filter_map(|name| {
+                inner
+                    .objects
+                    .get(&(kind, namespace.to_string(), name.clone()))
+                    .cloned()
+            })
+            .collect()
+    }
+
+    /// Starts a watch of changes after `since`. `None` starts at the current version with a
+    /// synthetic ADDED for every existing object of the kind, as `resourceVersion=0` does.
+    pub fn watch(&self, kind: Kind, since: Option<u64>) -> Result<WatchStart, StoreError> {
+        let inner = self.lock();
+        let receiver = self.tx.subscribe();
+        let backlog = match since {
+            Some(rv) if rv < inner.oldest_watchable => {
+                return Err(StoreError::Gone {
+                    requested: rv,
+                    oldest: inner.oldest_watchable,
+                });
+            }
+            Some(rv) => {
+                // History is in rv order; find the first change after `rv`.
+                let start = inner.history.partition_point(|c| c.rv <= rv);
+                inner
+                    .history
+                    .range(start..)
+                    .filter(|c| c.kind == kind)
+                    .cloned()
+                    .collect()
+            }
+            None => inner
+                .objects
+                .range((kind, String::new(), String::new())..)
+                .take_while(|((k, _, _), _)| *k == kind)
+                .map(|((k, ns, _), object)| {
+                    Arc::new(Change {
+                        rv: inner.rv,
+                        kind: *k,
+                        namespace: ns.clone(),
+                        event_type: EventType::Added,
+                        object: object.clone(),
+                    })
+                })
+                .collect(),
+        };
+        Ok(WatchStart { backlog, receiver })
+    }
+
+    /// Forgets all history: watches from any version before now get 410 Gone.
+    pub fn compact(&self) {
+        let mut inner = self.lock();
+        inner.history.clear();
+        inner.oldest_watchable = inner.rv;
+    }
+
+    /// Whether a version is still watchable (continue tokens use it too).
+    pub fn is_compacted(&self, rv: u64) -> bool {
+        rv < self.lock().oldest_watchable
+    }
+}
+
+/// The `app` an object is indexed under.
+fn app_of(kind: Kind, object: &Value) -> Option<String> {
+    let app = match kind {
+        Kind::Service => &object["spec"]["selector"]["app"],
+        _ => &object["metadata"]["labels"]["app"],
+    };
+    app.as_str().map(str::to_string)
+}
+
+fn names_of(object: &Value) -> (String, String) {
+    let meta = &object["metadata"];
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    (text(&meta["namespace"]), text(&meta["name"]))
+}
+
+pub fn now_rfc3339() -> String {
+    // Whole seconds, like the API server's metav1.Time.
+    let now = Timestamp::now();
+    Timestamp::from_second(now.as_second())
+        .unwrap_or(now)
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(ns: &str, name: &str) -> Value {
+        json!({"metadata": {"namespace": ns, "name": name}, "spec": {}})
+    }
+
+    #[test]
+    fn every_change_bumps_one_cluster_wide_version() {
+        let store = Store::new();
+        let a = store.create(Kind::Pod, pod("a", "x")).unwrap();
+        let b = store.create(Kind::Service, pod("a", "x")).unwrap();
+        let rv = |v: &Value| {
+            v["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+        };
+        assert!(rv(&b) == rv(&a) + 1);
+        assert_eq!(store.current_rv(), rv(&b));
+    }
+
+    #[test]
+    fn list_is_ordered_and_scoped_and_pages() {
+        let store = Store::new();
+        for (ns, name) in [("b", "2"), ("a", "2"), ("a", "1"), ("b", "1")] {
+            store.create(Kind::Pod, pod(ns, name)).unwrap();
+        }
+        store.create(Kind::Service, pod("a", "0")).unwrap();
+        let names = |items: Vec<Arc<Value>>| {
+            items
+                .iter()
+                .map(|v| {
+                    format!(
+                        "{}/{}",
+                        v["metadata"]["namespace"].as_str().unwrap(),
+                        v["metadata"]["name"].as_str().unwrap()
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(store.list(Kind::Pod, None, None).1),
+            ["a/1", "a/2", "b/1", "b/2"]
+        );
+        assert_eq!(
+            names(store.list(Kind::Pod, Some("b"), None).1),
+            ["b/1", "b/2"]
+        );
+        assert_eq!(
+            names(store.list(Kind::Pod, None, Some(("a", "2"))).1),
+            ["b/1", "b/2"]
+        );
+        assert_eq!(
+            names(store.list(Kind::Pod, Some("a"), Some(("a", "1"))).1),
+            ["a/2"]
+        );
+    }
+
+    #[test]
+    fn watch_replays_history_then_compaction_gives_gone() {
+        let store = Store::new();
+        store.create(Kind::Pod, pod("a", "1")).unwrap();
+        let since = store.current_rv();
+        store
+            .update(Kind::Pod, "a", "1", |v| v["spec"]["x"] = json!(1))
+            .unwrap();
+        store.delete(Kind::Pod, "a", "1").unwrap();
+        let start = store.watch(Kind::Pod, Some(since)).unwrap();
+        let types: Vec<_> = start.backlog.iter().map(|c| c.event_type).collect();
+        assert_eq!(types, [EventType::Modified, EventType::Deleted]);
+        store.compact();
+        assert!(matches!(
+            store.watch(Kind::Pod, Some(since)),
+            Err(StoreError::Gone { .. })
+        ));
+        assert!(store.watch(Kind::Pod, Some(store.current_rv())).is_ok());
+    }
+
+    #[test]
+    fn an_update_that_changes_nothing_sends_nothing() {
+        let store = Store::new();
+        store.create(Kind::Pod, pod("a", "1")).unwrap();
+        let rv = store.current_rv();
+        store.update(Kind::Pod, "a", "1", |_| {}).unwrap();
+        assert_eq!(store.current_rv(), rv);
+    }
+}
