@@ -1,5 +1,7 @@
 //! `hasura-tui demo-cluster`: runs the embedded demo cluster alone until Ctrl-C or SIGTERM.
 
+use std::io::Write;
+
 use anyhow::Context;
 
 use crate::cli::DemoClusterArgs;
@@ -18,15 +20,20 @@ pub async fn run(args: DemoClusterArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.write_kubeconfig {
         cluster.write_kubeconfig(path)?;
     }
-    println!("demo cluster gram29 listening on {}", cluster.url());
-    match &args.write_kubeconfig {
-        Some(path) => println!(
+    // Whoever started us may have closed stdout after reading the address; that is no reason
+    // to stop serving, so write errors are ignored.
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "demo cluster gram29 listening on {}", cluster.url());
+    let _ = match &args.write_kubeconfig {
+        Some(path) => writeln!(
+            out,
             "kubeconfig written to {}; try: kubectl --kubeconfig {} get pods -n hasura",
             path.display(),
             path.display()
         ),
-        None => println!("(pass --write-kubeconfig PATH to use it with kubectl)"),
-    }
+        None => writeln!(out, "(pass --write-kubeconfig PATH to use it with kubectl)"),
+    };
+    let _ = out.flush();
     wait_for_shutdown_signal().await;
     cluster.shutdown().await;
     Ok(())

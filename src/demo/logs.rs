@@ -19,8 +19,11 @@ pub struct LogLine {
     pub line: Arc<str>,
 }
 
+/// Each pod's recent lines, by (namespace, pod).
+type PodLines = HashMap<(String, String), VecDeque<Arc<str>>>;
+
 pub struct LogBook {
-    pods: Mutex<HashMap<(String, String), VecDeque<Arc<str>>>>,
+    pods: Mutex<PodLines>,
     tx: broadcast::Sender<LogLine>,
 }
 
@@ -35,7 +38,7 @@ impl Default for LogBook {
 }
 
 impl LogBook {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), VecDeque<Arc<str>>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, PodLines> {
         // Single-operation critical sections: a poisoned map is still consistent.
         self.pods.lock().unwrap_or_else(|p| p.into_inner())
     }

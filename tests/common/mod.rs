@@ -1,0 +1,66 @@
+//! Shared set-up for integration tests: a demo cluster in-process and clients for it.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use hasura_tui::demo::{DemoCluster, DemoOptions};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+/// Starts a demo cluster on a free loopback port with quick pod transitions.
+pub async fn start_demo() -> DemoCluster {
+    start_demo_with(DemoOptions {
+        pod_start_delay: Duration::from_millis(150),
+        pod_termination_delay: Duration::from_millis(100),
+        ..DemoOptions::default()
+    })
+    .await
+}
+
+pub async fn start_demo_with(options: DemoOptions) -> DemoCluster {
+    DemoCluster::start(options)
+        .await
+        .expect("demo cluster starts")
+}
+
+/// A kube-rs client configured exactly as from the demo's kubeconfig (CA, token, server).
+pub async fn client_for(demo: &DemoCluster) -> kube::Client {
+    client_from_yaml(&demo.kubeconfig_yaml()).await
+}
+
+pub async fn client_from_yaml(yaml: &str) -> kube::Client {
+    let kubeconfig = Kubeconfig::from_yaml(yaml).expect("kubeconfig parses");
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .expect("kubeconfig loads");
+    kube::Client::try_from(config).expect("client builds")
+}
+
+/// Polls `check` until it returns Some, or panics after `timeout` naming `what`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// The kubectl binary, or a failure that says it is missing (never a silent pass).
+pub fn kubectl() -> std::path::PathBuf {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("kubectl"))
+            .find(|candidate| candidate.is_file())
+    });
+    found.expect(
+        "kubectl is not on PATH: these tests need the kubectl that ships with the machine image",
+    )
+}

@@ -1,0 +1,225 @@
+//! The demo cluster as a separate process, used by the machine image's kubectl: what a newcomer
+//! does first. Fails (never skips) when kubectl is missing.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::kubectl;
+
+/// `hasura-tui demo-cluster` as a child process, killed (SIGTERM) on drop.
+struct DemoProcess {
+    child: Child,
+    kubeconfig: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl DemoProcess {
+    fn start() -> DemoProcess {
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = dir.path().join("gram29.yaml");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hasura-tui"))
+            .args(["demo-cluster", "--write-kubeconfig"])
+            .arg(&kubeconfig)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("hasura-tui starts");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        // Keep reading so the child never writes into a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        assert!(
+            first.contains("listening on https://127.0.0.1:"),
+            "first line: {first}"
+        );
+        DemoProcess {
+            child,
+            kubeconfig,
+            _dir: dir,
+        }
+    }
+
+    fn kubectl(&self, args: &[&str]) -> String {
+        let output = Command::new(kubectl())
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "kubectl {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "demo-cluster did not exit on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for DemoProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn kubectl_gets_pods_services_and_deployments_with_sensible_columns() {
+    let demo = DemoProcess::start();
+    assert_eq!(
+        mode_of(&demo.kubeconfig),
+        0o600,
+        "the kubeconfig holds a token"
+    );
+    let out = demo.kubectl(&["get", "pods,svc,deploy", "-n", "hasura"]);
+    for header in [
+        "NAME",
+        "READY",
+        "STATUS",
+        "RESTARTS",
+        "AGE",
+        "TYPE",
+        "CLUSTER-IP",
+        "PORT(S)",
+        "UP-TO-DATE",
+        "AVAILABLE",
+    ] {
+        assert!(out.contains(header), "missing column {header} in:\n{out}");
+    }
+    for name in [
+        "auth",
+        "data",
+        "filestore",
+        "gateway",
+        "le-agent",
+        "notify",
+        "platform-sync",
+        "postgres",
+        "session-redis",
+        "sshd",
+    ] {
+        assert!(
+            out.contains(&format!("service/{name} ")),
+            "missing service/{name} in:\n{out}"
+        );
+        assert!(
+            out.lines().any(|l| l.starts_with(&format!("pod/{name}-"))
+                && l.contains("Running")
+                && l.contains("1/1")),
+            "missing running pod of {name} in:\n{out}"
+        );
+    }
+    assert!(out.contains("deployment.apps/data "), "{out}");
+    assert!(out.contains("5432/TCP"), "{out}");
+    let sts = demo.kubectl(&["get", "statefulset", "-n", "hasura"]);
+    assert!(sts.contains("postgres") && sts.contains("1/1"), "{sts}");
+}
+
+#[test]
+fn kubectl_watch_prints_a_line_when_a_pod_is_deleted() {
+    let demo = DemoProcess::start();
+    let pod = demo
+        .kubectl(&[
+            "get", "pods", "-n", "hasura", "-l", "app=data", "-o", "name",
+        ])
+        .trim()
+        .trim_start_matches("pod/")
+        .to_string();
+    let mut watch = Command::new(kubectl())
+        .arg("--kubeconfig")
+        .arg(&demo.kubeconfig)
+        .args(["get", "pods", "-n", "hasura", "-w"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stdout = watch.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    // The initial listing ends with the last pod; wait for it before deleting.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut lines = Vec::new();
+    while !lines.iter().any(|l: &String| l.starts_with("sshd-")) {
+        lines.push(
+            rx.recv_timeout(deadline - Instant::now())
+                .expect("initial watch listing"),
+        );
+    }
+    let deleted = demo.kubectl(&["delete", "pod", "-n", "hasura", &pod]);
+    assert!(
+        deleted.contains(&format!("pod \"{pod}\" deleted")),
+        "{deleted}"
+    );
+    let mut saw_terminating = false;
+    let mut saw_replacement = false;
+    while !(saw_terminating && saw_replacement) {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| panic!("watch lines so far: {lines:?}"));
+        saw_terminating |= line.starts_with(&pod) && line.contains("Terminating");
+        saw_replacement |= line.starts_with("data-") && !line.starts_with(&pod);
+        lines.push(line);
+    }
+    let _ = watch.kill();
+    let _ = watch.wait();
+}
+
+#[test]
+fn kubectl_scale_and_delete_work_and_sigterm_exits_cleanly() {
+    let mut demo = DemoProcess::start();
+    let scaled = demo.kubectl(&["scale", "deploy", "auth", "-n", "hasura", "--replicas=3"]);
+    assert!(scaled.contains("deployment.apps/auth scaled"), "{scaled}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = demo.kubectl(&["get", "deploy", "auth", "-n", "hasura", "--no-headers"]);
+        if out.split_whitespace().nth(1) == Some("3/3") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "auth never reached 3/3: {out}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let pods = demo.kubectl(&[
+        "get",
+        "pods",
+        "-n",
+        "hasura",
+        "-l",
+        "app=auth",
+        "--no-headers",
+    ]);
+    assert_eq!(pods.lines().count(), 3, "{pods}");
+    let logs = demo.kubectl(&["logs", "-n", "hasura", "postgres-0"]);
+    assert!(logs.contains("starting postgres"), "{logs}");
+    let status = demo.terminate();
+    assert!(status.success(), "exit status on SIGTERM: {status}");
+}
