@@ -53,6 +53,8 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Print the microservices and exit (like `hasura microservice list`).
+    List(ListArgs),
     /// Run the demo cluster alone, for kubectl, scripts and benchmarks.
     DemoCluster(DemoClusterArgs),
 }
@@ -74,4 +76,25 @@ pub struct DemoClusterArgs {
     /// Pods write a log line every second.
     #[arg(long)]
     pub churn: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only one section: `hasura`, `user`, or a namespace name.
+    #[arg(short = 'n', long = "namespace", value_name = "NS")]
+    pub namespace: Option<String>,
+
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// The seed's layout: NAME, STATUS, INTERNAL-URL, EXTERNAL-URL.
+    Table,
+    /// Adds REPLICAS, PORTS and AGE.
+    Wide,
+    /// An array of objects with stable field names.
+    Json,
 }

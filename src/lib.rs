@@ -1,6 +1,13 @@
 //! hasura-tui: a terminal dashboard for microservices on a Kubernetes cluster laid out the Hasura
 //! way, with one-key port-forwards, and the embedded demo cluster it is tested against.
 
+pub mod app;
 pub mod cli;
+pub mod cluster;
 pub mod commands;
+pub mod config;
 pub mod demo;
+pub mod logging;
+pub mod model;
+pub mod tui;
+pub mod ui;

@@ -4,43 +4,87 @@ use clap::Parser;
 
 use hasura_tui::cli::{Cli, Command};
 use hasura_tui::commands;
+use hasura_tui::config::{self, ConfigError};
+use hasura_tui::demo::{DemoCluster, DemoOptions};
 
-/// Exit code for runtime failures (cluster unreachable, not found, ...); clap uses 2 for usage.
+/// Runtime failures (cluster unreachable, not found, ...).
 const EXIT_FAILURE: i32 = 1;
+/// Usage errors, bad kubeconfig (clap uses 2 for its own usage errors too).
+const EXIT_USAGE: i32 = 2;
 
 fn main() {
     let cli = Cli::parse();
+    let log_path = hasura_tui::logging::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("hasura-tui: cannot start the async runtime: {e}");
-            std::process::exit(EXIT_FAILURE);
-        }
+        Err(e) => fail(
+            EXIT_FAILURE,
+            &format!("cannot start the async runtime: {e}"),
+        ),
     };
-    let result = runtime.block_on(async move {
-        match cli.command {
-            Some(Command::DemoCluster(args)) => commands::demo_cluster::run(args).await,
-            None if cli.demo => {
-                eprintln!("the dashboard is not built yet; running the demo cluster alone");
-                commands::demo_cluster::run(hasura_tui::cli::DemoClusterArgs {
-                    listen: "127.0.0.1:0".parse().expect("a valid literal address"),
-                    write_kubeconfig: None,
-                    scale: 0,
-                    churn: false,
-                })
-                .await
-            }
-            None => {
-                eprintln!("hasura-tui: the dashboard is not built yet; try --demo or demo-cluster");
-                std::process::exit(2);
+    let code = runtime.block_on(run(cli, log_path));
+    // Background tasks (watches, forwards) end with the runtime; don't wait for their timeouts.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    std::process::exit(code);
+}
+
+async fn run(cli: Cli, log_path: Option<std::path::PathBuf>) -> i32 {
+    let result = match cli.command {
+        Some(Command::DemoCluster(args)) => commands::demo_cluster::run(args).await,
+        Some(Command::List(args)) => match connect(&cli.global).await {
+            Ok(target) => commands::list::run(target, &cli.global, &args).await,
+            Err(code) => return code,
+        },
+        None if cli.demo => run_demo_dashboard(&cli.global, log_path).await,
+        None => match connect(&cli.global).await {
+            Ok(target) => commands::dashboard::run(target, &cli.global, log_path).await,
+            Err(code) => return code,
+        },
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("hasura-tui: {e:#}");
+            if e.downcast_ref::<commands::UsageError>().is_some() {
+                EXIT_USAGE
+            } else {
+                EXIT_FAILURE
             }
         }
-    });
-    if let Err(e) = result {
-        eprintln!("hasura-tui: {e:#}");
-        std::process::exit(EXIT_FAILURE);
     }
+}
+
+/// `--demo`: the demo cluster in-process, and the dashboard on it.
+async fn run_demo_dashboard(
+    global: &hasura_tui::cli::GlobalArgs,
+    log_path: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
+    let demo = DemoCluster::start(DemoOptions::default()).await?;
+    let target = config::connect_yaml(
+        &demo.kubeconfig_yaml(),
+        "the demo cluster's kubeconfig",
+        None,
+    )
+    .await?;
+    let result = commands::dashboard::run(target, global, log_path).await;
+    demo.shutdown().await;
+    result
+}
+
+/// The cluster from the kubeconfig; on bad input, the error is printed and the exit code returned.
+async fn connect(global: &hasura_tui::cli::GlobalArgs) -> Result<config::ClusterTarget, i32> {
+    config::connect(global).await.map_err(|e| usage_error(&e))
+}
+
+fn usage_error(e: &ConfigError) -> i32 {
+    eprintln!("hasura-tui: {e}");
+    EXIT_USAGE
+}
+
+fn fail(code: i32, message: &str) -> ! {
+    eprintln!("hasura-tui: {message}");
+    std::process::exit(code)
 }

@@ -1,3 +1,10 @@
 //! The commands: thin front ends over the same engine.
 
+pub mod dashboard;
 pub mod demo_cluster;
+pub mod list;
+
+/// A mistake in what the user asked for (exit code 2), as opposed to a failure at run time.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);

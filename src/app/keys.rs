@@ -1,0 +1,63 @@
+//! Keys become actions (vim and k9s habits). What a key means depends on the mode: while the
+//! filter is being typed, letters are text; while help is open, only closing keys act.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::{Action, App};
+
+pub fn action_for(app: &App, key: KeyEvent) -> Option<Action> {
+    if key.kind == KeyEventKind::Release {
+        return None;
+    }
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    if ctrl && matches!(key.code, KeyCode::Char('c')) {
+        return Some(Action::Quit);
+    }
+    if app.help_open {
+        return match key.code {
+            KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter => {
+                Some(Action::ToggleHelp)
+            }
+            _ => None,
+        };
+    }
+    if app.filter.editing {
+        return match key.code {
+            KeyCode::Esc => Some(Action::ClearFilter),
+            KeyCode::Enter => Some(Action::FinishFilter),
+            KeyCode::Backspace => Some(Action::FilterBackspace),
+            KeyCode::Up => Some(Action::Move(-1)),
+            KeyCode::Down => Some(Action::Move(1)),
+            KeyCode::Char(c) if !ctrl => Some(Action::FilterInput(c)),
+            _ => None,
+        };
+    }
+    Some(match key.code {
+        KeyCode::Up | KeyCode::Char('k') => Action::Move(-1),
+        KeyCode::Down | KeyCode::Char('j') => Action::Move(1),
+        KeyCode::PageUp => Action::Page(-1),
+        KeyCode::PageDown => Action::Page(1),
+        KeyCode::Home | KeyCode::Char('g') => Action::Top,
+        KeyCode::End | KeyCode::Char('G') => Action::Bottom,
+        KeyCode::Tab | KeyCode::BackTab => Action::SwitchTable,
+        KeyCode::Char('/') => Action::StartFilter,
+        KeyCode::Esc if !app.filter.text.is_empty() => Action::ClearFilter,
+        KeyCode::Char('?') => Action::ToggleHelp,
+        KeyCode::Char('q') => Action::Quit,
+        _ => return None,
+    })
+}
+
+/// The help screen: only what works today.
+pub const HELP: &[(&str, &str)] = &[
+    ("↑ ↓  k j", "move"),
+    ("g G  Home End", "first / last row"),
+    ("PgUp PgDn", "page up / down"),
+    ("Tab  Shift-Tab", "switch between the two tables"),
+    (
+        "/",
+        "filter rows by name as you type; Enter keeps it, Esc clears",
+    ),
+    ("?", "this help; Esc closes"),
+    ("q  Ctrl-C", "quit"),
+];

@@ -1,0 +1,262 @@
+//! The dashboard's state and `update`: keys become actions, and only `update` changes state.
+//! Rendering reads `&App`; nothing here does I/O, so all of it is testable without a terminal.
+
+pub mod keys;
+pub mod layout;
+pub mod selection;
+pub mod widths;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::cluster::{Snapshot, WatchState};
+use crate::model::{Microservice, Section};
+
+pub use selection::Selection;
+pub use widths::ColumnWidths;
+
+/// What the header says about where we are connected.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Connection {
+    pub context: String,
+    pub server: String,
+}
+
+/// The name filter typed after `/`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub text: String,
+    /// Keys go to the filter until Enter or Esc.
+    pub editing: bool,
+}
+
+impl Filter {
+    /// Kubernetes names are lower-case, so only the typed text needs folding.
+    pub fn matches(&self, name: &str) -> bool {
+        self.text.is_empty() || name.contains(&self.text.to_lowercase())
+    }
+}
+
+/// A section's rows as the tables show them: which pass the filter, and how wide each column is.
+#[derive(Clone, Debug, Default)]
+pub struct TableView {
+    /// Indices into the snapshot's rows, in order.
+    pub visible: Vec<usize>,
+    pub widths: ColumnWidths,
+}
+
+/// Something the user (or the cluster) asked for.
+#[derive(Clone, Debug)]
+pub enum Action {
+    Move(isize),
+    Page(isize),
+    Top,
+    Bottom,
+    SwitchTable,
+    StartFilter,
+    FilterInput(char),
+    FilterBackspace,
+    FinishFilter,
+    ClearFilter,
+    ToggleHelp,
+    Quit,
+    Resize(u16, u16),
+    Snapshot(Arc<Snapshot>),
+    /// Time passed (the header's "reconnecting (Ns)" counts).
+    Tick(Instant),
+}
+
+pub struct App {
+    pub connection: Connection,
+    pub snapshot: Arc<Snapshot>,
+    pub focus: Section,
+    pub custom: Selection,
+    pub hasura: Selection,
+    /// Recomputed when rows or the filter change, so drawing touches only the visible rows.
+    pub custom_view: TableView,
+    pub hasura_view: TableView,
+    pub filter: Filter,
+    pub help_open: bool,
+    pub should_quit: bool,
+    /// Terminal size, for paging and scrolling.
+    pub size: (u16, u16),
+    /// "Now" for ages on screen; set by the event loop, fixed in tests.
+    pub now: Instant,
+    pub color: bool,
+}
+
+impl App {
+    pub fn new(
+        connection: Connection,
+        snapshot: Arc<Snapshot>,
+        size: (u16, u16),
+        now: Instant,
+    ) -> App {
+        let mut app = App {
+            connection,
+            snapshot,
+            focus: Section::Custom,
+            custom: Selection::default(),
+            hasura: Selection::default(),
+            custom_view: TableView::default(),
+            hasura_view: TableView::default(),
+            filter: Filter::default(),
+            help_open: false,
+            should_quit: false,
+            size,
+            now,
+            color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        };
+        app.refresh_views();
+        app
+    }
+
+    pub fn view(&self, section: Section) -> &TableView {
+        match section {
+            Section::Custom => &self.custom_view,
+            Section::Hasura => &self.hasura_view,
+        }
+    }
+
+    /// The rows of a section the filter lets through.
+    pub fn visible_rows(
+        &self,
+        section: Section,
+    ) -> impl ExactSizeIterator<Item = &Microservice> + '_ {
+        let rows = &self.snapshot.section(section).rows;
+        self.view(section).visible.iter().map(move |&i| &rows[i])
+    }
+
+    /// Refilters both tables and re-finds their selections (rows or filter changed).
+    fn refresh_views(&mut self) {
+        for section in [Section::Custom, Section::Hasura] {
+            let rows = self.snapshot.section(section).rows.clone();
+            let visible: Vec<usize> = (0..rows.len())
+                .filter(|&i| self.filter.matches(&rows[i].name))
+                .collect();
+            let view = TableView {
+                widths: ColumnWidths::measure(visible.iter().map(|&i| &rows[i])),
+                visible,
+            };
+            match section {
+                Section::Custom => self.custom_view = view,
+                Section::Hasura => self.hasura_view = view,
+            }
+        }
+        self.resolve_selections();
+    }
+
+    pub fn selection(&self, section: Section) -> &Selection {
+        match section {
+            Section::Custom => &self.custom,
+            Section::Hasura => &self.hasura,
+        }
+    }
+
+    fn selection_mut(&mut self, section: Section) -> &mut Selection {
+        match section {
+            Section::Custom => &mut self.custom,
+            Section::Hasura => &mut self.hasura,
+        }
+    }
+
+    /// The selected microservice of the focused table.
+    pub fn selected(&self) -> Option<&Microservice> {
+        let name = self.selection(self.focus).name.as_deref()?;
+        self.snapshot
+            .section(self.focus)
+            .rows
+            .iter()
+            .find(|m| m.name == name)
+    }
+
+    /// Data rows each table shows at the current size.
+    pub fn viewports(&self) -> (usize, usize) {
+        let (c, h) = layout::table_heights(
+            self.size.1,
+            self.visible_rows(Section::Custom).len(),
+            self.visible_rows(Section::Hasura).len(),
+        );
+        (layout::viewport(c), layout::viewport(h))
+    }
+
+    fn viewport(&self, section: Section) -> usize {
+        let (c, h) = self.viewports();
+        match section {
+            Section::Custom => c,
+            Section::Hasura => h,
+        }
+    }
+
+    fn resolve_selections(&mut self) {
+        for section in [Section::Custom, Section::Hasura] {
+            let viewport = self.viewport(section);
+            let names: Vec<String> = self.visible_rows(section).map(|m| m.name.clone()).collect();
+            self.selection_mut(section)
+                .resolve(names.iter().map(String::as_str), viewport);
+        }
+    }
+
+    fn move_selection(&mut self, delta: isize) {
+        let section = self.focus;
+        let viewport = self.viewport(section);
+        let names: Vec<String> = self.visible_rows(section).map(|m| m.name.clone()).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        self.selection_mut(section).move_by(delta, &refs, viewport);
+    }
+
+    /// Whether any table waits on a reconnect (its counter needs a tick a second).
+    pub fn needs_ticks(&self) -> bool {
+        [&self.snapshot.custom, &self.snapshot.hasura]
+            .iter()
+            .any(|s| matches!(s.state, WatchState::Reconnecting { .. }))
+    }
+
+    /// Applies an action. Returns whether the screen must be redrawn.
+    pub fn update(&mut self, action: Action) -> bool {
+        match action {
+            Action::Move(delta) => self.move_selection(delta),
+            Action::Page(pages) => {
+                let step = self.viewport(self.focus).max(1) as isize;
+                self.move_selection(pages * step);
+            }
+            Action::Top => self.move_selection(isize::MIN / 2),
+            Action::Bottom => self.move_selection(isize::MAX / 2),
+            Action::SwitchTable => {
+                self.focus = match self.focus {
+                    Section::Custom => Section::Hasura,
+                    Section::Hasura => Section::Custom,
+                };
+            }
+            Action::StartFilter => self.filter.editing = true,
+            Action::FilterInput(c) => {
+                self.filter.text.push(c);
+                self.refresh_views();
+            }
+            Action::FilterBackspace => {
+                self.filter.text.pop();
+                self.refresh_views();
+            }
+            Action::FinishFilter => self.filter.editing = false,
+            Action::ClearFilter => {
+                self.filter = Filter::default();
+                self.refresh_views();
+            }
+            Action::ToggleHelp => self.help_open = !self.help_open,
+            Action::Quit => self.should_quit = true,
+            Action::Resize(width, height) => {
+                self.size = (width, height);
+                self.resolve_selections();
+            }
+            Action::Snapshot(snapshot) => {
+                self.snapshot = snapshot;
+                self.refresh_views();
+            }
+            Action::Tick(now) => {
+                self.now = now;
+                return self.needs_ticks();
+            }
+        }
+        true
+    }
+}

@@ -1,0 +1,405 @@
+//! The feed task: spawns one resilient watch per kind and namespace (plus the gateway
+//! ConfigMap), applies their updates to slim per-namespace stores, and publishes a new snapshot
+//! at most once per coalescing window, only when something changed.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service};
+use k8s_openapi::api::networking::v1::Ingress;
+use kube::Api;
+use kube::runtime::watcher;
+use tokio::sync::{mpsc, watch as tokio_watch};
+use tokio_util::sync::CancellationToken;
+
+use super::gateway_conf::{self, CONFIGMAP_NAME, GatewayFiles};
+use super::store::{NamespaceStore, ObjectKind, Slim};
+use super::watch::{self, Failure, Update};
+use super::{SectionView, Snapshot, WatchState};
+use crate::config::Namespaces;
+use crate::model::{Microservice, Routes, Section, WorkloadInfo, build_microservices};
+
+/// Events closer together than this make one snapshot.
+const COALESCE: Duration = Duration::from_millis(10);
+const PAGE_SIZE: u32 = 500;
+
+#[derive(Clone, Debug)]
+pub struct FeedConfig {
+    pub namespaces: Namespaces,
+    /// `--cluster-name`.
+    pub cluster_name: Option<String>,
+    /// The kubeconfig cluster's name, the last fallback for templates.
+    pub kube_cluster_name: String,
+    /// `--project`'s gateway files, read once; `None` watches the `hasura-conf` ConfigMap.
+    pub project: Option<Result<GatewayFiles, String>>,
+}
+
+enum Message {
+    Objects {
+        section: Section,
+        kind: ObjectKind,
+        update: Update<Slim>,
+        rv: Option<u64>,
+    },
+    Gateway {
+        update: Update<GatewayFiles>,
+        rv: Option<u64>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum KindState {
+    Syncing,
+    Synced,
+    Failed(Failure),
+}
+
+struct SectionState {
+    section: Section,
+    namespace: String,
+    store: NamespaceStore,
+    kinds: HashMap<ObjectKind, KindState>,
+    rows: Arc<Vec<Microservice>>,
+    ever_synced: bool,
+    failing_since: Option<Instant>,
+    dirty: bool,
+}
+
+impl SectionState {
+    fn new(section: Section, namespace: String) -> Self {
+        SectionState {
+            section,
+            namespace,
+            store: NamespaceStore::default(),
+            kinds: ObjectKind::ALL
+                .into_iter()
+                .map(|k| (k, KindState::Syncing))
+                .collect(),
+            rows: Arc::new(Vec::new()),
+            ever_synced: false,
+            failing_since: None,
+            dirty: true,
+        }
+    }
+
+    fn state(&self) -> WatchState {
+        let failures: Vec<&Failure> = self
+            .kinds
+            .values()
+            .filter_map(|k| match k {
+                KindState::Failed(f) => Some(f),
+                _ => None,
+            })
+            .collect();
+        if let Some(Failure::Forbidden(m)) =
+            failures.iter().find(|f| matches!(f, Failure::Forbidden(_)))
+        {
+            return WatchState::Forbidden(format!("forbidden: {m}"));
+        }
+        if let Some(f) = failures
+            .iter()
+            .find(|f| matches!(f, Failure::Unauthorized(_)))
+        {
+            return WatchState::Error(f.message().to_string());
+        }
+        if let Some(f) = failures.first() {
+            return WatchState::Reconnecting {
+                since: self.failing_since.unwrap_or_else(Instant::now),
+                reason: f.message().to_string(),
+            };
+        }
+        if self.kinds.values().all(|k| *k == KindState::Synced) {
+            WatchState::Synced
+        } else {
+            WatchState::Syncing
+        }
+    }
+
+    fn set_kind(&mut self, kind: ObjectKind, state: KindState) {
+        if matches!(state, KindState::Failed(_)) {
+            self.failing_since.get_or_insert_with(Instant::now);
+        }
+        if self.kinds.get(&kind) != Some(&state) {
+            self.kinds.insert(kind, state);
+            self.dirty = true;
+        }
+        if !self
+            .kinds
+            .values()
+            .any(|k| matches!(k, KindState::Failed(_)))
+        {
+            self.failing_since = None;
+        }
+    }
+
+    fn view(&self) -> SectionView {
+        let state = self.state();
+        SectionView {
+            section: self.section,
+            namespace: self.namespace.clone(),
+            rows: self.rows.clone(),
+            stale: state.is_failed() && self.ever_synced,
+            state,
+        }
+    }
+}
+
+/// Starts the feed. The snapshots stop when `stop` is cancelled or every receiver is gone.
+pub fn spawn_feed(
+    client: kube::Client,
+    config: FeedConfig,
+    stop: CancellationToken,
+) -> tokio_watch::Receiver<Arc<Snapshot>> {
+    let (tx, rx) = mpsc::channel::<Message>(1024);
+    let sections = [
+        (Section::Custom, config.namespaces.user.clone()),
+        (Section::Hasura, config.namespaces.hasura.clone()),
+    ];
+    let mut tasks = Vec::new();
+    for (section, namespace) in &sections {
+        tasks.extend(spawn_section_watches(&client, *section, namespace, &tx));
+    }
+    if config.project.is_none() {
+        let api: Api<ConfigMap> = Api::namespaced(client.clone(), &config.namespaces.hasura);
+        let wc = watcher::Config::default().fields(&format!("metadata.name={CONFIGMAP_NAME}"));
+        tasks.push(tokio::spawn(watch::run(
+            api,
+            wc,
+            |m| GatewayFiles::from(m),
+            |update, rv| Message::Gateway { update, rv },
+            tx.clone(),
+        )));
+    }
+    drop(tx);
+    let mut feed = Feed {
+        custom: SectionState::new(Section::Custom, config.namespaces.user.clone()),
+        hasura: SectionState::new(Section::Hasura, config.namespaces.hasura.clone()),
+        gateway: config.project.clone().map(|p| p.ok()).unwrap_or(None),
+        gateway_error: config
+            .project
+            .as_ref()
+            .and_then(|p| p.as_ref().err().cloned()),
+        routes: None,
+        routes_error: None,
+        config,
+        resource_version: 0,
+        generation: 0,
+    };
+    feed.reparse_routes();
+    let (out, out_rx) = tokio_watch::channel(Arc::new(feed.snapshot()));
+    tokio::spawn(async move {
+        feed.run(rx, out, stop).await;
+        for task in tasks {
+            task.abort();
+        }
+    });
+    out_rx
+}
+
+fn spawn_section_watches(
+    client: &kube::Client,
+    section: Section,
+    namespace: &str,
+    tx: &mpsc::Sender<Message>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let wc = || watcher::Config::default().page_size(PAGE_SIZE);
+    let wrap = move |kind: ObjectKind| {
+        move |update: Update<Slim>, rv| Message::Objects {
+            section,
+            kind,
+            update,
+            rv,
+        }
+    };
+    vec![
+        tokio::spawn(watch::run(
+            Api::<Deployment>::namespaced(client.clone(), namespace),
+            wc(),
+            |d| Slim::Workload(WorkloadInfo::from(d)),
+            wrap(ObjectKind::Deployment),
+            tx.clone(),
+        )),
+        tokio::spawn(watch::run(
+            Api::<StatefulSet>::namespaced(client.clone(), namespace),
+            wc(),
+            |s| Slim::Workload(WorkloadInfo::from(s)),
+            wrap(ObjectKind::StatefulSet),
+            tx.clone(),
+        )),
+        tokio::spawn(watch::run(
+            Api::<Service>::namespaced(client.clone(), namespace),
+            wc(),
+            |s| Slim::Service(s.into()),
+            wrap(ObjectKind::Service),
+            tx.clone(),
+        )),
+        tokio::spawn(watch::run(
+            Api::<Pod>::namespaced(client.clone(), namespace),
+            wc(),
+            |p| Slim::Pod(p.into()),
+            wrap(ObjectKind::Pod),
+            tx.clone(),
+        )),
+        tokio::spawn(watch::run(
+            Api::<Ingress>::namespaced(client.clone(), namespace),
+            wc(),
+            |i| Slim::Ingress(i.into()),
+            wrap(ObjectKind::Ingress),
+            tx.clone(),
+        )),
+    ]
+}
+
+struct Feed {
+    custom: SectionState,
+    hasura: SectionState,
+    config: FeedConfig,
+    gateway: Option<GatewayFiles>,
+    /// Reading `--project`'s files failed.
+    gateway_error: Option<String>,
+    routes: Option<Routes>,
+    routes_error: Option<String>,
+    resource_version: u64,
+    generation: u64,
+}
+
+impl Feed {
+    async fn run(
+        &mut self,
+        mut rx: mpsc::Receiver<Message>,
+        out: tokio_watch::Sender<Arc<Snapshot>>,
+        stop: CancellationToken,
+    ) {
+        let mut deadline: Option<tokio::time::Instant> = None;
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = out.closed() => return,
+                message = rx.recv() => {
+                    let Some(message) = message else { return };
+                    self.apply(message);
+                    if (self.custom.dirty || self.hasura.dirty) && deadline.is_none() {
+                        deadline = Some(tokio::time::Instant::now() + COALESCE);
+                    }
+                }
+                _ = async { tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)).await }, if deadline.is_some() => {
+                    deadline = None;
+                    out.send_replace(Arc::new(self.snapshot()));
+                }
+            }
+        }
+    }
+
+    fn section_mut(&mut self, section: Section) -> &mut SectionState {
+        match section {
+            Section::Custom => &mut self.custom,
+            Section::Hasura => &mut self.hasura,
+        }
+    }
+
+    fn apply(&mut self, message: Message) {
+        match message {
+            Message::Objects {
+                section,
+                kind,
+                update,
+                rv,
+            } => {
+                if let Some(rv) = rv {
+                    self.resource_version = self.resource_version.max(rv);
+                }
+                let state = self.section_mut(section);
+                match update {
+                    Update::Listed(objects) => {
+                        state.store.replace_kind(kind, objects);
+                        state.set_kind(kind, KindState::Synced);
+                        state.dirty = true;
+                    }
+                    Update::Applied(object) => {
+                        state.dirty |= state.store.upsert(object);
+                    }
+                    Update::Deleted(name) => {
+                        state.dirty |= state.store.remove(kind, &name);
+                    }
+                    Update::Failed(failure) => {
+                        if matches!(failure, Failure::Forbidden(_) | Failure::Unauthorized(_)) {
+                            // What these credentials may not see must not linger on screen.
+                            state.store.clear();
+                            state.ever_synced = false;
+                            state.dirty = true;
+                        }
+                        state.set_kind(kind, KindState::Failed(failure));
+                    }
+                }
+            }
+            Message::Gateway { update, rv } => {
+                if let Some(rv) = rv {
+                    self.resource_version = self.resource_version.max(rv);
+                }
+                let files = match update {
+                    Update::Listed(mut maps) => maps.pop(),
+                    Update::Applied(files) => Some(files),
+                    Update::Deleted(_) => None,
+                    // The tables say what is wrong with the namespace; keep the last routes.
+                    Update::Failed(_) => return,
+                };
+                if files != self.gateway {
+                    self.gateway = files;
+                    self.reparse_routes();
+                }
+            }
+        }
+    }
+
+    fn cluster_name(&self) -> String {
+        gateway_conf::cluster_name(
+            self.config.cluster_name.as_deref(),
+            self.gateway.as_ref(),
+            &self.config.kube_cluster_name,
+        )
+    }
+
+    fn reparse_routes(&mut self) {
+        let (routes, error) = match gateway_conf::routes_of(
+            self.gateway.as_ref(),
+            &self.cluster_name(),
+            &self.config.namespaces,
+        ) {
+            Ok(routes) => (routes, self.gateway_error.clone()),
+            // A bad file is reported and skipped: rows keep every other source of URLs.
+            Err(e) => (None, Some(e)),
+        };
+        self.routes = routes;
+        self.routes_error = error;
+        self.custom.dirty = true;
+        self.hasura.dirty = true;
+    }
+
+    fn snapshot(&mut self) -> Snapshot {
+        for state in [&mut self.custom, &mut self.hasura] {
+            let listed = state.kinds.values().all(|k| *k != KindState::Syncing);
+            if state.dirty && listed {
+                state.rows = Arc::new(build_microservices(
+                    state.section,
+                    state.store.objects(),
+                    self.routes.as_ref(),
+                ));
+                if state.kinds.values().all(|k| *k == KindState::Synced) {
+                    state.ever_synced = true;
+                }
+            }
+            state.dirty = false;
+        }
+        self.generation += 1;
+        Snapshot {
+            custom: self.custom.view(),
+            hasura: self.hasura.view(),
+            routes_error: self.routes_error.clone(),
+            cluster_name: self.cluster_name(),
+            resource_version: self.resource_version,
+            generation: self.generation,
+        }
+    }
+}

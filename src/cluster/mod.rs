@@ -1,0 +1,85 @@
+//! The cluster feed: kube-rs watches of exactly what the model needs in the two namespaces,
+//! slimmed on arrival, joined into microservice rows, and published to the dashboard (and
+//! `list`) as snapshots, coalesced so a burst of events makes one snapshot. The only place that
+//! talks to the API server for views.
+
+mod feed;
+mod gateway_conf;
+mod store;
+mod watch;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+pub use feed::{FeedConfig, spawn_feed};
+pub use gateway_conf::{GatewayFiles, read_project};
+pub use watch::Failure;
+
+use crate::model::{Microservice, Section};
+
+/// How a namespace's watches stand.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WatchState {
+    /// Listing for the first time.
+    Syncing,
+    Synced,
+    /// Lost the connection; retrying with backoff since `since`.
+    Reconnecting {
+        since: Instant,
+        reason: String,
+    },
+    /// 403 for this namespace.
+    Forbidden(String),
+    /// Anything else that retrying will not fix by itself (401).
+    Error(String),
+}
+
+impl WatchState {
+    pub fn is_failed(&self) -> bool {
+        matches!(
+            self,
+            WatchState::Reconnecting { .. } | WatchState::Forbidden(_) | WatchState::Error(_)
+        )
+    }
+}
+
+/// One table's content.
+#[derive(Clone, Debug)]
+pub struct SectionView {
+    pub section: Section,
+    pub namespace: String,
+    pub rows: Arc<Vec<Microservice>>,
+    pub state: WatchState,
+    /// The rows are from before the current failure (shown, but marked).
+    pub stale: bool,
+}
+
+/// Everything the dashboard shows from the cluster, at one moment.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    pub custom: SectionView,
+    pub hasura: SectionView,
+    /// A bad routes.yaml/domains.yaml, shown in the header (the tables still show).
+    pub routes_error: Option<String>,
+    pub cluster_name: String,
+    /// The newest resourceVersion seen in any event (for latency measurements).
+    pub resource_version: u64,
+    /// Counts published snapshots.
+    pub generation: u64,
+}
+
+impl Snapshot {
+    pub fn section(&self, section: Section) -> &SectionView {
+        match section {
+            Section::Custom => &self.custom,
+            Section::Hasura => &self.hasura,
+        }
+    }
+
+    /// Both sections have either synced or failed: what a one-shot reader waits for.
+    pub fn settled(&self) -> bool {
+        [&self.custom, &self.hasura]
+            .iter()
+            .all(|s| s.state != WatchState::Syncing)
+    }
+}

@@ -1,0 +1,151 @@
+//! One resilient watch of one kind in one namespace, built on kube-rs's `watcher`: it lists,
+//! watches, and on any failure reports it, waits (exponential backoff with jitter) and starts
+//! over with a fresh list. Relisting after a failure (rather than resuming silently) gives the
+//! dashboard a clear "back in sync" moment and drops objects that vanished meanwhile.
+
+use std::fmt::Debug;
+use std::time::Duration;
+
+use futures::StreamExt;
+use kube::runtime::watcher;
+use kube::{Api, Resource};
+use serde::de::DeserializeOwned;
+use tokio::sync::mpsc;
+
+/// First wait after a failure; doubles up to `MAX_BACKOFF`.
+const MIN_BACKOFF: Duration = Duration::from_millis(250);
+const MAX_BACKOFF: Duration = Duration::from_secs(15);
+
+/// Why a watch is down, as the header or a table shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// 403: this namespace is off limits for these credentials.
+    Forbidden(String),
+    /// 401: the credentials were rejected.
+    Unauthorized(String),
+    /// The server could not be reached or answered badly (connection, TLS, 5xx, ...).
+    Unreachable(String),
+}
+
+impl Failure {
+    pub fn message(&self) -> &str {
+        match self {
+            Failure::Forbidden(m) | Failure::Unauthorized(m) | Failure::Unreachable(m) => m,
+        }
+    }
+}
+
+/// What a watch reports, for objects already converted to `T`.
+#[derive(Debug)]
+pub enum Update<T> {
+    /// A complete listing (initial or after a failure): replaces what was known.
+    Listed(Vec<T>),
+    Applied(T),
+    Deleted(String),
+    Failed(Failure),
+}
+
+/// Runs until the receiver is gone. `convert` slims each object as it arrives, so full objects
+/// never outlive the event that carried them.
+pub async fn run<K, T, M>(
+    api: Api<K>,
+    config: watcher::Config,
+    convert: fn(&K) -> T,
+    wrap: impl Fn(Update<T>, Option<u64>) -> M,
+    tx: mpsc::Sender<M>,
+) where
+    K: Resource + Clone + Debug + DeserializeOwned + Send + 'static,
+    T: Send,
+    M: Send,
+{
+    let mut backoff = MIN_BACKOFF;
+    loop {
+        let mut stream = watcher(api.clone(), config.clone()).boxed();
+        let mut listing: Vec<T> = Vec::new();
+        while let Some(item) = stream.next().await {
+            let message = match item {
+                Ok(watcher::Event::Init) => {
+                    listing.clear();
+                    continue;
+                }
+                Ok(watcher::Event::InitApply(object)) => {
+                    listing.push(convert(&object));
+                    continue;
+                }
+                Ok(watcher::Event::InitDone) => {
+                    backoff = MIN_BACKOFF;
+                    wrap(Update::Listed(std::mem::take(&mut listing)), None)
+                }
+                Ok(watcher::Event::Apply(object)) => {
+                    let rv = resource_version(&object);
+                    wrap(Update::Applied(convert(&object)), rv)
+                }
+                Ok(watcher::Event::Delete(object)) => {
+                    let rv = resource_version(&object);
+                    let name = object.meta().name.clone().unwrap_or_default();
+                    wrap(Update::Deleted(name), rv)
+                }
+                Err(error) => {
+                    let failure = classify(&error);
+                    tracing::warn!(
+                        kind = std::any::type_name::<K>(),
+                        "watch failed: {}",
+                        failure.message()
+                    );
+                    if tx.send(wrap(Update::Failed(failure), None)).await.is_err() {
+                        return;
+                    }
+                    break;
+                }
+            };
+            if tx.send(message).await.is_err() {
+                return;
+            }
+        }
+        // The stream failed (or ended): wait, then relist from scratch.
+        let jitter = 0.8 + rand::random::<f64>() * 0.4;
+        tokio::select! {
+            _ = tx.closed() => return,
+            _ = tokio::time::sleep(backoff.mul_f64(jitter)) => {}
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+fn resource_version<K: Resource>(object: &K) -> Option<u64> {
+    object.meta().resource_version.as_deref()?.parse().ok()
+}
+
+/// Sorts a watcher error into what the user must know: forbidden, unauthorized, or unreachable
+/// with the innermost cause ("connection refused", "invalid peer certificate: UnknownIssuer").
+pub fn classify(error: &watcher::Error) -> Failure {
+    let api_status = match error {
+        watcher::Error::InitialListFailed(kube::Error::Api(s))
+        | watcher::Error::WatchStartFailed(kube::Error::Api(s))
+        | watcher::Error::WatchFailed(kube::Error::Api(s)) => Some((s.code, s.message.clone())),
+        watcher::Error::WatchError(s) => Some((s.code, s.message.clone())),
+        _ => None,
+    };
+    match api_status {
+        Some((403, message)) => Failure::Forbidden(message),
+        Some((401, _)) => {
+            Failure::Unauthorized("unauthorized: the cluster rejected the credentials".to_string())
+        }
+        Some((code, message)) => Failure::Unreachable(format!("{code}: {message}")),
+        None => Failure::Unreachable(root_cause(error)),
+    }
+}
+
+/// The innermost error message: what actually went wrong, without the wrapping layers.
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = error;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    let text = current.to_string();
+    if text.is_empty() {
+        error.to_string()
+    } else {
+        text
+    }
+}

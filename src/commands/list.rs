@@ -1,0 +1,278 @@
+//! `hasura-tui list`: the microservices, printed once, in the seed's layout (product.md 6), or
+//! `-o wide` / `-o json`. Runs the same feed as the dashboard and prints its first settled
+//! snapshot.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{GlobalArgs, ListArgs, OutputFormat};
+use crate::cluster::{SectionView, Snapshot, WatchState, spawn_feed};
+use crate::config::{ClusterTarget, Namespaces};
+use crate::model::{Microservice, Section, TargetPort};
+
+/// How long `list` waits for the cluster before giving up.
+const TIMEOUT: Duration = Duration::from_secs(30);
+/// Go's tabwriter settings the Hasura CLI used: min cell width 10, padding 3.
+const MIN_WIDTH: usize = 10;
+const PADDING: usize = 3;
+
+pub async fn run(
+    target: ClusterTarget,
+    global: &GlobalArgs,
+    args: &ListArgs,
+) -> anyhow::Result<()> {
+    let snapshot = settled_snapshot(&target, global).await?;
+    let namespaces = Namespaces::from_args(global);
+    let sections: Vec<&SectionView> = match args.namespace.as_deref().map(|n| namespaces.resolve(n))
+    {
+        None => vec![&snapshot.custom, &snapshot.hasura],
+        Some(ns) if ns == snapshot.custom.namespace => vec![&snapshot.custom],
+        Some(ns) if ns == snapshot.hasura.namespace => vec![&snapshot.hasura],
+        Some(ns) => {
+            return Err(super::UsageError(format!(
+                "namespace {ns:?} is neither the user namespace ({}) nor the Hasura namespace ({}); use -n user, -n hasura, --user-namespace or --hasura-namespace",
+                snapshot.custom.namespace, snapshot.hasura.namespace
+            ))
+            .into());
+        }
+    };
+    for section in &sections {
+        match &section.state {
+            WatchState::Synced => {}
+            WatchState::Forbidden(m) => bail!(
+                "{} microservices ({}): {m}",
+                section.section,
+                section.namespace
+            ),
+            WatchState::Error(m) => bail!("{m}"),
+            WatchState::Reconnecting { reason, .. } => {
+                bail!("cluster {} unreachable: {reason}", target.server)
+            }
+            WatchState::Syncing => bail!("cluster {} did not answer in time", target.server),
+        }
+    }
+    if let Some(error) = &snapshot.routes_error {
+        eprintln!("warning: gateway routes skipped: {error}");
+    }
+    let text = match args.output {
+        OutputFormat::Table => render_tables(&sections, false),
+        OutputFormat::Wide => render_tables(&sections, true),
+        OutputFormat::Json => render_json(&sections)?,
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .context("writing to stdout")?;
+    Ok(())
+}
+
+async fn settled_snapshot(
+    target: &ClusterTarget,
+    global: &GlobalArgs,
+) -> anyhow::Result<Arc<Snapshot>> {
+    let stop = CancellationToken::new();
+    let mut snapshots = spawn_feed(
+        target.client.clone(),
+        super::dashboard::feed_config(target, global),
+        stop.clone(),
+    );
+    let waited = tokio::time::timeout(TIMEOUT, snapshots.wait_for(|s| s.settled())).await;
+    let snapshot = match waited {
+        Ok(Ok(snapshot)) => snapshot.clone(),
+        _ => {
+            stop.cancel();
+            bail!(
+                "cluster {} did not answer within {}s",
+                target.server,
+                TIMEOUT.as_secs()
+            );
+        }
+    };
+    stop.cancel();
+    Ok(snapshot)
+}
+
+/// Pads columns like Go's tabwriter (what the seed's output came from); no trailing spaces.
+pub fn tabulate(rows: &[Vec<String>]) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            let widest = rows
+                .iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0);
+            (widest + PADDING).max(MIN_WIDTH)
+        })
+        .collect();
+    let mut text = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            line.push_str(cell);
+            if c + 1 < row.len() {
+                line.push_str(&" ".repeat(widths[c].saturating_sub(cell.chars().count())));
+            }
+        }
+        text.push_str(line.trim_end());
+        text.push('\n');
+    }
+    text
+}
+
+fn render_tables(sections: &[&SectionView], wide: bool) -> String {
+    let mut out = String::new();
+    for (i, section) in sections.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&format!("{}:\n", section.section.heading()));
+        let mut header = vec!["NAME", "STATUS", "INTERNAL-URL", "EXTERNAL-URL"];
+        if wide {
+            header = vec![
+                "NAME",
+                "STATUS",
+                "REPLICAS",
+                "INTERNAL-URL",
+                "EXTERNAL-URL",
+                "PORTS",
+                "AGE",
+            ];
+        }
+        let mut rows = vec![header.into_iter().map(String::from).collect::<Vec<_>>()];
+        for m in section.rows.iter() {
+            rows.push(if wide { wide_row(m) } else { plain_row(m) });
+        }
+        out.push_str(&tabulate(&rows));
+    }
+    out
+}
+
+fn plain_row(m: &Microservice) -> Vec<String> {
+    vec![
+        m.name.clone(),
+        m.status.to_string(),
+        m.internal_url.clone().unwrap_or_default(),
+        m.external_url.clone().unwrap_or_default(),
+    ]
+}
+
+fn wide_row(m: &Microservice) -> Vec<String> {
+    vec![
+        m.name.clone(),
+        m.status.to_string(),
+        m.replicas(),
+        m.internal_url_wide().unwrap_or_default(),
+        m.external_url.clone().unwrap_or_default(),
+        ports_text(m),
+        m.created.map(age).unwrap_or_else(|| "-".to_string()),
+    ]
+}
+
+/// `80->http/TCP,443->8443/TCP`: service port, then where it goes in the pod.
+fn ports_text(m: &Microservice) -> String {
+    let text: Vec<String> = m
+        .ports
+        .iter()
+        .map(|p| {
+            let target = match &p.target {
+                TargetPort::Number(n) => n.to_string(),
+                TargetPort::Name(name) => name.clone(),
+            };
+            format!("{}->{}/{}", p.port, target, p.protocol)
+        })
+        .collect();
+    if text.is_empty() {
+        "-".to_string()
+    } else {
+        text.join(",")
+    }
+}
+
+/// kubectl's short ages: `45s`, `12m`, `5h`, `3d`.
+fn age(created: crate::model::Timestamp) -> String {
+    let secs = (crate::model::Timestamp::now().as_second() - created.as_second()).max(0);
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 2 * 3600 => format!("{}m", s / 60),
+        s if s < 2 * 86_400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+#[derive(Serialize)]
+struct JsonRow<'a> {
+    name: &'a str,
+    namespace: &'a str,
+    section: &'static str,
+    status: String,
+    replicas: String,
+    internal_url: Option<&'a str>,
+    external_url: Option<&'a str>,
+    ports: Vec<JsonPort<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonPort<'a> {
+    name: Option<&'a str>,
+    port: i32,
+    target_port: String,
+    protocol: &'a str,
+}
+
+fn render_json(sections: &[&SectionView]) -> anyhow::Result<String> {
+    let rows: Vec<JsonRow> = sections
+        .iter()
+        .flat_map(|s| s.rows.iter())
+        .map(|m| JsonRow {
+            name: &m.name,
+            namespace: &m.namespace,
+            section: match m.section {
+                Section::Custom => "custom",
+                Section::Hasura => "hasura",
+            },
+            status: m.status.to_string(),
+            replicas: m.replicas(),
+            internal_url: m.internal_url.as_deref(),
+            external_url: m.external_url.as_deref(),
+            ports: m
+                .ports
+                .iter()
+                .map(|p| JsonPort {
+                    name: p.name.as_deref(),
+                    port: p.port,
+                    target_port: match &p.target {
+                        TargetPort::Number(n) => n.to_string(),
+                        TargetPort::Name(n) => n.clone(),
+                    },
+                    protocol: &p.protocol,
+                })
+                .collect(),
+        })
+        .collect();
+    let mut text = serde_json::to_string_pretty(&rows)?;
+    text.push('\n');
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tabulate_pads_like_tabwriter_and_trims_line_ends() {
+        let rows = vec![
+            vec!["NAME".to_string(), "STATUS".into(), "X".into()],
+            vec!["platform-sync".to_string(), "Running".into(), "".into()],
+        ];
+        assert_eq!(
+            tabulate(&rows),
+            "NAME            STATUS    X\nplatform-sync   Running\n"
+        );
+    }
+}

@@ -1,0 +1,332 @@
+//! Joining one namespace's workloads, Services, pods and Ingresses into microservice rows
+//! (product.md 5.1 and 5.4).
+//!
+//! Built for big namespaces: every lookup goes through an index made once per call, so the cost
+//! grows with the number of objects, not with workloads times pods.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+
+use super::microservice::{Microservice, Section};
+use super::objects::{IngressInfo, PodInfo, ServiceInfo, WorkloadInfo};
+use super::routes::Routes;
+use super::status::{Status, derive_status};
+
+/// Everything watched in one namespace. Order does not matter: the output is sorted.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NamespaceObjects {
+    pub workloads: Vec<WorkloadInfo>,
+    pub services: Vec<ServiceInfo>,
+    pub pods: Vec<PodInfo>,
+    pub ingresses: Vec<IngressInfo>,
+}
+
+/// FNV-1a. std's SipHash resists hash flooding, which matters for servers taking keys from
+/// strangers; here the keys are names from the user's own cluster, and SipHash cost more than
+/// the rest of the join.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+
+/// Hashes a sequence of strings; `str`'s `Hash` adds a terminator, so `["ab"]` and
+/// `["a", "b"]` differ.
+fn hash_strs<'s>(items: impl Iterator<Item = &'s str>) -> u64 {
+    let mut h = Fnv::default();
+    for s in items {
+        s.hash(&mut h);
+    }
+    h.finish()
+}
+
+/// The pods that carry every key of one selector shape (e.g. `{app}`), as
+/// `(hash of their values for those keys, pod index)`, sorted for binary search.
+struct Group<'a> {
+    keys: Vec<&'a str>,
+    entries: Vec<(u64, usize)>,
+}
+
+/// Pods grouped by the selector shapes the workloads use. Clusters use one or two shapes
+/// (`app`, `app`+`tier`...), so this is a few passes over the pods plus a sort, and each
+/// workload then finds its pods by binary search instead of scanning them all. (A namespace
+/// where every workload used different selector keys would cost one pass per shape.)
+struct PodIndex<'a> {
+    pods: &'a [PodInfo],
+    groups: Vec<Group<'a>>,
+    /// Hash of a shape's keys to the groups with that hash (checked against `keys`).
+    by_shape: FastMap<u64, Vec<usize>>,
+}
+
+impl<'a> PodIndex<'a> {
+    fn new(pods: &'a [PodInfo], workloads: &'a [WorkloadInfo]) -> Self {
+        let mut index = PodIndex {
+            pods,
+            groups: Vec::new(),
+            by_shape: FastMap::default(),
+        };
+        for w in workloads {
+            // An empty selector matches nothing: Kubernetes rejects it on workloads, and
+            // matching every pod would be wrong in any case.
+            if w.selector.is_empty() || index.group(&w.selector).is_some() {
+                continue;
+            }
+            let keys: Vec<&str> = w.selector.keys().map(String::as_str).collect();
+            let mut entries: Vec<(u64, usize)> = pods
+                .iter()
+                .enumerate()
+                // Pods being deleted never count (see `derive_status`), so leave them out early.
+                .filter(|(_, p)| !p.deleting)
+                .filter_map(|(i, p)| {
+                    // Same hash as `hash_strs` over the values, without collecting them.
+                    let mut h = Fnv::default();
+                    for k in &keys {
+                        p.labels.get(*k)?.as_str().hash(&mut h);
+                    }
+                    Some((h.finish(), i))
+                })
+                .collect();
+            entries.sort_unstable();
+            let shape = hash_strs(keys.iter().copied());
+            index
+                .by_shape
+                .entry(shape)
+                .or_default()
+                .push(index.groups.len());
+            index.groups.push(Group { keys, entries });
+        }
+        index
+    }
+
+    fn group(&self, selector: &BTreeMap<String, String>) -> Option<&Group<'a>> {
+        let shape = hash_strs(selector.keys().map(String::as_str));
+        self.by_shape
+            .get(&shape)?
+            .iter()
+            .map(|&g| &self.groups[g])
+            .find(|g| {
+                g.keys
+                    .iter()
+                    .copied()
+                    .eq(selector.keys().map(String::as_str))
+            })
+    }
+
+    /// Fills `out` with the pods of `namespace` matching every label of `selector`, sorted by
+    /// name. A buffer instead of a returned Vec: the join calls this once per workload.
+    fn select_into(
+        &self,
+        namespace: &str,
+        selector: &BTreeMap<String, String>,
+        out: &mut Vec<&'a PodInfo>,
+    ) {
+        out.clear();
+        let Some(group) = self.group(selector) else {
+            return;
+        };
+        let wanted = hash_strs(selector.values().map(String::as_str));
+        let start = group.entries.partition_point(|(h, _)| *h < wanted);
+        let pods = self.pods;
+        out.extend(
+            group.entries[start..]
+                .iter()
+                .take_while(|(h, _)| *h == wanted)
+                .map(|&(_, i)| &pods[i])
+                // The hash only narrows the search; the labels decide.
+                .filter(|p| p.namespace == namespace)
+                .filter(|p| selector.iter().all(|(k, v)| p.labels.get(k) == Some(v))),
+        );
+        out.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+    }
+}
+
+/// Whether a TLS host (possibly `*.example.com`) covers `host`.
+fn tls_covers(tls_host: &str, host: &str) -> bool {
+    match tls_host.strip_prefix("*.") {
+        Some(suffix) => host
+            .split_once('.')
+            .is_some_and(|(first, rest)| !first.is_empty() && rest == suffix),
+        None => tls_host == host,
+    }
+}
+
+/// The first Ingress URL for each `(namespace, service)`, ingresses taken in name order so the
+/// choice is stable. Rules without a host are skipped: they have no address of their own.
+fn ingress_urls(ingresses: &[IngressInfo]) -> HashMap<(&str, &str), String> {
+    let mut sorted: Vec<&IngressInfo> = ingresses.iter().collect();
+    sorted.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    let mut out = HashMap::new();
+    for ing in sorted {
+        for rule in ing.rules.iter().filter(|r| !r.host.is_empty()) {
+            out.entry((ing.namespace.as_str(), rule.service.as_str()))
+                .or_insert_with(|| {
+                    let https = ing.tls_hosts.iter().any(|t| tls_covers(t, &rule.host));
+                    let scheme = if https { "https" } else { "http" };
+                    let path = if rule.path == "/" { "" } else { &rule.path };
+                    format!("{scheme}://{}{path}", rule.host)
+                });
+        }
+    }
+    out
+}
+
+/// The indexes every row consults, built once per call.
+struct UrlSources<'a> {
+    routes: HashMap<(&'a str, &'a str), String>,
+    ingresses: HashMap<(&'a str, &'a str), String>,
+}
+
+impl UrlSources<'_> {
+    /// EXTERNAL-URL: the first of annotation, gateway route, Ingress, LoadBalancer.
+    fn external_url(
+        &self,
+        name: &str,
+        namespace: &str,
+        service: Option<&ServiceInfo>,
+    ) -> Option<String> {
+        let key = (namespace, name);
+        service
+            .and_then(|s| s.external_url_annotation.clone())
+            .or_else(|| self.routes.get(&key).cloned())
+            .or_else(|| self.ingresses.get(&key).cloned())
+            .or_else(|| {
+                service
+                    .and_then(|s| s.load_balancer.as_ref())
+                    .map(|lb| format!("http://{lb}"))
+            })
+    }
+}
+
+/// What a row is made from: a workload (with its Service, if any) or a lone Service.
+enum Source<'a> {
+    Workload(&'a WorkloadInfo, Option<&'a ServiceInfo>),
+    Orphan(&'a ServiceInfo),
+}
+
+/// Pairs each workload with the Service of its name and namespace, and adds the Services left
+/// over, in display order: by name, then namespace, then kind (a Deployment and a StatefulSet
+/// may share a name), so the order never depends on the input order.
+///
+/// A merge of two sorted lists of references: cheaper than hashing every name, and the rows
+/// are then built once, in place, rather than sorted afterwards (they are a few hundred bytes).
+fn join_sources<'a>(workloads: &'a [WorkloadInfo], services: &'a [ServiceInfo]) -> Vec<Source<'a>> {
+    let mut ws: Vec<&WorkloadInfo> = workloads.iter().collect();
+    ws.sort_unstable_by(|a, b| {
+        (&a.name, &a.namespace, a.kind).cmp(&(&b.name, &b.namespace, b.kind))
+    });
+    let mut ss: Vec<&ServiceInfo> = services.iter().collect();
+    ss.sort_unstable_by(|a, b| (&a.name, &a.namespace).cmp(&(&b.name, &b.namespace)));
+
+    let mut out = Vec::with_capacity(ws.len() + ss.len());
+    let (mut wi, mut si) = (ws.into_iter().peekable(), ss.into_iter().peekable());
+    // Whether the Service at the head of `si` already went to a workload.
+    let mut head_matched = false;
+    loop {
+        let order = match (wi.peek(), si.peek()) {
+            (None, None) => break,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(w), Some(s)) => (&w.name, &w.namespace).cmp(&(&s.name, &s.namespace)),
+        };
+        match order {
+            Ordering::Less => out.extend(wi.next().map(|w| Source::Workload(w, None))),
+            Ordering::Equal => {
+                // Keep the Service at the head: the next workload may share its name.
+                let service = si.peek().copied();
+                out.extend(wi.next().map(|w| Source::Workload(w, service)));
+                head_matched = true;
+            }
+            Ordering::Greater => {
+                if let Some(s) = si.next()
+                    && !head_matched
+                {
+                    out.push(Source::Orphan(s));
+                }
+                head_matched = false;
+            }
+        }
+    }
+    out
+}
+
+/// One row per workload, joined with the Service of its name, plus one row per Service without
+/// a workload; sorted by name.
+pub fn build_microservices(
+    section: Section,
+    objs: &NamespaceObjects,
+    routes: Option<&Routes>,
+) -> Vec<Microservice> {
+    let pods = PodIndex::new(&objs.pods, &objs.workloads);
+    let urls = UrlSources {
+        routes: routes.map(Routes::url_index).unwrap_or_default(),
+        ingresses: ingress_urls(&objs.ingresses),
+    };
+    let sources = join_sources(&objs.workloads, &objs.services);
+
+    let mut matched = Vec::new();
+    sources
+        .into_iter()
+        .map(|src| match src {
+            Source::Workload(w, service) => Microservice {
+                name: w.name.clone(),
+                namespace: w.namespace.clone(),
+                section,
+                workload_kind: Some(w.kind),
+                status: {
+                    pods.select_into(&w.namespace, &w.selector, &mut matched);
+                    derive_status(w, &matched)
+                },
+                ready: w.ready,
+                desired: w.desired,
+                internal_url: service.map(internal_url),
+                external_url: urls.external_url(&w.name, &w.namespace, service),
+                ports: service.map(|s| s.ports.clone()).unwrap_or_default(),
+                created: w.created,
+            },
+            Source::Orphan(s) => Microservice {
+                name: s.name.clone(),
+                namespace: s.namespace.clone(),
+                section,
+                workload_kind: None,
+                status: Status::NoWorkload,
+                ready: 0,
+                desired: 0,
+                internal_url: Some(internal_url(s)),
+                external_url: urls.external_url(&s.name, &s.namespace, Some(s)),
+                ports: s.ports.clone(),
+                created: s.created,
+            },
+        })
+        .collect()
+}
+
+/// `<service>.<namespace>`, the address other microservices use (product.md 5.3).
+fn internal_url(s: &ServiceInfo) -> String {
+    let mut url = String::with_capacity(s.name.len() + 1 + s.namespace.len());
+    url.push_str(&s.name);
+    url.push('.');
+    url.push_str(&s.namespace);
+    url
+}
+
+#[cfg(test)]
+#[path = "join_tests.rs"]
+mod tests;

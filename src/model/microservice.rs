@@ -1,0 +1,147 @@
+//! A microservice row: a workload joined with its Service, ready to display (product.md 5.1).
+
+use std::fmt;
+
+use super::objects::{ServicePortInfo, Timestamp, WorkloadKind};
+use super::status::Status;
+
+/// Which table a row belongs to: the user's namespace or the Hasura platform's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Section {
+    Custom,
+    Hasura,
+}
+
+impl Section {
+    /// The table heading, as in the seed's `list` output.
+    pub fn heading(self) -> &'static str {
+        match self {
+            Section::Custom => "Custom microservices",
+            Section::Hasura => "Hasura microservices",
+        }
+    }
+
+    /// The lower-case word used by `-n` and by `-o json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Section::Custom => "custom",
+            Section::Hasura => "hasura",
+        }
+    }
+}
+
+impl fmt::Display for Section {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Microservice {
+    pub name: String,
+    pub namespace: String,
+    pub section: Section,
+    /// None for a Service without a workload.
+    pub workload_kind: Option<WorkloadKind>,
+    pub status: Status,
+    pub ready: i32,
+    pub desired: i32,
+    /// `<service>.<namespace>`; None when there is no Service.
+    pub internal_url: Option<String>,
+    pub external_url: Option<String>,
+    /// The Service's ports; empty when there is no Service.
+    pub ports: Vec<ServicePortInfo>,
+    /// When the workload (or, without one, the Service) was created.
+    pub created: Option<Timestamp>,
+}
+
+impl Microservice {
+    /// The `-o wide` form with the first port, e.g. `postgres.hasura:5432`.
+    pub fn internal_url_wide(&self) -> Option<String> {
+        let base = self.internal_url.as_ref()?;
+        Some(match self.ports.first() {
+            Some(p) => format!("{base}:{}", p.port),
+            None => base.clone(),
+        })
+    }
+
+    /// The REPLICAS column, `ready/desired`; `-` when there is no workload to count.
+    pub fn replicas(&self) -> String {
+        match self.workload_kind {
+            Some(_) => format!("{}/{}", self.ready, self.desired),
+            None => "-".to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::objects::TargetPort;
+
+    fn row() -> Microservice {
+        Microservice {
+            name: "postgres".into(),
+            namespace: "hasura".into(),
+            section: Section::Hasura,
+            workload_kind: Some(WorkloadKind::StatefulSet),
+            status: Status::Running,
+            ready: 1,
+            desired: 2,
+            internal_url: Some("postgres.hasura".into()),
+            external_url: None,
+            ports: vec![
+                ServicePortInfo {
+                    name: Some("pg".into()),
+                    port: 5432,
+                    target: TargetPort::Number(5432),
+                    protocol: "TCP".into(),
+                },
+                ServicePortInfo {
+                    name: None,
+                    port: 9187,
+                    target: TargetPort::Number(9187),
+                    protocol: "TCP".into(),
+                },
+            ],
+            created: None,
+        }
+    }
+
+    #[test]
+    fn wide_internal_url_uses_first_port() {
+        assert_eq!(
+            row().internal_url_wide().as_deref(),
+            Some("postgres.hasura:5432")
+        );
+        let no_ports = Microservice {
+            ports: vec![],
+            ..row()
+        };
+        assert_eq!(
+            no_ports.internal_url_wide().as_deref(),
+            Some("postgres.hasura")
+        );
+        let no_service = Microservice {
+            internal_url: None,
+            ..row()
+        };
+        assert_eq!(no_service.internal_url_wide(), None);
+    }
+
+    #[test]
+    fn replicas_column() {
+        assert_eq!(row().replicas(), "1/2");
+        let orphan = Microservice {
+            workload_kind: None,
+            ..row()
+        };
+        assert_eq!(orphan.replicas(), "-");
+    }
+
+    #[test]
+    fn section_words() {
+        assert_eq!(Section::Custom.heading(), "Custom microservices");
+        assert_eq!(Section::Hasura.to_string(), "hasura");
+    }
+}

@@ -1,0 +1,20 @@
+//! Pure data and rules: what a microservice is, its status, and its URLs (product.md 5).
+//!
+//! Nothing here does I/O: the cluster watchers feed slim objects in, the dashboard and the
+//! `list` command read `Microservice` rows out.
+
+mod gateway_yaml;
+pub mod join;
+pub mod microservice;
+pub mod objects;
+pub mod routes;
+pub mod status;
+
+pub use join::{NamespaceObjects, build_microservices};
+pub use microservice::{Microservice, Section};
+pub use objects::{
+    ContainerInfo, IngressInfo, IngressRuleInfo, PodInfo, ServiceInfo, ServicePortInfo, TargetPort,
+    Timestamp, WorkloadInfo, WorkloadKind,
+};
+pub use routes::{ClusterVars, RouteEntry, Routes, RoutesError, parse_gateway_config};
+pub use status::{Severity, Status, derive_status};

@@ -1,0 +1,147 @@
+//! The terminal and the event loop: one task owns the `App`, and `tokio::select!`s over key
+//! presses, cluster snapshots, a slow tick (only while something on screen ages) and signals.
+//! Frames are drawn only when something changed, at most one per `FRAME_INTERVAL`.
+//! The terminal is restored on every way out, panics included.
+
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{Event, EventStream};
+use futures::StreamExt;
+use tokio::sync::watch;
+
+use crate::app::{Action, App, keys};
+use crate::cluster::Snapshot;
+use crate::ui;
+
+/// At most ~30 frames a second, however fast the cluster changes.
+const FRAME_INTERVAL: Duration = Duration::from_millis(33);
+/// The tick for counters on screen ("reconnecting (5s)").
+const TICK_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Installs a panic hook that, after ratatui's own restores the terminal, says where the log is.
+pub fn install_panic_message(log_path: Option<std::path::PathBuf>) {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        previous(info);
+        tracing::error!("panic: {info}");
+        match &log_path {
+            Some(path) => eprintln!(
+                "hasura-tui crashed; the terminal was restored. Log: {}",
+                path.display()
+            ),
+            None => eprintln!("hasura-tui crashed; the terminal was restored."),
+        }
+    }));
+}
+
+/// Runs the dashboard until the user quits (or a signal asks us to).
+pub async fn run(mut app: App, mut snapshots: watch::Receiver<Arc<Snapshot>>) -> io::Result<()> {
+    let mut terminal = ratatui::init();
+    let result = event_loop(&mut terminal, &mut app, &mut snapshots).await;
+    ratatui::restore();
+    result
+}
+
+async fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    app: &mut App,
+    snapshots: &mut watch::Receiver<Arc<Snapshot>>,
+) -> io::Result<()> {
+    let size = terminal.size()?;
+    app.update(Action::Resize(size.width, size.height));
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(TICK_INTERVAL);
+    let mut dirty = true;
+    let mut last_draw: Option<Instant> = None;
+    let mut frames: u64 = 0;
+    let mut signals = Signals::new();
+    let mut feed_alive = true;
+    loop {
+        let now = Instant::now();
+        if dirty && last_draw.is_none_or(|t| now.duration_since(t) >= FRAME_INTERVAL) {
+            app.now = now;
+            terminal.draw(|frame| ui::draw(frame, app))?;
+            frames += 1;
+            tracing::debug!(target: "hasura_tui::frames", frames, rv = app.snapshot.resource_version, "frame drawn");
+            dirty = false;
+            last_draw = Some(now);
+        }
+        if app.should_quit {
+            return Ok(());
+        }
+        let next_frame = last_draw.map(|t| t + FRAME_INTERVAL).unwrap_or(now);
+        tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(Event::Key(key))) => {
+                    if let Some(action) = keys::action_for(app, key) {
+                        dirty |= app.update(action);
+                    }
+                }
+                Some(Ok(Event::Resize(width, height))) => dirty |= app.update(Action::Resize(width, height)),
+                Some(Ok(_)) => {}
+                // The terminal is gone: nothing left to show.
+                Some(Err(_)) | None => return Ok(()),
+            },
+            changed = snapshots.changed(), if feed_alive => {
+                if changed.is_ok() {
+                    let snapshot = snapshots.borrow_and_update().clone();
+                    dirty |= app.update(Action::Snapshot(snapshot));
+                } else {
+                    feed_alive = false;
+                }
+            }
+            _ = tick.tick(), if app.needs_ticks() => dirty |= app.update(Action::Tick(Instant::now())),
+            _ = tokio::time::sleep_until(next_frame.into()), if dirty => {}
+            _ = signals.recv() => app.should_quit = true,
+        }
+    }
+}
+
+/// SIGTERM and SIGHUP quit like `q` (forwards closed, terminal restored).
+struct Signals {
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    hup: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Signals {
+                term: signal(SignalKind::terminate()).ok(),
+                hup: signal(SignalKind::hangup()).ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        Signals {}
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        {
+            let term = async {
+                match &mut self.term {
+                    Some(s) => s.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let hup = async {
+                match &mut self.hup {
+                    Some(s) => s.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = term => {}
+                _ = hup => {}
+            }
+        }
+        #[cfg(not(unix))]
+        std::future::pending::<()>().await
+    }
+}

@@ -1,0 +1,33 @@
+//! The footer: the filter being typed, or the key hints.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+use super::theme;
+use crate::app::App;
+
+pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+    let line = if app.filter.editing {
+        Line::from(vec![
+            Span::styled("/", theme::header_row()),
+            Span::raw(app.filter.text.clone()),
+            Span::styled("▏", theme::dim(app.color)),
+            Span::styled("   Enter keep  Esc clear", theme::dim(app.color)),
+        ])
+    } else {
+        let mut spans = Vec::new();
+        if !app.filter.text.is_empty() {
+            spans.push(Span::styled(
+                format!("filter: {}  ", app.filter.text),
+                theme::warning(app.color),
+            ));
+        }
+        spans.push(Span::styled(
+            "↑↓ move  Tab switch  / filter  ? help  q quit",
+            theme::dim(app.color),
+        ));
+        Line::from(spans)
+    };
+    frame.render_widget(line, area);
+}

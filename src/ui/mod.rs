@@ -1,0 +1,60 @@
+//! Rendering only: widgets that read `&App` and draw. No I/O, no mutation.
+
+mod footer;
+mod header;
+mod help;
+mod tables;
+mod theme;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::widgets::Paragraph;
+
+use crate::app::{App, layout};
+use crate::model::Section;
+
+pub fn draw(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    if layout::too_small(area.width, area.height) {
+        let notice = format!(
+            "terminal too small: {}x{} (needs {}x{})",
+            area.width,
+            area.height,
+            layout::MIN_WIDTH,
+            layout::MIN_HEIGHT
+        );
+        frame.render_widget(
+            Paragraph::new(notice).wrap(ratatui::widgets::Wrap { trim: true }),
+            area,
+        );
+        return;
+    }
+    let (custom_height, hasura_height) = layout::table_heights(
+        area.height,
+        app.view(Section::Custom).visible.len(),
+        app.view(Section::Hasura).visible.len(),
+    );
+    let [header, custom, hasura, footer] = Layout::vertical([
+        Constraint::Length(layout::HEADER_LINES),
+        Constraint::Length(custom_height),
+        Constraint::Length(hasura_height),
+        Constraint::Length(layout::FOOTER_LINES),
+    ])
+    .areas(area);
+    header::render(frame, header, app);
+    tables::render(frame, custom, app, Section::Custom);
+    tables::render(frame, hasura, app, Section::Hasura);
+    footer::render(frame, footer, app);
+    if app.help_open {
+        help::render(frame, inset(area));
+    }
+}
+
+fn inset(area: Rect) -> Rect {
+    Rect {
+        x: area.x + 1,
+        y: area.y + 1,
+        width: area.width.saturating_sub(2),
+        height: area.height.saturating_sub(2),
+    }
+}
