@@ -199,7 +199,8 @@ mod tests {
             ["NAME", "STATUS", "REPLICAS", "INTERNAL-URL", "EXTERNAL-URL"]
         );
         assert_eq!(names(80), ["NAME", "STATUS", "REPLICAS", "INTERNAL-URL"]);
-        assert_eq!(names(56), ["NAME", "STATUS", "INTERNAL-URL"]);
+        assert_eq!(names(54), ["NAME", "STATUS", "REPLICAS", "INTERNAL-URL"]);
+        assert_eq!(names(53), ["NAME", "STATUS", "INTERNAL-URL"]);
         assert_eq!(names(30), ["NAME", "STATUS", "INTERNAL-URL"]);
     }
 }
