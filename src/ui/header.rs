@@ -1,7 +1,9 @@
-//! The header line: context, API server, cluster name, and how the watches stand.
+//! The header line: how the watches stand (first, so a narrow terminal still shows it), then
+//! context, cluster name and API server, then the detail of any problem.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::theme;
@@ -10,26 +12,30 @@ use crate::cluster::WatchState;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let snapshot = &app.snapshot;
+    let (state, detail, style) = watch_summary(app);
     let mut spans = vec![
         Span::styled("hasura-tui", theme::header_row()),
+        Span::raw("  "),
+        Span::styled(state, style),
         Span::raw(format!(
-            "  context {}  server {}  cluster {}  ",
-            app.connection.context, app.connection.server, snapshot.cluster_name
+            "  context {}  cluster {}  server {}",
+            app.connection.context, snapshot.cluster_name, app.connection.server
         )),
     ];
-    let (text, style) = watch_summary(app);
-    spans.push(Span::styled(text, style));
+    if let Some(detail) = detail {
+        spans.push(Span::styled(format!("  {detail}"), style));
+    }
     if let Some(error) = &snapshot.routes_error {
         spans.push(Span::styled(
-            format!("  routes: {error}"),
+            format!("  routes skipped: {error}"),
             theme::error(app.color),
         ));
     }
     frame.render_widget(Line::from(spans), area);
 }
 
-/// One word for both namespaces: the worse of the two states wins.
-fn watch_summary(app: &App) -> (String, ratatui::style::Style) {
+/// One state for both namespaces, the worse winning, and its detail if any.
+fn watch_summary(app: &App) -> (String, Option<String>, Style) {
     let states = [&app.snapshot.custom.state, &app.snapshot.hasura.state];
     if let Some(WatchState::Reconnecting { since, reason }) = states
         .iter()
@@ -38,7 +44,8 @@ fn watch_summary(app: &App) -> (String, ratatui::style::Style) {
     {
         let secs = app.now.saturating_duration_since(*since).as_secs();
         return (
-            format!("reconnecting ({secs}s): {reason}"),
+            format!("reconnecting ({secs}s)"),
+            Some(reason.clone()),
             theme::warning(app.color),
         );
     }
@@ -47,11 +54,11 @@ fn watch_summary(app: &App) -> (String, ratatui::style::Style) {
         .find(|s| matches!(s, WatchState::Error(_)))
         .copied()
     {
-        return (format!("error: {message}"), theme::error(app.color));
+        return (format!("error: {message}"), None, theme::error(app.color));
     }
     if states.iter().any(|s| **s == WatchState::Syncing) {
-        return ("syncing".to_string(), theme::warning(app.color));
+        return ("syncing".to_string(), None, theme::warning(app.color));
     }
-    // A forbidden namespace is that table's business; the watches themselves are fine.
-    ("synced".to_string(), ratatui::style::Style::default())
+    // A forbidden namespace is that table's business; the connection itself is fine.
+    ("synced".to_string(), None, Style::default())
 }

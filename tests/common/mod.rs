@@ -1,5 +1,8 @@
 //! Shared set-up for integration tests: a demo cluster in-process and clients for it.
+
 #![allow(dead_code)]
+
+pub mod tmux;
 
 use std::time::Duration;
 

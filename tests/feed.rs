@@ -1,0 +1,236 @@
+//! The cluster feed against the demo cluster over HTTPS: the seed's rows, live changes after
+//! faults, and resync without duplicates after dropped watches and compaction.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hasura_tui::cluster::{FeedConfig, Snapshot, WatchState, spawn_feed};
+use hasura_tui::config::{Namespaces, connect_yaml};
+use hasura_tui::demo::{DemoCluster, PodFault};
+use hasura_tui::model::Status;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+async fn feed_for(demo: &DemoCluster) -> (watch::Receiver<Arc<Snapshot>>, CancellationToken) {
+    let target = connect_yaml(&demo.kubeconfig_yaml(), "demo", None)
+        .await
+        .unwrap();
+    let stop = CancellationToken::new();
+    let config = FeedConfig {
+        namespaces: Namespaces {
+            hasura: "hasura".into(),
+            user: "default".into(),
+        },
+        cluster_name: None,
+        kube_cluster_name: target.kube_cluster_name.clone(),
+        project: None,
+    };
+    (spawn_feed(target.client, config, stop.clone()), stop)
+}
+
+/// Waits for a snapshot that satisfies `check`, or fails after 10 s showing the last one.
+async fn wait_for(
+    rx: &mut watch::Receiver<Arc<Snapshot>>,
+    what: &str,
+    check: impl Fn(&Snapshot) -> bool,
+) -> Arc<Snapshot> {
+    let found = match tokio::time::timeout(Duration::from_secs(10), rx.wait_for(|s| check(s))).await
+    {
+        Ok(Ok(s)) => Some(s.clone()),
+        _ => None,
+    };
+    found.unwrap_or_else(|| {
+        panic!(
+            "timed out waiting for {what}; last snapshot: {:#?}",
+            rx.borrow()
+        )
+    })
+}
+
+fn row<'a>(
+    s: &'a Snapshot,
+    ns_hasura: bool,
+    name: &str,
+) -> Option<&'a hasura_tui::model::Microservice> {
+    let section = if ns_hasura { &s.hasura } else { &s.custom };
+    section.rows.iter().find(|m| m.name == name)
+}
+
+#[tokio::test]
+async fn the_first_snapshot_holds_the_seed_with_sections_and_urls() {
+    let demo = common::start_demo().await;
+    let (mut rx, _stop) = feed_for(&demo).await;
+    let s = wait_for(&mut rx, "both namespaces synced", |s| {
+        s.custom.state == WatchState::Synced && s.hasura.state == WatchState::Synced
+    })
+    .await;
+    let names = |rows: &[hasura_tui::model::Microservice]| {
+        rows.iter().map(|m| m.name.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(names(&s.custom.rows), ["my-app"]);
+    assert_eq!(
+        names(&s.hasura.rows),
+        [
+            "auth",
+            "data",
+            "filestore",
+            "gateway",
+            "le-agent",
+            "notify",
+            "platform-sync",
+            "postgres",
+            "session-redis",
+            "sshd"
+        ]
+    );
+    assert_eq!(s.cluster_name, "gram29");
+    assert_eq!(s.routes_error, None);
+    for m in s.custom.rows.iter().chain(s.hasura.rows.iter()) {
+        assert_eq!(m.status, Status::Running, "{}", m.name);
+        assert_eq!(
+            m.internal_url.as_deref(),
+            Some(format!("{}.{}", m.name, m.namespace).as_str())
+        );
+        let expected = ["auth", "data", "filestore", "notify", "my-app"]
+            .contains(&m.name.as_str())
+            .then(|| format!("http://{}.gram29.hasura-app.io", m.name));
+        assert_eq!(m.external_url, expected, "{}", m.name);
+    }
+}
+
+#[tokio::test]
+async fn faults_show_in_the_next_snapshots() {
+    let demo = common::start_demo().await;
+    let faults = demo.faults();
+    let (mut rx, _stop) = feed_for(&demo).await;
+    wait_for(&mut rx, "sync", |s| s.settled()).await;
+
+    faults
+        .set_pod_fault("hasura", "data", Some(PodFault::CrashLoopBackOff))
+        .unwrap();
+    wait_for(&mut rx, "data in CrashLoopBackOff", |s| {
+        row(s, true, "data").is_some_and(|m| m.status == Status::Error("CrashLoopBackOff".into()))
+    })
+    .await;
+    faults.set_pod_fault("hasura", "data", None).unwrap();
+    wait_for(&mut rx, "data healthy again", |s| {
+        row(s, true, "data").is_some_and(|m| m.status == Status::Running)
+    })
+    .await;
+
+    faults.scale("hasura", "notify", 0).unwrap();
+    let s = wait_for(&mut rx, "notify stopped", |s| {
+        row(s, true, "notify").is_some_and(|m| m.status == Status::Stopped)
+    })
+    .await;
+    assert_eq!(row(&s, true, "notify").unwrap().replicas(), "0/0");
+
+    faults
+        .apply_manifests(
+            "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: billing, namespace: default}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: billing}}
+  template:
+    metadata: {labels: {app: billing}}
+    spec: {containers: [{name: billing, image: billing:1, ports: [{name: http, containerPort: 8080}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: billing, namespace: default}
+spec:
+  selector: {app: billing}
+  ports: [{name: http, port: 80, targetPort: http}]
+",
+        )
+        .unwrap();
+    let s = wait_for(&mut rx, "billing running", |s| {
+        row(s, false, "billing").is_some_and(|m| m.status == Status::Running)
+    })
+    .await;
+    assert_eq!(row(&s, false, "billing").unwrap().replicas(), "2/2");
+    assert_eq!(
+        row(&s, false, "billing").unwrap().internal_url.as_deref(),
+        Some("billing.default")
+    );
+    assert_eq!(row(&s, false, "billing").unwrap().external_url, None);
+
+    // A route added to hasura-conf gives billing an external URL.
+    let conf = include_str!("../assets/demo-cluster/hasura-conf.yaml").replace(
+        "    my-app:\n",
+        "    billing:\n      /:\n        upstreamService:\n          name: billing\n          namespace: '{{ cluster.metadata.namespaces.user }}'\n        upstreamServicePath: /\n        upstreamServicePort: 80\n    my-app:\n",
+    );
+    faults.apply_manifests(&conf).unwrap();
+    wait_for(&mut rx, "billing's route", |s| {
+        row(s, false, "billing").and_then(|m| m.external_url.as_deref())
+            == Some("http://billing.gram29.hasura-app.io")
+    })
+    .await;
+
+    // A broken routes file is reported in the header and skipped; the rows stay.
+    let broken = include_str!("../assets/demo-cluster/hasura-conf.yaml")
+        .replace("upstreamServicePort: 80", "upstreamServicePort: [oops");
+    faults.apply_manifests(&broken).unwrap();
+    let s = wait_for(&mut rx, "a routes error", |s| s.routes_error.is_some()).await;
+    assert!(
+        s.routes_error.as_deref().unwrap().contains("routes.yaml"),
+        "{:?}",
+        s.routes_error
+    );
+    assert_eq!(s.hasura.rows.len(), 10);
+    assert_eq!(row(&s, true, "auth").unwrap().external_url, None);
+}
+
+#[tokio::test]
+async fn dropped_watches_and_compaction_resync_without_duplicates() {
+    let demo = common::start_demo().await;
+    let faults = demo.faults();
+    let (mut rx, _stop) = feed_for(&demo).await;
+    wait_for(&mut rx, "sync", |s| s.settled()).await;
+
+    // Changes the feed must not miss while its watches are down.
+    faults.drop_watches();
+    faults.scale("default", "my-app", 3).unwrap();
+    faults.kill_one_pod("hasura", "auth").unwrap();
+    faults.compact();
+    faults.drop_watches();
+    let s = wait_for(&mut rx, "my-app at 3/3 after the resync", |s| {
+        row(s, false, "my-app").is_some_and(|m| m.replicas() == "3/3")
+            && row(s, true, "auth").is_some_and(|m| m.status == Status::Running)
+    })
+    .await;
+    let mut names: Vec<&str> = s.hasura.rows.iter().map(|m| m.name.as_str()).collect();
+    let before = names.len();
+    names.dedup();
+    assert_eq!(names.len(), before, "no duplicate rows");
+    assert_eq!(before, 10);
+    assert_eq!(s.custom.rows.len(), 1);
+}
+
+#[tokio::test]
+async fn a_forbidden_namespace_leaves_the_other_table_working() {
+    let demo = common::start_demo().await;
+    let faults = demo.faults();
+    faults.forbid_namespace("hasura", true);
+    let (mut rx, _stop) = feed_for(&demo).await;
+    let s = wait_for(&mut rx, "hasura forbidden and default synced", |s| {
+        matches!(s.hasura.state, WatchState::Forbidden(_)) && s.custom.state == WatchState::Synced
+    })
+    .await;
+    assert!(s.hasura.rows.is_empty());
+    assert_eq!(s.custom.rows.len(), 1);
+    let WatchState::Forbidden(message) = &s.hasura.state else {
+        unreachable!()
+    };
+    assert!(message.starts_with("forbidden: "), "{message}");
+
+    faults.forbid_namespace("hasura", false);
+    wait_for(&mut rx, "hasura back after the ban is lifted", |s| {
+        s.hasura.state == WatchState::Synced && s.hasura.rows.len() == 10
+    })
+    .await;
+}

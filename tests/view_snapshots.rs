@@ -1,0 +1,250 @@
+//! What the dashboard draws, as text snapshots over ratatui's TestBackend: the seed cluster at
+//! two sizes, filtered, with help open, one namespace forbidden, reconnecting, an empty user
+//! namespace, and a terminal too small to use.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hasura_tui::app::{Action, App, Connection};
+use hasura_tui::cluster::{SectionView, Snapshot, WatchState};
+use hasura_tui::model::{Microservice, Section, ServicePortInfo, Status, TargetPort, WorkloadKind};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn microservice(section: Section, name: &str, status: Status, external: bool) -> Microservice {
+    let namespace = match section {
+        Section::Custom => "default",
+        Section::Hasura => "hasura",
+    };
+    Microservice {
+        name: name.to_string(),
+        namespace: namespace.to_string(),
+        section,
+        workload_kind: Some(WorkloadKind::Deployment),
+        ready: if status == Status::Running { 1 } else { 0 },
+        desired: if status == Status::Stopped { 0 } else { 1 },
+        status,
+        internal_url: Some(format!("{name}.{namespace}")),
+        external_url: external.then(|| format!("http://{name}.gram29.hasura-app.io")),
+        ports: vec![ServicePortInfo {
+            name: Some("http".into()),
+            port: 80,
+            target: TargetPort::Name("http".into()),
+            protocol: "TCP".into(),
+        }],
+        created: None,
+    }
+}
+
+fn seed_rows() -> (Vec<Microservice>, Vec<Microservice>) {
+    let custom = vec![microservice(
+        Section::Custom,
+        "my-app",
+        Status::Running,
+        true,
+    )];
+    let hasura = [
+        ("auth", true),
+        ("data", true),
+        ("filestore", true),
+        ("gateway", false),
+        ("le-agent", false),
+        ("notify", true),
+        ("platform-sync", false),
+        ("postgres", false),
+        ("session-redis", false),
+        ("sshd", false),
+    ]
+    .into_iter()
+    .map(|(name, external)| microservice(Section::Hasura, name, Status::Running, external))
+    .collect();
+    (custom, hasura)
+}
+
+fn section(
+    section: Section,
+    rows: Vec<Microservice>,
+    state: WatchState,
+    stale: bool,
+) -> SectionView {
+    SectionView {
+        section,
+        namespace: match section {
+            Section::Custom => "default".into(),
+            Section::Hasura => "hasura".into(),
+        },
+        rows: Arc::new(rows),
+        state,
+        stale,
+    }
+}
+
+fn snapshot(custom: SectionView, hasura: SectionView) -> Arc<Snapshot> {
+    Arc::new(Snapshot {
+        custom,
+        hasura,
+        routes_error: None,
+        cluster_name: "gram29".into(),
+        resource_version: 1,
+        generation: 1,
+    })
+}
+
+fn seed() -> Arc<Snapshot> {
+    let (custom, hasura) = seed_rows();
+    snapshot(
+        section(Section::Custom, custom, WatchState::Synced, false),
+        section(Section::Hasura, hasura, WatchState::Synced, false),
+    )
+}
+
+fn app(snapshot: Arc<Snapshot>, width: u16, height: u16, now: Instant) -> App {
+    let connection = Connection {
+        context: "gram29".into(),
+        server: "https://127.0.0.1:6443".into(),
+    };
+    let mut app = App::new(connection, snapshot, (width, height), now);
+    app.color = false;
+    app.update(Action::Resize(width, height));
+    app
+}
+
+fn draw(app: &App) -> String {
+    let (width, height) = app.size;
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|frame| hasura_tui::ui::draw(frame, app))
+        .unwrap();
+    terminal.backend().to_string()
+}
+
+#[test]
+fn seed_cluster_at_120x30() {
+    insta::assert_snapshot!(draw(&app(seed(), 120, 30, Instant::now())));
+}
+
+#[test]
+fn seed_cluster_at_60x20_drops_columns_before_names() {
+    let screen = draw(&app(seed(), 60, 20, Instant::now()));
+    assert!(
+        screen.contains("platform-sync"),
+        "names are never cut first"
+    );
+    assert!(!screen.contains("EXTERNAL-URL"));
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn filtered_by_name() {
+    let mut app = app(seed(), 120, 30, Instant::now());
+    for action in [
+        Action::StartFilter,
+        Action::FilterInput('s'),
+        Action::FilterInput('e'),
+    ] {
+        app.update(action);
+    }
+    insta::assert_snapshot!(draw(&app));
+}
+
+#[test]
+fn help_open() {
+    let mut app = app(seed(), 120, 30, Instant::now());
+    app.update(Action::ToggleHelp);
+    insta::assert_snapshot!(draw(&app));
+}
+
+#[test]
+fn one_namespace_forbidden() {
+    let (custom, _) = seed_rows();
+    let forbidden = WatchState::Forbidden("forbidden: pods is forbidden: User \"demo\" cannot list resource \"pods\" in the namespace \"hasura\"".into());
+    let s = snapshot(
+        section(Section::Custom, custom, WatchState::Synced, false),
+        section(Section::Hasura, vec![], forbidden, false),
+    );
+    insta::assert_snapshot!(draw(&app(s, 120, 30, Instant::now())));
+}
+
+#[test]
+fn reconnecting_with_stale_rows() {
+    let now = Instant::now();
+    let state = WatchState::Reconnecting {
+        since: now - Duration::from_secs(7),
+        reason: "Connection refused (os error 111)".into(),
+    };
+    let (custom, hasura) = seed_rows();
+    let s = snapshot(
+        section(Section::Custom, custom, state.clone(), true),
+        section(Section::Hasura, hasura, state, true),
+    );
+    insta::assert_snapshot!(draw(&app(s, 120, 30, now)));
+}
+
+#[test]
+fn empty_user_namespace() {
+    let (_, hasura) = seed_rows();
+    let s = snapshot(
+        section(Section::Custom, vec![], WatchState::Synced, false),
+        section(Section::Hasura, hasura, WatchState::Synced, false),
+    );
+    insta::assert_snapshot!(draw(&app(s, 120, 30, Instant::now())));
+}
+
+#[test]
+fn statuses_read_without_colour() {
+    let rows = vec![
+        microservice(
+            Section::Custom,
+            "a-crashing",
+            Status::Error("CrashLoopBackOff".into()),
+            false,
+        ),
+        microservice(
+            Section::Custom,
+            "b-creating",
+            Status::Waiting("ContainerCreating".into()),
+            false,
+        ),
+        microservice(Section::Custom, "c-stopped", Status::Stopped, false),
+        microservice(Section::Custom, "d-orphan-svc", Status::NoWorkload, false),
+    ];
+    let (_, hasura) = seed_rows();
+    let s = snapshot(
+        section(Section::Custom, rows, WatchState::Synced, false),
+        section(Section::Hasura, hasura, WatchState::Synced, false),
+    );
+    insta::assert_snapshot!(draw(&app(s, 100, 24, Instant::now())));
+}
+
+#[test]
+fn a_tiny_terminal_says_so() {
+    insta::assert_snapshot!(draw(&app(seed(), 30, 8, Instant::now())));
+}
+
+#[test]
+fn twenty_thousand_rows_draw_only_the_rows_in_view() {
+    let rows: Vec<Microservice> = (0..20_000)
+        .map(|i| {
+            microservice(
+                Section::Custom,
+                &format!("svc-{i:05}"),
+                Status::Running,
+                false,
+            )
+        })
+        .collect();
+    let (_, hasura) = seed_rows();
+    let s = snapshot(
+        section(Section::Custom, rows, WatchState::Synced, false),
+        section(Section::Hasura, hasura, WatchState::Synced, false),
+    );
+    let mut app = app(s, 120, 30, Instant::now());
+    app.update(Action::Bottom);
+    let screen = draw(&app);
+    assert!(
+        screen.contains("svc-19999"),
+        "scrolled to the last row:\n{screen}"
+    );
+    assert!(!screen.contains("svc-00000"));
+    assert!(screen.contains("Custom microservices (20000)"));
+}
