@@ -55,6 +55,8 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Print the microservices and exit (like `hasura microservice list`).
     List(ListArgs),
+    /// Forward a local port to a microservice until Ctrl-C (like `hasura microservice port-forward`).
+    PortForward(PortForwardArgs),
     /// Run the demo cluster alone, for kubectl, scripts and benchmarks.
     DemoCluster(DemoClusterArgs),
 }
@@ -97,4 +99,70 @@ pub enum OutputFormat {
     Wide,
     /// An array of objects with stable field names.
     Json,
+}
+
+#[derive(Debug, Args)]
+pub struct PortForwardArgs {
+    /// The microservice (its Service name).
+    pub name: String,
+
+    /// `hasura`, `user` (the default), or a namespace name.
+    #[arg(
+        short = 'n',
+        long = "namespace",
+        value_name = "NS",
+        default_value = "user"
+    )]
+    pub namespace: String,
+
+    /// Local port (default: the remote port, 8000+port below 1024, +1000 if taken).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub local_port: Option<u16>,
+
+    /// Remote port: a Service port or container port (default: the port named http, else the first).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub remote_port: Option<u16>,
+
+    /// Both at once, as LOCAL:REMOTE.
+    #[arg(long, value_name = "L:R", value_parser = parse_port_pair, conflicts_with_all = ["local_port", "remote_port"])]
+    pub port: Option<(u16, u16)>,
+
+    /// Always forward to this pod (no re-selection when it goes away).
+    #[arg(short = 'p', long = "pod", value_name = "POD")]
+    pub pod: Option<String>,
+
+    /// Address to listen on; anything but loopback exposes the microservice to your network.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+    pub address: std::net::IpAddr,
+}
+
+/// `8080:80` into (8080, 80); both ports 1 to 65535.
+pub fn parse_port_pair(text: &str) -> Result<(u16, u16), String> {
+    let (local, remote) = text
+        .split_once(':')
+        .ok_or_else(|| format!("expected LOCAL:REMOTE, got {text:?}"))?;
+    let port = |p: &str| match p.parse::<u16>() {
+        Ok(0) | Err(_) => Err(format!("{p:?} is not a port (1 to 65535)")),
+        Ok(n) => Ok(n),
+    };
+    Ok((port(local)?, port(remote)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_pairs() {
+        assert_eq!(parse_port_pair("6432:5432"), Ok((6432, 5432)));
+        for bad in ["6432", "0:80", "80:65536", "a:b", ":80", "80:"] {
+            assert!(parse_port_pair(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
 }

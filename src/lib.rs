@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod demo;
+pub mod forward;
 pub mod logging;
 pub mod model;
 pub mod tui;

@@ -34,6 +34,10 @@ fn main() {
 async fn run(cli: Cli, log_path: Option<std::path::PathBuf>) -> i32 {
     let result = match cli.command {
         Some(Command::DemoCluster(args)) => commands::demo_cluster::run(args).await,
+        Some(Command::PortForward(args)) => match connect(&cli.global).await {
+            Ok(target) => commands::port_forward::run(target, &cli.global, &args).await,
+            Err(code) => return code,
+        },
         Some(Command::List(args)) => match connect(&cli.global).await {
             Ok(target) => commands::list::run(target, &cli.global, &args).await,
             Err(code) => return code,

@@ -1,0 +1,126 @@
+//! The port-forward engine: one tokio task per forward (kube-rs `Api::portforward` over
+//! WebSocket, one upstream stream per local connection), local port choice, Endpoints-following
+//! pod selection that outlives pod restarts, and live counters. Used by the dashboard and by
+//! `hasura-tui port-forward` alike.
+
+mod connection;
+mod manager;
+mod port;
+mod stats;
+mod target;
+mod task;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+pub use manager::ForwardManager;
+pub use port::candidates as local_port_candidates;
+pub use stats::{StatsView, human_bytes};
+
+/// Which microservice a forward belongs to (namespace, name): at most one forward each.
+pub type ForwardKey = (String, String);
+
+/// What to forward, and how.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ForwardSpec {
+    pub namespace: String,
+    /// The Service (= microservice) name.
+    pub service: String,
+    /// Bind address; loopback unless asked otherwise.
+    pub address: IpAddr,
+    /// Exactly this local port, or the product's rule when `None`.
+    pub local_port: Option<u16>,
+    /// A Service port (or container port) other than the default choice.
+    pub remote_port: Option<u16>,
+    /// Always this pod (no re-selection).
+    pub pod: Option<String>,
+}
+
+impl ForwardSpec {
+    pub fn new(namespace: &str, service: &str) -> Self {
+        ForwardSpec {
+            namespace: namespace.to_string(),
+            service: service.to_string(),
+            address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            local_port: None,
+            remote_port: None,
+            pod: None,
+        }
+    }
+
+    pub fn key(&self) -> ForwardKey {
+        (self.namespace.clone(), self.service.clone())
+    }
+
+    /// `postgres.hasura`, as in the seed's internal URLs.
+    pub fn label(&self) -> String {
+        format!("{}.{}", self.service, self.namespace)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ForwardState {
+    Starting,
+    Active,
+    /// Listening, but the Service has no Ready pod; connections wait a little, then close.
+    NoReadyPods,
+    Error(String),
+}
+
+/// A forward's state as its task last reported it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForwardStatus {
+    pub state: ForwardState,
+    pub local: Option<SocketAddr>,
+    /// The container port connections go to, once known.
+    pub remote_port: Option<u16>,
+    /// Bound to a non-loopback address: reachable from the network.
+    pub exposed: bool,
+}
+
+/// Everything the FORWARD column shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForwardView {
+    pub status: ForwardStatus,
+    pub stats: StatsView,
+}
+
+impl ForwardView {
+    /// `127.0.0.1:8080 ▲12K ▼3.1M 2conn`, `no ready pods`, or the error.
+    pub fn summary(&self) -> String {
+        let warn = if self.status.exposed { "⚠ " } else { "" };
+        let addr = self.status.local.map(|a| a.to_string()).unwrap_or_default();
+        match &self.status.state {
+            ForwardState::Starting => "starting…".to_string(),
+            ForwardState::Error(e) => format!("error: {e}"),
+            ForwardState::NoReadyPods => format!("{warn}{addr} no ready pods"),
+            ForwardState::Active => format!(
+                "{warn}{addr} ▲{} ▼{} {}conn",
+                human_bytes(self.stats.sent),
+                human_bytes(self.stats.received),
+                self.stats.open
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ForwardError {
+    #[error("port {0} in use")]
+    PortInUse(u16),
+    #[error("permission denied for port {0} (ports below 1024 need privileges)")]
+    PermissionDenied(u16),
+    #[error("address {0} is not available on this machine")]
+    AddressUnavailable(IpAddr),
+    #[error("cannot listen on {0}: {1}")]
+    Bind(SocketAddr, String),
+    #[error("microservice {0} not found")]
+    NotFound(String),
+    #[error("pod {0} not found")]
+    PodNotFound(String),
+    #[error("pod {0} has no container port of that name")]
+    UnresolvedPort(String),
+    #[error("service {0} has no TCP ports")]
+    NoPorts(String),
+    #[error("{0}")]
+    Api(String),
+}

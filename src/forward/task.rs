@@ -1,0 +1,192 @@
+//! The task behind one forward: resolve the Service and its port, follow its Endpoints (a watch,
+//! so every new connection sees the current Ready pods without asking the API), bind the local
+//! listener and serve connections until cancelled. Cancelling closes the listener and every
+//! connection at once.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{Endpoints, Pod, Service};
+use kube::Api;
+use kube::runtime::{WatchStreamExt, watcher};
+use tokio::sync::{Notify, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::connection::{self, ConnectionContext};
+use super::stats::Stats;
+use super::target::{self, Backends, PortChoice};
+use super::{ForwardError, ForwardSpec, ForwardState, ForwardStatus};
+
+pub struct TaskContext {
+    pub client: kube::Client,
+    pub spec: ForwardSpec,
+    pub stats: Arc<Stats>,
+    pub status: watch::Sender<ForwardStatus>,
+    pub changed: Arc<Notify>,
+    pub cancel: CancellationToken,
+}
+
+impl TaskContext {
+    fn publish(&self, change: impl FnOnce(&mut ForwardStatus)) {
+        let mut changed = false;
+        self.status.send_if_modified(|status| {
+            let before = status.clone();
+            change(status);
+            changed = *status != before;
+            changed
+        });
+        if changed {
+            self.changed.notify_one();
+        }
+    }
+}
+
+pub async fn run(ctx: TaskContext) {
+    if let Err(error) = serve(&ctx).await {
+        tracing::warn!(forward = %ctx.spec.label(), "forward failed: {error}");
+        ctx.publish(|s| s.state = ForwardState::Error(error.to_string()));
+        // Stay until stopped, so the error stays visible in the row.
+        ctx.cancel.cancelled().await;
+    }
+}
+
+async fn serve(ctx: &TaskContext) -> Result<(), ForwardError> {
+    let spec = &ctx.spec;
+    let services: Api<Service> = Api::namespaced(ctx.client.clone(), &spec.namespace);
+    let service = match services.get_opt(&spec.service).await {
+        Ok(Some(service)) => service,
+        Ok(None) => return Err(ForwardError::NotFound(spec.label())),
+        Err(e) => return Err(ForwardError::Api(api_message(&e))),
+    };
+    let choice = target::choose_port(&service, spec.remote_port)?;
+    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &spec.namespace);
+
+    let (backends_tx, backends_rx) = watch::channel(Backends::default());
+    let backends_task = match &spec.pod {
+        Some(pod) => {
+            let pinned = pods
+                .get_opt(pod)
+                .await
+                .map_err(|e| ForwardError::Api(api_message(&e)))?;
+            let pinned = pinned.ok_or_else(|| ForwardError::PodNotFound(pod.clone()))?;
+            let port = target::container_port(&pinned, &choice.target)
+                .ok_or_else(|| ForwardError::UnresolvedPort(pod.clone()))?;
+            backends_tx.send_replace(Backends {
+                pods: vec![pod.clone()],
+                port: Some(port),
+            });
+            None
+        }
+        None => {
+            let endpoints: Api<Endpoints> = Api::namespaced(ctx.client.clone(), &spec.namespace);
+            let initial = endpoints
+                .get_opt(&spec.service)
+                .await
+                .map_err(|e| ForwardError::Api(api_message(&e)))?;
+            backends_tx.send_replace(target::ready_backends(initial.as_ref(), &choice));
+            Some(tokio::spawn(follow_endpoints(
+                endpoints,
+                spec.service.clone(),
+                choice.clone(),
+                backends_tx,
+                ctx.cancel.clone(),
+            )))
+        }
+    };
+
+    let remote = backends_rx.borrow().port.unwrap_or(choice.service_port);
+    let listener = super::port::bind(spec.address, spec.local_port, remote)?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| ForwardError::Bind(SocketAddr::new(spec.address, 0), e.to_string()))?;
+    tracing::info!(forward = %spec.label(), %local, remote, "forward listening");
+    let state_of = |b: &Backends| {
+        if b.pods.is_empty() {
+            ForwardState::NoReadyPods
+        } else {
+            ForwardState::Active
+        }
+    };
+    ctx.publish(|s| {
+        s.local = Some(local);
+        s.remote_port = backends_rx.borrow().port;
+        s.state = state_of(&backends_rx.borrow());
+    });
+
+    let connections = TaskTracker::new();
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut watching = backends_rx.clone();
+    loop {
+        tokio::select! {
+            _ = ctx.cancel.cancelled() => break,
+            changed = watching.changed() => {
+                if changed.is_err() {
+                    continue;
+                }
+                let backends = watching.borrow_and_update().clone();
+                ctx.publish(|s| {
+                    s.state = state_of(&backends);
+                    s.remote_port = backends.port.or(s.remote_port);
+                });
+            }
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                connections.spawn(connection::serve(stream, ConnectionContext {
+                    pods: pods.clone(),
+                    backends: backends_rx.clone(),
+                    stats: ctx.stats.clone(),
+                    next: next.clone(),
+                    cancel: ctx.cancel.child_token(),
+                    label: spec.label(),
+                }));
+            }
+        }
+    }
+    drop(listener);
+    connections.close();
+    connections.wait().await;
+    if let Some(task) = backends_task {
+        task.abort();
+    }
+    Ok(())
+}
+
+/// Keeps `tx` at the Service's current Ready pods, from a watch of its Endpoints.
+async fn follow_endpoints(
+    api: Api<Endpoints>,
+    name: String,
+    choice: PortChoice,
+    tx: watch::Sender<Backends>,
+    cancel: CancellationToken,
+) {
+    let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
+    let mut events = watcher(api, config).default_backoff().boxed();
+    loop {
+        let event = tokio::select! {
+            _ = cancel.cancelled() => return,
+            event = events.next() => event,
+        };
+        match event {
+            Some(Ok(watcher::Event::Apply(e) | watcher::Event::InitApply(e))) => {
+                tx.send_replace(target::ready_backends(Some(&e), &choice));
+            }
+            Some(Ok(watcher::Event::Delete(_))) => {
+                tx.send_replace(target::ready_backends(None, &choice));
+            }
+            Some(Ok(_)) => {}
+            // Retried with backoff by the stream; the last known pods stay in use meanwhile.
+            Some(Err(e)) => tracing::debug!("endpoints watch for {name}: {e}"),
+            None => return,
+        }
+    }
+}
+
+fn api_message(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(status) => format!("{} ({})", status.message, status.code),
+        other => other.to_string(),
+    }
+}
