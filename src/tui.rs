@@ -11,13 +11,14 @@ use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
 use tokio::sync::watch;
 
-use crate::app::{Action, App, keys};
+use crate::app::{Action, App, Effect, keys};
 use crate::cluster::Snapshot;
+use crate::forward::ForwardManager;
 use crate::ui;
 
 /// At most ~30 frames a second, however fast the cluster changes.
 const FRAME_INTERVAL: Duration = Duration::from_millis(33);
-/// The tick for counters on screen ("reconnecting (5s)").
+/// The tick for counters on screen ("reconnecting (5s)", forward traffic).
 const TICK_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Installs a panic hook that, after ratatui's own restores the terminal, says where the log is.
@@ -37,18 +38,43 @@ pub fn install_panic_message(log_path: Option<std::path::PathBuf>) {
 }
 
 /// Runs the dashboard until the user quits (or a signal asks us to).
-pub async fn run(mut app: App, mut snapshots: watch::Receiver<Arc<Snapshot>>) -> io::Result<()> {
+/// Every forward is stopped (ports closed) before this returns.
+pub async fn run(
+    mut app: App,
+    mut snapshots: watch::Receiver<Arc<Snapshot>>,
+    forwards: &mut ForwardManager,
+) -> io::Result<()> {
     let mut terminal = ratatui::init();
-    let result = event_loop(&mut terminal, &mut app, &mut snapshots).await;
+    let result = event_loop(&mut terminal, &mut app, &mut snapshots, forwards).await;
+    forwards.stop_all().await;
     ratatui::restore();
     result
+}
+
+/// Carries out what `update` asked for, then shows the forwards' new state.
+async fn run_effects(app: &mut App, forwards: &mut ForwardManager) -> bool {
+    let effects = std::mem::take(&mut app.effects);
+    for effect in effects {
+        match effect {
+            Effect::ToggleForward(spec) => forwards.toggle(spec).await,
+            Effect::StartForward(spec) => forwards.start(spec).await,
+        }
+    }
+    refresh_forwards(app, forwards)
+}
+
+fn refresh_forwards(app: &mut App, forwards: &ForwardManager) -> bool {
+    let views = forwards.views().map(|(k, v)| (k.clone(), v)).collect();
+    app.update(Action::Forwards(views))
 }
 
 async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     app: &mut App,
     snapshots: &mut watch::Receiver<Arc<Snapshot>>,
+    forwards: &mut ForwardManager,
 ) -> io::Result<()> {
+    let forwards_changed = forwards.changed();
     let size = terminal.size()?;
     app.update(Action::Resize(size.width, size.height));
     let mut events = EventStream::new();
@@ -77,6 +103,9 @@ async fn event_loop(
                 Some(Ok(Event::Key(key))) => {
                     if let Some(action) = keys::action_for(app, key) {
                         dirty |= app.update(action);
+                        if !app.effects.is_empty() {
+                            dirty |= run_effects(app, forwards).await;
+                        }
                     }
                 }
                 Some(Ok(Event::Resize(width, height))) => dirty |= app.update(Action::Resize(width, height)),
@@ -92,7 +121,11 @@ async fn event_loop(
                     feed_alive = false;
                 }
             }
-            _ = tick.tick(), if app.needs_ticks() => dirty |= app.update(Action::Tick(Instant::now())),
+            _ = forwards_changed.notified() => dirty |= refresh_forwards(app, forwards),
+            _ = tick.tick(), if app.needs_ticks() || !forwards.is_empty() => {
+                dirty |= app.update(Action::Tick(Instant::now()));
+                dirty |= refresh_forwards(app, forwards);
+            }
             _ = tokio::time::sleep_until(next_frame.into()), if dirty => {}
             _ = signals.recv() => app.should_quit = true,
         }

@@ -90,3 +90,83 @@ fn a_bad_kubeconfig_fails_before_the_screen_opens() {
     );
     assert_eq!(tmux.display("#{alternate_on}"), "0");
 }
+
+/// The address shown in the FORWARD column of `name`'s row.
+fn forward_address(screen: &str, name: &str) -> Option<std::net::SocketAddr> {
+    let row = screen
+        .lines()
+        .find(|l| l.starts_with(&format!("{name} ")))?;
+    row.split_whitespace().find_map(|word| word.parse().ok())
+}
+
+fn http_get(addr: std::net::SocketAddr, path: &str) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    stream.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    Ok(response)
+}
+
+#[test]
+fn f_starts_and_stops_a_forward_and_quitting_closes_every_port() {
+    let tmux = Tmux::start(&format!("{BIN} --demo"), 140, 30);
+    tmux.wait_for("the dashboard", Duration::from_secs(20), |s| {
+        s.contains("data.hasura") && s.contains("synced")
+    });
+    tmux.send(&["Tab"]);
+    tmux.send(&["j"]);
+    tmux.send(&["f"]);
+    let screen = tmux.wait_for("data's forward", Duration::from_secs(10), |s| {
+        forward_address(s, "data").is_some()
+    });
+    let data = forward_address(&screen, "data").unwrap();
+    assert!(data.ip().is_loopback(), "{screen}");
+    assert!(screen.contains("1 forward"), "{screen}");
+
+    let response = http_get(data, "/from/e2e").unwrap();
+    assert!(
+        response.contains("\"microservice\":\"data\"") && response.contains("/from/e2e"),
+        "{response}"
+    );
+    tmux.wait_for("the counters to move", Duration::from_secs(5), |s| {
+        s.lines()
+            .any(|l| l.starts_with("data ") && !l.contains("▲0B") && !l.contains("▼0B"))
+    });
+
+    // f again stops it: the port refuses connections.
+    tmux.send(&["f"]);
+    tmux.wait_for("the forward gone", Duration::from_secs(5), |s| {
+        forward_address(s, "data").is_none() && s.contains("0 forwards")
+    });
+    assert!(
+        http_get(data, "/").is_err(),
+        "the stopped forward's port is closed"
+    );
+
+    // Two forwards active, then quit: both ports close.
+    tmux.send(&["f"]);
+    tmux.send(&["j"]);
+    tmux.send(&["f"]);
+    let screen = tmux.wait_for("two forwards", Duration::from_secs(10), |s| {
+        forward_address(s, "data").is_some() && forward_address(s, "filestore").is_some()
+    });
+    let ports = [
+        forward_address(&screen, "data").unwrap(),
+        forward_address(&screen, "filestore").unwrap(),
+    ];
+    for addr in ports {
+        assert!(http_get(addr, "/").is_ok(), "{addr} serves before quitting");
+    }
+    tmux.send(&["q"]);
+    assert_eq!(tmux.wait_exit(Duration::from_secs(10)), 0);
+    for addr in ports {
+        assert!(
+            std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err(),
+            "{addr} still open after quit"
+        );
+    }
+}

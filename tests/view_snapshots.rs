@@ -57,6 +57,17 @@ fn seed_rows() -> (Vec<Microservice>, Vec<Microservice>) {
     ]
     .into_iter()
     .map(|(name, external)| microservice(Section::Hasura, name, Status::Running, external))
+    .map(|mut m| {
+        if m.name == "gateway" {
+            m.ports.push(ServicePortInfo {
+                name: Some("https".into()),
+                port: 443,
+                target: TargetPort::Name("https".into()),
+                protocol: "TCP".into(),
+            });
+        }
+        m
+    })
     .collect();
     (custom, hasura)
 }
@@ -247,4 +258,74 @@ fn twenty_thousand_rows_draw_only_the_rows_in_view() {
     );
     assert!(!screen.contains("svc-00000"));
     assert!(screen.contains("Custom microservices (20000)"));
+}
+
+#[test]
+fn forwards_in_the_table_and_the_forward_dialog() {
+    use hasura_tui::forward::{ForwardState, ForwardStatus, ForwardView, StatsView};
+    let mut app = app(seed(), 140, 30, Instant::now());
+    let view = |state, port: Option<u16>, stats| ForwardView {
+        status: ForwardStatus {
+            state,
+            local: port.map(|p| ([127, 0, 0, 1], p).into()),
+            remote_port: Some(8080),
+            exposed: false,
+        },
+        stats,
+    };
+    let mut forwards = std::collections::BTreeMap::new();
+    forwards.insert(
+        ("hasura".into(), "data".into()),
+        view(
+            ForwardState::Active,
+            Some(8080),
+            StatsView {
+                sent: 12 * 1024,
+                received: 3 * 1024 * 1024,
+                open: 2,
+                total: 5,
+            },
+        ),
+    );
+    forwards.insert(
+        ("hasura".into(), "postgres".into()),
+        view(
+            ForwardState::Error("port 5432 in use".into()),
+            None,
+            StatsView::default(),
+        ),
+    );
+    forwards.insert(
+        ("default".into(), "my-app".into()),
+        view(ForwardState::NoReadyPods, Some(8081), StatsView::default()),
+    );
+    app.update(Action::Forwards(forwards));
+    let table = draw(&app);
+    assert!(table.contains("127.0.0.1:8080 ▲12K ▼3.0M 2conn"), "{table}");
+    assert!(table.contains("3 forwards"), "{table}");
+    insta::assert_snapshot!("forwards_table", table);
+
+    app.update(Action::SwitchTable);
+    app.update(Action::Move(3));
+    app.update(Action::OpenForwardDialog);
+    app.update(Action::DialogMove(-1));
+    for _ in 0..9 {
+        app.update(Action::DialogBackspace);
+    }
+    for c in "0.0.0.0".chars() {
+        app.update(Action::DialogInput(c));
+    }
+    app.update(Action::DialogMove(1));
+    for c in "99999".chars() {
+        app.update(Action::DialogInput(c));
+    }
+    app.update(Action::DialogSubmit);
+    let dialog = draw(&app);
+    assert!(
+        dialog.contains("forward gateway.hasura") && dialog.contains("80->http, 443->https"),
+        "{dialog}"
+    );
+    assert!(dialog.contains("local port must be 1 to 65535"), "{dialog}");
+    assert!(dialog.contains("reachable from other machines"), "{dialog}");
+    insta::assert_snapshot!("forward_dialog", dialog);
 }

@@ -21,6 +21,17 @@ pub fn action_for(app: &App, key: KeyEvent) -> Option<Action> {
             _ => None,
         };
     }
+    if app.dialog.is_some() {
+        return match key.code {
+            KeyCode::Esc => Some(Action::DialogCancel),
+            KeyCode::Enter => Some(Action::DialogSubmit),
+            KeyCode::Tab | KeyCode::Down => Some(Action::DialogMove(1)),
+            KeyCode::BackTab | KeyCode::Up => Some(Action::DialogMove(-1)),
+            KeyCode::Backspace => Some(Action::DialogBackspace),
+            KeyCode::Char(c) if !ctrl => Some(Action::DialogInput(c)),
+            _ => None,
+        };
+    }
     if app.filter.editing {
         return match key.code {
             KeyCode::Esc => Some(Action::ClearFilter),
@@ -41,6 +52,8 @@ pub fn action_for(app: &App, key: KeyEvent) -> Option<Action> {
         KeyCode::End | KeyCode::Char('G') => Action::Bottom,
         KeyCode::Tab | KeyCode::BackTab => Action::SwitchTable,
         KeyCode::Char('/') => Action::StartFilter,
+        KeyCode::Char('f') | KeyCode::Enter => Action::ToggleForward,
+        KeyCode::Char('F') => Action::OpenForwardDialog,
         KeyCode::Esc if !app.filter.text.is_empty() => Action::ClearFilter,
         KeyCode::Char('?') => Action::ToggleHelp,
         KeyCode::Char('q') => Action::Quit,

@@ -1,17 +1,21 @@
 //! The dashboard's state and `update`: keys become actions, and only `update` changes state.
 //! Rendering reads `&App`; nothing here does I/O, so all of it is testable without a terminal.
 
+pub mod dialog;
 pub mod keys;
 pub mod layout;
 pub mod selection;
 pub mod widths;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use crate::cluster::{Snapshot, WatchState};
+use crate::forward::{ForwardKey, ForwardSpec, ForwardView};
 use crate::model::{Microservice, Section};
 
+pub use dialog::ForwardDialog;
 pub use selection::Selection;
 pub use widths::ColumnWidths;
 
@@ -64,6 +68,24 @@ pub enum Action {
     Snapshot(Arc<Snapshot>),
     /// Time passed (the header's "reconnecting (Ns)" counts).
     Tick(Instant),
+    /// `f`/Enter: start or stop the selected microservice's forward.
+    ToggleForward,
+    /// `F`: the forward dialog for the selected microservice.
+    OpenForwardDialog,
+    DialogInput(char),
+    DialogBackspace,
+    DialogMove(isize),
+    DialogSubmit,
+    DialogCancel,
+    /// The forwards as the manager reports them.
+    Forwards(BTreeMap<ForwardKey, ForwardView>),
+}
+
+/// What `update` asks the event loop to do (the only way state reaches the outside).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    ToggleForward(ForwardSpec),
+    StartForward(ForwardSpec),
 }
 
 pub struct App {
@@ -77,6 +99,11 @@ pub struct App {
     pub hasura_view: TableView,
     pub filter: Filter,
     pub help_open: bool,
+    pub dialog: Option<ForwardDialog>,
+    /// Every forward's last reported state, by microservice.
+    pub forwards: BTreeMap<ForwardKey, ForwardView>,
+    /// Requests for the event loop, drained after each update.
+    pub effects: Vec<Effect>,
     pub should_quit: bool,
     /// Terminal size, for paging and scrolling.
     pub size: (u16, u16),
@@ -102,6 +129,9 @@ impl App {
             hasura_view: TableView::default(),
             filter: Filter::default(),
             help_open: false,
+            dialog: None,
+            forwards: BTreeMap::new(),
+            effects: Vec::new(),
             should_quit: false,
             size,
             now,
@@ -205,6 +235,11 @@ impl App {
         self.selection_mut(section).move_by(delta, &refs, viewport);
     }
 
+    /// The forward of a microservice, if any.
+    pub fn forward_of(&self, m: &Microservice) -> Option<&ForwardView> {
+        self.forwards.get(&(m.namespace.clone(), m.name.clone()))
+    }
+
     /// Whether any table waits on a reconnect (its counter needs a tick a second).
     pub fn needs_ticks(&self) -> bool {
         [&self.snapshot.custom, &self.snapshot.hasura]
@@ -255,6 +290,43 @@ impl App {
             Action::Tick(now) => {
                 self.now = now;
                 return self.needs_ticks();
+            }
+            Action::ToggleForward => {
+                let Some(m) = self.selected() else {
+                    return false;
+                };
+                self.effects.push(Effect::ToggleForward(ForwardSpec::new(
+                    &m.namespace,
+                    &m.name,
+                )));
+            }
+            Action::OpenForwardDialog => {
+                let Some(m) = self.selected() else {
+                    return false;
+                };
+                self.dialog = Some(ForwardDialog::for_microservice(m));
+            }
+            Action::DialogInput(c) => self.dialog.iter_mut().for_each(|d| d.input(c)),
+            Action::DialogBackspace => self.dialog.iter_mut().for_each(ForwardDialog::backspace),
+            Action::DialogMove(delta) => self.dialog.iter_mut().for_each(|d| d.move_focus(delta)),
+            Action::DialogSubmit => {
+                let Some(dialog) = &mut self.dialog else {
+                    return false;
+                };
+                match dialog.spec() {
+                    Ok(spec) => {
+                        self.effects.push(Effect::StartForward(spec));
+                        self.dialog = None;
+                    }
+                    Err(e) => dialog.error = Some(e),
+                }
+            }
+            Action::DialogCancel => self.dialog = None,
+            Action::Forwards(forwards) => {
+                if forwards == self.forwards {
+                    return false;
+                }
+                self.forwards = forwards;
             }
         }
         true

@@ -8,6 +8,7 @@ use crate::app::{App, Connection};
 use crate::cli::GlobalArgs;
 use crate::cluster::{FeedConfig, read_project, spawn_feed};
 use crate::config::{ClusterTarget, Namespaces};
+use crate::forward::ForwardManager;
 use crate::tui;
 
 pub async fn run(
@@ -28,7 +29,8 @@ pub async fn run(
     let snapshot = snapshots.borrow().clone();
     let app = App::new(connection, snapshot, (80, 24), Instant::now());
     tui::install_panic_message(log_path);
-    let result = tui::run(app, snapshots).await;
+    let mut forwards = ForwardManager::new(target.client.clone());
+    let result = tui::run(app, snapshots, &mut forwards).await;
     stop.cancel();
     result.map_err(|e| anyhow::anyhow!("terminal: {e}"))
 }

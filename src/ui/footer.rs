@@ -17,6 +17,15 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         ])
     } else {
         let mut spans = Vec::new();
+        let active = app.forwards.len();
+        spans.push(Span::styled(
+            format!("{active} forward{}  ", if active == 1 { "" } else { "s" }),
+            if active > 0 {
+                theme::header_row()
+            } else {
+                theme::dim(app.color)
+            },
+        ));
         if !app.filter.text.is_empty() {
             spans.push(Span::styled(
                 format!("filter: {}  ", app.filter.text),
@@ -24,7 +33,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             ));
         }
         spans.push(Span::styled(
-            "↑↓ move  Tab switch  / filter  ? help  q quit",
+            "↑↓ move  Tab switch  f forward  F forward…  / filter  ? help  q quit",
             theme::dim(app.color),
         ));
         Line::from(spans)

@@ -1,5 +1,6 @@
 //! Rendering only: widgets that read `&App` and draw. No I/O, no mutation.
 
+mod dialog;
 mod footer;
 mod header;
 mod help;
@@ -45,6 +46,9 @@ pub fn draw(frame: &mut Frame, app: &App) {
     tables::render(frame, custom, app, Section::Custom);
     tables::render(frame, hasura, app, Section::Hasura);
     footer::render(frame, footer, app);
+    if let Some(d) = &app.dialog {
+        dialog::render(frame, inset(area), d, app.color);
+    }
     if app.help_open {
         help::render(frame, inset(area));
     }

@@ -11,6 +11,7 @@ use super::theme;
 use crate::app::widths::{self, ColumnWidths};
 use crate::app::{App, layout};
 use crate::cluster::WatchState;
+use crate::forward::ForwardState;
 use crate::model::{Microservice, Section};
 
 const SPACING: u16 = 2;
@@ -22,17 +23,22 @@ enum Column {
     Replicas,
     Internal,
     External,
+    Forward,
 }
 
 /// The columns that fit `width`, widest first to go.
-fn columns_for(width: u16, w: &ColumnWidths) -> Vec<(Column, u16)> {
-    let all = [
+/// `forward` is the FORWARD column's width, when the table has a forward to show.
+fn columns_for(width: u16, w: &ColumnWidths, forward: Option<usize>) -> Vec<(Column, u16)> {
+    let mut all = vec![
         (Column::Name, w.name),
         (Column::Status, w.status),
         (Column::Replicas, w.replicas),
         (Column::Internal, w.internal),
         (Column::External, w.external),
     ];
+    if let Some(forward) = forward {
+        all.insert(4, (Column::Forward, forward));
+    }
     let mut columns: Vec<(Column, u16)> = all.iter().map(|(c, w)| (*c, *w as u16)).collect();
     let total = |cols: &[(Column, u16)]| -> u32 {
         cols.iter().map(|(_, w)| u32::from(*w)).sum::<u32>()
@@ -53,11 +59,25 @@ fn title(column: Column) -> &'static str {
         Column::Replicas => widths::REPLICAS,
         Column::Internal => widths::INTERNAL_URL,
         Column::External => widths::EXTERNAL_URL,
+        Column::Forward => "FORWARD",
     }
 }
 
-fn cell<'a>(column: Column, m: &'a Microservice, color: bool) -> Cell<'a> {
+fn cell<'a>(column: Column, m: &'a Microservice, app: &App, color: bool) -> Cell<'a> {
     match column {
+        Column::Forward => match app.forward_of(m) {
+            Some(f) => {
+                let style = match f.status.state {
+                    ForwardState::Error(_) => theme::error(color),
+                    ForwardState::Active if !f.status.exposed => {
+                        theme::severity(crate::model::Severity::Ok, color)
+                    }
+                    _ => theme::warning(color),
+                };
+                Cell::from(Span::styled(f.summary(), style))
+            }
+            None => Cell::from(""),
+        },
         Column::Name => Cell::from(m.name.as_str()),
         Column::Status => Cell::from(Span::styled(
             m.status.to_string(),
@@ -128,7 +148,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, section: Section) {
         return;
     }
 
-    let columns = columns_for(body.width, &table.widths);
+    let forward_width = app
+        .forwards
+        .iter()
+        .filter(|((ns, _), _)| *ns == view.namespace)
+        .map(|(_, f)| f.summary().chars().count().min(48))
+        .max()
+        .map(|w| w.max("FORWARD".len()));
+    let columns = columns_for(body.width, &table.widths, forward_width);
     let selection = app.selection(section);
     let viewport = layout::viewport(area.height);
     let rows_style = if view.stale {
@@ -145,7 +172,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, section: Section) {
             let row = Row::new(
                 columns
                     .iter()
-                    .map(|(c, _)| cell(*c, m, app.color && !view.stale)),
+                    .map(|(c, _)| cell(*c, m, app, app.color && !view.stale)),
             )
             .style(rows_style);
             if i == selection.index && selection.name.is_some() {
@@ -189,7 +216,7 @@ mod tests {
             external: 33,
         };
         let names = |width| {
-            columns_for(width, &w)
+            columns_for(width, &w, None)
                 .into_iter()
                 .map(|(c, _)| title(c))
                 .collect::<Vec<_>>()

@@ -1,0 +1,127 @@
+//! The `F` forward dialog: local port, remote port (for multi-port services) and bind address,
+//! validated as typed, turned into a `ForwardSpec` on Enter.
+
+use std::net::IpAddr;
+
+use crate::forward::ForwardSpec;
+use crate::model::{Microservice, TargetPort};
+
+pub const FIELDS: [&str; 3] = ["local port", "remote port", "address"];
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForwardDialog {
+    pub namespace: String,
+    pub service: String,
+    /// Local port, remote port, address: the text typed so far.
+    pub values: [String; 3],
+    pub focus: usize,
+    /// The Service's ports, as a hint (`80->http, 443->8443`).
+    pub ports_hint: String,
+    pub error: Option<String>,
+}
+
+impl ForwardDialog {
+    pub fn for_microservice(m: &Microservice) -> Self {
+        let hint = m
+            .ports
+            .iter()
+            .map(|p| match &p.target {
+                TargetPort::Number(n) => format!("{}->{n}", p.port),
+                TargetPort::Name(name) => format!("{}->{name}", p.port),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        ForwardDialog {
+            namespace: m.namespace.clone(),
+            service: m.name.clone(),
+            values: [String::new(), String::new(), "127.0.0.1".to_string()],
+            focus: 0,
+            ports_hint: hint,
+            error: None,
+        }
+    }
+
+    pub fn input(&mut self, c: char) {
+        let allowed = match self.focus {
+            0 | 1 => c.is_ascii_digit(),
+            _ => c.is_ascii_hexdigit() || c == '.' || c == ':',
+        };
+        if allowed && self.values[self.focus].len() < 45 {
+            self.values[self.focus].push(c);
+            self.error = None;
+        }
+    }
+
+    pub fn backspace(&mut self) {
+        self.values[self.focus].pop();
+        self.error = None;
+    }
+
+    pub fn move_focus(&mut self, delta: isize) {
+        self.focus = (self.focus as isize + delta).rem_euclid(FIELDS.len() as isize) as usize;
+    }
+
+    /// A warning to show while the address is not loopback.
+    pub fn warning(&self) -> Option<&'static str> {
+        match self.values[2].parse::<IpAddr>() {
+            Ok(ip) if !ip.is_loopback() => Some("this address is reachable from other machines"),
+            _ => None,
+        }
+    }
+
+    /// The forward asked for, or why not (shown in the dialog).
+    pub fn spec(&self) -> Result<ForwardSpec, String> {
+        let port = |text: &str, what: &str| -> Result<Option<u16>, String> {
+            if text.is_empty() {
+                return Ok(None);
+            }
+            match text.parse::<u16>() {
+                Ok(p) if p > 0 => Ok(Some(p)),
+                _ => Err(format!("{what} must be 1 to 65535")),
+            }
+        };
+        let mut spec = ForwardSpec::new(&self.namespace, &self.service);
+        spec.local_port = port(&self.values[0], "local port")?;
+        spec.remote_port = port(&self.values[1], "remote port")?;
+        spec.address = self.values[2]
+            .parse()
+            .map_err(|_| format!("{:?} is not an IP address", self.values[2]))?;
+        Ok(spec)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dialog() -> ForwardDialog {
+        ForwardDialog {
+            namespace: "hasura".into(),
+            service: "gateway".into(),
+            values: [String::new(), String::new(), "127.0.0.1".into()],
+            focus: 0,
+            ports_hint: String::new(),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn validates_ports_and_address() {
+        let mut d = dialog();
+        assert_eq!(d.spec().unwrap().local_port, None);
+        for c in "70000".chars() {
+            d.input(c);
+        }
+        assert_eq!(d.spec().unwrap_err(), "local port must be 1 to 65535");
+        d.values[0] = "9443".into();
+        d.values[1] = "443".into();
+        let spec = d.spec().unwrap();
+        assert_eq!((spec.local_port, spec.remote_port), (Some(9443), Some(443)));
+        d.values[2] = "0.0.0.0".into();
+        assert!(d.warning().is_some());
+        d.values[2] = "nope".into();
+        assert!(d.spec().is_err());
+        d.input('x');
+        assert_eq!(d.values[0], "9443", "letters never reach a port field");
+    }
+}

@@ -1,0 +1,68 @@
+//! The `F` forward dialog: three fields, the Service's ports as a hint, errors and warnings.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+
+use super::theme;
+use crate::app::dialog::{FIELDS, ForwardDialog};
+
+pub fn render(frame: &mut Frame, area: Rect, dialog: &ForwardDialog, color: bool) {
+    let mut lines = vec![Line::from(Span::styled(
+        format!(
+            "ports: {}",
+            if dialog.ports_hint.is_empty() {
+                "-"
+            } else {
+                &dialog.ports_hint
+            }
+        ),
+        theme::dim(color),
+    ))];
+    for (i, label) in FIELDS.iter().enumerate() {
+        let value = &dialog.values[i];
+        let shown = if value.is_empty() && i < 2 {
+            "auto".to_string()
+        } else {
+            value.clone()
+        };
+        let style = if i == dialog.focus {
+            ratatui::style::Style::default().add_modifier(Modifier::REVERSED)
+        } else {
+            ratatui::style::Style::default()
+        };
+        lines.push(Line::from(vec![
+            Span::raw(format!("{label:>12}: ")),
+            Span::styled(format!(" {shown} "), style),
+        ]));
+    }
+    if let Some(warning) = dialog.warning() {
+        lines.push(Line::from(Span::styled(
+            format!("⚠ {warning}"),
+            theme::warning(color),
+        )));
+    }
+    if let Some(error) = &dialog.error {
+        lines.push(Line::from(Span::styled(error.clone(), theme::error(color))));
+    }
+    lines.push(Line::from(Span::styled(
+        "Tab next field  Enter start  Esc cancel",
+        theme::dim(color),
+    )));
+    let width = (lines.iter().map(Line::width).max().unwrap_or(0) as u16 + 4).clamp(30, area.width);
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let popup = Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    };
+    frame.render_widget(Clear, popup);
+    let title = format!(" forward {}.{} ", dialog.service, dialog.namespace);
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(title)),
+        popup,
+    );
+}
