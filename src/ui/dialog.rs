@@ -4,7 +4,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::theme;
 use crate::app::dialog::{FIELDS, ForwardDialog};
@@ -51,15 +51,8 @@ pub fn render(frame: &mut Frame, area: Rect, dialog: &ForwardDialog, color: bool
         "Tab next field  Enter start  Esc cancel",
         theme::dim(color),
     )));
-    let width = (lines.iter().map(Line::width).max().unwrap_or(0) as u16 + 4).clamp(30, area.width);
-    let height = (lines.len() as u16 + 2).min(area.height);
-    let popup = Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
-        width,
-        height,
-    };
-    frame.render_widget(Clear, popup);
+    let width = (lines.iter().map(Line::width).max().unwrap_or(0) as u16 + 4).max(30);
+    let popup = super::popup(frame, area, width, lines.len() as u16 + 2);
     let title = format!(" forward {}.{} ", dialog.service, dialog.namespace);
     frame.render_widget(
         Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(title)),

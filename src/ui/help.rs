@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::theme;
 use crate::app::keys::HELP;
@@ -23,15 +23,8 @@ pub fn render(frame: &mut Frame, area: Rect) {
             ])
         })
         .collect();
-    let width = (lines.iter().map(Line::width).max().unwrap_or(0) as u16 + 3).min(area.width);
-    let height = (lines.len() as u16 + 2).min(area.height);
-    let popup = Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
-        width,
-        height,
-    };
-    frame.render_widget(Clear, popup);
+    let width = lines.iter().map(Line::width).max().unwrap_or(0) as u16 + 3;
+    let popup = super::popup(frame, area, width, lines.len() as u16 + 2);
     let block = Block::default()
         .borders(Borders::ALL)
         .title(" keys (Esc closes) ");

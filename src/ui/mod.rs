@@ -62,3 +62,16 @@ fn inset(area: Rect) -> Rect {
         height: area.height.saturating_sub(2),
     }
 }
+
+/// Clears and returns a rectangle of (at most) `width` x `height`, centred in `area`.
+fn popup(frame: &mut Frame, area: Rect, width: u16, height: u16) -> Rect {
+    let (width, height) = (width.min(area.width), height.min(area.height));
+    let rect = Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    };
+    frame.render_widget(ratatui::widgets::Clear, rect);
+    rect
+}

@@ -226,17 +226,14 @@ pub fn json_response(value: &Value) -> Response {
         .into_response()
 }
 
-fn selectors(query: &HashMap<String, String>) -> Result<(Selector, Selector), ApiError> {
+/// The `labelSelector` and `fieldSelector` of a list or watch.
+pub fn selectors(query: &HashMap<String, String>) -> Result<(Selector, Selector), ApiError> {
     let labels = Selector::parse(query.get("labelSelector").map_or("", String::as_str))
         .map_err(ApiError::bad_request)?;
     let fields = Selector::parse(query.get("fieldSelector").map_or("", String::as_str))
         .map_err(ApiError::bad_request)?;
     fields.check_fields().map_err(ApiError::bad_request)?;
     Ok((labels, fields))
-}
-
-pub fn filter_selectors(query: &HashMap<String, String>) -> Result<(Selector, Selector), ApiError> {
-    selectors(query)
 }
 
 /// `continue` tokens carry the list's version and the last key returned.

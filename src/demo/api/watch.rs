@@ -16,7 +16,7 @@ use tokio::sync::{broadcast, mpsc};
 use super::super::kinds::Kind;
 use super::super::selector::Selector;
 use super::super::store::{Change, StoreError};
-use super::resources::filter_selectors;
+use super::resources::selectors;
 use super::{ApiError, ApiState, table};
 
 /// How often an idle watch with bookmarks enabled gets one (real servers: about a minute).
@@ -50,7 +50,7 @@ pub fn respond(
     query: &HashMap<String, String>,
     as_table: bool,
 ) -> Result<Response, ApiError> {
-    let (labels, fields) = filter_selectors(query)?;
+    let (labels, fields) = selectors(query)?;
     let since = match query.get("resourceVersion").map(String::as_str) {
         None | Some("") | Some("0") => None,
         Some(rv) => Some(
