@@ -234,3 +234,34 @@ async fn a_forbidden_namespace_leaves_the_other_table_working() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_api_server_restart_shows_reconnecting_with_stale_rows_then_resyncs() {
+    let demo = common::start_demo().await;
+    let faults = demo.faults();
+    let (mut rx, _stop) = feed_for(&demo).await;
+    wait_for(&mut rx, "sync", |s| {
+        s.settled() && s.hasura.rows.len() == 10
+    })
+    .await;
+
+    faults.stop_server().await;
+    let s = wait_for(&mut rx, "reconnecting", |s| {
+        matches!(s.hasura.state, WatchState::Reconnecting { .. })
+    })
+    .await;
+    assert!(s.hasura.stale, "rows kept and marked stale");
+    assert_eq!(s.hasura.rows.len(), 10);
+
+    // A change made while the server is down is seen after the restart.
+    faults.scale("default", "my-app", 2).unwrap();
+    faults.restart_server().await.unwrap();
+    let s = wait_for(&mut rx, "resynced", |s| {
+        s.hasura.state == WatchState::Synced
+            && s.custom.state == WatchState::Synced
+            && row(s, false, "my-app").is_some_and(|m| m.replicas() == "2/2")
+    })
+    .await;
+    assert!(!s.hasura.stale);
+    assert_eq!(s.hasura.rows.len(), 10, "no duplicates after the resync");
+}

@@ -12,9 +12,11 @@ use kube::{Api, Resource};
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
-/// First wait after a failure; doubles up to `MAX_BACKOFF`.
+/// First wait after a failure; doubles up to `MAX_BACKOFF`, which is short because a failed
+/// attempt costs one refused connection, and an API server back from a restart should be seen
+/// within seconds.
 const MIN_BACKOFF: Duration = Duration::from_millis(250);
-const MAX_BACKOFF: Duration = Duration::from_secs(15);
+const MAX_BACKOFF: Duration = Duration::from_secs(3);
 
 /// Why a watch is down, as the header or a table shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -16,7 +16,7 @@ use super::resources::json_response;
 use super::{ApiError, ApiState, bearer};
 
 #[derive(Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
+#[serde(default)]
 struct Args {
     namespace: Option<String>,
     pod: Option<String>,
