@@ -170,3 +170,42 @@ fn f_starts_and_stops_a_forward_and_quitting_closes_every_port() {
         );
     }
 }
+
+#[test]
+fn nothing_is_drawn_while_nothing_changes() {
+    let tmux = Tmux::start(
+        &format!("env HASURA_TUI_LOG=hasura_tui::frames=debug {BIN} --demo"),
+        120,
+        30,
+    );
+    tmux.wait_for("the dashboard", Duration::from_secs(20), |s| {
+        s.contains("sshd") && s.contains("synced")
+    });
+    let log = tmux.home().join("state/hasura-tui/hasura-tui.log");
+    let frames = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .matches("frame drawn")
+            .count()
+    };
+    // Let the start-up settle, then watch an idle dashboard.
+    std::thread::sleep(Duration::from_millis(500));
+    let before = frames();
+    assert!(
+        before > 0,
+        "frames are logged at debug level to {}",
+        log.display()
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(frames(), before, "an idle dashboard draws no frames");
+    // A key that changes the screen draws exactly what it needs.
+    tmux.send(&["j"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let after_key = frames();
+    assert!(
+        after_key > before && after_key <= before + 2,
+        "{before} -> {after_key}"
+    );
+    tmux.send(&["q"]);
+    assert_eq!(tmux.wait_exit(Duration::from_secs(10)), 0);
+}
