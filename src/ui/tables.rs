@@ -141,9 +141,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, section: Section) {
         _ => None,
     };
     if let Some((text, style)) = message {
-        let [header_area, message_area] =
+        // The message sits where the first row would be, below the (empty) header line.
+        let [_, message_area] =
             Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(body);
-        let _ = header_area;
         frame.render_widget(Paragraph::new(Span::styled(text, style)), message_area);
         return;
     }
