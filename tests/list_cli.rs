@@ -216,3 +216,56 @@ fn listener_port_that_is_closed() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
 }
+
+#[test]
+fn the_most_verbose_log_never_holds_the_token_or_certificates() {
+    let demo = Demo::start();
+    let state = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .arg("--kubeconfig")
+        .arg(&demo.kubeconfig)
+        .arg("list")
+        .env("XDG_STATE_HOME", state.path())
+        .env("HASURA_TUI_LOG", "trace")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let kubeconfig = std::fs::read_to_string(&demo.kubeconfig).unwrap();
+    let token = kubeconfig
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("token: "))
+        .unwrap()
+        .trim()
+        .to_string();
+    let ca = kubeconfig
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("certificate-authority-data: "))
+        .unwrap()
+        .trim()
+        .to_string();
+    let log_path = state.path().join("hasura-tui/hasura-tui.log");
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        log.lines().count() > 100,
+        "trace logging is on: {} lines",
+        log.lines().count()
+    );
+    for (secret, what) in [
+        (token.as_str(), "token"),
+        (&ca[..40], "CA data"),
+        ("BEGIN CERTIFICATE", "a certificate"),
+    ] {
+        assert!(!log.contains(secret), "the log holds {what}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "output holds {what}"
+        );
+    }
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&log_path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
