@@ -183,6 +183,8 @@ pub fn spawn_feed(
             .and_then(|p| p.as_ref().err().cloned()),
         routes: None,
         routes_error: None,
+        // `--project` files are read up front; the ConfigMap has yet to be listed.
+        gateway_listed: config.project.is_some(),
         config,
         resource_version: 0,
         generation: 0,
@@ -261,6 +263,8 @@ struct Feed {
     gateway_error: Option<String>,
     routes: Option<Routes>,
     routes_error: Option<String>,
+    /// The gateway's ConfigMap has been listed (or failed): external URLs from routes are known.
+    gateway_listed: bool,
     resource_version: u64,
     generation: u64,
 }
@@ -338,6 +342,11 @@ impl Feed {
                 if let Some(rv) = rv {
                     self.resource_version = self.resource_version.max(rv);
                 }
+                if !self.gateway_listed {
+                    self.gateway_listed = true;
+                    // Publish even when the routes did not change (no ConfigMap at all).
+                    self.hasura.dirty = true;
+                }
                 let files = match update {
                     Update::Listed(mut maps) => maps.pop(),
                     Update::Applied(files) => Some(files),
@@ -397,6 +406,7 @@ impl Feed {
             custom: self.custom.view(),
             hasura: self.hasura.view(),
             routes_error: self.routes_error.clone(),
+            routes_listed: self.gateway_listed,
             cluster_name: self.cluster_name(),
             resource_version: self.resource_version,
             generation: self.generation,

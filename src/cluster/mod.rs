@@ -61,6 +61,8 @@ pub struct Snapshot {
     pub hasura: SectionView,
     /// A bad routes.yaml/domains.yaml, shown in the header (the tables still show).
     pub routes_error: Option<String>,
+    /// The gateway's routes have been read (or failed to be): external URLs are complete.
+    pub routes_listed: bool,
     pub cluster_name: String,
     /// The newest resourceVersion seen in any event (for latency measurements).
     pub resource_version: u64,
@@ -76,10 +78,12 @@ impl Snapshot {
         }
     }
 
-    /// Both sections have either synced or failed: what a one-shot reader waits for.
+    /// Both sections and the routes have either synced or failed: what a one-shot reader
+    /// (`list`) waits for, so no external URL is missing for having been read too early.
     pub fn settled(&self) -> bool {
-        [&self.custom, &self.hasura]
-            .iter()
-            .all(|s| s.state != WatchState::Syncing)
+        self.routes_listed
+            && [&self.custom, &self.hasura]
+                .iter()
+                .all(|s| s.state != WatchState::Syncing)
     }
 }
