@@ -1,25 +1,20 @@
 //! The pods' real processes: each pod port is served by a listener on loopback, started on first
 //! use (a port-forward, or the admin path asking for its address) so that 40,000 scaled pods cost
-//! nothing until touched. HTTP pods answer every request with a JSON echo of it; database-like
+//! nothing until touched. HTTP pods answer with a JSON echo (see `http_echo`); database-like
 //! pods (postgres, session-redis, sshd) echo raw TCP. Stopping a pod closes its listeners and
 //! every open connection, as a container's death does.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Mutex;
 
-use bytes::Bytes;
-use futures::StreamExt;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
 use super::content::BACKEND_ANNOTATION;
+use super::http_echo;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BackendKind {
@@ -44,13 +39,6 @@ struct PodBackend {
 #[derive(Default)]
 pub struct Backends {
     pods: Mutex<HashMap<(String, String), PodBackend>>,
-}
-
-/// What a backend says about itself in its echo.
-#[derive(Clone)]
-struct Identity {
-    microservice: String,
-    pod: String,
 }
 
 impl Backends {
@@ -79,13 +67,10 @@ impl Backends {
         }
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
-        let identity = Identity {
-            microservice: pod["metadata"]["labels"]["app"]
-                .as_str()
-                .unwrap_or(&name)
-                .to_string(),
-            pod: name,
-        };
+        let microservice = pod["metadata"]["labels"]["app"]
+            .as_str()
+            .unwrap_or(&name)
+            .to_string();
         let kind = BackendKind::of_pod(pod);
         let stop = {
             let mut pods = self.lock();
@@ -100,7 +85,12 @@ impl Backends {
             backend.listeners.insert(port, addr);
             backend.stop.clone()
         };
-        tokio::spawn(serve(listener, kind, identity, stop));
+        let answerer = http_echo::Answerer {
+            microservice,
+            pod: name,
+            stop,
+        };
+        tokio::spawn(serve(listener, kind, answerer));
         Ok(addr)
     }
 
@@ -115,12 +105,8 @@ impl Backends {
     }
 }
 
-async fn serve(
-    listener: TcpListener,
-    kind: BackendKind,
-    identity: Identity,
-    stop: CancellationToken,
-) {
+async fn serve(listener: TcpListener, kind: BackendKind, answerer: http_echo::Answerer) {
+    let stop = answerer.stop.clone();
     loop {
         let accepted = tokio::select! {
             _ = stop.cancelled() => return,
@@ -128,68 +114,29 @@ async fn serve(
         };
         let Ok((stream, _)) = accepted else { continue };
         let _ = stream.set_nodelay(true);
-        let (identity, stop) = (identity.clone(), stop.clone());
+        let (answerer, stop) = (answerer.clone(), stop.clone());
         tokio::spawn(async move {
             tokio::select! {
                 _ = stop.cancelled() => {}
-                _ = handle(stream, kind, identity) => {}
+                _ = handle(stream, kind, answerer) => {}
             }
         });
     }
 }
 
-async fn handle(stream: TcpStream, kind: BackendKind, identity: Identity) {
+async fn handle(stream: TcpStream, kind: BackendKind, answerer: http_echo::Answerer) {
     match kind {
         BackendKind::TcpEcho => {
             let (mut reader, mut writer) = stream.into_split();
             let _ = tokio::io::copy(&mut reader, &mut writer).await;
         }
         BackendKind::HttpEcho => {
-            let service = hyper::service::service_fn(move |req| echo(req, identity.clone()));
+            let service =
+                hyper::service::service_fn(move |req| http_echo::respond(req, answerer.clone()));
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .with_upgrades()
                 .await;
         }
     }
-}
-
-/// The JSON echo: who answered, and the request as it arrived.
-async fn echo(
-    req: Request<Incoming>,
-    identity: Identity,
-) -> Result<Response<Full<Bytes>>, Infallible> {
-    let mut headers = Map::new();
-    for (name, value) in req.headers() {
-        headers.insert(
-            name.as_str().to_string(),
-            json!(String::from_utf8_lossy(value.as_bytes())),
-        );
-    }
-    let method = req.method().to_string();
-    let path = req
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "/".to_string());
-    // Count the body as it streams rather than buffering it: uploads may be large.
-    let mut body_bytes: u64 = 0;
-    let mut frames = req.into_body().into_data_stream();
-    while let Some(Ok(chunk)) = frames.next().await {
-        body_bytes += chunk.len() as u64;
-    }
-    let body = json!({
-        "microservice": identity.microservice,
-        "pod": identity.pod,
-        "method": method,
-        "path": path,
-        "headers": headers,
-        "body_bytes": body_bytes,
-    });
-    let mut response = Response::new(Full::new(Bytes::from(body.to_string() + "\n")));
-    response.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("application/json"),
-    );
-    Ok(response)
 }

@@ -10,6 +10,7 @@ mod backends;
 mod content;
 mod controller;
 mod faults;
+mod http_echo;
 mod kinds;
 mod kubeconfig;
 mod logs;
