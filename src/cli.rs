@@ -134,6 +134,15 @@ pub struct PortForwardArgs {
     /// Address to listen on; anything but loopback exposes the microservice to your network.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
     pub address: std::net::IpAddr,
+
+    /// Gateway mode: add X-Hasura-Role (this role), X-Hasura-User-Id and X-Hasura-Allowed-Roles to
+    /// every HTTP request that lacks them, as the Hasura gateway does (e.g. anonymous, admin).
+    #[arg(long, value_name = "ROLE")]
+    pub as_role: Option<String>,
+
+    /// The X-Hasura-User-Id gateway mode sends (default 0).
+    #[arg(long, value_name = "ID", requires = "as_role")]
+    pub user_id: Option<String>,
 }
 
 /// `8080:80` into (8080, 80); both ports 1 to 65535.

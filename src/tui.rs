@@ -58,6 +58,11 @@ async fn run_effects(app: &mut App, forwards: &mut ForwardManager) -> bool {
         match effect {
             Effect::ToggleForward(spec) => forwards.toggle(spec).await,
             Effect::StartForward(spec) => forwards.start(spec).await,
+            Effect::SetGateway(key, identity) => {
+                if let Err(e) = forwards.set_gateway(&key, identity) {
+                    app.update(Action::Notice(e.to_string()));
+                }
+            }
         }
     }
     refresh_forwards(app, forwards)
@@ -65,7 +70,16 @@ async fn run_effects(app: &mut App, forwards: &mut ForwardManager) -> bool {
 
 fn refresh_forwards(app: &mut App, forwards: &ForwardManager) -> bool {
     let views = forwards.views().map(|(k, v)| (k.clone(), v)).collect();
-    app.update(Action::Forwards(views))
+    let mut dirty = app.update(Action::Forwards(views));
+    // The open request log is copied only when its forward has seen new requests.
+    if let Some(pane) = &app.request_log {
+        let total = app.forwards.get(&pane.key).map_or(0, |v| v.requests);
+        if total != pane.seen {
+            let entries = forwards.requests(&pane.key);
+            dirty |= app.update(Action::Requests(entries, total));
+        }
+    }
+    dirty
 }
 
 async fn event_loop(
@@ -102,9 +116,13 @@ async fn event_loop(
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) => {
                     if let Some(action) = keys::action_for(app, key) {
+                        let opens_log = matches!(action, Action::ToggleRequestLog);
                         dirty |= app.update(action);
                         if !app.effects.is_empty() {
                             dirty |= run_effects(app, forwards).await;
+                        }
+                        if opens_log {
+                            dirty |= refresh_forwards(app, forwards);
                         }
                     }
                 }

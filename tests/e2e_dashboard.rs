@@ -209,3 +209,74 @@ fn nothing_is_drawn_while_nothing_changes() {
     tmux.send(&["q"]);
     assert_eq!(tmux.wait_exit(Duration::from_secs(10)), 0);
 }
+
+#[test]
+fn a_cycles_gateway_headers_that_curl_sees_and_r_shows_the_requests() {
+    let tmux = Tmux::start(&format!("{BIN} --demo"), 140, 30);
+    tmux.wait_for("the dashboard", Duration::from_secs(20), |s| {
+        s.contains("data.hasura") && s.contains("synced")
+    });
+    tmux.send(&["Tab"]);
+    tmux.send(&["j"]);
+    tmux.send(&["f"]);
+    let screen = tmux.wait_for("data's forward", Duration::from_secs(10), |s| {
+        forward_address(s, "data").is_some()
+    });
+    let data = forward_address(&screen, "data").unwrap();
+    // The role the pod saw, asked with the machine's curl.
+    let role = |path: &str| {
+        let output = std::process::Command::new("curl")
+            .args(["-sS", "--max-time", "10", &format!("http://{data}{path}")])
+            .output()
+            .expect("curl runs");
+        assert!(output.status.success(), "curl {path}: {output:?}");
+        let echo: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(echo["path"], path);
+        echo["headers"]["x-hasura-role"]
+            .as_str()
+            .map(str::to_string)
+    };
+    assert_eq!(role("/off"), None);
+
+    tmux.send(&["a"]);
+    tmux.wait_for("as anonymous", Duration::from_secs(5), |s| {
+        s.lines()
+            .any(|l| l.starts_with("data ") && l.contains("as anonymous"))
+    });
+    assert_eq!(role("/as/anonymous").as_deref(), Some("anonymous"));
+    tmux.send(&["a"]);
+    tmux.wait_for("as admin", Duration::from_secs(5), |s| {
+        s.lines()
+            .any(|l| l.starts_with("data ") && l.contains("as admin"))
+    });
+    assert_eq!(role("/as/admin").as_deref(), Some("admin"));
+
+    tmux.send(&["r"]);
+    let pane = tmux.wait_for("the request log", Duration::from_secs(5), |s| {
+        s.contains("requests: data.hasura") && s.contains("/as/admin")
+    });
+    assert!(
+        pane.contains("/as/anonymous") && pane.contains("as admin (user id 0)"),
+        "{pane}"
+    );
+    // Requests made while the pane is open appear in it.
+    role("/while/open");
+    tmux.wait_for("a new request in the log", Duration::from_secs(5), |s| {
+        s.contains("/while/open")
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    tmux.send(&["Escape"]);
+    tmux.wait_for("the log closed", Duration::from_secs(5), |s| {
+        !s.contains("requests: data.hasura")
+    });
+
+    // A third `a` turns the headers off again.
+    tmux.send(&["a"]);
+    tmux.wait_for("gateway mode off", Duration::from_secs(5), |s| {
+        s.lines()
+            .any(|l| l.starts_with("data ") && !l.contains(" as "))
+    });
+    assert_eq!(role("/off/again"), None);
+    tmux.send(&["q"]);
+    assert_eq!(tmux.wait_exit(Duration::from_secs(10)), 0);
+}

@@ -5,8 +5,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hasura_tui::app::{Action, App, Connection};
+use hasura_tui::app::{Action, App, Connection, Effect};
 use hasura_tui::cluster::{SectionView, Snapshot, WatchState};
+use hasura_tui::forward::{
+    ForwardState, ForwardStatus, ForwardView, GatewayIdentity, RequestEntry, StatsView,
+};
 use hasura_tui::model::{Microservice, Section, ServicePortInfo, Status, TargetPort, WorkloadKind};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -95,6 +98,7 @@ fn snapshot(custom: SectionView, hasura: SectionView) -> Arc<Snapshot> {
         custom,
         hasura,
         routes_error: None,
+        routes_listed: true,
         cluster_name: "gram29".into(),
         resource_version: 1,
         generation: 1,
@@ -262,21 +266,11 @@ fn twenty_thousand_rows_draw_only_the_rows_in_view() {
 
 #[test]
 fn forwards_in_the_table_and_the_forward_dialog() {
-    use hasura_tui::forward::{ForwardState, ForwardStatus, ForwardView, StatsView};
     let mut app = app(seed(), 140, 30, Instant::now());
-    let view = |state, port: Option<u16>, stats| ForwardView {
-        status: ForwardStatus {
-            state,
-            local: port.map(|p| ([127, 0, 0, 1], p).into()),
-            remote_port: Some(8080),
-            exposed: false,
-        },
-        stats,
-    };
     let mut forwards = std::collections::BTreeMap::new();
     forwards.insert(
         ("hasura".into(), "data".into()),
-        view(
+        forward_view(
             ForwardState::Active,
             Some(8080),
             StatsView {
@@ -289,7 +283,7 @@ fn forwards_in_the_table_and_the_forward_dialog() {
     );
     forwards.insert(
         ("hasura".into(), "postgres".into()),
-        view(
+        forward_view(
             ForwardState::Error("port 5432 in use".into()),
             None,
             StatsView::default(),
@@ -297,25 +291,33 @@ fn forwards_in_the_table_and_the_forward_dialog() {
     );
     forwards.insert(
         ("default".into(), "my-app".into()),
-        view(ForwardState::NoReadyPods, Some(8081), StatsView::default()),
+        forward_view(ForwardState::NoReadyPods, Some(8082), StatsView::default()),
+    );
+    forwards.insert(
+        ("hasura".into(), "auth".into()),
+        ForwardView {
+            gateway: Some(GatewayIdentity::admin()),
+            ..forward_view(ForwardState::Active, Some(8081), StatsView::default())
+        },
     );
     app.update(Action::Forwards(forwards));
     let table = draw(&app);
     assert!(table.contains("127.0.0.1:8080 ▲12K ▼3.0M 2conn"), "{table}");
-    assert!(table.contains("3 forwards"), "{table}");
+    assert!(table.contains("127.0.0.1:8081 as admin ▲0B"), "{table}");
+    assert!(table.contains("4 forwards"), "{table}");
     insta::assert_snapshot!("forwards_table", table);
 
     app.update(Action::SwitchTable);
     app.update(Action::Move(3));
     app.update(Action::OpenForwardDialog);
-    app.update(Action::DialogMove(-1));
+    app.update(Action::DialogMove(-3));
     for _ in 0..9 {
         app.update(Action::DialogBackspace);
     }
     for c in "0.0.0.0".chars() {
         app.update(Action::DialogInput(c));
     }
-    app.update(Action::DialogMove(1));
+    app.update(Action::DialogMove(3));
     for c in "99999".chars() {
         app.update(Action::DialogInput(c));
     }
@@ -328,4 +330,98 @@ fn forwards_in_the_table_and_the_forward_dialog() {
     assert!(dialog.contains("local port must be 1 to 65535"), "{dialog}");
     assert!(dialog.contains("reachable from other machines"), "{dialog}");
     insta::assert_snapshot!("forward_dialog", dialog);
+}
+
+fn forward_view(state: ForwardState, port: Option<u16>, stats: StatsView) -> ForwardView {
+    ForwardView {
+        status: ForwardStatus {
+            state,
+            local: port.map(|p| ([127, 0, 0, 1], p).into()),
+            remote_port: Some(8080),
+            exposed: false,
+            http: Some(true),
+        },
+        stats,
+        gateway: None,
+        requests: 0,
+    }
+}
+
+#[test]
+fn request_log_pane_and_gateway_notices() {
+    let mut app = app(seed(), 120, 30, Instant::now());
+    app.update(Action::SwitchTable);
+    app.update(Action::Move(1));
+    app.update(Action::CycleGateway);
+    assert_eq!(
+        app.notice.as_deref(),
+        Some("data is not forwarded: press f first")
+    );
+    assert!(draw(&app).contains("data is not forwarded: press f first"));
+
+    let key: (String, String) = ("hasura".into(), "data".into());
+    let mut forwards = std::collections::BTreeMap::new();
+    forwards.insert(
+        key.clone(),
+        ForwardView {
+            gateway: Some(GatewayIdentity::anonymous()),
+            requests: 3,
+            ..forward_view(ForwardState::Active, Some(8080), StatsView::default())
+        },
+    );
+    app.update(Action::Forwards(forwards.clone()));
+    app.update(Action::CycleGateway);
+    assert_eq!(app.notice, None, "a key clears the notice");
+    assert_eq!(
+        app.effects.pop(),
+        Some(Effect::SetGateway(
+            key.clone(),
+            Some(GatewayIdentity::admin())
+        ))
+    );
+
+    app.update(Action::ToggleRequestLog);
+    let entry = |seq, method: &str, path: &str, status, ms, bytes, role: &str| RequestEntry {
+        seq,
+        method: method.into(),
+        path: path.into(),
+        status,
+        duration: Duration::from_micros(ms),
+        bytes,
+        role: Some(role.into()),
+        complete: true,
+    };
+    app.update(Action::Requests(
+        vec![
+            entry(1, "GET", "/v1/version", Some(200), 800, 183, "anonymous"),
+            entry(2, "POST", "/v1/query", Some(403), 12_000, 96, "user"),
+            entry(3, "GET", "/v1/slow", None, 3_200_000, 0, "anonymous"),
+        ],
+        3,
+    ));
+    let pane = draw(&app);
+    assert!(pane.contains("requests: data.hasura"), "{pane}");
+    assert!(pane.contains("as anonymous (user id 0)"), "{pane}");
+    let newest = pane.find("/v1/slow").expect("newest request shown");
+    let oldest = pane.find("/v1/version").expect("oldest request shown");
+    assert!(newest < oldest, "newest first:\n{pane}");
+    insta::assert_snapshot!("request_log", pane);
+
+    app.update(Action::ToggleRequestLog);
+    assert!(app.request_log.is_none());
+
+    // A non-HTTP forward refuses gateway mode before anything is asked of the forward.
+    let mut postgres = forward_view(ForwardState::Active, Some(6432), StatsView::default());
+    postgres.status.http = Some(false);
+    forwards.insert(("hasura".into(), "postgres".into()), postgres);
+    app.update(Action::Forwards(forwards));
+    app.update(Action::Bottom);
+    app.update(Action::Move(-2));
+    assert_eq!(app.selected().map(|m| m.name.as_str()), Some("postgres"));
+    app.update(Action::CycleGateway);
+    assert!(app.effects.is_empty());
+    assert_eq!(
+        app.notice.as_deref(),
+        Some("postgres.hasura is not an HTTP service: gateway headers need HTTP")
+    );
 }

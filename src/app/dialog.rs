@@ -1,19 +1,25 @@
-//! The `F` forward dialog: local port, remote port (for multi-port services) and bind address,
-//! validated as typed, turned into a `ForwardSpec` on Enter.
+//! The `F` forward dialog: local port, remote port (for multi-port services), bind address and
+//! gateway mode's identity, validated as typed, turned into a `ForwardSpec` on Enter.
 
 use std::net::IpAddr;
 
-use crate::forward::ForwardSpec;
+use crate::forward::{ForwardSpec, GatewayIdentity};
 use crate::model::{Microservice, TargetPort};
 
-pub const FIELDS: [&str; 3] = ["local port", "remote port", "address"];
+pub const FIELDS: [&str; 5] = ["local port", "remote port", "address", "as role", "user id"];
+/// Field indices.
+const LOCAL: usize = 0;
+const REMOTE: usize = 1;
+const ADDRESS: usize = 2;
+const ROLE: usize = 3;
+const USER_ID: usize = 4;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ForwardDialog {
     pub namespace: String,
     pub service: String,
-    /// Local port, remote port, address: the text typed so far.
-    pub values: [String; 3],
+    /// Local port, remote port, address, role, user id: the text typed so far.
+    pub values: [String; 5],
     pub focus: usize,
     /// The Service's ports, as a hint (`80->http, 443->8443`).
     pub ports_hint: String,
@@ -34,7 +40,13 @@ impl ForwardDialog {
         ForwardDialog {
             namespace: m.namespace.clone(),
             service: m.name.clone(),
-            values: [String::new(), String::new(), "127.0.0.1".to_string()],
+            values: [
+                String::new(),
+                String::new(),
+                "127.0.0.1".to_string(),
+                String::new(),
+                String::new(),
+            ],
             focus: 0,
             ports_hint: hint,
             error: None,
@@ -43,8 +55,9 @@ impl ForwardDialog {
 
     pub fn input(&mut self, c: char) {
         let allowed = match self.focus {
-            0 | 1 => c.is_ascii_digit(),
-            _ => c.is_ascii_hexdigit() || c == '.' || c == ':',
+            LOCAL | REMOTE => c.is_ascii_digit(),
+            ADDRESS => c.is_ascii_hexdigit() || c == '.' || c == ':',
+            _ => c.is_ascii_alphanumeric() || c == '-' || c == '_',
         };
         if allowed && self.values[self.focus].len() < 45 {
             self.values[self.focus].push(c);
@@ -63,7 +76,7 @@ impl ForwardDialog {
 
     /// A warning to show while the address is not loopback.
     pub fn warning(&self) -> Option<&'static str> {
-        match self.values[2].parse::<IpAddr>() {
+        match self.values[ADDRESS].parse::<IpAddr>() {
             Ok(ip) if !ip.is_loopback() => Some("this address is reachable from other machines"),
             _ => None,
         }
@@ -81,11 +94,20 @@ impl ForwardDialog {
             }
         };
         let mut spec = ForwardSpec::new(&self.namespace, &self.service);
-        spec.local_port = port(&self.values[0], "local port")?;
-        spec.remote_port = port(&self.values[1], "remote port")?;
-        spec.address = self.values[2]
+        spec.local_port = port(&self.values[LOCAL], "local port")?;
+        spec.remote_port = port(&self.values[REMOTE], "remote port")?;
+        spec.address = self.values[ADDRESS]
             .parse()
-            .map_err(|_| format!("{:?} is not an IP address", self.values[2]))?;
+            .map_err(|_| format!("{:?} is not an IP address", self.values[ADDRESS]))?;
+        // No role: a plain forward. A role turns gateway mode on; the user id defaults to 0.
+        if !self.values[ROLE].is_empty() {
+            spec.gateway = Some(GatewayIdentity::parse(
+                &self.values[ROLE],
+                &self.values[USER_ID],
+            )?);
+        } else if !self.values[USER_ID].is_empty() {
+            return Err("a user id needs a role (anonymous, admin, ...)".to_string());
+        }
         Ok(spec)
     }
 }
@@ -98,7 +120,13 @@ mod tests {
         ForwardDialog {
             namespace: "hasura".into(),
             service: "gateway".into(),
-            values: [String::new(), String::new(), "127.0.0.1".into()],
+            values: [
+                String::new(),
+                String::new(),
+                "127.0.0.1".into(),
+                String::new(),
+                String::new(),
+            ],
             focus: 0,
             ports_hint: String::new(),
             error: None,
@@ -123,5 +151,31 @@ mod tests {
         assert!(d.spec().is_err());
         d.input('x');
         assert_eq!(d.values[0], "9443", "letters never reach a port field");
+    }
+
+    #[test]
+    fn a_role_turns_gateway_mode_on() {
+        let mut d = dialog();
+        assert_eq!(d.spec().unwrap().gateway, None);
+        d.values[USER_ID] = "7".into();
+        assert!(d.spec().is_err(), "a user id alone is a mistake");
+        d.focus = ROLE;
+        for c in "admin: x".chars() {
+            d.input(c);
+        }
+        assert_eq!(
+            d.values[ROLE], "adminx",
+            "only header-safe characters are typed"
+        );
+        d.values[ROLE] = "admin".into();
+        assert_eq!(
+            d.spec().unwrap().gateway,
+            Some(GatewayIdentity::new("admin", "7"))
+        );
+        d.values[USER_ID].clear();
+        assert_eq!(
+            d.spec().unwrap().gateway,
+            Some(GatewayIdentity::new("admin", "0"))
+        );
     }
 }

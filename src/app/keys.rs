@@ -21,6 +21,14 @@ pub fn action_for(app: &App, key: KeyEvent) -> Option<Action> {
             _ => None,
         };
     }
+    if app.request_log.is_some() {
+        return match key.code {
+            KeyCode::Esc | KeyCode::Char('r') | KeyCode::Char('q') => {
+                Some(Action::ToggleRequestLog)
+            }
+            _ => None,
+        };
+    }
     if app.dialog.is_some() {
         return match key.code {
             KeyCode::Esc => Some(Action::DialogCancel),
@@ -54,6 +62,8 @@ pub fn action_for(app: &App, key: KeyEvent) -> Option<Action> {
         KeyCode::Char('/') => Action::StartFilter,
         KeyCode::Char('f') | KeyCode::Enter => Action::ToggleForward,
         KeyCode::Char('F') => Action::OpenForwardDialog,
+        KeyCode::Char('a') => Action::CycleGateway,
+        KeyCode::Char('r') => Action::ToggleRequestLog,
         KeyCode::Esc if !app.filter.text.is_empty() => Action::ClearFilter,
         KeyCode::Char('?') => Action::ToggleHelp,
         KeyCode::Char('q') => Action::Quit,
@@ -71,6 +81,19 @@ pub const HELP: &[(&str, &str)] = &[
         "/",
         "filter rows by name as you type; Enter keeps it, Esc clears",
     ),
+    (
+        "f  Enter",
+        "start or stop the forward of the selected microservice",
+    ),
+    (
+        "F",
+        "forward dialog: local port, remote port, address, gateway role",
+    ),
+    (
+        "a",
+        "gateway headers on a forwarded HTTP row: off / anonymous / admin",
+    ),
+    ("r", "request log of a forward in gateway mode; Esc closes"),
     ("?", "this help; Esc closes"),
     ("q  Ctrl-C", "quit"),
 ];

@@ -4,6 +4,7 @@
 pub mod dialog;
 pub mod keys;
 pub mod layout;
+pub mod requests;
 pub mod selection;
 pub mod widths;
 
@@ -12,10 +13,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::cluster::{Snapshot, WatchState};
-use crate::forward::{ForwardKey, ForwardSpec, ForwardView};
+use crate::forward::{ForwardKey, ForwardSpec, ForwardView, GatewayIdentity, RequestEntry};
 use crate::model::{Microservice, Section};
 
 pub use dialog::ForwardDialog;
+pub use requests::RequestLogPane;
 pub use selection::Selection;
 pub use widths::ColumnWidths;
 
@@ -79,6 +81,29 @@ pub enum Action {
     DialogCancel,
     /// The forwards as the manager reports them.
     Forwards(BTreeMap<ForwardKey, ForwardView>),
+    /// `a`: cycle the selected forward's gateway headers off / anonymous / admin.
+    CycleGateway,
+    /// `r`: open or close the request log of the selected forward.
+    ToggleRequestLog,
+    /// The open request log's entries, and the forward's request count they reflect.
+    Requests(Vec<RequestEntry>, u64),
+    /// A one-line message for the footer (an effect that failed, a key that cannot act).
+    Notice(String),
+}
+
+impl Action {
+    /// Whether the person did this (a key), as opposed to the cluster or the clock.
+    fn is_from_user(&self) -> bool {
+        !matches!(
+            self,
+            Action::Snapshot(_)
+                | Action::Tick(_)
+                | Action::Forwards(_)
+                | Action::Requests(..)
+                | Action::Resize(..)
+                | Action::Notice(_)
+        )
+    }
 }
 
 /// What `update` asks the event loop to do (the only way state reaches the outside).
@@ -86,6 +111,8 @@ pub enum Action {
 pub enum Effect {
     ToggleForward(ForwardSpec),
     StartForward(ForwardSpec),
+    /// Gateway mode on (with this identity) or off for a running forward.
+    SetGateway(ForwardKey, Option<GatewayIdentity>),
 }
 
 pub struct App {
@@ -100,6 +127,9 @@ pub struct App {
     pub filter: Filter,
     pub help_open: bool,
     pub dialog: Option<ForwardDialog>,
+    pub request_log: Option<RequestLogPane>,
+    /// The footer's message until the next key.
+    pub notice: Option<String>,
     /// Every forward's last reported state, by microservice.
     pub forwards: BTreeMap<ForwardKey, ForwardView>,
     /// Requests for the event loop, drained after each update.
@@ -130,6 +160,8 @@ impl App {
             filter: Filter::default(),
             help_open: false,
             dialog: None,
+            request_log: None,
+            notice: None,
             forwards: BTreeMap::new(),
             effects: Vec::new(),
             should_quit: false,
@@ -249,6 +281,10 @@ impl App {
 
     /// Applies an action. Returns whether the screen must be redrawn.
     pub fn update(&mut self, action: Action) -> bool {
+        let mut redraw = false;
+        if action.is_from_user() {
+            redraw = self.notice.take().is_some();
+        }
         match action {
             Action::Move(delta) => self.move_selection(delta),
             Action::Page(pages) => {
@@ -324,11 +360,59 @@ impl App {
             Action::DialogCancel => self.dialog = None,
             Action::Forwards(forwards) => {
                 if forwards == self.forwards {
-                    return false;
+                    return redraw;
                 }
                 self.forwards = forwards;
             }
+            Action::CycleGateway => self.cycle_gateway(),
+            Action::ToggleRequestLog => {
+                if self.request_log.take().is_none() {
+                    self.open_request_log();
+                }
+            }
+            Action::Requests(entries, seen) => {
+                let Some(pane) = &mut self.request_log else {
+                    return redraw;
+                };
+                pane.entries = entries;
+                pane.seen = seen;
+            }
+            Action::Notice(text) => self.notice = Some(text),
         }
         true
+    }
+
+    /// The selected row's forward, or a notice saying there is none.
+    fn selected_forward(&mut self) -> Option<(ForwardKey, ForwardView)> {
+        let m = self.selected()?;
+        let key = (m.namespace.clone(), m.name.clone());
+        match self.forwards.get(&key) {
+            Some(view) => Some((key, view.clone())),
+            None => {
+                self.notice = Some(format!("{} is not forwarded: press f first", key.1));
+                None
+            }
+        }
+    }
+
+    fn cycle_gateway(&mut self) {
+        let Some((key, view)) = self.selected_forward() else {
+            return;
+        };
+        if view.status.http == Some(false) {
+            self.notice = Some(format!(
+                "{}.{} is not an HTTP service: gateway headers need HTTP",
+                key.1, key.0
+            ));
+            return;
+        }
+        let next = GatewayIdentity::cycle(view.gateway.as_ref());
+        self.effects.push(Effect::SetGateway(key, next));
+    }
+
+    fn open_request_log(&mut self) {
+        if let Some((key, _)) = self.selected_forward() {
+            self.request_log = Some(RequestLogPane::new(key));
+        }
     }
 }

@@ -11,13 +11,20 @@ use super::UsageError;
 use super::demo_cluster::wait_for_shutdown_signal;
 use crate::cli::{GlobalArgs, PortForwardArgs};
 use crate::config::{ClusterTarget, Namespaces};
-use crate::forward::{ForwardManager, ForwardSpec, ForwardState};
+use crate::forward::{ForwardManager, ForwardSpec, ForwardState, GatewayIdentity};
 
 pub async fn run(
     target: ClusterTarget,
     global: &GlobalArgs,
     args: &PortForwardArgs,
 ) -> anyhow::Result<()> {
+    let gateway = match &args.as_role {
+        Some(role) => Some(
+            GatewayIdentity::parse(role, args.user_id.as_deref().unwrap_or_default())
+                .map_err(UsageError)?,
+        ),
+        None => None,
+    };
     let namespaces = Namespaces::from_args(global);
     let namespace = namespaces.resolve(&args.namespace);
     if !matches!(args.namespace.as_str(), "hasura" | "user") {
@@ -30,6 +37,7 @@ pub async fn run(
     spec.local_port = args.port.map(|(l, _)| l).or(args.local_port);
     spec.remote_port = args.port.map(|(_, r)| r).or(args.remote_port);
     spec.pod = args.pod.clone();
+    spec.gateway = gateway;
     let mut manager = ForwardManager::new(target.client.clone());
     let key = spec.key();
     manager.start(spec.clone()).await;
@@ -39,6 +47,10 @@ pub async fn run(
     };
     if let ForwardState::Error(e) = &status.state {
         manager.stop_all().await;
+        if status.http == Some(false) && spec.gateway.is_some() {
+            // The flag does not fit this microservice: a usage error, like a bad port.
+            return Err(UsageError(format!("--as-role: {e}")).into());
+        }
         bail!("cannot forward {}: {e}", spec.label());
     }
     let local = status.local.map(|a| a.to_string()).unwrap_or_default();
@@ -46,7 +58,15 @@ pub async fn run(
         .remote_port
         .map(|p| p.to_string())
         .unwrap_or_else(|| "?".into());
-    println!("Forwarding from {local} -> {remote} ({})", spec.label());
+    let identity = spec
+        .gateway
+        .as_ref()
+        .map(|id| format!(" as {} (user id {})", id.role, id.user_id))
+        .unwrap_or_default();
+    println!(
+        "Forwarding from {local} -> {remote} ({}){identity}",
+        spec.label()
+    );
     if status.exposed {
         eprintln!(
             "warning: listening on {local}, which is reachable from other machines, not just this one"

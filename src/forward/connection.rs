@@ -2,6 +2,8 @@
 //! kube-rs port-forward stream to it, and copy both ways. A pod that dies mid-stream resets the
 //! local connection, so a client can never mistake a cut transfer for a complete one.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -9,7 +11,8 @@ use std::time::Duration;
 use futures::FutureExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
-use tokio::io::{AsyncWrite, AsyncWriteExt, BufReader};
+use kube::api::Portforwarder;
+use tokio::io::{AsyncWrite, AsyncWriteExt, BufReader, DuplexStream};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -33,24 +36,62 @@ pub struct ConnectionContext {
     pub label: String,
 }
 
-pub async fn serve(local: TcpStream, mut ctx: ConnectionContext) {
-    let _open = ctx.stats.connection();
-    let _ = local.set_nodelay(true);
-    let Some((pod, port)) = pick_backend(&mut ctx).await else {
+/// A port-forward stream to one Ready pod, for one local connection.
+pub struct Upstream {
+    pub pod: String,
+    /// Owns kube-rs's task for the stream: dropping it ends the stream.
+    pub forwarder: Portforwarder,
+    pub stream: DuplexStream,
+    /// Resolves to the pod-side error, if one comes; `None` when the stream ended without one.
+    pub errors: Pin<Box<dyn Future<Output = Option<String>> + Send>>,
+}
+
+/// Why a local connection got no upstream.
+pub enum NoUpstream {
+    /// No Ready pod within `NO_PODS_WAIT` (or the forward stopped): close politely.
+    NoPods,
+    /// The API refused the port-forward: reset, so the client sees a failure.
+    Failed,
+}
+
+/// Picks a Ready pod (fresh for every connection) and opens a port-forward stream to it.
+pub async fn open_upstream(ctx: &mut ConnectionContext) -> Result<Upstream, NoUpstream> {
+    let Some((pod, port)) = pick_backend(ctx).await else {
         tracing::info!(forward = %ctx.label, "connection closed: no ready pods");
-        return;
+        return Err(NoUpstream::NoPods);
     };
     let mut forwarder = match ctx.pods.portforward(&pod, &[port]).await {
         Ok(forwarder) => forwarder,
         Err(e) => {
             tracing::warn!(forward = %ctx.label, pod, "port-forward failed: {e}");
-            reset(local);
-            return;
+            return Err(NoUpstream::Failed);
         }
     };
-    let (Some(upstream), Some(errors)) = (forwarder.take_stream(port), forwarder.take_error(port))
+    let (Some(stream), Some(errors)) = (forwarder.take_stream(port), forwarder.take_error(port))
     else {
-        return;
+        return Err(NoUpstream::Failed);
+    };
+    Ok(Upstream {
+        pod,
+        forwarder,
+        stream,
+        errors: Box::pin(errors),
+    })
+}
+
+/// Serves one local connection as raw bytes, both ways.
+pub async fn serve(local: TcpStream, mut ctx: ConnectionContext) {
+    let _open = ctx.stats.connection();
+    let _ = local.set_nodelay(true);
+    let Upstream {
+        pod,
+        forwarder,
+        stream: upstream,
+        mut errors,
+    } = match open_upstream(&mut ctx).await {
+        Ok(upstream) => upstream,
+        Err(NoUpstream::NoPods) => return,
+        Err(NoUpstream::Failed) => return reset(local),
     };
     let (local_read, local_write) = local.into_split();
     let mut to_pod =
@@ -58,8 +99,6 @@ pub async fn serve(local: TcpStream, mut ctx: ConnectionContext) {
     let mut to_client = Counted::new(local_write, ctx.stats.clone());
     let (pod_read, mut pod_write) = tokio::io::split(upstream);
     let mut from_pod = BufReader::with_capacity(COPY_BUFFER, pod_read);
-    // Resolves to the pod-side error, if one comes; `None` when the stream ended without one.
-    let mut errors = Box::pin(errors);
     let mut errors_done = false;
 
     let outcome = {
@@ -148,7 +187,7 @@ async fn pick_backend(ctx: &mut ConnectionContext) -> Option<(String, u16)> {
 }
 
 /// Refuses a connection we could not connect onwards: a reset, not an empty success.
-fn reset(local: TcpStream) {
+pub fn reset(local: TcpStream) {
     let _ = local.set_zero_linger();
     drop(local);
 }

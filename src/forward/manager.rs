@@ -11,9 +11,12 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::gateway::GatewayIdentity;
+use super::http_proxy::GatewayContext;
+use super::request_log::{RequestEntry, RequestLog};
 use super::stats::Stats;
 use super::task::{self, TaskContext};
-use super::{ForwardKey, ForwardSpec, ForwardState, ForwardStatus, ForwardView};
+use super::{ForwardError, ForwardKey, ForwardSpec, ForwardState, ForwardStatus, ForwardView};
 
 /// How long stopping waits for a forward's listener and connections to close.
 const STOP_TIMEOUT: Duration = Duration::from_millis(500);
@@ -22,8 +25,22 @@ struct Forward {
     spec: ForwardSpec,
     status: watch::Receiver<ForwardStatus>,
     stats: Arc<Stats>,
+    /// Gateway mode's identity; connections read it per request.
+    gateway: watch::Sender<Option<GatewayIdentity>>,
+    requests: RequestLog,
     cancel: CancellationToken,
     task: JoinHandle<()>,
+}
+
+impl Forward {
+    fn view(&self) -> ForwardView {
+        ForwardView {
+            status: self.status.borrow().clone(),
+            stats: self.stats.view(),
+            gateway: self.gateway.borrow().clone(),
+            requests: self.requests.total(),
+        }
+    }
 }
 
 pub struct ForwardManager {
@@ -55,9 +72,12 @@ impl ForwardManager {
             local: None,
             remote_port: None,
             exposed: !spec.address.is_loopback(),
+            http: None,
         });
         let stats = Arc::new(Stats::default());
         let cancel = CancellationToken::new();
+        let (gateway, identity) = watch::channel(spec.gateway.clone());
+        let requests = RequestLog::new(self.changed.clone());
         let task = tokio::spawn(task::run(TaskContext {
             client: self.client.clone(),
             spec: spec.clone(),
@@ -65,6 +85,10 @@ impl ForwardManager {
             status: status_tx,
             changed: self.changed.clone(),
             cancel: cancel.clone(),
+            gateway: GatewayContext {
+                identity,
+                log: requests.clone(),
+            },
         }));
         self.forwards.insert(
             key,
@@ -72,6 +96,8 @@ impl ForwardManager {
                 spec,
                 status: status_rx,
                 stats,
+                gateway,
+                requests,
                 cancel,
                 task,
             },
@@ -113,23 +139,44 @@ impl ForwardManager {
         }
     }
 
+    /// Turns gateway mode on (with this identity) or off, without restarting the forward: the
+    /// port and open connections stay, and the next request goes out as the new identity.
+    pub fn set_gateway(
+        &mut self,
+        key: &ForwardKey,
+        identity: Option<GatewayIdentity>,
+    ) -> Result<(), ForwardError> {
+        let Some(forward) = self.forwards.get_mut(key) else {
+            return Err(ForwardError::NotFound(format!("{}.{}", key.1, key.0)));
+        };
+        if identity.is_some() && forward.status.borrow().http == Some(false) {
+            let port = forward
+                .status
+                .borrow()
+                .remote_port
+                .map_or_else(|| "?".to_string(), |p| p.to_string());
+            return Err(ForwardError::NotHttp(forward.spec.label(), port));
+        }
+        forward.spec.gateway = identity.clone();
+        forward.gateway.send_replace(identity);
+        self.changed.notify_one();
+        Ok(())
+    }
+
+    /// The request log of a forward (gateway mode), oldest first.
+    pub fn requests(&self, key: &ForwardKey) -> Vec<RequestEntry> {
+        self.forwards
+            .get(key)
+            .map(|f| f.requests.entries())
+            .unwrap_or_default()
+    }
+
     pub fn view(&self, key: &ForwardKey) -> Option<ForwardView> {
-        self.forwards.get(key).map(|f| ForwardView {
-            status: f.status.borrow().clone(),
-            stats: f.stats.view(),
-        })
+        self.forwards.get(key).map(Forward::view)
     }
 
     pub fn views(&self) -> impl Iterator<Item = (&ForwardKey, ForwardView)> + '_ {
-        self.forwards.iter().map(|(k, f)| {
-            (
-                k,
-                ForwardView {
-                    status: f.status.borrow().clone(),
-                    stats: f.stats.view(),
-                },
-            )
-        })
+        self.forwards.iter().map(|(k, f)| (k, f.view()))
     }
 
     pub fn specs(&self) -> impl Iterator<Item = &ForwardSpec> + '_ {

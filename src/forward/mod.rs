@@ -4,16 +4,21 @@
 //! `hasura-tui port-forward` alike.
 
 mod connection;
+pub mod gateway;
+mod http_proxy;
 mod manager;
 mod port;
+pub mod request_log;
 mod stats;
 mod target;
 mod task;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
+pub use gateway::GatewayIdentity;
 pub use manager::ForwardManager;
 pub use port::candidates as local_port_candidates;
+pub use request_log::RequestEntry;
 pub use stats::{StatsView, human_bytes};
 
 /// Which microservice a forward belongs to (namespace, name): at most one forward each.
@@ -33,6 +38,9 @@ pub struct ForwardSpec {
     pub remote_port: Option<u16>,
     /// Always this pod (no re-selection).
     pub pod: Option<String>,
+    /// Gateway mode: the identity HTTP requests carry; off when `None`.
+    #[serde(default)]
+    pub gateway: Option<GatewayIdentity>,
 }
 
 impl ForwardSpec {
@@ -44,6 +52,7 @@ impl ForwardSpec {
             local_port: None,
             remote_port: None,
             pod: None,
+            gateway: None,
         }
     }
 
@@ -75,6 +84,8 @@ pub struct ForwardStatus {
     pub remote_port: Option<u16>,
     /// Bound to a non-loopback address: reachable from the network.
     pub exposed: bool,
+    /// Whether the port speaks HTTP (gateway mode possible), once the Service is read.
+    pub http: Option<bool>,
 }
 
 /// Everything the FORWARD column shows.
@@ -82,13 +93,20 @@ pub struct ForwardStatus {
 pub struct ForwardView {
     pub status: ForwardStatus,
     pub stats: StatsView,
+    /// Gateway mode's identity, when on.
+    pub gateway: Option<GatewayIdentity>,
+    /// Requests seen in gateway mode (the request log's length and more).
+    pub requests: u64,
 }
 
 impl ForwardView {
-    /// `127.0.0.1:8080 ▲12K ▼3.1M 2conn`, `no ready pods`, or the error.
+    /// `127.0.0.1:8080 as admin ▲12K ▼3.1M 2conn`, `no ready pods`, or the error.
     pub fn summary(&self) -> String {
         let warn = if self.status.exposed { "⚠ " } else { "" };
-        let addr = self.status.local.map(|a| a.to_string()).unwrap_or_default();
+        let mut addr = self.status.local.map(|a| a.to_string()).unwrap_or_default();
+        if let Some(identity) = &self.gateway {
+            addr = format!("{addr} as {}", identity.role);
+        }
         match &self.status.state {
             ForwardState::Starting => "starting…".to_string(),
             ForwardState::Error(e) => format!("error: {e}"),
@@ -121,6 +139,10 @@ pub enum ForwardError {
     UnresolvedPort(String),
     #[error("service {0} has no TCP ports")]
     NoPorts(String),
+    #[error(
+        "{0} port {1} is not HTTP, so gateway headers cannot be added; forward it without them"
+    )]
+    NotHttp(String, String),
     #[error("{0}")]
     Api(String),
 }

@@ -14,6 +14,8 @@ pub struct PortChoice {
     /// The Service's port number (or the container port when asked for one directly).
     pub service_port: u16,
     pub target: Target,
+    /// The port's `appProtocol`, which says whether it speaks HTTP (see `gateway::is_http`).
+    pub app_protocol: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,6 +49,7 @@ pub fn choose_port(service: &Service, requested: Option<u16>) -> Result<PortChoi
                 name: p.name.clone(),
                 service_port,
                 target,
+                app_protocol: p.app_protocol.clone(),
             })
         })
         .collect();
@@ -60,6 +63,7 @@ pub fn choose_port(service: &Service, requested: Option<u16>) -> Result<PortChoi
             name: None,
             service_port: port,
             target: Target::Number(port),
+            app_protocol: None,
         }));
     }
     choices
@@ -167,6 +171,7 @@ mod tests {
             name: Some("http".into()),
             service_port: 80,
             target: Target::Name("http".into()),
+            app_protocol: None,
         };
         let endpoints: Endpoints = serde_json::from_value(json!({
             "metadata": {"name": "svc"},

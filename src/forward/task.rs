@@ -16,6 +16,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::connection::{self, ConnectionContext};
+use super::gateway;
+use super::http_proxy::{self, GatewayContext};
 use super::stats::Stats;
 use super::target::{self, Backends, PortChoice};
 use super::{ForwardError, ForwardSpec, ForwardState, ForwardStatus};
@@ -27,6 +29,7 @@ pub struct TaskContext {
     pub status: watch::Sender<ForwardStatus>,
     pub changed: Arc<Notify>,
     pub cancel: CancellationToken,
+    pub gateway: GatewayContext,
 }
 
 impl TaskContext {
@@ -62,6 +65,15 @@ async fn serve(ctx: &TaskContext) -> Result<(), ForwardError> {
         Err(e) => return Err(ForwardError::Api(api_message(&e))),
     };
     let choice = target::choose_port(&service, spec.remote_port)?;
+    let http = gateway::is_http(&choice);
+    ctx.publish(|s| s.http = Some(http));
+    if spec.gateway.is_some() && !http {
+        let port = match &choice.name {
+            Some(name) => format!("{} ({name})", choice.service_port),
+            None => choice.service_port.to_string(),
+        };
+        return Err(ForwardError::NotHttp(spec.label(), port));
+    }
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &spec.namespace);
 
     let (backends_tx, backends_rx) = watch::channel(Backends::default());
@@ -119,6 +131,10 @@ async fn serve(ctx: &TaskContext) -> Result<(), ForwardError> {
     let connections = TaskTracker::new();
     let next = Arc::new(AtomicUsize::new(0));
     let mut watching = backends_rx.clone();
+    // Once gateway mode has been on, new connections are served as HTTP even while it is off
+    // (requests then pass unchanged), so switching it on again applies to keep-alive
+    // connections too. Before that, connections stay raw bytes, exactly as a plain forward.
+    let mut http_aware = false;
     loop {
         tokio::select! {
             _ = ctx.cancel.cancelled() => break,
@@ -134,14 +150,20 @@ async fn serve(ctx: &TaskContext) -> Result<(), ForwardError> {
             }
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
-                connections.spawn(connection::serve(stream, ConnectionContext {
+                let connection = ConnectionContext {
                     pods: pods.clone(),
                     backends: backends_rx.clone(),
                     stats: ctx.stats.clone(),
                     next: next.clone(),
                     cancel: ctx.cancel.child_token(),
                     label: spec.label(),
-                }));
+                };
+                http_aware |= http && ctx.gateway.identity.borrow().is_some();
+                if http_aware {
+                    connections.spawn(http_proxy::serve(stream, connection, ctx.gateway.clone()));
+                } else {
+                    connections.spawn(connection::serve(stream, connection));
+                }
             }
         }
     }

@@ -1,4 +1,4 @@
-//! The `F` forward dialog: three fields, the Service's ports as a hint, errors and warnings.
+//! The `F` forward dialog: its fields, the Service's ports as a hint, errors and warnings.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -23,10 +23,11 @@ pub fn render(frame: &mut Frame, area: Rect, dialog: &ForwardDialog, color: bool
     ))];
     for (i, label) in FIELDS.iter().enumerate() {
         let value = &dialog.values[i];
-        let shown = if value.is_empty() && i < 2 {
-            "auto".to_string()
-        } else {
-            value.clone()
+        let shown = match (value.is_empty(), i) {
+            (true, 0 | 1) => "auto".to_string(),
+            (true, 3) => "off (anonymous, admin or any role)".to_string(),
+            (true, 4) => "0".to_string(),
+            _ => value.clone(),
         };
         let style = if i == dialog.focus {
             ratatui::style::Style::default().add_modifier(Modifier::REVERSED)

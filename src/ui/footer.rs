@@ -26,6 +26,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 theme::dim(app.color)
             },
         ));
+        if let Some(notice) = &app.notice {
+            spans.push(Span::styled(
+                format!("{notice}  "),
+                theme::warning(app.color),
+            ));
+        }
         if !app.filter.text.is_empty() {
             spans.push(Span::styled(
                 format!("filter: {}  ", app.filter.text),
@@ -33,7 +39,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             ));
         }
         spans.push(Span::styled(
-            "↑↓ move  Tab switch  f forward  F forward…  / filter  ? help  q quit",
+            "↑↓ move  Tab switch  f forward  F forward…  a as  r requests  / filter  ? help  q quit",
             theme::dim(app.color),
         ));
         Line::from(spans)

@@ -4,6 +4,7 @@ mod dialog;
 mod footer;
 mod header;
 mod help;
+mod requests;
 mod tables;
 mod theme;
 
@@ -48,6 +49,9 @@ pub fn draw(frame: &mut Frame, app: &App) {
     footer::render(frame, footer, app);
     if let Some(d) = &app.dialog {
         dialog::render(frame, inset(area), d, app.color);
+    }
+    if let Some(pane) = &app.request_log {
+        requests::render(frame, inset(area), app, pane);
     }
     if app.help_open {
         help::render(frame, inset(area));

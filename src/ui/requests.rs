@@ -1,0 +1,90 @@
+//! The request log pane: a forward's last requests in gateway mode, newest first.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Row, Table};
+
+use super::theme;
+use crate::app::{App, RequestLogPane};
+use crate::forward::{RequestEntry, human_bytes};
+
+pub fn render(frame: &mut Frame, area: Rect, app: &App, pane: &RequestLogPane) {
+    let forward = app.forwards.get(&pane.key);
+    let mode = match forward.and_then(|f| f.gateway.as_ref()) {
+        Some(identity) => format!("as {} (user id {})", identity.role, identity.user_id),
+        None if forward.is_some() => "gateway mode off: press a".to_string(),
+        None => "forward stopped".to_string(),
+    };
+    let total = forward.map_or(pane.seen, |f| f.requests);
+    let title = format!(
+        " requests: {}  {mode}  {total} in all, last {} kept  (Esc closes) ",
+        pane.label(),
+        crate::forward::request_log::CAPACITY
+    );
+    let header = Row::new(["#", "METHOD", "PATH", "STATUS", "TIME", "SIZE", "ROLE"])
+        .style(theme::header_row());
+    // Only as many rows as fit are built: the ring may hold more than the pane shows.
+    let fits = area.height.saturating_sub(3) as usize;
+    let rows: Vec<Row> = pane
+        .entries
+        .iter()
+        .rev()
+        .take(fits)
+        .map(|e| row(e, app.color))
+        .collect();
+    let block = Block::default().borders(Borders::ALL).title(title);
+    let popup = super::popup(frame, area, area.width, area.height);
+    if rows.is_empty() {
+        let hint = Line::from(Span::styled(
+            "no requests yet: requests through this forward in gateway mode show here",
+            theme::dim(app.color),
+        ));
+        frame.render_widget(ratatui::widgets::Paragraph::new(hint).block(block), popup);
+        return;
+    }
+    let widths = [
+        Constraint::Length(6),
+        Constraint::Length(7),
+        Constraint::Fill(1),
+        Constraint::Length(6),
+        Constraint::Length(8),
+        Constraint::Length(7),
+        Constraint::Length(12),
+    ];
+    frame.render_widget(Table::new(rows, widths).header(header).block(block), popup);
+}
+
+fn row(entry: &RequestEntry, color: bool) -> Row<'static> {
+    let status = match entry.status {
+        Some(code) if entry.complete => Cell::from(code.to_string()),
+        Some(code) => Cell::from(format!("{code} cut")).style(theme::error(color)),
+        None => Cell::from("502").style(theme::error(color)),
+    };
+    let status = match entry.status {
+        Some(code) if code >= 500 => status.style(theme::error(color)),
+        Some(code) if code >= 400 => status.style(theme::warning(color)),
+        _ => status,
+    };
+    Row::new(vec![
+        Cell::from(entry.seq.to_string()),
+        Cell::from(entry.method.clone()),
+        Cell::from(entry.path.clone()),
+        status,
+        Cell::from(duration(entry.duration)),
+        Cell::from(human_bytes(entry.bytes)),
+        Cell::from(entry.role.clone().unwrap_or_else(|| "-".into())),
+    ])
+}
+
+/// `0.8ms`, `12ms`, `1.2s`
+fn duration(d: std::time::Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 10.0 {
+        format!("{ms:.1}ms")
+    } else if ms < 1000.0 {
+        format!("{ms:.0}ms")
+    } else {
+        format!("{:.1}s", ms / 1000.0)
+    }
+}

@@ -1,0 +1,421 @@
+//! Gateway mode against the demo cluster's `data` echo: the Hasura headers a forward adds (and
+//! keeps when the client set its own), keep-alive, large bodies streamed through a separate
+//! `port-forward --as-role` process with bounded memory, WebSocket upgrades, the request log, and
+//! the refusal on non-HTTP services.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::{SinkExt, StreamExt};
+use hasura_tui::demo::DemoCluster;
+use hasura_tui::forward::{ForwardManager, ForwardSpec, ForwardState, GatewayIdentity};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Empty, StreamBody};
+use hyper::body::Frame;
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+
+const BIN: &str = env!("CARGO_BIN_EXE_hasura-tui");
+
+type Body = BoxBody<Bytes, std::io::Error>;
+
+async fn forward(
+    demo: &DemoCluster,
+    service: &str,
+    gateway: Option<GatewayIdentity>,
+) -> (ForwardManager, SocketAddr) {
+    let mut manager = ForwardManager::new(common::client_for(demo).await);
+    let mut spec = ForwardSpec::new("hasura", service);
+    spec.local_port = Some(0);
+    spec.gateway = gateway;
+    let key = spec.key();
+    manager.start(spec).await;
+    let status = manager.wait_started(&key).await.expect("a state");
+    assert_eq!(status.state, ForwardState::Active, "{status:?}");
+    (manager, status.local.expect("bound"))
+}
+
+/// One keep-alive HTTP/1.1 connection.
+async fn connect(addr: SocketAddr) -> SendRequest<Body> {
+    let stream = TcpStream::connect(addr).await.expect("connects");
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("HTTP handshake");
+    tokio::spawn(conn);
+    sender
+}
+
+fn empty() -> Body {
+    Empty::new().map_err(|never| match never {}).boxed()
+}
+
+/// GET `path` on the connection, with extra headers; the echo's JSON.
+async fn get(sender: &mut SendRequest<Body>, path: &str, headers: &[(&str, &str)]) -> Value {
+    let mut request = hyper::Request::get(path).header("host", "localhost");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    sender.ready().await.expect("connection ready");
+    let response = sender
+        .send_request(request.body(empty()).unwrap())
+        .await
+        .expect("a response");
+    assert_eq!(response.status(), 200);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    serde_json::from_slice(&body).expect("the echo is JSON")
+}
+
+/// The three Hasura headers as the pod received them.
+fn hasura_headers(echo: &Value) -> (Option<&str>, Option<&str>, Option<&str>) {
+    let h = &echo["headers"];
+    (
+        h["x-hasura-role"].as_str(),
+        h["x-hasura-user-id"].as_str(),
+        h["x-hasura-allowed-roles"].as_str(),
+    )
+}
+
+#[tokio::test]
+async fn headers_follow_the_identity_and_the_clients_own_headers_win() {
+    let demo = common::start_demo().await;
+    let (mut manager, addr) = forward(&demo, "data", None).await;
+    let key = ("hasura".to_string(), "data".to_string());
+
+    let echo = get(&mut connect(addr).await, "/plain", &[]).await;
+    assert_eq!(echo["microservice"], "data");
+    assert_eq!(
+        hasura_headers(&echo),
+        (None, None, None),
+        "mode off: {echo}"
+    );
+
+    manager
+        .set_gateway(&key, Some(GatewayIdentity::anonymous()))
+        .unwrap();
+    let mut conn = connect(addr).await;
+    let echo = get(&mut conn, "/as/anonymous", &[]).await;
+    assert_eq!(
+        hasura_headers(&echo),
+        (Some("anonymous"), Some("0"), Some("anonymous"))
+    );
+    let echo = get(&mut conn, "/own", &[("X-Hasura-Role", "user")]).await;
+    assert_eq!(
+        hasura_headers(&echo),
+        (Some("user"), Some("0"), Some("anonymous")),
+        "a role the client sent is kept"
+    );
+
+    // The same keep-alive connection follows a change of identity at its next request.
+    manager
+        .set_gateway(&key, Some(GatewayIdentity::admin()))
+        .unwrap();
+    let echo = get(&mut conn, "/as/admin", &[]).await;
+    assert_eq!(
+        hasura_headers(&echo),
+        (Some("admin"), Some("0"), Some("admin"))
+    );
+    manager.set_gateway(&key, None).unwrap();
+    let echo = get(&mut conn, "/off/again", &[]).await;
+    assert_eq!(hasura_headers(&echo), (None, None, None));
+
+    let view = manager.view(&key).unwrap();
+    assert_eq!(view.gateway, None);
+    assert_eq!(view.requests, 4, "requests through the HTTP-aware path");
+    let log = manager.requests(&key);
+    let paths: Vec<&str> = log.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(paths, ["/as/anonymous", "/own", "/as/admin", "/off/again"]);
+    let roles: Vec<Option<&str>> = log.iter().map(|e| e.role.as_deref()).collect();
+    assert_eq!(
+        roles,
+        [Some("anonymous"), Some("user"), Some("admin"), None]
+    );
+    assert!(log.iter().all(|e| e.status == Some(200) && e.complete));
+    assert!(log.iter().all(|e| e.method == "GET" && e.bytes > 0));
+}
+
+#[tokio::test]
+async fn two_hundred_keep_alive_requests_on_one_connection_all_carry_the_headers() {
+    let demo = common::start_demo().await;
+    let (manager, addr) = forward(&demo, "data", Some(GatewayIdentity::anonymous())).await;
+    let mut conn = connect(addr).await;
+    let mut pods = std::collections::BTreeSet::new();
+    for i in 0..200 {
+        let echo = get(&mut conn, &format!("/n/{i}"), &[]).await;
+        assert_eq!(echo["path"], format!("/n/{i}"));
+        assert_eq!(
+            hasura_headers(&echo),
+            (Some("anonymous"), Some("0"), Some("anonymous")),
+            "request {i}"
+        );
+        pods.insert(echo["pod"].as_str().unwrap().to_string());
+    }
+    assert_eq!(pods.len(), 1, "one connection, one pod: {pods:?}");
+    let key = ("hasura".to_string(), "data".to_string());
+    let view = manager.view(&key).unwrap();
+    assert_eq!(view.stats.total, 1, "all on one local connection");
+    assert_eq!(view.requests, 200);
+    assert_eq!(manager.requests(&key).len(), 200);
+}
+
+#[tokio::test]
+async fn a_websocket_handshake_carries_the_headers_and_frames_echo() {
+    let demo = common::start_demo().await;
+    let (_manager, addr) = forward(&demo, "data", Some(GatewayIdentity::admin())).await;
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (mut ws, response) =
+        tokio_tungstenite::client_async(format!("ws://{addr}/v1/subscribe"), stream)
+            .await
+            .expect("the upgrade goes through");
+    assert_eq!(response.status(), 101);
+    let Some(Ok(Message::Text(first))) = ws.next().await else {
+        panic!("the echo describes the handshake first");
+    };
+    let handshake: Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(handshake["path"], "/v1/subscribe");
+    assert_eq!(
+        hasura_headers(&handshake),
+        (Some("admin"), Some("0"), Some("admin"))
+    );
+    ws.send(Message::text("hello")).await.unwrap();
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        Message::text("hello"),
+        "text frames echo"
+    );
+    let big: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    ws.send(Message::binary(big.clone())).await.unwrap();
+    assert_eq!(ws.next().await.unwrap().unwrap(), Message::binary(big));
+    ws.close(None).await.unwrap();
+}
+
+#[tokio::test]
+async fn non_http_services_refuse_gateway_mode_and_stay_raw() {
+    let demo = common::start_demo().await;
+    let mut manager = ForwardManager::new(common::client_for(&demo).await);
+    let mut spec = ForwardSpec::new("hasura", "postgres");
+    spec.local_port = Some(0);
+    spec.gateway = Some(GatewayIdentity::anonymous());
+    manager.start(spec.clone()).await;
+    let status = manager.wait_started(&spec.key()).await.unwrap();
+    let ForwardState::Error(error) = status.state else {
+        panic!("refused: {status:?}");
+    };
+    assert_eq!(
+        error,
+        "postgres.hasura port 5432 (pg) is not HTTP, so gateway headers cannot be added; \
+         forward it without them"
+    );
+
+    // A raw forward to postgres cannot be switched on either, and keeps echoing raw bytes.
+    spec.gateway = None;
+    manager.start(spec.clone()).await;
+    let status = manager.wait_started(&spec.key()).await.unwrap();
+    assert_eq!(status.http, Some(false));
+    let refused = manager.set_gateway(&spec.key(), Some(GatewayIdentity::admin()));
+    assert!(refused.unwrap_err().to_string().contains("is not HTTP"));
+    let addr = status.local.unwrap();
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream.write_all(b"\x00\x01raw").await.unwrap();
+    let mut back = [0u8; 5];
+    stream.read_exact(&mut back).await.unwrap();
+    assert_eq!(&back, b"\x00\x01raw");
+}
+
+/// The headless command with `--as-role` on postgres: a usage error, exit 2, one clear line.
+#[tokio::test]
+async fn the_cli_refuses_as_role_on_a_non_http_service() {
+    let demo = common::start_demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    demo.write_kubeconfig(&kubeconfig).unwrap();
+    let output = tokio::process::Command::new(BIN)
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .args([
+            "port-forward",
+            "postgres",
+            "-n",
+            "hasura",
+            "--as-role",
+            "admin",
+        ])
+        .env("XDG_STATE_HOME", dir.path())
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--as-role: postgres.hasura port 5432 (pg) is not HTTP"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+}
+
+const BIG: u64 = 64 * 1024 * 1024;
+
+/// 64 MiB up and 64 MiB down through `port-forward --as-role` as its own process, compared by
+/// SHA-256, with the process's peak memory read from the OS afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_bodies_stream_through_byte_identical_with_bounded_memory() {
+    let demo = common::start_demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    demo.write_kubeconfig(&kubeconfig).unwrap();
+    let mut child = tokio::process::Command::new(BIN)
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .args(["port-forward", "data", "-n", "hasura", "--local-port"])
+        .arg(free_port().to_string())
+        .args(["--as-role", "anonymous"])
+        .env("XDG_STATE_HOME", dir.path())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    use tokio::io::AsyncBufReadExt;
+    stdout.read_line(&mut line).await.unwrap();
+    assert!(
+        line.ends_with("(data.hasura) as anonymous (user id 0)\n"),
+        "{line}"
+    );
+    let addr: SocketAddr = line
+        .split_whitespace()
+        .nth(2)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("an address in {line:?}"));
+
+    // Upload: a body generated chunk by chunk, echoed back by the pod while it is still sent.
+    let mut conn = connect(addr).await;
+    // Chunk i is a fixed pattern stamped with i, so a lost or reordered chunk changes the hash.
+    let base: Vec<u8> = (0..65536u32).map(|j| (j * 7 % 256) as u8).collect();
+    let chunk = move |i: u64| {
+        let mut chunk = base.clone();
+        chunk[..8].copy_from_slice(&i.to_le_bytes());
+        Bytes::from(chunk)
+    };
+    let mut sent = Sha256::new();
+    for i in 0..BIG / 65536 {
+        sent.update(chunk(i));
+    }
+    let chunks = futures::stream::iter(
+        (0..BIG / 65536).map(move |i| Ok::<_, std::io::Error>(Frame::data(chunk(i)))),
+    );
+    let request = hyper::Request::post("/_demo/echo-body")
+        .header("host", "localhost")
+        .header("content-length", BIG)
+        .body(BodyExt::boxed(StreamBody::new(chunks)))
+        .unwrap();
+    let response = conn.send_request(request).await.expect("a response");
+    assert_eq!(response.status(), 200);
+    let (received, len) = hash_body(response.into_body()).await;
+    assert_eq!(len, BIG, "every byte came back");
+    assert_eq!(received, sent.finalize().to_vec(), "byte-identical upload");
+
+    // Download: a 64 MiB pattern on the same keep-alive connection.
+    conn.ready().await.unwrap();
+    let request = hyper::Request::get(format!("/_demo/bytes/{BIG}"))
+        .header("host", "localhost")
+        .body(empty())
+        .unwrap();
+    let response = conn.send_request(request).await.expect("a response");
+    assert_eq!(response.status(), 200);
+    let (received, len) = hash_body(response.into_body()).await;
+    assert_eq!(len, BIG);
+    let mut expected = Sha256::new();
+    let period: Vec<u8> = (0..251u64).map(|i| i as u8).collect();
+    let mut left = BIG;
+    while left > 0 {
+        let n = left.min(251);
+        expected.update(&period[..n as usize]);
+        left -= n;
+    }
+    assert_eq!(
+        received,
+        expected.finalize().to_vec(),
+        "byte-identical download"
+    );
+
+    let peak = peak_rss_kib(child.id().unwrap());
+    eprintln!("port-forward --as-role peak RSS after 128 MiB through: {peak} KiB");
+    // Holding either body whole would need 64 MiB on top of the process's own ~20 MiB.
+    assert!(
+        peak < 64 * 1024,
+        "peak RSS {peak} KiB: bodies must stream, not be held"
+    );
+    child.kill().await.unwrap();
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+async fn hash_body(mut body: hyper::body::Incoming) -> (Vec<u8>, u64) {
+    let mut hash = Sha256::new();
+    let mut len = 0u64;
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame.expect("the body streams to its end").into_data() {
+            len += data.len() as u64;
+            hash.update(&data);
+        }
+    }
+    (hash.finalize().to_vec(), len)
+}
+
+/// VmHWM of a process: its peak resident memory, from the kernel.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/<pid>/status")
+}
+
+#[tokio::test]
+async fn a_pod_killed_between_requests_closes_the_idle_keep_alive_connection() {
+    let demo = common::start_demo().await;
+    let (_manager, addr) = forward(&demo, "data", Some(GatewayIdentity::anonymous())).await;
+    let mut conn = connect(addr).await;
+    let first = get(&mut conn, "/before", &[]).await;
+    let pod = first["pod"].as_str().unwrap().to_string();
+    assert!(demo.faults().kill_pod("hasura", &pod));
+    // The idle connection is closed for the client, which reconnects and reaches the new pod.
+    common::eventually("the idle connection closed", Duration::from_secs(5), || {
+        let closed = conn.is_closed();
+        async move { closed.then_some(()) }
+    })
+    .await;
+    let echo = common::eventually(
+        "the replacement pod answers",
+        Duration::from_secs(10),
+        || {
+            let pod = pod.clone();
+            async move {
+                let mut conn = connect(addr).await;
+                let mut request = hyper::Request::get("/after").header("host", "localhost");
+                request = request.header("accept", "*/*");
+                let response = conn
+                    .send_request(request.body(empty()).unwrap())
+                    .await
+                    .ok()?;
+                let body = response.into_body().collect().await.ok()?.to_bytes();
+                let echo: Value = serde_json::from_slice(&body).ok()?;
+                (echo["pod"].as_str()? != pod).then_some(echo)
+            }
+        },
+    )
+    .await;
+    assert_eq!(hasura_headers(&echo).0, Some("anonymous"));
+}
