@@ -52,13 +52,7 @@ struct Shared {
 pub async fn serve(local: TcpStream, mut ctx: ConnectionContext, gateway: GatewayContext) {
     let _open = ctx.stats.connection();
     let _ = local.set_nodelay(true);
-    let Upstream {
-        pod,
-        forwarder,
-        stream,
-        // Kept (unread) for the connection's life: kube-rs fails the stream if its receiver is gone.
-        errors: _pod_errors,
-    } = match connection::open_upstream(&mut ctx).await {
+    let Upstream { pod, stream } = match connection::open_upstream(&mut ctx).await {
         Ok(upstream) => upstream,
         Err(NoUpstream::NoPods) => return,
         Err(NoUpstream::Failed) => return connection::reset(local),
@@ -113,7 +107,6 @@ pub async fn serve(local: TcpStream, mut ctx: ConnectionContext, gateway: Gatewa
         _ = ctx.cancel.cancelled() => {}
         _ = shared.pipes.wait() => {}
     }
-    drop(forwarder);
 }
 
 /// One request: add the identity's headers, send it on, and hand back the pod's response.

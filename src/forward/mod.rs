@@ -1,4 +1,4 @@
-//! The port-forward engine: one tokio task per forward (kube-rs `Api::portforward` over
+//! The port-forward engine: one tokio task per forward (the API server's port-forward over
 //! WebSocket, one upstream stream per local connection), local port choice, Endpoints-following
 //! pod selection that outlives pod restarts, and live counters. Used by the dashboard and by
 //! `hasura-tui port-forward` alike.
@@ -7,6 +7,7 @@ mod connection;
 pub mod gateway;
 mod http_proxy;
 mod manager;
+mod pod_stream;
 mod port;
 pub mod request_log;
 mod stats;

@@ -151,7 +151,8 @@ async fn serve(ctx: &TaskContext) -> Result<(), ForwardError> {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let connection = ConnectionContext {
-                    pods: pods.clone(),
+                    client: ctx.client.clone(),
+                    namespace: spec.namespace.clone(),
                     backends: backends_rx.clone(),
                     stats: ctx.stats.clone(),
                     next: next.clone(),

@@ -1,0 +1,163 @@
+//! One port-forward stream to a pod, as a byte stream (`AsyncRead` + `AsyncWrite`) spoken
+//! directly over the API server's WebSocket (`v4.channel.k8s.io`), for one port.
+//!
+//! kube-rs's `Api::portforward` does the same through a 1 MiB in-memory pipe and a task, and cuts
+//! what the client sends into 4 KiB frames; through TLS and WebSocket framing on both sides that
+//! capped a forward at 0.3 of the backend's own speed. Here each write is one frame (up to the
+//! caller's buffer), each frame read is handed over without another copy, and the pod's error
+//! channel turns into a read error, so a cut transfer can never look like a clean end.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::{Buf, Bytes};
+use futures::{Sink, Stream};
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use k8s_openapi::api::core::v1::Pod;
+use kube::Resource;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::{self, Message};
+
+/// The data channel of the (only) port; its error channel is the next one.
+const DATA: u8 = 0;
+const ERROR: u8 = 1;
+
+pub struct PodStream {
+    ws: WebSocketStream<TokioIo<Upgraded>>,
+    /// What is left of the last data frame.
+    pending: Bytes,
+    /// The first message on each channel is the port number, not data.
+    data_started: bool,
+    error_started: bool,
+    /// The read side ended (cleanly or not): later reads return EOF.
+    read_done: bool,
+    closing: bool,
+}
+
+impl PodStream {
+    /// Opens a port-forward to `port` of the pod.
+    pub async fn connect(
+        client: &kube::Client,
+        namespace: &str,
+        pod: &str,
+        port: u16,
+    ) -> Result<PodStream, kube::Error> {
+        let request = kube::core::Request::new(Pod::url_path(&(), Some(namespace)))
+            .portforward(pod, &[port])
+            .map_err(kube::Error::BuildRequest)?;
+        let ws = client.connect(request).await?.into_stream();
+        Ok(PodStream {
+            ws,
+            pending: Bytes::new(),
+            data_started: false,
+            error_started: false,
+            read_done: false,
+            closing: false,
+        })
+    }
+}
+
+fn ws_error(e: tungstenite::Error) -> io::Error {
+    match e {
+        tungstenite::Error::Io(e) => e,
+        other => io::Error::new(io::ErrorKind::ConnectionReset, other),
+    }
+}
+
+impl AsyncRead for PodStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        loop {
+            if !this.pending.is_empty() {
+                let n = this.pending.len().min(buf.remaining());
+                buf.put_slice(&this.pending[..n]);
+                this.pending.advance(n);
+                return Poll::Ready(Ok(()));
+            }
+            if this.read_done {
+                return Poll::Ready(Ok(()));
+            }
+            let message = match ready!(Pin::new(&mut this.ws).poll_next(cx)) {
+                Some(Ok(message)) => message,
+                Some(Err(e)) => {
+                    this.read_done = true;
+                    return Poll::Ready(Err(ws_error(e)));
+                }
+                // The API server closed the connection: the pod's side has ended.
+                None => {
+                    this.read_done = true;
+                    return Poll::Ready(Ok(()));
+                }
+            };
+            match message {
+                Message::Binary(mut frame) if !frame.is_empty() => {
+                    let channel = frame.split_to(1)[0];
+                    match channel {
+                        DATA if !this.data_started => {
+                            // The port number; anything after it is data.
+                            this.data_started = true;
+                            this.pending = frame.slice(frame.len().min(2)..);
+                        }
+                        DATA => this.pending = frame,
+                        ERROR if !this.error_started => this.error_started = true,
+                        ERROR if frame.is_empty() => {}
+                        ERROR => {
+                            this.read_done = true;
+                            let text = String::from_utf8_lossy(&frame).into_owned();
+                            return Poll::Ready(Err(io::Error::new(
+                                io::ErrorKind::ConnectionReset,
+                                text,
+                            )));
+                        }
+                        _ => {}
+                    }
+                }
+                Message::Close(_) => {
+                    this.read_done = true;
+                    return Poll::Ready(Ok(()));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+impl AsyncWrite for PodStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let mut ws = Pin::new(&mut self.ws);
+        ready!(ws.as_mut().poll_ready(cx)).map_err(ws_error)?;
+        let mut frame = Vec::with_capacity(buf.len() + 1);
+        frame.push(DATA);
+        frame.extend_from_slice(buf);
+        ws.start_send(Message::binary(frame)).map_err(ws_error)?;
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.ws).poll_flush(cx).map_err(ws_error)
+    }
+
+    /// v4 has no half-close: closing the WebSocket is the only way to say "no more". The demo
+    /// cluster then half-closes the backend and still sends its replies before closing too.
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if !self.closing {
+            ready!(self.as_mut().poll_flush(cx))?;
+            self.closing = true;
+        }
+        match ready!(Pin::new(&mut self.ws).poll_close(cx)) {
+            Ok(()) | Err(tungstenite::Error::ConnectionClosed) => Poll::Ready(Ok(())),
+            Err(e) => Poll::Ready(Err(ws_error(e))),
+        }
+    }
+}
