@@ -20,6 +20,10 @@ pub struct Cli {
     #[arg(long, global = false)]
     pub demo: bool,
 
+    /// Start without the forwards saved from the last run on this context.
+    #[arg(long, global = false)]
+    pub no_restore: bool,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -57,6 +61,10 @@ pub enum Command {
     List(ListArgs),
     /// Forward a local port to a microservice until Ctrl-C (like `hasura microservice port-forward`).
     PortForward(PortForwardArgs),
+    /// Print a microservice's logs, all its pods with a [pod] prefix (like `hasura microservice logs`).
+    Logs(LogsArgs),
+    /// Open a microservice's external URL in the browser (like `hasura microservice open`).
+    Open(OpenArgs),
     /// Run the demo cluster alone, for kubectl, scripts and benchmarks.
     DemoCluster(DemoClusterArgs),
 }
@@ -143,6 +151,56 @@ pub struct PortForwardArgs {
     /// The X-Hasura-User-Id gateway mode sends (default 0).
     #[arg(long, value_name = "ID", requires = "as_role")]
     pub user_id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The microservice (its Service name).
+    pub name: String,
+
+    /// `hasura`, `user` (the default), or a namespace name.
+    #[arg(
+        short = 'n',
+        long = "namespace",
+        value_name = "NS",
+        default_value = "user"
+    )]
+    pub namespace: String,
+
+    /// Keep printing new lines, including those of pods that start later.
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+
+    /// Only the last N lines of each pod.
+    #[arg(long, value_name = "N")]
+    pub tail: Option<u32>,
+
+    /// Only this pod (printed without a prefix).
+    #[arg(short = 'p', long = "pod", value_name = "POD")]
+    pub pod: Option<String>,
+
+    /// The container, for pods with more than one.
+    #[arg(short = 'c', long, value_name = "C")]
+    pub container: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct OpenArgs {
+    /// The microservice (its Service name).
+    pub name: String,
+
+    /// `hasura`, `user` (the default), or a namespace name.
+    #[arg(
+        short = 'n',
+        long = "namespace",
+        value_name = "NS",
+        default_value = "user"
+    )]
+    pub namespace: String,
+
+    /// A path to open under the external URL, e.g. /v1/version.
+    #[arg(short = 'p', long = "path", value_name = "PATH")]
+    pub path: Option<String>,
 }
 
 /// `8080:80` into (8080, 80); both ports 1 to 65535.

@@ -3,12 +3,16 @@
 
 pub mod app;
 pub mod cli;
+pub mod clipboard;
 pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod forward;
+pub mod jobs;
 pub mod logging;
+pub mod logs;
 pub mod model;
+pub mod opener;
 pub mod tui;
 pub mod ui;

@@ -42,9 +42,19 @@ async fn run(cli: Cli, log_path: Option<std::path::PathBuf>) -> i32 {
             Ok(target) => commands::list::run(target, &cli.global, &args).await,
             Err(code) => return code,
         },
-        None if cli.demo => run_demo_dashboard(&cli.global, log_path).await,
+        Some(Command::Logs(args)) => match connect(&cli.global).await {
+            Ok(target) => commands::logs::run(target, &cli.global, &args).await,
+            Err(code) => return code,
+        },
+        Some(Command::Open(args)) => match connect(&cli.global).await {
+            Ok(target) => commands::open::run(target, &cli.global, &args).await,
+            Err(code) => return code,
+        },
+        None if cli.demo => run_demo_dashboard(&cli.global, log_path, !cli.no_restore).await,
         None => match connect(&cli.global).await {
-            Ok(target) => commands::dashboard::run(target, &cli.global, log_path).await,
+            Ok(target) => {
+                commands::dashboard::run(target, &cli.global, log_path, !cli.no_restore).await
+            }
             Err(code) => return code,
         },
     };
@@ -65,6 +75,7 @@ async fn run(cli: Cli, log_path: Option<std::path::PathBuf>) -> i32 {
 async fn run_demo_dashboard(
     global: &hasura_tui::cli::GlobalArgs,
     log_path: Option<std::path::PathBuf>,
+    restore: bool,
 ) -> anyhow::Result<()> {
     let demo = DemoCluster::start(DemoOptions::default()).await?;
     let target = config::connect_yaml(
@@ -73,7 +84,7 @@ async fn run_demo_dashboard(
         None,
     )
     .await?;
-    let result = commands::dashboard::run(target, global, log_path).await;
+    let result = commands::dashboard::run(target, global, log_path, restore).await;
     demo.shutdown().await;
     result
 }

@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use crate::app::{Action, App, Effect, keys};
 use crate::cluster::Snapshot;
 use crate::forward::ForwardManager;
+use crate::jobs::Jobs;
 use crate::ui;
 
 /// At most ~30 frames a second, however fast the cluster changes.
@@ -43,32 +44,40 @@ pub async fn run(
     mut app: App,
     mut snapshots: watch::Receiver<Arc<Snapshot>>,
     forwards: &mut ForwardManager,
+    jobs: &mut Jobs,
 ) -> io::Result<()> {
     let mut terminal = ratatui::init();
-    let result = event_loop(&mut terminal, &mut app, &mut snapshots, forwards).await;
+    let result = event_loop(&mut terminal, &mut app, &mut snapshots, forwards, jobs).await;
     forwards.stop_all().await;
     ratatui::restore();
     result
 }
 
 /// Carries out what `update` asked for, then shows the forwards' new state.
-async fn run_effects(app: &mut App, forwards: &mut ForwardManager) -> bool {
+async fn run_effects(app: &mut App, forwards: &mut ForwardManager, jobs: &mut Jobs) -> bool {
     let effects = std::mem::take(&mut app.effects);
+    let mut dirty = false;
     for effect in effects {
         match effect {
             Effect::ToggleForward(spec) => forwards.toggle(spec).await,
             Effect::StartForward(spec) => forwards.start(spec).await,
             Effect::SetGateway(key, identity) => {
                 if let Err(e) = forwards.set_gateway(&key, identity) {
-                    app.update(Action::Notice(e.to_string()));
+                    dirty |= app.update(Action::Notify(e.to_string()));
+                }
+            }
+            other => {
+                if let Some(action) = jobs.run(other) {
+                    dirty |= app.update(action);
                 }
             }
         }
     }
-    refresh_forwards(app, forwards)
+    refresh_forwards(app, forwards, jobs) | dirty
 }
 
-fn refresh_forwards(app: &mut App, forwards: &ForwardManager) -> bool {
+/// Shows the forwards' state, and saves the set when it changed (so it survives a restart).
+fn refresh_forwards(app: &mut App, forwards: &ForwardManager, jobs: &mut Jobs) -> bool {
     let views = forwards.views().map(|(k, v)| (k.clone(), v)).collect();
     let mut dirty = app.update(Action::Forwards(views));
     // The open request log is copied only when its forward has seen new requests.
@@ -79,6 +88,9 @@ fn refresh_forwards(app: &mut App, forwards: &ForwardManager) -> bool {
             dirty |= app.update(Action::Requests(entries, total));
         }
     }
+    if let Some(action) = jobs.save_forwards(forwards) {
+        dirty |= app.update(action);
+    }
     dirty
 }
 
@@ -87,6 +99,7 @@ async fn event_loop(
     app: &mut App,
     snapshots: &mut watch::Receiver<Arc<Snapshot>>,
     forwards: &mut ForwardManager,
+    jobs: &mut Jobs,
 ) -> io::Result<()> {
     let forwards_changed = forwards.changed();
     let size = terminal.size()?;
@@ -119,10 +132,10 @@ async fn event_loop(
                         let opens_log = matches!(action, Action::ToggleRequestLog);
                         dirty |= app.update(action);
                         if !app.effects.is_empty() {
-                            dirty |= run_effects(app, forwards).await;
+                            dirty |= run_effects(app, forwards, jobs).await;
                         }
                         if opens_log {
-                            dirty |= refresh_forwards(app, forwards);
+                            dirty |= refresh_forwards(app, forwards, jobs);
                         }
                     }
                 }
@@ -139,10 +152,11 @@ async fn event_loop(
                     feed_alive = false;
                 }
             }
-            _ = forwards_changed.notified() => dirty |= refresh_forwards(app, forwards),
+            _ = forwards_changed.notified() => dirty |= refresh_forwards(app, forwards, jobs),
+            action = jobs.next_logs() => dirty |= app.update(action),
             _ = tick.tick(), if app.needs_ticks() || !forwards.is_empty() => {
                 dirty |= app.update(Action::Tick(Instant::now()));
-                dirty |= refresh_forwards(app, forwards);
+                dirty |= refresh_forwards(app, forwards, jobs);
             }
             _ = tokio::time::sleep_until(next_frame.into()), if dirty => {}
             _ = signals.recv() => app.should_quit = true,

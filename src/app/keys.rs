@@ -29,6 +29,9 @@ pub fn action_for(app: &App, key: KeyEvent) -> Option<Action> {
             _ => None,
         };
     }
+    if app.logs.is_some() {
+        return super::verbs::logs_key(key);
+    }
     if app.dialog.is_some() {
         return match key.code {
             KeyCode::Esc => Some(Action::DialogCancel),
@@ -64,6 +67,9 @@ pub fn action_for(app: &App, key: KeyEvent) -> Option<Action> {
         KeyCode::Char('F') => Action::OpenForwardDialog,
         KeyCode::Char('a') => Action::CycleGateway,
         KeyCode::Char('r') => Action::ToggleRequestLog,
+        KeyCode::Char('l') => Action::Logs(super::LogsAction::Open),
+        KeyCode::Char('o') => Action::OpenExternal,
+        KeyCode::Char('y') => Action::CopyInternal,
         KeyCode::Esc if !app.filter.text.is_empty() => Action::ClearFilter,
         KeyCode::Char('?') => Action::ToggleHelp,
         KeyCode::Char('q') => Action::Quit,
@@ -94,6 +100,15 @@ pub const HELP: &[(&str, &str)] = &[
         "gateway headers on a forwarded HTTP row: off / anonymous / admin",
     ),
     ("r", "request log of a forward in gateway mode; Esc closes"),
+    (
+        "l",
+        "logs of all its pods, following; j k PgUp PgDn g G scroll, Esc back",
+    ),
+    ("o", "open its external URL in the browser"),
+    (
+        "y",
+        "copy its internal URL (OSC 52: works over ssh and in tmux)",
+    ),
     ("?", "this help; Esc closes"),
     ("q  Ctrl-C", "quit"),
 ];

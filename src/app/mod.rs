@@ -4,8 +4,10 @@
 pub mod dialog;
 pub mod keys;
 pub mod layout;
+pub mod logs_pane;
 pub mod requests;
 pub mod selection;
+pub mod verbs;
 pub mod widths;
 
 use std::collections::BTreeMap;
@@ -17,8 +19,10 @@ use crate::forward::{ForwardKey, ForwardSpec, ForwardView, GatewayIdentity, Requ
 use crate::model::{Microservice, Section};
 
 pub use dialog::ForwardDialog;
+pub use logs_pane::LogsPane;
 pub use requests::RequestLogPane;
 pub use selection::Selection;
+pub use verbs::{Flash, LogsAction};
 pub use widths::ColumnWidths;
 
 /// What the header says about where we are connected.
@@ -87,23 +91,14 @@ pub enum Action {
     ToggleRequestLog,
     /// The open request log's entries, and the forward's request count they reflect.
     Requests(Vec<RequestEntry>, u64),
-    /// A one-line message for the footer (an effect that failed, a key that cannot act).
-    Notice(String),
-}
-
-impl Action {
-    /// Whether the person did this (a key), as opposed to the cluster or the clock.
-    fn is_from_user(&self) -> bool {
-        !matches!(
-            self,
-            Action::Snapshot(_)
-                | Action::Tick(_)
-                | Action::Forwards(_)
-                | Action::Requests(..)
-                | Action::Resize(..)
-                | Action::Notice(_)
-        )
-    }
+    /// `l` and the logs pane's keys and lines.
+    Logs(LogsAction),
+    /// `o`: open the selected microservice's external URL.
+    OpenExternal,
+    /// `y`: copy its internal URL.
+    CopyInternal,
+    /// A message for the footer, for a few seconds.
+    Notify(String),
 }
 
 /// What `update` asks the event loop to do (the only way state reaches the outside).
@@ -113,6 +108,16 @@ pub enum Effect {
     StartForward(ForwardSpec),
     /// Gateway mode on (with this identity) or off for a running forward.
     SetGateway(ForwardKey, Option<GatewayIdentity>),
+    /// Follow a microservice's logs for pane `session` (replacing any follower).
+    StartLogs {
+        session: u64,
+        namespace: String,
+        name: String,
+    },
+    StopLogs,
+    OpenUrl(String),
+    /// Put text on the clipboard (OSC 52).
+    Copy(String),
 }
 
 pub struct App {
@@ -128,8 +133,6 @@ pub struct App {
     pub help_open: bool,
     pub dialog: Option<ForwardDialog>,
     pub request_log: Option<RequestLogPane>,
-    /// The footer's message until the next key.
-    pub notice: Option<String>,
     /// Every forward's last reported state, by microservice.
     pub forwards: BTreeMap<ForwardKey, ForwardView>,
     /// Requests for the event loop, drained after each update.
@@ -140,6 +143,12 @@ pub struct App {
     /// "Now" for ages on screen; set by the event loop, fixed in tests.
     pub now: Instant,
     pub color: bool,
+    /// The logs pane, when open (it replaces the tables).
+    pub logs: Option<LogsPane>,
+    /// Counts logs panes opened, so lines of a closed one are told apart.
+    pub logs_session: u64,
+    /// The footer's transient message.
+    pub flash: Option<Flash>,
 }
 
 impl App {
@@ -161,13 +170,15 @@ impl App {
             help_open: false,
             dialog: None,
             request_log: None,
-            notice: None,
             forwards: BTreeMap::new(),
             effects: Vec::new(),
             should_quit: false,
             size,
             now,
             color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            logs: None,
+            logs_session: 0,
+            flash: None,
         };
         app.refresh_views();
         app
@@ -277,14 +288,11 @@ impl App {
         [&self.snapshot.custom, &self.snapshot.hasura]
             .iter()
             .any(|s| matches!(s.state, WatchState::Reconnecting { .. }))
+            || self.flash.is_some()
     }
 
     /// Applies an action. Returns whether the screen must be redrawn.
     pub fn update(&mut self, action: Action) -> bool {
-        let mut redraw = false;
-        if action.is_from_user() {
-            redraw = self.notice.take().is_some();
-        }
         match action {
             Action::Move(delta) => self.move_selection(delta),
             Action::Page(pages) => {
@@ -325,7 +333,8 @@ impl App {
             }
             Action::Tick(now) => {
                 self.now = now;
-                return self.needs_ticks();
+                let flash_gone = self.tick_flash();
+                return flash_gone || self.needs_ticks();
             }
             Action::ToggleForward => {
                 let Some(m) = self.selected() else {
@@ -360,7 +369,7 @@ impl App {
             Action::DialogCancel => self.dialog = None,
             Action::Forwards(forwards) => {
                 if forwards == self.forwards {
-                    return redraw;
+                    return false;
                 }
                 self.forwards = forwards;
             }
@@ -372,24 +381,27 @@ impl App {
             }
             Action::Requests(entries, seen) => {
                 let Some(pane) = &mut self.request_log else {
-                    return redraw;
+                    return false;
                 };
                 pane.entries = entries;
                 pane.seen = seen;
             }
-            Action::Notice(text) => self.notice = Some(text),
+            Action::Logs(action) => return self.update_logs(action),
+            Action::OpenExternal => return self.open_external(),
+            Action::CopyInternal => return self.copy_internal(),
+            Action::Notify(text) => return self.flash(text),
         }
         true
     }
 
-    /// The selected row's forward, or a notice saying there is none.
+    /// The selected row's forward, or a footer message saying there is none.
     fn selected_forward(&mut self) -> Option<(ForwardKey, ForwardView)> {
         let m = self.selected()?;
         let key = (m.namespace.clone(), m.name.clone());
         match self.forwards.get(&key) {
             Some(view) => Some((key, view.clone())),
             None => {
-                self.notice = Some(format!("{} is not forwarded: press f first", key.1));
+                self.flash(format!("{} is not forwarded: press f first", key.1));
                 None
             }
         }
@@ -400,7 +412,7 @@ impl App {
             return;
         };
         if view.status.http == Some(false) {
-            self.notice = Some(format!(
+            self.flash(format!(
                 "{}.{} is not an HTTP service: gateway headers need HTTP",
                 key.1, key.0
             ));

@@ -4,17 +4,20 @@ use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::app::{App, Connection};
+use crate::app::{Action, App, Connection};
 use crate::cli::GlobalArgs;
 use crate::cluster::{FeedConfig, read_project, spawn_feed};
 use crate::config::{ClusterTarget, Namespaces};
 use crate::forward::ForwardManager;
+use crate::forward::persist::ForwardStore;
+use crate::jobs::Jobs;
 use crate::tui;
 
 pub async fn run(
     target: ClusterTarget,
     global: &GlobalArgs,
     log_path: Option<std::path::PathBuf>,
+    restore: bool,
 ) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     let snapshots = spawn_feed(
@@ -27,12 +30,46 @@ pub async fn run(
         server: target.server.clone(),
     };
     let snapshot = snapshots.borrow().clone();
-    let app = App::new(connection, snapshot, (80, 24), Instant::now());
+    let mut app = App::new(connection, snapshot, (80, 24), Instant::now());
     tui::install_panic_message(log_path);
     let mut forwards = ForwardManager::new(target.client.clone());
-    let result = tui::run(app, snapshots, &mut forwards).await;
+    let store = restore_forwards(&target.context, restore, &mut forwards, &mut app).await;
+    let mut jobs = Jobs::new(target.client.clone(), store);
+    let result = tui::run(app, snapshots, &mut forwards, &mut jobs).await;
     stop.cancel();
     result.map_err(|e| anyhow::anyhow!("terminal: {e}"))
+}
+
+/// Starts the forwards saved for this context (unless `--no-restore`), each on the port it had;
+/// returns the store that keeps saving them. Problems show in the footer, never stop the start.
+async fn restore_forwards(
+    context: &str,
+    restore: bool,
+    forwards: &mut ForwardManager,
+    app: &mut App,
+) -> Option<ForwardStore> {
+    let mut store = match ForwardStore::for_context(context) {
+        Ok(store) => store,
+        Err(e) => {
+            app.update(Action::Notify(format!("forwards will not be saved: {e}")));
+            return None;
+        }
+    };
+    if !restore {
+        return Some(store);
+    }
+    match store.load() {
+        Ok(specs) => {
+            tracing::info!(count = specs.len(), context, "restoring forwards");
+            for spec in specs {
+                forwards.start(spec).await;
+            }
+        }
+        Err(e) => {
+            app.update(Action::Notify(format!("forwards not restored: {e}")));
+        }
+    }
+    Some(store)
 }
 
 pub fn feed_config(target: &ClusterTarget, global: &GlobalArgs) -> FeedConfig {

@@ -70,7 +70,7 @@ pub async fn run(
     Ok(())
 }
 
-async fn settled_snapshot(
+pub(super) async fn settled_snapshot(
     target: &ClusterTarget,
     global: &GlobalArgs,
 ) -> anyhow::Result<Arc<Snapshot>> {

@@ -3,6 +3,8 @@
 pub mod dashboard;
 pub mod demo_cluster;
 pub mod list;
+pub mod logs;
+pub mod open;
 pub mod port_forward;
 
 /// A mistake in what the user asked for (exit code 2), as opposed to a failure at run time.

@@ -83,7 +83,7 @@ pub async fn run(
     Ok(())
 }
 
-async fn check_namespace(client: &kube::Client, namespace: &str) -> anyhow::Result<()> {
+pub(super) async fn check_namespace(client: &kube::Client, namespace: &str) -> anyhow::Result<()> {
     match Api::<Namespace>::all(client.clone())
         .get_opt(namespace)
         .await
@@ -99,7 +99,7 @@ async fn check_namespace(client: &kube::Client, namespace: &str) -> anyhow::Resu
 }
 
 /// Exits 1 with the names that do exist when NAME is not a microservice here.
-async fn check_microservice(
+pub(super) async fn check_microservice(
     client: &kube::Client,
     namespace: &str,
     name: &str,

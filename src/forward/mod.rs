@@ -7,6 +7,7 @@ mod connection;
 pub mod gateway;
 mod http_proxy;
 mod manager;
+pub mod persist;
 mod pod_stream;
 mod port;
 pub mod request_log;

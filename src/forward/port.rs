@@ -55,8 +55,12 @@ fn bind_one(addr: SocketAddr) -> Result<TcpListener, ForwardError> {
         TcpSocket::new_v6()
     }
     .map_err(map)?;
-    // No SO_REUSEADDR: on Linux it would let us share a port another forward (or program)
-    // listens on; a taken port must be reported, not silently shared.
+    // SO_REUSEADDR on unix only: there it lets us bind while connections of an earlier run
+    // linger in TIME_WAIT (a forward restored right after a restart would otherwise say "in
+    // use" for a minute), and still refuses a port another socket listens on, so a taken port
+    // is reported, not shared. On Windows it would share a listening port, so not there.
+    #[cfg(unix)]
+    socket.set_reuseaddr(true).map_err(map)?;
     socket.bind(addr).map_err(map)?;
     socket.listen(1024).map_err(map)
 }

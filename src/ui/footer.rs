@@ -1,4 +1,4 @@
-//! The footer: the filter being typed, or the key hints.
+//! The footer: the filter being typed, a transient message ("copied …"), or the key hints.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -15,6 +15,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             Span::styled("▏", theme::dim(app.color)),
             Span::styled("   Enter keep  Esc clear", theme::dim(app.color)),
         ])
+    } else if let Some(flash) = &app.flash {
+        Line::from(Span::styled(flash.text.clone(), theme::header_row()))
+    } else if app.logs.is_some() {
+        Line::from(Span::styled(super::logs::hints(), theme::dim(app.color)))
     } else {
         let mut spans = Vec::new();
         let active = app.forwards.len();
@@ -26,12 +30,6 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 theme::dim(app.color)
             },
         ));
-        if let Some(notice) = &app.notice {
-            spans.push(Span::styled(
-                format!("{notice}  "),
-                theme::warning(app.color),
-            ));
-        }
         if !app.filter.text.is_empty() {
             spans.push(Span::styled(
                 format!("filter: {}  ", app.filter.text),
@@ -39,7 +37,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             ));
         }
         spans.push(Span::styled(
-            "↑↓ move  Tab switch  f forward  F forward…  a as  r requests  / filter  ? help  q quit",
+            "↑↓ move  Tab switch  f forward  F forward…  a as  r requests  l logs  / filter  ? help  q quit",
             theme::dim(app.color),
         ));
         Line::from(spans)

@@ -4,6 +4,7 @@ mod dialog;
 mod footer;
 mod header;
 mod help;
+mod logs;
 mod requests;
 mod tables;
 mod theme;
@@ -29,6 +30,21 @@ pub fn draw(frame: &mut Frame, app: &App) {
             Paragraph::new(notice).wrap(ratatui::widgets::Wrap { trim: true }),
             area,
         );
+        return;
+    }
+    if let Some(pane) = &app.logs {
+        let [header, body, footer] = Layout::vertical([
+            Constraint::Length(layout::HEADER_LINES),
+            Constraint::Min(1),
+            Constraint::Length(layout::FOOTER_LINES),
+        ])
+        .areas(area);
+        header::render(frame, header, app);
+        logs::render(frame, body, app, pane);
+        footer::render(frame, footer, app);
+        if app.help_open {
+            help::render(frame, inset(area));
+        }
         return;
     }
     let (custom_height, hasura_height) = layout::table_heights(

@@ -63,7 +63,8 @@ impl Tmux {
         self._home.path()
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    /// Any tmux command on this private server (e.g. `set-option`, `show-buffer`).
+    pub fn run(&self, args: &[&str]) -> Output {
         Command::new(tmux_binary())
             .arg("-L")
             .arg(&self.socket)

@@ -1,0 +1,55 @@
+//! `hasura-tui open NAME [-p PATH]`: opens the microservice's external URL (from the same model
+//! as `list` and the dashboard) in the browser, like `hasura microservice open`.
+
+use anyhow::bail;
+
+use super::UsageError;
+use crate::app::verbs::no_external_url;
+use crate::cli::{GlobalArgs, OpenArgs};
+use crate::config::{ClusterTarget, Namespaces};
+use crate::opener;
+
+pub async fn run(
+    target: ClusterTarget,
+    global: &GlobalArgs,
+    args: &OpenArgs,
+) -> anyhow::Result<()> {
+    let namespace = Namespaces::from_args(global).resolve(&args.namespace);
+    let snapshot = super::list::settled_snapshot(&target, global).await?;
+    let Some(section) = [&snapshot.custom, &snapshot.hasura]
+        .into_iter()
+        .find(|s| s.namespace == namespace)
+    else {
+        return Err(UsageError(format!(
+            "namespace {namespace:?} is neither the user namespace ({}) nor the Hasura namespace ({}); use -n user or -n hasura",
+            snapshot.custom.namespace, snapshot.hasura.namespace
+        ))
+        .into());
+    };
+    if let crate::cluster::WatchState::Forbidden(m) | crate::cluster::WatchState::Error(m) =
+        &section.state
+    {
+        bail!("cannot read microservices in {namespace}: {m}");
+    }
+    let Some(m) = section.rows.iter().find(|m| m.name == args.name) else {
+        let names: Vec<&str> = section.rows.iter().map(|m| m.name.as_str()).collect();
+        if names.is_empty() {
+            bail!(
+                "microservice {:?} not found: namespace {namespace} has no microservices",
+                args.name
+            );
+        }
+        bail!(
+            "microservice {:?} not found in namespace {namespace}; it has: {}",
+            args.name,
+            names.join(", ")
+        );
+    };
+    let Some(url) = &m.external_url else {
+        bail!("{}", no_external_url(m));
+    };
+    let url = opener::with_path(url, args.path.as_deref());
+    opener::open(&url)?;
+    println!("Opening {url}");
+    Ok(())
+}

@@ -1,0 +1,200 @@
+//! Forwards that survive a restart: the set of forwards, per kubeconfig context, in
+//! `<config dir>/hasura-tui/forwards.json` (`$XDG_CONFIG_HOME` on Linux). Each entry is a
+//! `ForwardSpec` as is, with the local port that was actually bound, so a restart asks for the
+//! same port and, if it is taken, says so in the row instead of quietly moving elsewhere.
+//! Specs are stored whole, so fields added to `ForwardSpec` later come along (new fields need
+//! `#[serde(default)]` to read older files). Written atomically (temp file, then rename), 0600.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::{ForwardManager, ForwardSpec};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PersistError {
+    #[error("no configuration directory (set XDG_CONFIG_HOME or HOME)")]
+    NoConfigDir,
+    #[error("{0}: {1}")]
+    Io(PathBuf, std::io::Error),
+    #[error("{0}: not a forwards file: {1}")]
+    Parse(PathBuf, serde_json::Error),
+}
+
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct File {
+    /// Context name to its forwards.
+    #[serde(default)]
+    contexts: BTreeMap<String, Vec<ForwardSpec>>,
+}
+
+/// The saved forwards of one context.
+#[derive(Debug)]
+pub struct ForwardStore {
+    path: PathBuf,
+    context: String,
+    /// What the file holds for this context, as last read or written (saves only on change).
+    saved: Vec<ForwardSpec>,
+}
+
+impl ForwardStore {
+    /// The store in the user's config directory.
+    pub fn for_context(context: &str) -> Result<Self, PersistError> {
+        let dir = dirs::config_dir().ok_or(PersistError::NoConfigDir)?;
+        Ok(Self::at(
+            dir.join("hasura-tui").join("forwards.json"),
+            context,
+        ))
+    }
+
+    pub fn at(path: PathBuf, context: &str) -> Self {
+        ForwardStore {
+            path,
+            context: context.to_string(),
+            saved: Vec::new(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn read(&self) -> Result<File, PersistError> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| PersistError::Parse(self.path.clone(), e)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(File::default()),
+            Err(e) => Err(PersistError::Io(self.path.clone(), e)),
+        }
+    }
+
+    /// This context's saved forwards (none when there is no file yet).
+    pub fn load(&mut self) -> Result<Vec<ForwardSpec>, PersistError> {
+        let mut file = self.read()?;
+        self.saved = file.contexts.remove(&self.context).unwrap_or_default();
+        Ok(self.saved.clone())
+    }
+
+    /// Saves `specs` for this context if they differ from what was saved; other contexts'
+    /// entries are re-read and kept. Returns whether the file was written.
+    pub fn save(&mut self, specs: Vec<ForwardSpec>) -> Result<bool, PersistError> {
+        if specs == self.saved {
+            return Ok(false);
+        }
+        let mut file = self.read().unwrap_or_else(|e| {
+            tracing::warn!("replacing unreadable forwards file: {e}");
+            File::default()
+        });
+        if specs.is_empty() {
+            file.contexts.remove(&self.context);
+        } else {
+            file.contexts.insert(self.context.clone(), specs.clone());
+        }
+        // Serializing plain strings, numbers and addresses cannot fail.
+        let json = serde_json::to_vec_pretty(&file).expect("forward specs serialize");
+        write_atomically(&self.path, &json).map_err(|e| PersistError::Io(self.path.clone(), e))?;
+        self.saved = specs;
+        Ok(true)
+    }
+
+    /// Saves what `manager` runs now, each with the port it bound.
+    pub fn save_running(&mut self, manager: &ForwardManager) -> Result<bool, PersistError> {
+        self.save(running_specs(manager))
+    }
+}
+
+/// The manager's forwards, each with the local port it actually bound (when it did), so a
+/// restored forward asks for exactly that port.
+pub fn running_specs(manager: &ForwardManager) -> Vec<ForwardSpec> {
+    manager
+        .specs()
+        .map(|spec| {
+            let mut spec = spec.clone();
+            if let Some(local) = manager.view(&spec.key()).and_then(|v| v.status.local) {
+                spec.local_port = Some(local.port());
+            }
+            spec
+        })
+        .collect()
+}
+
+/// Temp file in the same directory (so rename is atomic), created 0600, synced, renamed over.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    create_private_dir(dir)?;
+    let temp = dir.join(format!(".forwards.json.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut out = options.open(&temp)?;
+        out.write_all(bytes)?;
+        out.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(name: &str, port: u16) -> ForwardSpec {
+        let mut spec = ForwardSpec::new("hasura", name);
+        spec.local_port = Some(port);
+        spec
+    }
+
+    #[test]
+    fn contexts_are_kept_apart_and_saving_is_atomic_and_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hasura-tui").join("forwards.json");
+        let mut a = ForwardStore::at(path.clone(), "a");
+        let mut b = ForwardStore::at(path.clone(), "b");
+        assert_eq!(a.load().unwrap(), vec![]);
+        assert!(a.save(vec![spec("data", 8080)]).unwrap());
+        assert!(!a.save(vec![spec("data", 8080)]).unwrap(), "unchanged");
+        assert!(b.save(vec![spec("auth", 9090)]).unwrap());
+        assert_eq!(
+            ForwardStore::at(path.clone(), "a").load().unwrap(),
+            vec![spec("data", 8080)]
+        );
+        assert_eq!(b.load().unwrap(), vec![spec("auth", 9090)]);
+        a.save(vec![]).unwrap();
+        assert_eq!(ForwardStore::at(path.clone(), "a").load().unwrap(), vec![]);
+        assert_eq!(b.load().unwrap(), vec![spec("auth", 9090)]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name() != "forwards.json")
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[test]
+    fn a_corrupt_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("forwards.json");
+        std::fs::write(&path, "not json").unwrap();
+        let err = ForwardStore::at(path.clone(), "a").load().unwrap_err();
+        assert!(err.to_string().contains("forwards.json"), "{err}");
+    }
+}

@@ -1,0 +1,145 @@
+//! The dashboard's side jobs besides the forwards themselves, owned by the event loop: the
+//! logs pane's follower, saving the set of forwards, opening URLs and copying to the
+//! clipboard. Each reports back as an `Action`, so the `App` still changes only in `update`.
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::{Action, Effect, LogsAction};
+use crate::forward::ForwardManager;
+use crate::forward::persist::ForwardStore;
+use crate::logs::{self, LogEvent, LogOptions};
+
+/// Lines the pane starts with from each pod already running.
+const PANE_TAIL: i64 = 500;
+/// Lines handed to `update` at once: a burst makes a few batches, not a frame per line.
+const BATCH: usize = 1_000;
+/// Lines in flight between the follower and the event loop; the follower waits when full.
+const CHANNEL: usize = 4_096;
+
+struct LogsJob {
+    session: u64,
+    rx: mpsc::Receiver<LogEvent>,
+    cancel: CancellationToken,
+}
+
+pub struct Jobs {
+    client: kube::Client,
+    logs: Option<LogsJob>,
+    store: Option<ForwardStore>,
+    /// The last save error shown, so a failing disk is reported once, not every second.
+    save_error: Option<String>,
+}
+
+impl Jobs {
+    pub fn new(client: kube::Client, store: Option<ForwardStore>) -> Self {
+        Jobs {
+            client,
+            logs: None,
+            store,
+            save_error: None,
+        }
+    }
+
+    /// Runs an effect that is not about a forward; returns what `update` should hear of it.
+    pub fn run(&mut self, effect: Effect) -> Option<Action> {
+        match effect {
+            Effect::StartLogs {
+                session,
+                namespace,
+                name,
+            } => {
+                self.stop_logs();
+                let (tx, rx) = mpsc::channel(CHANNEL);
+                let cancel = CancellationToken::new();
+                let options = LogOptions {
+                    tail: Some(PANE_TAIL),
+                    container: None,
+                };
+                logs::spawn_follow_microservice(
+                    self.client.clone(),
+                    &namespace,
+                    &name,
+                    options,
+                    tx,
+                    cancel.clone(),
+                );
+                self.logs = Some(LogsJob {
+                    session,
+                    rx,
+                    cancel,
+                });
+                None
+            }
+            Effect::StopLogs => {
+                self.stop_logs();
+                None
+            }
+            Effect::OpenUrl(url) => Some(Action::Notify(match crate::opener::open(&url) {
+                Ok(()) => format!("opened {url}"),
+                Err(e) => e.to_string(),
+            })),
+            Effect::Copy(text) => {
+                let result = crate::clipboard::copy(&mut std::io::stdout(), &text);
+                result
+                    .err()
+                    .map(|e| Action::Notify(format!("cannot copy: {e}")))
+            }
+            // The forward manager's own effects are run by the event loop.
+            Effect::ToggleForward(_) | Effect::StartForward(_) | Effect::SetGateway(..) => None,
+        }
+    }
+
+    fn stop_logs(&mut self) {
+        if let Some(job) = self.logs.take() {
+            job.cancel.cancel();
+        }
+    }
+
+    /// The next lines for the logs pane; pending while no pane follows anything.
+    /// Cancel-safe: nothing is lost when another branch of a `select!` wins.
+    pub async fn next_logs(&mut self) -> Action {
+        let Some(job) = &mut self.logs else {
+            return std::future::pending().await;
+        };
+        let Some(first) = job.rx.recv().await else {
+            // The follower ended (e.g. no such microservice); its notice came before.
+            self.logs = None;
+            return std::future::pending().await;
+        };
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match job.rx.try_recv() {
+                Ok(event) => batch.push(event),
+                Err(_) => break,
+            }
+        }
+        Action::Logs(LogsAction::Events(job.session, batch))
+    }
+
+    /// Saves the running forwards when they changed; a failure is reported once.
+    pub fn save_forwards(&mut self, manager: &ForwardManager) -> Option<Action> {
+        let store = self.store.as_mut()?;
+        match store.save_running(manager) {
+            Ok(_) => {
+                self.save_error = None;
+                None
+            }
+            Err(e) => {
+                let text = format!("forwards not saved: {e}");
+                tracing::warn!("{text}");
+                if self.save_error.as_ref() == Some(&text) {
+                    return None;
+                }
+                self.save_error = Some(text.clone());
+                Some(Action::Notify(text))
+            }
+        }
+    }
+}
+
+impl Drop for Jobs {
+    fn drop(&mut self) {
+        self.stop_logs();
+    }
+}

@@ -1,0 +1,90 @@
+//! Opening a URL in the user's browser: the command in `HASURA_TUI_BROWSER`, else `$BROWSER`
+//! (the common convention), else the platform's opener (`xdg-open`, `open`, `start`). The
+//! environment variable also lets tests put a double in place of a real browser.
+
+use std::process::{Command, Stdio};
+
+/// Names the command run with the URL as its last argument; whitespace separates arguments.
+pub const BROWSER_ENV: &str = "HASURA_TUI_BROWSER";
+
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cannot run {program} to open the URL: {source} (set {BROWSER_ENV} or BROWSER to a browser command)"
+)]
+pub struct OpenError {
+    program: String,
+    source: std::io::Error,
+}
+
+/// The program and leading arguments to open a URL with.
+fn launcher() -> Vec<String> {
+    for var in [BROWSER_ENV, "BROWSER"] {
+        if let Some(value) = std::env::var_os(var) {
+            let words: Vec<String> = value
+                .to_string_lossy()
+                .split_whitespace()
+                .map(str::to_string)
+                .collect();
+            if !words.is_empty() {
+                return words;
+            }
+        }
+    }
+    let default: &[&str] = if cfg!(target_os = "macos") {
+        &["open"]
+    } else if cfg!(windows) {
+        &["cmd", "/C", "start", ""]
+    } else {
+        &["xdg-open"]
+    };
+    default.iter().map(|s| s.to_string()).collect()
+}
+
+/// Starts the browser on `url` and returns without waiting for it. Its output is discarded so
+/// it cannot draw over the dashboard; a thread reaps it so no zombie is left behind.
+pub fn open(url: &str) -> Result<(), OpenError> {
+    let words = launcher();
+    let (program, args) = words
+        .split_first()
+        .expect("launcher() never returns an empty list");
+    let mut child = Command::new(program)
+        .args(args)
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|source| OpenError {
+            program: program.clone(),
+            source,
+        })?;
+    std::thread::spawn(move || {
+        let _ = child.wait();
+    });
+    Ok(())
+}
+
+/// `url` with `path` appended, one slash between them (`open NAME -p /console`).
+pub fn with_path(url: &str, path: Option<&str>) -> String {
+    match path.map(|p| p.trim_start_matches('/')) {
+        None | Some("") => url.to_string(),
+        Some(path) => format!("{}/{path}", url.trim_end_matches('/')),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_join_with_one_slash() {
+        let url = "http://data.gram29.hasura-app.io";
+        assert_eq!(with_path(url, None), url);
+        assert_eq!(with_path(url, Some("/")), url);
+        assert_eq!(
+            with_path(&format!("{url}/"), Some("/v1/query")),
+            format!("{url}/v1/query")
+        );
+        assert_eq!(with_path(url, Some("console")), format!("{url}/console"));
+    }
+}

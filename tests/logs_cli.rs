@@ -1,0 +1,236 @@
+//! `hasura-tui logs` and `hasura-tui open` as processes against the demo cluster (in-process
+//! here, so the test can kill pods): every pod's lines with a `[pod]` prefix, `--tail`, `-p`,
+//! following new lines and a killed pod's replacement, the exit codes, and `open` calling the
+//! browser double with the external URL the model gives.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use hasura_tui::demo::{DemoCluster, DemoOptions};
+
+const BIN: &str = env!("CARGO_BIN_EXE_hasura-tui");
+
+struct Setup {
+    demo: DemoCluster,
+    kubeconfig: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+async fn setup(churn: bool) -> Setup {
+    let demo = common::start_demo_with(DemoOptions {
+        churn,
+        pod_start_delay: Duration::from_millis(150),
+        pod_termination_delay: Duration::from_millis(100),
+        ..DemoOptions::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    demo.write_kubeconfig(&kubeconfig).unwrap();
+    Setup {
+        demo,
+        kubeconfig,
+        dir,
+    }
+}
+
+fn command(setup: &Setup, args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("--kubeconfig")
+        .arg(&setup.kubeconfig)
+        .args(args)
+        .env("XDG_STATE_HOME", setup.dir.path());
+    cmd
+}
+
+/// Runs to the end off the async runtime (the demo cluster serves on it meanwhile).
+async fn output(mut cmd: Command) -> (i32, String, String) {
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_prints_every_pod_with_a_prefix_tail_and_one_pod_without() {
+    let setup = setup(false).await;
+    let faults = setup.demo.faults();
+    faults.scale("hasura", "data", 2).unwrap();
+    let pods = common::eventually("two data pods", Duration::from_secs(10), || async {
+        let pods = faults.live_pods("hasura", "data").unwrap();
+        (pods.len() == 2).then_some(pods)
+    })
+    .await;
+    // The new pod writes its first lines once it runs.
+    let stdout = common::eventually("both pods' lines", Duration::from_secs(10), || async {
+        let (code, stdout, stderr) =
+            output(command(&setup, &["logs", "data", "-n", "hasura"])).await;
+        assert_eq!(code, 0, "{stderr}");
+        pods.iter()
+            .all(|pod| {
+                stdout.contains(&format!("[{pod}] "))
+                    && stdout.contains(&format!("starting data (pod {pod})"))
+            })
+            .then_some(stdout)
+    })
+    .await;
+    assert!(stdout.lines().all(|l| l.starts_with("[data-")), "{stdout}");
+
+    let (code, stdout, _) = output(command(
+        &setup,
+        &["logs", "data", "-n", "hasura", "--tail", "1"],
+    ))
+    .await;
+    assert_eq!(code, 0);
+    assert_eq!(
+        stdout.lines().count(),
+        pods.len(),
+        "one line a pod:\n{stdout}"
+    );
+
+    let (code, stdout, stderr) = output(command(
+        &setup,
+        &["logs", "data", "-n", "hasura", "-p", &pods[0]],
+    ))
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stdout.contains('['), "no prefix with -p:\n{stdout}");
+    assert!(
+        stdout.contains(&format!("starting data (pod {})", pods[0])),
+        "{stdout}"
+    );
+
+    let (code, _, stderr) = output(command(&setup, &["logs", "nope"])).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("not found") && stderr.contains("my-app"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_follow_shows_new_lines_and_a_killed_pods_replacement() {
+    let setup = setup(true).await;
+    let before = setup.demo.faults().live_pods("default", "my-app").unwrap();
+    let mut child = command(&setup, &["logs", "my-app", "-f", "--tail", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let wait_line = |what: &str, check: &dyn Fn(&str) -> bool| -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) if check(&line) => return line,
+                Ok(_) => {}
+                Err(_) => panic!("no line with {what} within 20s"),
+            }
+        }
+    };
+    // --tail 1 shows one old line a pod; "handled request" lines keep coming while following.
+    let first = wait_line("a churn line", &|l| l.contains("handled request #"));
+    let n = |line: &str| -> u64 { line.rsplit('#').next().unwrap().trim().parse().unwrap() };
+    let seen = n(&first);
+    wait_line("a newer churn line", &|l| {
+        l.contains("handled request #") && n(l) > seen
+    });
+
+    let killed = setup
+        .demo
+        .faults()
+        .kill_one_pod("default", "my-app")
+        .unwrap();
+    assert!(before.contains(&killed));
+    let line = wait_line("the replacement pod's start", &|l| {
+        l.contains("INFO starting my-app (pod ") && !before.iter().any(|p| l.contains(p.as_str()))
+    });
+    let new_pod = line
+        .split(']')
+        .next()
+        .unwrap()
+        .trim_start_matches('[')
+        .to_string();
+    assert!(line.starts_with(&format!("[{new_pod}] ")), "{line}");
+    wait_line("the replacement's churn", &|l| {
+        l.starts_with(&format!("[{new_pod}] ")) && l.contains("handled request #")
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// A browser double: a script that writes the URL it is given to a file.
+pub fn browser_double(dir: &Path) -> (PathBuf, PathBuf) {
+    let script = dir.join("browser.sh");
+    let opened = dir.join("opened.txt");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> {}\n", opened.display()),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    (script, opened)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_calls_the_browser_with_the_external_url() {
+    let setup = setup(false).await;
+    let (script, opened) = browser_double(setup.dir.path());
+    let mut cmd = command(
+        &setup,
+        &["open", "data", "-n", "hasura", "-p", "/v1/version"],
+    );
+    cmd.env("HASURA_TUI_BROWSER", &script);
+    let (code, stdout, stderr) = output(cmd).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("http://data.gram29.hasura-app.io/v1/version"),
+        "{stdout}"
+    );
+    common::eventually(
+        "the browser double to run",
+        Duration::from_secs(10),
+        || async {
+            let text = std::fs::read_to_string(&opened).ok()?;
+            (text == "http://data.gram29.hasura-app.io/v1/version\n").then_some(())
+        },
+    )
+    .await;
+
+    let mut cmd = command(&setup, &["open", "postgres", "-n", "hasura"]);
+    cmd.env("HASURA_TUI_BROWSER", &script);
+    let (code, _, stderr) = output(cmd).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("no external URL")
+            && stderr.contains("routes.yaml")
+            && stderr.contains("Ingress")
+            && stderr.contains("hasura.io/external-url"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = output(command(&setup, &["open", "nope", "-n", "hasura"])).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("it has: auth, data"), "{stderr}");
+}

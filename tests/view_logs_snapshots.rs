@@ -1,0 +1,184 @@
+//! What the logs pane and the footer's transient messages look like, as text snapshots over
+//! ratatui's TestBackend, driven through `update` with the actions the event loop sends.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use hasura_tui::app::{Action, App, Connection, Effect, LogsAction};
+use hasura_tui::cluster::{SectionView, Snapshot, WatchState};
+use hasura_tui::logs::LogEvent;
+use hasura_tui::model::{Microservice, Section, Status, WorkloadKind};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn row(section: Section, name: &str, external: bool) -> Microservice {
+    let namespace = match section {
+        Section::Custom => "default",
+        Section::Hasura => "hasura",
+    };
+    Microservice {
+        name: name.into(),
+        namespace: namespace.into(),
+        section,
+        workload_kind: Some(WorkloadKind::Deployment),
+        status: Status::Running,
+        ready: 2,
+        desired: 2,
+        internal_url: Some(format!("{name}.{namespace}")),
+        external_url: external.then(|| format!("http://{name}.gram29.hasura-app.io")),
+        ports: vec![],
+        created: None,
+    }
+}
+
+fn view(section: Section, rows: Vec<Microservice>) -> SectionView {
+    SectionView {
+        section,
+        namespace: rows[0].namespace.clone(),
+        rows: Arc::new(rows),
+        state: WatchState::Synced,
+        stale: false,
+    }
+}
+
+fn app(width: u16, height: u16) -> App {
+    let snapshot = Arc::new(Snapshot {
+        custom: view(Section::Custom, vec![row(Section::Custom, "my-app", true)]),
+        hasura: view(
+            Section::Hasura,
+            vec![
+                row(Section::Hasura, "data", true),
+                row(Section::Hasura, "postgres", false),
+            ],
+        ),
+        routes_error: None,
+        routes_listed: true,
+        cluster_name: "gram29".into(),
+        resource_version: 1,
+        generation: 1,
+    });
+    let connection = Connection {
+        context: "gram29".into(),
+        server: "https://127.0.0.1:6443".into(),
+    };
+    let mut app = App::new(connection, snapshot, (width, height), Instant::now());
+    app.color = false;
+    app.update(Action::Resize(width, height));
+    app
+}
+
+fn draw(app: &App) -> String {
+    let (width, height) = app.size;
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|frame| hasura_tui::ui::draw(frame, app))
+        .unwrap();
+    terminal.backend().to_string()
+}
+
+fn line(pod: &str, text: &str) -> LogEvent {
+    LogEvent::Line {
+        pod: Arc::from(pod),
+        text: text.into(),
+    }
+}
+
+/// Opens data's logs; returns the session the pane expects lines for.
+fn open_data_logs(app: &mut App) -> u64 {
+    app.update(Action::SwitchTable);
+    app.update(Action::Logs(LogsAction::Open));
+    let effects = std::mem::take(&mut app.effects);
+    match effects.as_slice() {
+        [
+            Effect::StartLogs {
+                session,
+                namespace,
+                name,
+            },
+        ] => {
+            assert_eq!((namespace.as_str(), name.as_str()), ("hasura", "data"));
+            *session
+        }
+        other => panic!("expected one StartLogs, got {other:?}"),
+    }
+}
+
+#[test]
+fn logs_pane_following_two_pods() {
+    let mut app = app(100, 14);
+    let session = open_data_logs(&mut app);
+    insta::assert_snapshot!("logs_pane_waiting", draw(&app));
+    let mut events = Vec::new();
+    for n in 0..20 {
+        let pod = if n % 2 == 0 {
+            "data-7d4b9-x2k4q"
+        } else {
+            "data-7d4b9-m9zt1"
+        };
+        events.push(line(
+            pod,
+            &format!("2026-11-28T22:10:{n:02}Z INFO handled request #{n}"),
+        ));
+    }
+    events.push(LogEvent::Notice("pod data-7d4b9-x2k4q gone".into()));
+    events.push(line(
+        "data-7d4b9-p3vbn",
+        "2026-11-28T22:10:09Z INFO starting data (pod data-7d4b9-p3vbn)",
+    ));
+    assert!(app.update(Action::Logs(LogsAction::Events(session, events))));
+    let screen = draw(&app);
+    assert!(screen.contains("following"), "{screen}");
+    insta::assert_snapshot!("logs_pane_following", screen);
+
+    // Lines of an earlier pane (another session) are dropped.
+    assert!(!app.update(Action::Logs(LogsAction::Events(
+        session + 1,
+        vec![line("other", "stale")]
+    ))));
+
+    app.update(Action::Logs(LogsAction::Scroll(-3)));
+    let screen = draw(&app);
+    assert!(
+        screen.contains("scrolled (3 newer lines below, G follows)"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("logs_pane_scrolled", screen);
+
+    app.update(Action::Logs(LogsAction::Close));
+    assert_eq!(app.effects, vec![Effect::StopLogs]);
+    assert!(draw(&app).contains("Hasura microservices"));
+}
+
+#[test]
+fn open_and_copy_say_what_happened_in_the_footer() {
+    let mut app = app(120, 12);
+    app.update(Action::CopyInternal);
+    assert_eq!(app.effects, vec![Effect::Copy("my-app.default".into())]);
+    insta::assert_snapshot!("footer_copied", draw(&app));
+    app.effects.clear();
+
+    app.update(Action::OpenExternal);
+    assert_eq!(
+        app.effects,
+        vec![Effect::OpenUrl("http://my-app.gram29.hasura-app.io".into())]
+    );
+    app.effects.clear();
+
+    app.update(Action::SwitchTable);
+    app.update(Action::Move(1));
+    app.update(Action::OpenExternal);
+    assert!(app.effects.is_empty());
+    let screen = draw(&app);
+    assert!(
+        screen.contains("postgres has no external URL: add a routes.yaml route, an Ingress, or the hasura.io/external-url annotation"),
+        "{screen}"
+    );
+    // The message goes after a few ticks.
+    let mut ticks = 0;
+    while app.flash.is_some() {
+        app.update(Action::Tick(Instant::now()));
+        ticks += 1;
+        assert!(ticks < 10, "the message never went away");
+    }
+    assert!(!draw(&app).contains("no external URL"));
+}
