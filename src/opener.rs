@@ -8,12 +8,35 @@ use std::process::{Command, Stdio};
 pub const BROWSER_ENV: &str = "HASURA_TUI_BROWSER";
 
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "cannot run {program} to open the URL: {source} (set {BROWSER_ENV} or BROWSER to a browser command)"
-)]
-pub struct OpenError {
-    program: String,
-    source: std::io::Error,
+pub enum OpenError {
+    #[error(
+        "cannot run {program} to open the URL: {source} (set {BROWSER_ENV} or BROWSER to a browser command)"
+    )]
+    Launch {
+        program: String,
+        source: std::io::Error,
+    },
+    /// External URLs come from the cluster (annotations, Ingresses, routes), which others may
+    /// write: only a plain http(s) URL is handed to a program.
+    #[error(
+        "not opening {0:?}: only http:// and https:// URLs without spaces or quotes are opened"
+    )]
+    Refused(String),
+}
+
+/// A URL safe to pass as one argument to a browser or the platform's opener: http(s), and no
+/// characters a shell (Windows' `start` goes through cmd) or an option parser could act on.
+fn checked(url: &str) -> Result<&str, OpenError> {
+    let lower = url.to_ascii_lowercase();
+    let scheme_ok = lower.starts_with("http://") || lower.starts_with("https://");
+    let plain = url
+        .chars()
+        .all(|c| c.is_ascii_graphic() && !matches!(c, '"' | '\'' | '`' | '^' | '|' | '<' | '>'));
+    if scheme_ok && plain {
+        Ok(url)
+    } else {
+        Err(OpenError::Refused(url.to_string()))
+    }
 }
 
 /// The program and leading arguments to open a URL with.
@@ -33,7 +56,8 @@ fn launcher() -> Vec<String> {
     let default: &[&str] = if cfg!(target_os = "macos") {
         &["open"]
     } else if cfg!(windows) {
-        &["cmd", "/C", "start", ""]
+        // Not `cmd /C start`: cmd would read `&` in a query string as a command separator.
+        &["rundll32", "url.dll,FileProtocolHandler"]
     } else {
         &["xdg-open"]
     };
@@ -43,6 +67,7 @@ fn launcher() -> Vec<String> {
 /// Starts the browser on `url` and returns without waiting for it. Its output is discarded so
 /// it cannot draw over the dashboard; a thread reaps it so no zombie is left behind.
 pub fn open(url: &str) -> Result<(), OpenError> {
+    let url = checked(url)?;
     let words = launcher();
     let (program, args) = words
         .split_first()
@@ -54,7 +79,7 @@ pub fn open(url: &str) -> Result<(), OpenError> {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .map_err(|source| OpenError {
+        .map_err(|source| OpenError::Launch {
             program: program.clone(),
             source,
         })?;
@@ -75,6 +100,22 @@ pub fn with_path(url: &str, path: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_plain_http_urls_are_opened() {
+        assert!(checked("http://data.gram29.hasura-app.io/v1?a=1&b=2").is_ok());
+        assert!(checked("HTTPS://x.io").is_ok());
+        for bad in [
+            "file:///etc/passwd",
+            "--renderer-cmd-prefix=sh",
+            "javascript:alert(1)",
+            "http://x.io/ a",
+            "http://x.io/\"|calc",
+            "http://x.io/`id`",
+        ] {
+            assert!(checked(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn paths_join_with_one_slash() {
