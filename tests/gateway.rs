@@ -108,8 +108,8 @@ async fn headers_follow_the_identity_and_the_clients_own_headers_win() {
     let echo = get(&mut conn, "/own", &[("X-Hasura-Role", "user")]).await;
     assert_eq!(
         hasura_headers(&echo),
-        (Some("user"), Some("0"), Some("anonymous")),
-        "a role the client sent is kept"
+        (Some("user"), Some("0"), Some("user")),
+        "a role the client sent is kept, and the allowed roles agree"
     );
 
     // The same keep-alive connection follows a change of identity at its next request.
@@ -418,4 +418,59 @@ async fn a_pod_killed_between_requests_closes_the_idle_keep_alive_connection() {
     )
     .await;
     assert_eq!(hasura_headers(&echo).0, Some("anonymous"));
+}
+
+/// A keep-alive connection opened while the mode was off is closed when it comes on, so the
+/// client reconnects and its next request carries the headers (a browser's, say).
+#[tokio::test]
+async fn switching_the_mode_on_closes_raw_keep_alive_connections() {
+    let demo = common::start_demo().await;
+    let (mut manager, addr) = forward(&demo, "data", None).await;
+    let key = ("hasura".to_string(), "data".to_string());
+    let mut before = connect(addr).await;
+    assert_eq!(hasura_headers(&get(&mut before, "/raw", &[]).await).0, None);
+    manager
+        .set_gateway(&key, Some(GatewayIdentity::admin()))
+        .unwrap();
+    common::eventually("the raw connection closed", Duration::from_secs(5), || {
+        let closed = before.is_closed();
+        async move { closed.then_some(()) }
+    })
+    .await;
+    let echo = get(&mut connect(addr).await, "/after", &[]).await;
+    assert_eq!(hasura_headers(&echo).0, Some("admin"));
+}
+
+/// Requests a web page could make (cross-site, or a foreign Host after DNS rebinding) pass
+/// without the identity, so no open page can act as admin through the forward.
+#[tokio::test]
+async fn requests_from_web_pages_get_no_identity() {
+    let demo = common::start_demo().await;
+    let (manager, addr) = forward(&demo, "data", Some(GatewayIdentity::admin())).await;
+    let mut conn = connect(addr).await;
+    let cross_site = [("sec-fetch-site", "cross-site")];
+    let echo = get(&mut conn, "/img", &cross_site).await;
+    assert_eq!(hasura_headers(&echo), (None, None, None), "{echo}");
+    let echo = get(&mut conn, "/cors", &[("origin", "https://evil.example")]).await;
+    assert_eq!(hasura_headers(&echo), (None, None, None), "{echo}");
+    let mut request = hyper::Request::get("/rebound").header("host", "evil.example:8080");
+    request = request.header("accept", "*/*");
+    conn.ready().await.unwrap();
+    let response = conn
+        .send_request(request.body(empty()).unwrap())
+        .await
+        .unwrap();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let echo: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(hasura_headers(&echo), (None, None, None), "{echo}");
+    // The same connection, from a local page: the identity applies.
+    let local_page = [("origin", "http://localhost:3000")];
+    let echo = get(&mut conn, "/local", &local_page).await;
+    assert_eq!(hasura_headers(&echo).0, Some("admin"));
+    let roles: Vec<Option<String>> = manager
+        .requests(&("hasura".to_string(), "data".to_string()))
+        .into_iter()
+        .map(|e| e.role)
+        .collect();
+    assert_eq!(roles, [None, None, None, Some("admin".to_string())]);
 }

@@ -411,12 +411,20 @@ impl App {
         let Some((key, view)) = self.selected_forward() else {
             return;
         };
-        if view.status.http == Some(false) {
-            self.flash(format!(
-                "{}.{} is not an HTTP service: gateway headers need HTTP",
-                key.1, key.0
-            ));
-            return;
+        match view.status.http {
+            Some(true) => {}
+            Some(false) => {
+                self.flash(format!(
+                    "{}.{} is not an HTTP service: gateway headers need HTTP",
+                    key.1, key.0
+                ));
+                return;
+            }
+            // Not known until the forward has read its Service.
+            None => {
+                self.flash(format!("{} is still starting: try again", key.1));
+                return;
+            }
         }
         let next = GatewayIdentity::cycle(view.gateway.as_ref());
         self.effects.push(Effect::SetGateway(key, next));

@@ -17,6 +17,9 @@ use super::target::Backends;
 
 /// How long a connection waits for a Ready pod before it is closed.
 pub const NO_PODS_WAIT: Duration = Duration::from_secs(3);
+/// How long opening the stream may take before the client is told (a reset): a stalled API
+/// server must not leave connections hanging.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Copy buffer per direction: large enough that a fast stream is not syscall-bound.
 const COPY_BUFFER: usize = 256 * 1024;
 
@@ -50,17 +53,23 @@ pub async fn open_upstream(ctx: &mut ConnectionContext) -> Result<Upstream, NoUp
         tracing::info!(forward = %ctx.label, "connection closed: no ready pods");
         return Err(NoUpstream::NoPods);
     };
-    match PodStream::connect(&ctx.client, &ctx.namespace, &pod, port).await {
-        Ok(stream) => Ok(Upstream { pod, stream }),
-        Err(e) => {
+    let connect = PodStream::connect(&ctx.client, &ctx.namespace, &pod, port);
+    match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
+        Ok(Ok(stream)) => Ok(Upstream { pod, stream }),
+        Ok(Err(e)) => {
             tracing::warn!(forward = %ctx.label, pod, "port-forward failed: {e}");
+            Err(NoUpstream::Failed)
+        }
+        Err(_) => {
+            tracing::warn!(forward = %ctx.label, pod, "port-forward: no answer from the API server");
             Err(NoUpstream::Failed)
         }
     }
 }
 
-/// Serves one local connection as raw bytes, both ways.
-pub async fn serve(local: TcpStream, mut ctx: ConnectionContext) {
+/// Serves one local connection as raw bytes, both ways, until either side ends, the forward
+/// stops, or `switched` fires (gateway mode came on: the client must reconnect to get it).
+pub async fn serve(local: TcpStream, mut ctx: ConnectionContext, switched: CancellationToken) {
     let _open = ctx.stats.connection();
     let _ = local.set_nodelay(true);
     let Upstream { pod, stream } = match open_upstream(&mut ctx).await {
@@ -88,6 +97,7 @@ pub async fn serve(local: TcpStream, mut ctx: ConnectionContext) {
         loop {
             tokio::select! {
                 _ = ctx.cancel.cancelled() => break Outcome::Stopped,
+                _ = switched.cancelled() => break Outcome::Cut("gateway mode switched on".into()),
                 () = &mut upload, if !upload_done => upload_done = true,
                 copied = &mut download => break match copied {
                     Ok(_) => Outcome::Finished,

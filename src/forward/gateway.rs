@@ -3,6 +3,8 @@
 //! (`anonymous` with user id `0` when there is none), and services calling each other set them by
 //! hand. A forward in gateway mode adds them to every request that lacks them.
 
+use std::net::IpAddr;
+
 use http::HeaderMap;
 use http::header::{HeaderName, HeaderValue};
 
@@ -67,15 +69,24 @@ impl GatewayIdentity {
     }
 
     /// Adds the three headers where the client did not set them itself; returns how many it added.
+    /// The allowed roles follow the role the request goes out with, so a client that names its
+    /// own role is not contradicted by the identity's.
     pub fn apply(&self, headers: &mut HeaderMap) -> usize {
+        let role = match headers.get(&ROLE) {
+            Some(own) => own.clone(),
+            None => match HeaderValue::from_str(&self.role) {
+                Ok(role) => role,
+                Err(_) => return 0,
+            },
+        };
         let mut added = 0;
         for (name, value) in [
-            (ROLE, &self.role),
-            (USER_ID, &self.user_id),
-            (ALLOWED_ROLES, &self.role),
+            (ROLE, Ok(role.clone())),
+            (USER_ID, HeaderValue::from_str(&self.user_id)),
+            (ALLOWED_ROLES, Ok(role)),
         ] {
             if !headers.contains_key(&name)
-                && let Ok(value) = HeaderValue::from_str(value)
+                && let Ok(value) = value
             {
                 headers.insert(name, value);
                 added += 1;
@@ -85,13 +96,47 @@ impl GatewayIdentity {
     }
 }
 
+/// Whether a request comes from a program on this machine that meant to call the forward, as
+/// opposed to a web page in the user's browser (a cross-site request, or DNS rebinding: a
+/// foreign host name pointed at 127.0.0.1). Only such requests get the identity's headers;
+/// anything else would let any open web page act as `admin` on the cluster.
+pub fn from_this_machine(headers: &HeaderMap, local_ip: IpAddr) -> bool {
+    let local_host = |host: &str| {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let host = host.to_ascii_lowercase();
+        host == "localhost"
+            || host.ends_with(".localhost")
+            || host
+                .parse::<IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback() || ip == local_ip)
+    };
+    let host_of = |authority: &str| -> String {
+        // `[::1]:8080`, `127.0.0.1:8080`, `localhost`
+        match authority.rsplit_once(':') {
+            Some((host, port)) if !host.is_empty() && port.chars().all(|c| c.is_ascii_digit()) => {
+                host.to_string()
+            }
+            _ => authority.to_string(),
+        }
+    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let host_ok = header("host").is_some_and(|h| local_host(&host_of(h)));
+    let origin_ok = header("origin").is_none_or(|origin| {
+        origin
+            .split_once("://")
+            .is_some_and(|(_, authority)| local_host(&host_of(authority.trim_end_matches('/'))))
+    });
+    let site_ok = header("sec-fetch-site").is_none_or(|site| site != "cross-site");
+    host_ok && origin_ok && site_ok
+}
+
 /// Whether a Service port speaks plain HTTP, from what Kubernetes says about it: `appProtocol`
 /// first, else the port's name (`http`, `http-*`), else the conventional port numbers. TLS ports
 /// (`https`) are not: the forward would have to terminate TLS to read the requests.
 pub fn is_http(choice: &PortChoice) -> bool {
     if let Some(protocol) = &choice.app_protocol {
-        let protocol = protocol.to_ascii_lowercase();
-        return protocol == "http" || protocol == "kubernetes.io/h2c";
+        // Only HTTP/1.1: the proxy does not speak h2c (gRPC), which must stay a raw forward.
+        return protocol.eq_ignore_ascii_case("http");
     }
     match choice.name.as_deref() {
         Some(name) => name == "http" || name.starts_with("http-"),
@@ -121,7 +166,47 @@ mod tests {
         assert_eq!(added, 2);
         assert_eq!(headers[ROLE], "user", "a role the client set is kept");
         assert_eq!(headers[USER_ID], "0");
-        assert_eq!(headers[ALLOWED_ROLES], "anonymous");
+        assert_eq!(
+            headers[ALLOWED_ROLES], "user",
+            "and the allowed roles agree with it"
+        );
+    }
+
+    #[test]
+    fn only_requests_from_this_machine_get_the_identity() {
+        let local: IpAddr = "127.0.0.1".parse().unwrap();
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = HeaderMap::new();
+            for (name, value) in pairs {
+                h.insert(*name, HeaderValue::from_static(value));
+            }
+            h
+        };
+        for ok in [
+            headers(&[("host", "localhost:8080")]),
+            headers(&[("host", "127.0.0.1:8080"), ("user-agent", "curl/8")]),
+            headers(&[("host", "[::1]:8080")]),
+            headers(&[("host", "app.localhost")]),
+            headers(&[
+                ("host", "127.0.0.1:8080"),
+                ("origin", "http://localhost:3000"),
+            ]),
+            headers(&[("host", "localhost:8080"), ("sec-fetch-site", "same-site")]),
+        ] {
+            assert!(from_this_machine(&ok, local), "{ok:?}");
+        }
+        for refused in [
+            headers(&[]),
+            headers(&[("host", "evil.example:8080")]),
+            headers(&[
+                ("host", "127.0.0.1:8080"),
+                ("origin", "https://evil.example"),
+            ]),
+            headers(&[("host", "127.0.0.1:8080"), ("origin", "null")]),
+            headers(&[("host", "localhost:8080"), ("sec-fetch-site", "cross-site")]),
+        ] {
+            assert!(!from_this_machine(&refused, local), "{refused:?}");
+        }
     }
 
     #[test]
@@ -155,6 +240,7 @@ mod tests {
         assert!(!is_http(&port(Some("pg"), 5432, None)));
         assert!(!is_http(&port(Some("https"), 443, None)));
         assert!(!is_http(&port(Some("http"), 80, Some("tcp"))));
+        assert!(!is_http(&port(Some("grpc"), 80, Some("kubernetes.io/h2c"))));
         assert!(!is_http(&port(None, 22, None)));
     }
 }

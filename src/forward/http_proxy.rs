@@ -46,6 +46,8 @@ struct Shared {
     pipes: TaskTracker,
     /// An upgrade is under way: the pod's HTTP side ending is the hand-over, not a close.
     upgrading: AtomicBool,
+    /// The address the client connected to (an allowed Host besides loopback names).
+    local_ip: std::net::IpAddr,
     cancel: CancellationToken,
 }
 
@@ -70,6 +72,9 @@ pub async fn serve(local: TcpStream, mut ctx: ConnectionContext, gateway: Gatewa
         gateway,
         pipes: TaskTracker::new(),
         upgrading: AtomicBool::new(false),
+        local_ip: local
+            .local_addr()
+            .map_or(std::net::Ipv4Addr::LOCALHOST.into(), |a| a.ip()),
         cancel: ctx.cancel.clone(),
     });
     let service = {
@@ -116,14 +121,20 @@ async fn proxy(
 ) -> Result<Response<ProxyBody>, Infallible> {
     let started = Instant::now();
     if let Some(identity) = shared.gateway.identity.borrow().clone() {
-        identity.apply(req.headers_mut());
+        if gateway::from_this_machine(req.headers(), shared.local_ip) {
+            identity.apply(req.headers_mut());
+        } else {
+            tracing::info!(
+                "gateway headers withheld from a request that is not from this machine \
+                 (cross-site, or a foreign Host): {} {}",
+                req.method(),
+                req.uri().path()
+            );
+        }
     }
     let pending = Pending {
         method: req.method().to_string(),
-        path: req
-            .uri()
-            .path_and_query()
-            .map_or_else(|| "/".to_string(), |p| p.as_str().to_string()),
+        path: logged_path(req.uri()),
         role: req
             .headers()
             .get(gateway::ROLE)
@@ -149,9 +160,10 @@ async fn proxy(
             return Ok(bad_gateway(&e));
         }
     };
-    if response.status() == StatusCode::SWITCHING_PROTOCOLS
-        && let Some(local_upgrade) = local_upgrade
-    {
+    if response.status() != StatusCode::SWITCHING_PROTOCOLS {
+        // Refused or ignored: the connection goes on as plain HTTP.
+        shared.upgrading.store(false, Ordering::Relaxed);
+    } else if let Some(local_upgrade) = local_upgrade {
         let remote_upgrade = hyper::upgrade::on(&mut response);
         let cancel = shared.cancel.clone();
         shared.pipes.spawn(async move {
@@ -175,6 +187,16 @@ async fn proxy(
         }
         .boxed()
     }))
+}
+
+/// The path and query as the log keeps it: long ones are cut, so the ring's memory is bounded.
+fn logged_path(uri: &hyper::Uri) -> String {
+    const MAX: usize = 256;
+    let full = uri.path_and_query().map_or("/", |p| p.as_str());
+    match full.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &full[..cut]),
+        None => full.to_string(),
+    }
 }
 
 fn wants_upgrade<B>(req: &Request<B>) -> bool {

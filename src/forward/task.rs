@@ -22,6 +22,9 @@ use super::stats::Stats;
 use super::target::{self, Backends, PortChoice};
 use super::{ForwardError, ForwardSpec, ForwardState, ForwardStatus};
 
+/// How long to wait after a failed accept before the next.
+const ACCEPT_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
+
 pub struct TaskContext {
     pub client: kube::Client,
     pub spec: ForwardSpec,
@@ -131,15 +134,21 @@ async fn serve(ctx: &TaskContext) -> Result<(), ForwardError> {
     let connections = TaskTracker::new();
     let next = Arc::new(AtomicUsize::new(0));
     let mut watching = backends_rx.clone();
-    // Once gateway mode has been on, new connections are served as HTTP even while it is off
-    // (requests then pass unchanged), so switching it on again applies to keep-alive
-    // connections too. Before that, connections stay raw bytes, exactly as a plain forward.
-    let mut http_aware = false;
+    // Once gateway mode has been on, connections are served as HTTP even while it is off
+    // (requests then pass unchanged), so a change of identity applies to every open connection.
+    // Before that, connections are raw bytes, exactly as a plain forward; switching the mode on
+    // resets those, so a client's keep-alive connection cannot go on without the headers.
+    let mut http_aware = http && ctx.gateway.identity.borrow().is_some();
+    let mut identity = ctx.gateway.identity.clone();
+    let mut raw_connections = ctx.cancel.child_token();
+    let mut backends_open = true;
     loop {
         tokio::select! {
             _ = ctx.cancel.cancelled() => break,
-            changed = watching.changed() => {
+            changed = watching.changed(), if backends_open => {
                 if changed.is_err() {
+                    // The Endpoints follower ended: the last known pods stay in use.
+                    backends_open = false;
                     continue;
                 }
                 let backends = watching.borrow_and_update().clone();
@@ -148,8 +157,23 @@ async fn serve(ctx: &TaskContext) -> Result<(), ForwardError> {
                     s.remote_port = backends.port.or(s.remote_port);
                 });
             }
+            changed = identity.changed(), if http && !http_aware => {
+                if changed.is_ok() && identity.borrow_and_update().is_some() {
+                    http_aware = true;
+                    raw_connections.cancel();
+                    raw_connections = ctx.cancel.child_token();
+                }
+            }
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // Out of file descriptors, say: wait rather than spin.
+                        tracing::warn!(forward = %spec.label(), "accept failed: {e}");
+                        tokio::time::sleep(ACCEPT_RETRY).await;
+                        continue;
+                    }
+                };
                 let connection = ConnectionContext {
                     client: ctx.client.clone(),
                     namespace: spec.namespace.clone(),
@@ -159,11 +183,11 @@ async fn serve(ctx: &TaskContext) -> Result<(), ForwardError> {
                     cancel: ctx.cancel.child_token(),
                     label: spec.label(),
                 };
-                http_aware |= http && ctx.gateway.identity.borrow().is_some();
                 if http_aware {
                     connections.spawn(http_proxy::serve(stream, connection, ctx.gateway.clone()));
                 } else {
-                    connections.spawn(connection::serve(stream, connection));
+                    let switched = raw_connections.clone();
+                    connections.spawn(connection::serve(stream, connection, switched));
                 }
             }
         }

@@ -147,9 +147,20 @@ async fn forward(socket: WebSocket, state: ApiState, pod: Arc<Value>, ports: Vec
     }
     drop(out_tx);
     let open_ports = ports.len();
+    // v4 has no half-close: when the client closes the WebSocket, the API server ends the whole
+    // stream (a kubelet sends nothing more), so the demo does too rather than finish replying.
+    let client_closed = tokio_util::sync::CancellationToken::new();
+    let client_gone = client_closed.clone();
     let to_client = async move {
         let mut closed = 0;
-        while let Some(outgoing) = out_rx.recv().await {
+        loop {
+            let outgoing = tokio::select! {
+                _ = client_gone.cancelled() => break,
+                outgoing = out_rx.recv() => match outgoing {
+                    Some(outgoing) => outgoing,
+                    None => break,
+                },
+            };
             match outgoing {
                 Outgoing::Frame(frame) => {
                     if sink.send(Message::Binary(frame.into())).await.is_err() {
@@ -164,7 +175,7 @@ async fn forward(socket: WebSocket, state: ApiState, pod: Arc<Value>, ports: Vec
                 }
             }
         }
-        // Every backend connection ended: v4 has no per-stream close, so close the socket.
+        // Every backend connection ended (v4 has no per-stream close) or the client left.
         let _ = sink.send(Message::Close(None)).await;
         let _ = sink.close().await;
     };
@@ -182,11 +193,9 @@ async fn forward(socket: WebSocket, state: ApiState, pod: Arc<Value>, ports: Vec
                 _ => {}
             }
         }
-        // The client is done: half-close each backend connection so it can finish replying.
-        for writer in writers.values_mut() {
-            let _ = writer.shutdown().await;
-        }
-        // Keep the write halves alive until the replies are sent.
+        client_closed.cancel();
+        // Dropping the backend connections closes them; the close reply still goes out.
+        drop(writers);
         std::future::pending::<()>().await;
     };
     tokio::select! {
