@@ -1,0 +1,277 @@
+//! The benchmark report: hasura-tui against `hasura-tui demo-cluster --scale N` run as its own
+//! process, with the release binary as a separate process (`list` directly, the dashboard under
+//! tmux), measured by the OS (wait4 and /proc). Beside it kubectl on the same server, and the
+//! forward path beside the backend's own listener. Prints one markdown table and writes it to
+//! `target/bench-report.md`; asserts nothing (our machines are shared and noisy).
+//!
+//! Run: `cargo bench --bench report` (after `cargo bench --bench render` for the render rows;
+//! `cargo bench` runs both in that order). Knobs: BENCH_SCALES (default 1000,5000,20000),
+//! BENCH_IDLE_SECS (30), BENCH_CHURN_SECS (20), BENCH_CHURN_RATE (50), FORWARD_BENCH_MIB (1024),
+//! FORWARD_BENCH_CONNECTIONS (1000), FORWARD_BENCH_CONCURRENT (64).
+
+mod support;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use support::churn;
+use support::dashboard::Dashboard;
+use support::demo::{BIN, DemoProcess};
+use support::measure::{self, percentile};
+use support::report::{Report, mib, ms, secs};
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let scales: Vec<usize> = std::env::var("BENCH_SCALES")
+        .unwrap_or_else(|_| "1000,5000,20000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let started = Instant::now();
+    let mut report = Report::default();
+    println!("{}", support::report::HEADER);
+    for &scale in &scales {
+        runtime.block_on(at_scale(scale, &mut report));
+    }
+    runtime.block_on(forward_figures(&mut report));
+    render_figures(&mut report);
+
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    let path = std::path::Path::new(&target).join("bench-report.md");
+    let text = format!(
+        "Machine: {}. Run: `cargo bench` ({:.0} s).\n\n{}",
+        support::report::machine(),
+        started.elapsed().as_secs_f64(),
+        report.markdown()
+    );
+    std::fs::write(&path, text).expect("writing the report");
+    println!("\nwritten to {}", path.display());
+}
+
+async fn at_scale(scale: usize, report: &mut Report) {
+    let demo = DemoProcess::start(scale).await;
+    let objects = scale * 4;
+
+    // `list -o json`, and at 5,000 kubectl reading the same objects as JSON.
+    let list = measure::run(
+        Command::new(BIN)
+            .arg("--kubeconfig")
+            .arg(&demo.kubeconfig)
+            .args(["list", "-o", "json"]),
+    );
+    assert!(list.success, "list failed at N={scale}");
+    if scale == 5000 {
+        let kubectl = measure::run(
+            Command::new("kubectl")
+                .arg("--kubeconfig")
+                .arg(&demo.kubeconfig)
+                .args([
+                    "get",
+                    "deploy,statefulset,svc,endpoints,pods",
+                    "-n",
+                    "default",
+                    "-o",
+                    "json",
+                ]),
+        );
+        assert!(kubectl.success, "kubectl failed");
+        let ratio = list.wall.as_secs_f64() / kubectl.wall.as_secs_f64();
+        report.add_compared(
+            "`list -o json` wall time, N=5,000 (kubectl `get deploy,statefulset,svc,endpoints,pods -o json`)",
+            secs(list.wall),
+            secs(kubectl.wall),
+            format!("{ratio:.2}"),
+            "≤ 1.0 (aim 0.5)",
+            Some(ratio <= 1.0),
+        );
+        report.add_compared(
+            "`list -o json` CPU time / peak RSS, N=5,000",
+            format!("{} / {}", secs(list.cpu), mib(list.max_rss_kib)),
+            format!("{} / {}", secs(kubectl.cpu), mib(kubectl.max_rss_kib)),
+            format!(
+                "{:.2} / {:.2}",
+                list.cpu.as_secs_f64() / kubectl.cpu.as_secs_f64(),
+                list.max_rss_kib as f64 / kubectl.max_rss_kib as f64
+            ),
+            "",
+            None,
+        );
+    } else {
+        report.add(
+            &format!("`list -o json` wall / CPU / peak RSS, N={scale}"),
+            format!(
+                "{} / {} / {}",
+                secs(list.wall),
+                secs(list.cpu),
+                mib(list.max_rss_kib)
+            ),
+            "",
+            None,
+        );
+    }
+
+    // The dashboard: start to a full table, then memory.
+    let (dashboard, to_full) = Dashboard::start(&demo.kubeconfig, scale + 1);
+    report.add(
+        &format!("dashboard start to full table, N={scale} ({objects} objects + pods)"),
+        secs(to_full),
+        if scale == 20000 { "≤ 3 s" } else { "" },
+        (scale == 20000).then_some(to_full <= Duration::from_secs(3)),
+    );
+    if scale == 5000 {
+        idle_and_churn(&demo, &dashboard, report).await;
+    }
+    let peak = dashboard.peak_rss_kib();
+    let (target, limit) = match scale {
+        5000 => ("≤ 48 MiB", Some(48 * 1024)),
+        20000 => ("≤ 128 MiB", Some(128 * 1024)),
+        _ => ("", None),
+    };
+    report.add(
+        &format!("dashboard peak RSS, N={scale}"),
+        mib(peak),
+        target,
+        limit.map(|l| peak <= l),
+    );
+    dashboard.quit();
+}
+
+async fn idle_and_churn(demo: &DemoProcess, dashboard: &Dashboard, report: &mut Report) {
+    // Idle: nothing changes in the cluster, nothing on screen ages.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let idle_secs = env_or("BENCH_IDLE_SECS", 30u64);
+    let (cpu0, frames0, requests0) = (
+        dashboard.cpu_time(),
+        dashboard.frames().len(),
+        demo.requests().await,
+    );
+    tokio::time::sleep(Duration::from_secs(idle_secs)).await;
+    let cpu = dashboard.cpu_time() - cpu0;
+    let frames = dashboard.frames().len() - frames0;
+    let requests = demo.requests().await - requests0;
+    report.add(
+        &format!("dashboard idle {idle_secs} s after sync, N=5,000: CPU / frames / API requests"),
+        format!("{} / {frames} / {requests}", secs(cpu)),
+        "≤ 0.15 s / 0 / 0",
+        Some(cpu <= Duration::from_millis(150) && frames == 0 && requests == 0),
+    );
+
+    // Churn: pods deleted (and replaced) at a steady rate; delay from change to frame.
+    let rate = env_or("BENCH_CHURN_RATE", 50u32);
+    let churn_secs = env_or("BENCH_CHURN_SECS", 20u64);
+    let cpu0 = dashboard.cpu_time();
+    let started = Instant::now();
+    let changes = churn::run(
+        &demo.client,
+        "default",
+        rate,
+        Duration::from_secs(churn_secs),
+    )
+    .await;
+    let elapsed = started.elapsed();
+    let cpu = dashboard.cpu_time() - cpu0;
+    // Let the last changes reach the screen.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (delays, unseen) = churn::delays(&changes, &dashboard.frames());
+    let (p50, p99) = (percentile(&delays, 0.5), percentile(&delays, 0.99));
+    let share = cpu.as_secs_f64() / elapsed.as_secs_f64();
+    report.add(
+        &format!(
+            "churn {rate} pod deletions/s for {churn_secs} s, N=5,000: change to frame p50 / p99 ({} changes{})",
+            changes.len(),
+            if unseen > 0 { format!(", {unseen} never shown") } else { String::new() }
+        ),
+        format!("{} / {}", ms(p50), ms(p99)),
+        "p99 ≤ 100 ms",
+        Some(p99 <= Duration::from_millis(100) && unseen == 0),
+    );
+    report.add(
+        "churn: dashboard CPU share",
+        format!("{:.1}% of a core", share * 100.0),
+        "≤ 10%",
+        Some(share <= 0.10),
+    );
+}
+
+async fn forward_figures(report: &mut Report) {
+    let connections = env_or("FORWARD_BENCH_CONNECTIONS", 1000usize);
+    let mib_total = env_or("FORWARD_BENCH_MIB", 1024usize);
+    let concurrent = env_or("FORWARD_BENCH_CONCURRENT", 64usize);
+    let f = support::forward::measure(connections, mib_total, concurrent).await;
+    let ratio = f.throughput.0 / f.throughput.1;
+    report.add_compared(
+        &format!("forward throughput, {} MiB through one connection", f.mib),
+        format!("{:.0} MiB/s", f.throughput.0),
+        format!("{:.0} MiB/s direct", f.throughput.1),
+        format!("{ratio:.2}"),
+        "≥ 0.5 of direct",
+        Some(ratio >= 0.5),
+    );
+    report.add_compared(
+        &format!(
+            "forward connection set-up p50 / p99, {} sequential",
+            f.connections
+        ),
+        format!("{} / {}", ms(f.setup_p50.0), ms(f.setup_p99.0)),
+        format!("{} / {} direct", ms(f.setup_p50.1), ms(f.setup_p99.1)),
+        String::new(),
+        "≤ 3 ms / ≤ 15 ms",
+        Some(
+            f.setup_p50.0 <= Duration::from_millis(3) && f.setup_p99.0 <= Duration::from_millis(15),
+        ),
+    );
+    report.add(
+        &format!(
+            "{} concurrent forwarded connections, {} MiB each",
+            f.concurrent, f.concurrent_mib
+        ),
+        format!(
+            "{}/{} byte-identical, {:.0} MiB/s aggregate",
+            f.concurrent_identical, f.concurrent, f.concurrent_throughput
+        ),
+        "all byte-identical",
+        Some(f.concurrent_identical == f.concurrent),
+    );
+}
+
+/// Criterion's medians for the render benchmark, if it ran (`cargo bench --bench render`).
+fn render_figures(report: &mut Report) {
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    let median = |id: &str| -> Option<Duration> {
+        let path = format!("{target}/criterion/render/{id}/new/estimates.json");
+        let text = std::fs::read_to_string(path).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+        Some(Duration::from_nanos(
+            v["median"]["point_estimate"].as_f64()? as u64,
+        ))
+    };
+    match (median("100 rows"), median("20000 rows")) {
+        (Some(small), Some(large)) => {
+            let ratio = large.as_secs_f64() / small.as_secs_f64();
+            report.add_compared(
+                "render one 160x45 frame, 20,000 rows in the model (criterion median)",
+                ms(large),
+                format!("{} with 100 rows", ms(small)),
+                format!("{ratio:.2}"),
+                "≤ 1 ms, within 2x of 100 rows",
+                Some(large <= Duration::from_millis(1) && ratio <= 2.0),
+            );
+        }
+        _ => report.add(
+            "render one frame",
+            "not measured: run `cargo bench --bench render` first".into(),
+            "≤ 1 ms",
+            None,
+        ),
+    }
+}

@@ -1,0 +1,68 @@
+//! `hasura-tui demo-cluster --scale N` as its own process, with a kube client for it and its
+//! admin path (request counts by verb).
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_hasura-tui");
+
+pub struct DemoProcess {
+    child: Child,
+    pub kubeconfig: PathBuf,
+    pub client: kube::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl DemoProcess {
+    pub async fn start(scale: usize) -> DemoProcess {
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = dir.path().join("kubeconfig");
+        let mut child = Command::new(BIN)
+            .args(["demo-cluster", "--scale", &scale.to_string()])
+            .arg("--write-kubeconfig")
+            .arg(&kubeconfig)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("demo-cluster starts");
+        // The first line says it listens; the kubeconfig is written before it.
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        assert!(line.contains("listening"), "demo-cluster said {line:?}");
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        let yaml = std::fs::read_to_string(&kubeconfig).unwrap();
+        let config = kube::config::Kubeconfig::from_yaml(&yaml).unwrap();
+        let config = kube::Config::from_custom_kubeconfig(config, &Default::default())
+            .await
+            .unwrap();
+        DemoProcess {
+            child,
+            kubeconfig,
+            client: kube::Client::try_from(config).unwrap(),
+            _dir: dir,
+        }
+    }
+
+    /// API requests served so far, every verb together.
+    pub async fn requests(&self) -> u64 {
+        let request = http::Request::post("/demo/admin/counts")
+            .body(b"{}".to_vec())
+            .unwrap();
+        let text = self.client.request_text(request).await.expect("counts");
+        let counts: serde_json::Value = serde_json::from_str(&text).unwrap();
+        counts
+            .as_object()
+            .expect("counts by verb")
+            .values()
+            .filter_map(|v| v.as_u64())
+            .sum()
+    }
+}
+
+impl Drop for DemoProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

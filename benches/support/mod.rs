@@ -1,0 +1,11 @@
+//! What the report harness is made of; shared by nothing else.
+#![allow(dead_code)]
+
+pub mod churn;
+pub mod dashboard;
+pub mod demo;
+pub mod forward;
+pub mod measure;
+pub mod report;
+#[path = "../../tests/common/tmux.rs"]
+pub mod tmux;
