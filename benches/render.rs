@@ -90,5 +90,47 @@ fn render(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, render);
+/// The join that turns a namespace's objects into rows, at the report's churn scale (5,000
+/// microservices, 10,000 pods): the feed runs it for every snapshot of a changed namespace.
+fn join(c: &mut Criterion) {
+    use hasura_tui::model::{NamespaceObjects, PodInfo, ServiceInfo, WorkloadInfo};
+    use k8s_openapi::api::apps::v1::Deployment;
+    use k8s_openapi::api::core::v1::{Pod, Service};
+    use serde_json::json;
+    let mut objects = NamespaceObjects::default();
+    for i in 0..5000 {
+        let name = format!("svc-{i:05}");
+        let deployment: Deployment = serde_json::from_value(json!({
+            "metadata": {"name": name, "namespace": "default", "labels": {"app": name}},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}}}},
+            "status": {"replicas": 2, "readyReplicas": 2, "updatedReplicas": 2}
+        }))
+        .unwrap();
+        let service: Service = serde_json::from_value(json!({
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"selector": {"app": name}, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}
+        }))
+        .unwrap();
+        objects.workloads.push(WorkloadInfo::from(&deployment));
+        objects.services.push(ServiceInfo::from(&service));
+        for p in 0..2 {
+            let pod: Pod = serde_json::from_value(json!({
+                "metadata": {"name": format!("{name}-abc-{p}"), "namespace": "default",
+                             "labels": {"app": name, "pod-template-hash": "abc"}},
+                "spec": {"containers": [{"name": "app", "ports": [{"name": "http", "containerPort": 8080}]}]},
+                "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
+                           "containerStatuses": [{"name": "app", "ready": true, "restartCount": 0,
+                               "image": "x", "imageID": "x", "state": {"running": {}}}]}
+            }))
+            .unwrap();
+            objects.pods.push(PodInfo::from(&pod));
+        }
+    }
+    c.bench_function("join/5000 microservices", |b| {
+        b.iter(|| hasura_tui::model::build_microservices(Section::Custom, &objects, None))
+    });
+}
+
+criterion_group!(benches, render, join);
 criterion_main!(benches);

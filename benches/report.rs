@@ -195,6 +195,16 @@ async fn idle_and_churn(demo: &DemoProcess, dashboard: &Dashboard, report: &mut 
         "p99 ≤ 100 ms",
         Some(p99 <= Duration::from_millis(100) && unseen == 0),
     );
+    let builds = dashboard.build_times();
+    report.add(
+        &format!(
+            "churn: snapshot rebuilds, median time ({} in all)",
+            builds.len()
+        ),
+        ms(percentile(&builds, 0.5)),
+        "",
+        None,
+    );
     report.add(
         "churn: dashboard CPU share",
         format!("{:.1}% of a core", share * 100.0),

@@ -22,7 +22,7 @@ impl Dashboard {
         let started = Instant::now();
         let tmux = Tmux::start(
             &format!(
-                "env HASURA_TUI_LOG=info,hasura_tui::frames=debug {BIN} --kubeconfig {}",
+                "env HASURA_TUI_LOG=info,hasura_tui::frames=debug,hasura_tui::feed=debug {BIN} --kubeconfig {}",
                 kubeconfig.display()
             ),
             160,
@@ -76,6 +76,26 @@ impl Dashboard {
                 Some((time, rv))
             })
             .collect()
+    }
+
+    /// How long the feed took to build each snapshot, sorted.
+    pub fn build_times(&self) -> Vec<Duration> {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let mut times: Vec<Duration> = text
+            .lines()
+            .filter(|l| l.contains("snapshot built"))
+            .filter_map(|l| {
+                l.split("took_us=")
+                    .nth(1)?
+                    .split_whitespace()
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+            .map(Duration::from_micros)
+            .collect();
+        times.sort();
+        times
     }
 
     pub fn quit(self) {

@@ -23,6 +23,12 @@ use crate::model::{Microservice, Routes, Section, WorkloadInfo, build_microservi
 
 /// Events closer together than this make one snapshot.
 const COALESCE: Duration = Duration::from_millis(10);
+/// Snapshots are at least this far apart: the screen shows at most ~30 frames a second, so
+/// rebuilding rows more often under churn only costs CPU.
+const MIN_INTERVAL: Duration = Duration::from_millis(33);
+/// ...and at least this many times the last rebuild took, so a big cluster under heavy churn
+/// spends a bounded share of a core on rebuilding (about 1/4) rather than all of it.
+const BUILD_COST_FACTOR: u32 = 4;
 const PAGE_SIZE: u32 = 500;
 
 #[derive(Clone, Debug)]
@@ -277,6 +283,8 @@ impl Feed {
         stop: CancellationToken,
     ) {
         let mut deadline: Option<tokio::time::Instant> = None;
+        // When the next snapshot may go out at the earliest.
+        let mut next_allowed = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 _ = stop.cancelled() => return,
@@ -285,12 +293,18 @@ impl Feed {
                     let Some(message) = message else { return };
                     self.apply(message);
                     if (self.custom.dirty || self.hasura.dirty) && deadline.is_none() {
-                        deadline = Some(tokio::time::Instant::now() + COALESCE);
+                        let soon = tokio::time::Instant::now() + COALESCE;
+                        deadline = Some(soon.max(next_allowed));
                     }
                 }
                 _ = async { tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)).await }, if deadline.is_some() => {
                     deadline = None;
+                    let started = tokio::time::Instant::now();
                     out.send_replace(Arc::new(self.snapshot()));
+                    let took = started.elapsed();
+                    tracing::debug!(target: "hasura_tui::feed", took_us = took.as_micros() as u64, "snapshot built");
+                    let spacing = MIN_INTERVAL.max(took * BUILD_COST_FACTOR);
+                    next_allowed = started + spacing;
                 }
             }
         }
