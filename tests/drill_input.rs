@@ -492,3 +492,72 @@ async fn names_at_the_length_limits_and_unicode_show_in_list_and_on_screen() {
         "{stdout}"
     );
 }
+
+#[test]
+fn port_forward_binds_loopback_unless_told_and_warns_when_exposed() {
+    use std::io::BufRead;
+    let demo = DemoProcess::start();
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    for (address, exposed) in [(None, false), (Some("0.0.0.0"), true)] {
+        let port = free().to_string();
+        let mut args = vec![
+            "port-forward",
+            "data",
+            "-n",
+            "hasura",
+            "--local-port",
+            &port,
+        ];
+        if let Some(address) = address {
+            args.extend(["--address", address]);
+        }
+        let mut child = Command::new(BIN)
+            .arg("--kubeconfig")
+            .arg(&demo.kubeconfig)
+            .args(&args)
+            .env("XDG_STATE_HOME", demo.dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let bound = address.unwrap_or("127.0.0.1");
+        assert_eq!(
+            line.trim(),
+            format!("Forwarding from {bound}:{port} -> 8080 (data.hasura)")
+        );
+        // stderr is read as it comes: the warning follows the stdout line, and the program
+        // runs until killed.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let warning =
+            format!("warning: listening on {bound}:{port}, which is reachable from other machines");
+        if exposed {
+            let line = rx
+                .recv_timeout(Duration::from_secs(10))
+                .expect("a warning on stderr");
+            assert!(line.starts_with(&warning), "{line}");
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let rest: Vec<String> = rx.iter().collect();
+        assert!(
+            !rest.iter().any(|l| l.contains("warning")),
+            "{address:?}: {rest:?}"
+        );
+    }
+}
