@@ -295,3 +295,60 @@ pub fn with_ca(kubeconfig: &str, ca_pem: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn from_20x5_to_400x100_and_an_exposed_forward_is_flagged() {
+    let drill = Drill::start().await;
+    let tmux = Tmux::start(
+        &format!("{BIN} --kubeconfig {}", drill.kubeconfig.display()),
+        20,
+        5,
+    );
+    let screen = tmux.wait_for("the too-small notice", Duration::from_secs(20), |s| {
+        s.contains("terminal too small")
+    });
+    assert!(screen.contains("20x5"), "{screen}");
+
+    tmux.resize(400, 100);
+    let screen = tmux.wait_for("the full dashboard", Duration::from_secs(10), |s| {
+        s.contains("http://filestore.gram29.hasura-app.io") && s.contains(" synced ")
+    });
+    assert_eq!(screen.lines().count(), 100, "{screen}");
+    assert!(
+        screen.lines().all(|l| l.chars().count() <= 400),
+        "nothing wider than the terminal"
+    );
+    assert!(screen.contains("Hasura microservices (10)"), "{screen}");
+
+    // F on data, a free local port, the address changed to 0.0.0.0: the row warns.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    tmux.send(&["Tab", "j", "F"]);
+    tmux.wait_for("the forward dialog", Duration::from_secs(5), |s| {
+        s.contains("forward data.hasura")
+    });
+    tmux.type_text(&port.to_string());
+    tmux.send(&["Tab", "Tab"]);
+    for _ in 0..9 {
+        tmux.send(&["BSpace"]);
+    }
+    tmux.type_text("0.0.0.0");
+    tmux.send(&["Enter"]);
+    let screen = tmux.wait_for("data forwarded on 0.0.0.0", Duration::from_secs(10), |s| {
+        s.lines()
+            .any(|l| l.starts_with("data ") && l.contains(&format!("0.0.0.0:{port}")))
+    });
+    let row = screen.lines().find(|l| l.starts_with("data ")).unwrap();
+    assert!(row.contains(&format!("⚠ 0.0.0.0:{port}")), "{row}");
+    assert!(!is_closed(([127, 0, 0, 1], port).into()), "it serves");
+
+    tmux.send(&["q"]);
+    assert_eq!(tmux.wait_exit(Duration::from_secs(10)), 0);
+    assert!(
+        is_closed(([127, 0, 0, 1], port).into()),
+        "closed after quit"
+    );
+}
