@@ -116,6 +116,23 @@ async fn a_client_that_half_closes_still_gets_the_whole_reply() {
         .unwrap();
     assert!(back == payload, "the echo after a half-close differs");
     drop(writing.await.unwrap());
+    drop(reader);
+    // The echo never closes its side; once the client has gone, the connection must not
+    // linger (it holds a stream to the pod) beyond the forward's short idle wait.
+    let closed = Instant::now();
+    eventually(
+        "the closed connection let go",
+        Duration::from_secs(6),
+        || async {
+            let view = manager.view(&("hasura".into(), "postgres".into()))?;
+            (view.stats.open == 0).then_some(())
+        },
+    )
+    .await;
+    println!(
+        "half-closed echo connection released {:?} after the client closed",
+        closed.elapsed()
+    );
     manager.stop_all().await;
 }
 
