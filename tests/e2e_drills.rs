@@ -158,7 +158,8 @@ async fn forbidden_then_revoked_mid_session_the_tables_say_so_and_recover() {
         s.lines()
             .any(|l| l.starts_with("my-app ") && l.contains("2/2"))
     });
-    assert!(screen.contains("forbidden: "), "{screen}");
+    let forbidden = screen.lines().find(|l| l.contains("forbidden: ")).unwrap();
+    println!("forbidden namespace: {}", forbidden.trim());
     assert!(
         !header(&screen).contains("error"),
         "the connection itself is fine: {}",
