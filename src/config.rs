@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use crate::cli::GlobalArgs;
+use crate::cluster::PendingRequests;
 
 /// The two namespaces the dashboard shows.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,6 +41,8 @@ pub struct ClusterTarget {
     pub server: String,
     /// The kubeconfig cluster's name: the last fallback for `{{ cluster.name }}`.
     pub kube_cluster_name: String,
+    /// The client's requests still waiting for an answer (a stalled server shows here).
+    pub pending: PendingRequests,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -170,13 +173,17 @@ pub async fn connect_yaml(
         .to_string()
         .trim_end_matches('/')
         .to_string();
-    let client =
-        kube::Client::try_from(config).map_err(|e| unusable(first_line(&e.to_string())))?;
+    let pending = PendingRequests::default();
+    let client = kube::client::ClientBuilder::try_from(config)
+        .map_err(|e| unusable(first_line(&e.to_string())))?
+        .with_layer(&pending.layer())
+        .build();
     Ok(ClusterTarget {
         client,
         context: context_name,
         server,
         kube_cluster_name: ctx.cluster,
+        pending,
     })
 }
 

@@ -21,6 +21,9 @@ use crate::ui;
 const FRAME_INTERVAL: Duration = Duration::from_millis(33);
 /// The tick for counters on screen ("reconnecting (5s)", forward traffic).
 const TICK_INTERVAL: Duration = Duration::from_secs(1);
+/// Test-only: set to `1`, the dashboard panics right after its first frame, so the end-to-end
+/// drill can check that a panic restores the terminal and names the log file. Not for users.
+const TEST_PANIC_ENV: &str = "HASURA_TUI_TEST_PANIC";
 
 /// Installs a panic hook that, after ratatui's own restores the terminal, says where the log is.
 pub fn install_panic_message(log_path: Option<std::path::PathBuf>) {
@@ -118,6 +121,10 @@ async fn event_loop(
             terminal.draw(|frame| ui::draw(frame, app))?;
             frames += 1;
             tracing::debug!(target: "hasura_tui::frames", frames, rv = app.snapshot.resource_version, "frame drawn");
+            // After the first frame the terminal is in its dashboard state: the worst moment.
+            if frames == 1 && std::env::var_os(TEST_PANIC_ENV).is_some_and(|v| v == "1") {
+                panic!("{TEST_PANIC_ENV}=1: a deliberate panic, for the terminal-restore drill");
+            }
             dirty = false;
             last_draw = Some(now);
         }

@@ -26,6 +26,7 @@ async fn feed_for(demo: &DemoCluster) -> (watch::Receiver<Arc<Snapshot>>, Cancel
         cluster_name: None,
         kube_cluster_name: target.kube_cluster_name.clone(),
         project: None,
+        pending: target.pending.clone(),
     };
     (spawn_feed(target.client, config, stop.clone()), stop)
 }
@@ -264,4 +265,43 @@ async fn an_api_server_restart_shows_reconnecting_with_stale_rows_then_resyncs()
     .await;
     assert!(!s.hasura.stale);
     assert_eq!(s.hasura.rows.len(), 10, "no duplicates after the resync");
+}
+
+#[tokio::test]
+async fn a_stalled_api_server_is_reported_then_resyncs_when_it_answers_again() {
+    let demo = common::start_demo().await;
+    let faults = demo.faults();
+    let (mut rx, _stop) = feed_for(&demo).await;
+    wait_for(&mut rx, "sync", |s| {
+        s.settled() && s.hasura.rows.len() == 10
+    })
+    .await;
+
+    // Requests are accepted and never answered; the open watches are dropped, so the feed's
+    // relists hang. It must say so rather than look synced.
+    faults.stall(true);
+    faults.drop_watches();
+    let s = tokio::time::timeout(
+        Duration::from_secs(15),
+        rx.wait_for(|s| {
+            matches!(&s.hasura.state, WatchState::Reconnecting { reason, .. } if reason.contains("no answer"))
+        }),
+    )
+    .await
+    .expect("the stall reported within 15 s")
+    .unwrap()
+    .clone();
+    assert!(s.hasura.stale && s.custom.stale, "rows kept, marked stale");
+    assert_eq!(s.hasura.rows.len(), 10);
+
+    faults.scale("default", "my-app", 2).unwrap();
+    faults.stall(false);
+    let s = wait_for(&mut rx, "synced after the stall", |s| {
+        s.hasura.state == WatchState::Synced
+            && s.custom.state == WatchState::Synced
+            && row(s, false, "my-app").is_some_and(|m| m.replicas() == "2/2")
+    })
+    .await;
+    assert!(!s.hasura.stale);
+    assert_eq!(s.hasura.rows.len(), 10);
 }

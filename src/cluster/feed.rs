@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, watch as tokio_watch};
 use tokio_util::sync::CancellationToken;
 
 use super::gateway_conf::{self, CONFIGMAP_NAME, GatewayFiles};
+use super::pending::PendingRequests;
 use super::store::{NamespaceStore, ObjectKind, Slim};
 use super::watch::{self, Failure, Update};
 use super::{SectionView, Snapshot, WatchState};
@@ -30,6 +31,13 @@ const MIN_INTERVAL: Duration = Duration::from_millis(33);
 /// spends a bounded share of a core on rebuilding (about 1/4) rather than all of it.
 const BUILD_COST_FACTOR: u32 = 4;
 const PAGE_SIZE: u32 = 500;
+/// A request unanswered this long means the API server is stalled, not slow: a healthy one
+/// answers a list, or a watch's headers, well within it.
+const STALL_AFTER: Duration = Duration::from_secs(5);
+/// How often the unanswered requests are looked at (in memory; nothing is sent).
+const STALL_CHECK: Duration = Duration::from_secs(1);
+/// What the header says while requests wait unanswered.
+pub const STALL_REASON: &str = "no answer from the API server (requests accepted, never answered)";
 
 #[derive(Clone, Debug)]
 pub struct FeedConfig {
@@ -40,6 +48,8 @@ pub struct FeedConfig {
     pub kube_cluster_name: String,
     /// `--project`'s gateway files, read once; `None` watches the `hasura-conf` ConfigMap.
     pub project: Option<Result<GatewayFiles, String>>,
+    /// The client's unanswered requests (`ClusterTarget::pending`), to notice a stalled server.
+    pub pending: PendingRequests,
 }
 
 enum Message {
@@ -140,8 +150,18 @@ impl SectionState {
         }
     }
 
-    fn view(&self) -> SectionView {
-        let state = self.state();
+    /// `stalled`: since when a request has waited for an answer, if too long.
+    fn view(&self, stalled: Option<Instant>) -> SectionView {
+        let mut state = self.state();
+        if let Some(since) = stalled
+            && !matches!(state, WatchState::Forbidden(_) | WatchState::Error(_))
+        {
+            // The watches may look fine (open, quiet), but nothing new can arrive.
+            state = WatchState::Reconnecting {
+                since,
+                reason: STALL_REASON.to_string(),
+            };
+        }
         SectionView {
             section: self.section,
             namespace: self.namespace.clone(),
@@ -191,6 +211,7 @@ pub fn spawn_feed(
         routes_error: None,
         // `--project` files are read up front; the ConfigMap has yet to be listed.
         gateway_listed: config.project.is_some(),
+        stalled_since: None,
         config,
         resource_version: 0,
         generation: 0,
@@ -271,6 +292,8 @@ struct Feed {
     routes_error: Option<String>,
     /// The gateway's ConfigMap has been listed (or failed): external URLs from routes are known.
     gateway_listed: bool,
+    /// When the oldest request still unanswered after `STALL_AFTER` was sent.
+    stalled_since: Option<Instant>,
     resource_version: u64,
     generation: u64,
 }
@@ -285,10 +308,17 @@ impl Feed {
         let mut deadline: Option<tokio::time::Instant> = None;
         // When the next snapshot may go out at the earliest.
         let mut next_allowed = tokio::time::Instant::now();
+        let mut stall_check = tokio::time::interval(STALL_CHECK);
+        stall_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = out.closed() => return,
+                _ = stall_check.tick() => {
+                    if self.check_stall() && deadline.is_none() {
+                        deadline = Some(tokio::time::Instant::now() + COALESCE);
+                    }
+                }
                 message = rx.recv() => {
                     let Some(message) = message else { return };
                     self.apply(message);
@@ -308,6 +338,27 @@ impl Feed {
                 }
             }
         }
+    }
+
+    /// Notices a stall starting or ending. Returns whether a new snapshot is due.
+    fn check_stall(&mut self) -> bool {
+        let stalled = self
+            .config
+            .pending
+            .oldest()
+            .filter(|sent| sent.elapsed() >= STALL_AFTER);
+        if stalled == self.stalled_since {
+            return false;
+        }
+        match (self.stalled_since, stalled) {
+            (None, Some(_)) => tracing::warn!("a request has had no answer for {STALL_AFTER:?}"),
+            (Some(_), None) => tracing::info!("the API server answers again"),
+            _ => {}
+        }
+        self.stalled_since = stalled;
+        self.custom.dirty = true;
+        self.hasura.dirty = true;
+        true
     }
 
     fn section_mut(&mut self, section: Section) -> &mut SectionState {
@@ -417,8 +468,8 @@ impl Feed {
         }
         self.generation += 1;
         Snapshot {
-            custom: self.custom.view(),
-            hasura: self.hasura.view(),
+            custom: self.custom.view(self.stalled_since),
+            hasura: self.hasura.view(self.stalled_since),
             routes_error: self.routes_error.clone(),
             routes_listed: self.gateway_listed,
             cluster_name: self.cluster_name(),

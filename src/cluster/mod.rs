@@ -5,6 +5,7 @@
 
 mod feed;
 mod gateway_conf;
+mod pending;
 mod store;
 mod watch;
 
@@ -13,6 +14,7 @@ use std::time::Instant;
 
 pub use feed::{FeedConfig, spawn_feed};
 pub use gateway_conf::{GatewayFiles, read_project};
+pub use pending::PendingRequests;
 pub use watch::Failure;
 
 use crate::model::{Microservice, Section};

@@ -138,16 +138,37 @@ pub fn classify(error: &watcher::Error) -> Failure {
     }
 }
 
-/// The innermost error message: what actually went wrong, without the wrapping layers.
+/// The innermost error message: what actually went wrong, without the wrapping layers. TLS
+/// failures say so, and a rejected certificate points at the kubeconfig's CA: the message alone
+/// ("invalid peer certificate: UnknownIssuer") does not tell a user where to look.
 fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
     let mut current = error;
+    let mut tls = tls_error(current);
     while let Some(source) = current.source() {
         current = source;
+        tls = tls.or_else(|| tls_error(current));
     }
     let text = current.to_string();
-    if text.is_empty() {
+    let text = if text.is_empty() {
         error.to_string()
     } else {
         text
+    };
+    match tls {
+        Some(rustls::Error::InvalidCertificate(_)) => format!(
+            "TLS: the API server's certificate was rejected ({text}); check certificate-authority in the kubeconfig"
+        ),
+        Some(_) => format!("TLS: {text}"),
+        None => text,
     }
+}
+
+/// The rustls error inside `error`, if it is one. tokio-rustls hands them up wrapped in
+/// io::Errors (sometimes two deep), whose `source()` skips what they wrap.
+fn tls_error<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    if let Some(tls) = error.downcast_ref::<rustls::Error>() {
+        return Some(tls);
+    }
+    let inner = error.downcast_ref::<std::io::Error>()?.get_ref()?;
+    tls_error(inner)
 }

@@ -78,5 +78,6 @@ pub fn feed_config(target: &ClusterTarget, global: &GlobalArgs) -> FeedConfig {
         cluster_name: global.cluster_name.clone(),
         kube_cluster_name: target.kube_cluster_name.clone(),
         project: global.project.as_deref().map(read_project),
+        pending: target.pending.clone(),
     }
 }

@@ -2,11 +2,12 @@
 //! port-forward stream to it, and copy both ways. A pod that dies mid-stream resets the local
 //! connection, so a client can never mistake a cut transfer for a complete one.
 
+use std::io;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -22,6 +23,10 @@ pub const NO_PODS_WAIT: Duration = Duration::from_secs(3);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Copy buffer per direction: large enough that a fast stream is not syscall-bound.
 const COPY_BUFFER: usize = 256 * 1024;
+/// After the client has finished sending, how long the pod may stay silent before the
+/// connection is closed (see the upload in `serve`). Short, because a client that closed for
+/// good looks the same until we write to it, and the pod's stream stays open until then.
+const HALF_CLOSED_IDLE: Duration = Duration::from_secs(2);
 
 pub struct ConnectionContext {
     pub client: kube::Client,
@@ -78,27 +83,44 @@ pub async fn serve(local: TcpStream, mut ctx: ConnectionContext, switched: Cance
         Err(NoUpstream::Failed) => return reset(local),
     };
     let (local_read, local_write) = local.into_split();
-    let mut to_pod =
-        BufReader::with_capacity(COPY_BUFFER, Counted::new(local_read, ctx.stats.clone()));
+    let to_pod = BufReader::with_capacity(COPY_BUFFER, Counted::new(local_read, ctx.stats.clone()));
     let mut to_client = Counted::new(local_write, ctx.stats.clone());
     let (pod_read, mut pod_write) = tokio::io::split(stream);
     let mut from_pod = BufReader::with_capacity(COPY_BUFFER, pod_read);
 
+    let last_from_pod = LastData::new();
     let outcome = {
-        let upload = async {
-            let _ = tokio::io::copy_buf(&mut to_pod, &mut pod_write).await;
-            // The client is done sending: tell the pod's side, which may still reply.
-            let _ = pod_write.shutdown().await;
+        // The client's end of input is not passed on. v4 port-forward has no half-close: the
+        // only way to say it is closing the WebSocket, and the API server answers that by ending
+        // the whole stream, dropping whatever the pod was still sending, so the client would see
+        // a clean end of a short transfer. The pod's side stays open instead, until the pod ends
+        // it, the client goes away (a write fails), or the pod has been silent for
+        // HALF_CLOSED_IDLE since the client finished.
+        let pod_write = &mut pod_write;
+        // Owns `to_pod`, so its buffer is freed as soon as the client has finished sending.
+        let upload = async move {
+            let mut to_pod = to_pod;
+            let _ = tokio::io::copy_buf(&mut to_pod, pod_write).await;
         };
-        let download = tokio::io::copy_buf(&mut from_pod, &mut to_client);
+        let download = copy_noting_activity(&mut from_pod, &mut to_client, &last_from_pod);
         tokio::pin!(upload, download);
         let mut upload_done = false;
         // The connection ends when the pod's side does: the pod will read nothing more after that.
         loop {
+            let idle_until = last_from_pod.get() + HALF_CLOSED_IDLE;
             tokio::select! {
                 _ = ctx.cancel.cancelled() => break Outcome::Stopped,
                 _ = switched.cancelled() => break Outcome::Cut("gateway mode switched on".into()),
-                () = &mut upload, if !upload_done => upload_done = true,
+                () = &mut upload, if !upload_done => {
+                    upload_done = true;
+                    // The pod's silence counts from the client's end of input.
+                    last_from_pod.touch();
+                }
+                () = tokio::time::sleep_until(idle_until.into()), if upload_done => {
+                    if last_from_pod.get().elapsed() >= HALF_CLOSED_IDLE {
+                        break Outcome::Finished;
+                    }
+                }
                 copied = &mut download => break match copied {
                     Ok(_) => Outcome::Finished,
                     Err(e) => Outcome::Cut(e.to_string()),
@@ -118,6 +140,49 @@ pub async fn serve(local: TcpStream, mut ctx: ConnectionContext, switched: Cance
             // Dropping without a FIN: the read half closes the socket, which then resets.
             write_half.forget();
         }
+    }
+}
+
+/// Copies pod to client until the pod's EOF, noting when data last came.
+async fn copy_noting_activity<R, W>(from: &mut R, to: &mut W, last: &LastData) -> io::Result<()>
+where
+    R: AsyncBufRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    loop {
+        let chunk = from.fill_buf().await?;
+        if chunk.is_empty() {
+            return to.flush().await;
+        }
+        last.touch();
+        let n = chunk.len();
+        to.write_all(chunk).await?;
+        from.consume(n);
+    }
+}
+
+/// When data last passed, shared by the copy and the loop that watches it (one task, but the
+/// future must be `Send`, so an atomic rather than a `Cell`).
+struct LastData {
+    start: Instant,
+    millis: AtomicU64,
+}
+
+impl LastData {
+    fn new() -> Self {
+        LastData {
+            start: Instant::now(),
+            millis: AtomicU64::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let millis = self.start.elapsed().as_millis() as u64;
+        self.millis.fetch_max(millis, Ordering::Relaxed);
+    }
+
+    fn get(&self) -> Instant {
+        self.start + Duration::from_millis(self.millis.load(Ordering::Relaxed))
     }
 }
 

@@ -16,5 +16,7 @@ pub use objects::{
     ContainerInfo, IngressInfo, IngressRuleInfo, PodInfo, ServiceInfo, ServicePortInfo, TargetPort,
     Timestamp, WorkloadInfo, WorkloadKind,
 };
-pub use routes::{ClusterVars, RouteEntry, Routes, RoutesError, parse_gateway_config};
+pub use routes::{
+    ClusterVars, MAX_CONFIG_BYTES, RouteEntry, Routes, RoutesError, parse_gateway_config,
+};
 pub use status::{Severity, Status, derive_status};

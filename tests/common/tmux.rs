@@ -79,6 +79,17 @@ impl Tmux {
         self.run(&args);
     }
 
+    /// Resizes the window, as a user dragging the terminal's corner would.
+    pub fn resize(&self, width: u16, height: u16) {
+        let (w, h) = (width.to_string(), height.to_string());
+        let out = self.run(&["resize-window", "-t", &self.session, "-x", &w, "-y", &h]);
+        assert!(
+            out.status.success(),
+            "tmux resize-window failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Types text literally (no key-name lookup).
     pub fn type_text(&self, text: &str) {
         self.run(&["send-keys", "-t", &self.session, "-l", text]);

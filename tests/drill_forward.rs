@@ -1,0 +1,216 @@
+//! Forward drills against the demo cluster: a forward rides out an API server restart without
+//! user action, a client that half-closes gets the whole reply, and 1 GiB over 32 concurrent
+//! connections arrives intact (SHA-256 per stream).
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use hasura_tui::forward::{ForwardManager, ForwardSpec, ForwardState};
+use rand::{RngCore, SeedableRng};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use common::eventually;
+
+async fn forward(manager: &mut ForwardManager, namespace: &str, service: &str) -> SocketAddr {
+    let mut spec = ForwardSpec::new(namespace, service);
+    spec.local_port = Some(0);
+    let key = spec.key();
+    manager.start(spec).await;
+    let status = manager.wait_started(&key).await.expect("a state");
+    assert_eq!(status.state, ForwardState::Active, "{status:?}");
+    status.local.expect("a local address")
+}
+
+/// One echo round trip of a few bytes on a fresh connection.
+async fn echo_once(addr: SocketAddr, message: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut stream = TcpStream::connect(addr).await?;
+    stream.write_all(message).await?;
+    let mut back = vec![0u8; message.len()];
+    tokio::time::timeout(Duration::from_secs(3), stream.read_exact(&mut back))
+        .await
+        .map_err(|_| std::io::Error::other("no echo within 3 s"))??;
+    Ok(back)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forward_serves_new_connections_after_an_api_server_restart() {
+    let demo = common::start_demo().await;
+    let faults = demo.faults();
+    let mut manager = ForwardManager::new(common::client_for(&demo).await);
+    let addr = forward(&mut manager, "hasura", "postgres").await;
+    assert_eq!(echo_once(addr, b"before").await.unwrap(), b"before");
+
+    faults.stop_server().await;
+    // While the API is down a new connection cannot be set up; it must fail, not hang.
+    let down = tokio::time::timeout(Duration::from_secs(10), echo_once(addr, b"down")).await;
+    assert!(
+        !matches!(down, Ok(Ok(_))),
+        "no echo while the API is down: {down:?}"
+    );
+    faults.restart_server().await.unwrap();
+    let restarted = Instant::now();
+    // Same local port, no user action: the next connections reach the pod again.
+    eventually(
+        "an echo through the same port after the restart",
+        Duration::from_secs(10),
+        || async {
+            echo_once(addr, b"after")
+                .await
+                .ok()
+                .filter(|b| b == b"after")
+        },
+    )
+    .await;
+    println!(
+        "forward serving again {:?} after the restart",
+        restarted.elapsed()
+    );
+    let view = manager.view(&("hasura".into(), "postgres".into())).unwrap();
+    assert_eq!(view.status.local, Some(addr), "the same listener");
+    assert_eq!(view.status.state, ForwardState::Active);
+    manager.stop_all().await;
+}
+
+#[tokio::test]
+async fn a_client_that_half_closes_still_gets_the_whole_reply() {
+    let demo = common::start_demo().await;
+    let mut manager = ForwardManager::new(common::client_for(&demo).await);
+    let data = forward(&mut manager, "hasura", "data").await;
+    let postgres = forward(&mut manager, "hasura", "postgres").await;
+
+    // HTTP, as `nc -N` sends it: the request, then the end of input, then read the reply.
+    let mut stream = TcpStream::connect(data).await.unwrap();
+    stream
+        .write_all(b"GET /half/closed HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    stream.shutdown().await.unwrap();
+    let mut reply = String::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_string(&mut reply))
+        .await
+        .expect("the reply within 5 s")
+        .unwrap();
+    assert!(
+        reply.starts_with("HTTP/1.1 200") && reply.contains("\"path\":\"/half/closed\""),
+        "{reply:?}"
+    );
+
+    // Raw TCP: 4 MiB, then the end of input; every byte comes back.
+    let payload: Vec<u8> = (0..4 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let stream = TcpStream::connect(postgres).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let sent = payload.clone();
+    let writing = tokio::spawn(async move {
+        writer.write_all(&sent).await.unwrap();
+        writer.shutdown().await.unwrap();
+        writer
+    });
+    let mut back = vec![0u8; payload.len()];
+    tokio::time::timeout(Duration::from_secs(20), reader.read_exact(&mut back))
+        .await
+        .expect("the echo within 20 s")
+        .unwrap();
+    assert!(back == payload, "the echo after a half-close differs");
+    drop(writing.await.unwrap());
+    drop(reader);
+    // The echo never closes its side; once the client has gone, the connection must not
+    // linger (it holds a stream to the pod) beyond the forward's short idle wait.
+    let closed = Instant::now();
+    eventually(
+        "the closed connection let go",
+        Duration::from_secs(6),
+        || async {
+            let view = manager.view(&("hasura".into(), "postgres".into()))?;
+            (view.stats.open == 0).then_some(())
+        },
+    )
+    .await;
+    println!(
+        "half-closed echo connection released {:?} after the client closed",
+        closed.elapsed()
+    );
+    manager.stop_all().await;
+}
+
+/// Bytes per connection: 32 of them make the drill's 1 GiB (12 s in a debug build).
+/// `DRILL_TOTAL_MIB` sets another total, for a quick run or a longer one.
+fn per_connection() -> usize {
+    let mib = std::env::var("DRILL_TOTAL_MIB")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(1024);
+    mib * 1024 * 1024 / CONNECTIONS
+}
+
+const CONNECTIONS: usize = 32;
+const CHUNK: usize = 256 * 1024;
+
+/// Streams `total` seeded random bytes through an echo and back; returns the SHA-256 of what was
+/// sent and of what came back.
+async fn stream_and_hash(addr: SocketAddr, seed: u64, total: usize) -> ([u8; 32], [u8; 32]) {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    let (mut reader, mut writer) = stream.into_split();
+    let writing = tokio::spawn(async move {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let mut hash = Sha256::new();
+        let mut chunk = vec![0u8; CHUNK];
+        let mut sent = 0;
+        while sent < total {
+            let n = CHUNK.min(total - sent);
+            rng.fill_bytes(&mut chunk[..n]);
+            hash.update(&chunk[..n]);
+            writer.write_all(&chunk[..n]).await.expect("write");
+            sent += n;
+        }
+        writer.shutdown().await.ok();
+        <[u8; 32]>::from(hash.finalize())
+    });
+    let mut hash = Sha256::new();
+    let mut buf = vec![0u8; CHUNK];
+    let mut received = 0;
+    while received < total {
+        let n = reader.read(&mut buf).await.expect("read");
+        assert!(
+            n > 0,
+            "stream {seed} ended after {received} of {total} bytes"
+        );
+        hash.update(&buf[..n]);
+        received += n;
+    }
+    (writing.await.unwrap(), hash.finalize().into())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gibibyte_over_32_connections_arrives_intact() {
+    let demo = common::start_demo().await;
+    let mut manager = ForwardManager::new(common::client_for(&demo).await);
+    let addr = forward(&mut manager, "hasura", "postgres").await;
+    let total = per_connection();
+    let started = Instant::now();
+    let streams =
+        (0..CONNECTIONS as u64).map(|seed| tokio::spawn(stream_and_hash(addr, seed, total)));
+    let results = futures::future::join_all(streams).await;
+    let elapsed = started.elapsed();
+    for (seed, result) in results.into_iter().enumerate() {
+        let (sent, back) = result.unwrap();
+        assert_eq!(sent, back, "stream {seed}: SHA-256 of the echo differs");
+    }
+    let stats = manager
+        .view(&("hasura".into(), "postgres".into()))
+        .unwrap()
+        .stats;
+    let bytes = (total * CONNECTIONS) as u64;
+    assert_eq!(stats.sent, bytes);
+    assert_eq!(stats.received, bytes);
+    assert_eq!(stats.total, CONNECTIONS as u64);
+    println!(
+        "{} MiB each way over {CONNECTIONS} connections in {elapsed:?} ({:.0} MiB/s each way)",
+        bytes / (1024 * 1024),
+        bytes as f64 / (1024.0 * 1024.0) / elapsed.as_secs_f64()
+    );
+    manager.stop_all().await;
+}
