@@ -145,22 +145,6 @@ fn logs_pane_follows_live_and_picks_up_a_replacement_pod() {
     assert_eq!(tmux.wait_exit(WAIT), 0);
 }
 
-fn browser_double(dir: &Path) -> (PathBuf, PathBuf) {
-    let script = dir.join("browser.sh");
-    let opened = dir.join("opened.txt");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\nprintf \"%s\\n\" \"$1\" >> {}\n",
-            opened.display()
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    (script, opened)
-}
-
 fn wait_file(path: &Path, expected: &str) {
     let deadline = std::time::Instant::now() + WAIT;
     loop {
@@ -180,7 +164,7 @@ fn wait_file(path: &Path, expected: &str) {
 #[test]
 fn o_opens_the_external_url_and_y_copies_the_internal_url_by_osc52() {
     let setup = Setup::new(false);
-    let (script, opened) = browser_double(setup.dir.path());
+    let (script, opened) = common::browser_double(setup.dir.path());
     let tmux = setup.dashboard(&format!("HASURA_TUI_BROWSER={}", script.display()), "");
     // tmux turns an application's OSC 52 into a paste buffer when set-clipboard is on.
     let out = tmux.run(&["set-option", "-s", "set-clipboard", "on"]);

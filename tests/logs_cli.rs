@@ -6,7 +6,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -177,27 +177,10 @@ async fn logs_follow_shows_new_lines_and_a_killed_pods_replacement() {
     let _ = child.wait();
 }
 
-/// A browser double: a script that writes the URL it is given to a file.
-pub fn browser_double(dir: &Path) -> (PathBuf, PathBuf) {
-    let script = dir.join("browser.sh");
-    let opened = dir.join("opened.txt");
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> {}\n", opened.display()),
-    )
-    .unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    (script, opened)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_calls_the_browser_with_the_external_url() {
     let setup = setup(false).await;
-    let (script, opened) = browser_double(setup.dir.path());
+    let (script, opened) = common::browser_double(setup.dir.path());
     let mut cmd = command(
         &setup,
         &["open", "data", "-n", "hasura", "-p", "/v1/version"],

@@ -67,3 +67,18 @@ pub fn kubectl() -> std::path::PathBuf {
         "kubectl is not on PATH: these tests need the kubectl that ships with the machine image",
     )
 }
+
+/// A stand-in for the browser: a script that appends the URL it is given to a file. Returns the
+/// script (for `HASURA_TUI_BROWSER`) and the file.
+pub fn browser_double(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join("browser.sh");
+    let opened = dir.join("opened.txt");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> {}\n", opened.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (script, opened)
+}

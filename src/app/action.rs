@@ -1,0 +1,75 @@
+//! What reaches `update` (actions: keys, the cluster, the clock, forwards) and what `update`
+//! asks of the event loop in return (effects), so neither side reaches into the other.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::LogsAction;
+use crate::cluster::Snapshot;
+use crate::forward::{ForwardKey, ForwardSpec, ForwardView, GatewayIdentity, RequestEntry};
+
+/// Something the user (or the cluster) asked for.
+#[derive(Clone, Debug)]
+pub enum Action {
+    Move(isize),
+    Page(isize),
+    Top,
+    Bottom,
+    SwitchTable,
+    StartFilter,
+    FilterInput(char),
+    FilterBackspace,
+    FinishFilter,
+    ClearFilter,
+    ToggleHelp,
+    Quit,
+    Resize(u16, u16),
+    Snapshot(Arc<Snapshot>),
+    /// Time passed (the header's "reconnecting (Ns)" counts).
+    Tick(Instant),
+    /// `f`/Enter: start or stop the selected microservice's forward.
+    ToggleForward,
+    /// `F`: the forward dialog for the selected microservice.
+    OpenForwardDialog,
+    DialogInput(char),
+    DialogBackspace,
+    DialogMove(isize),
+    DialogSubmit,
+    DialogCancel,
+    /// The forwards as the manager reports them.
+    Forwards(BTreeMap<ForwardKey, ForwardView>),
+    /// `a`: cycle the selected forward's gateway headers off / anonymous / admin.
+    CycleGateway,
+    /// `r`: open or close the request log of the selected forward.
+    ToggleRequestLog,
+    /// The open request log's entries, and the forward's request count they reflect.
+    Requests(Vec<RequestEntry>, u64),
+    /// `l` and the logs pane's keys and lines.
+    Logs(LogsAction),
+    /// `o`: open the selected microservice's external URL.
+    OpenExternal,
+    /// `y`: copy its internal URL.
+    CopyInternal,
+    /// A message for the footer, for a few seconds.
+    Notify(String),
+}
+
+/// What `update` asks the event loop to do (the only way state reaches the outside).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    ToggleForward(ForwardSpec),
+    StartForward(ForwardSpec),
+    /// Gateway mode on (with this identity) or off for a running forward.
+    SetGateway(ForwardKey, Option<GatewayIdentity>),
+    /// Follow a microservice's logs for pane `session` (replacing any follower).
+    StartLogs {
+        session: u64,
+        namespace: String,
+        name: String,
+    },
+    StopLogs,
+    OpenUrl(String),
+    /// Put text on the clipboard (OSC 52).
+    Copy(String),
+}
