@@ -81,10 +81,22 @@ impl ForwardStore {
         if specs == self.saved {
             return Ok(false);
         }
-        let mut file = self.read().unwrap_or_else(|e| {
-            tracing::warn!("replacing unreadable forwards file: {e}");
-            File::default()
-        });
+        let mut file = match self.read() {
+            Ok(file) => file,
+            // Not a forwards file: keep it beside for the person to look at, start a new one.
+            Err(PersistError::Parse(path, e)) => {
+                let aside = path.with_extension("json.bad");
+                tracing::warn!(
+                    "{}: not a forwards file ({e}); kept as {}",
+                    path.display(),
+                    aside.display()
+                );
+                std::fs::rename(&path, &aside).map_err(|e| PersistError::Io(path.clone(), e))?;
+                File::default()
+            }
+            // Unreadable for now (permissions, I/O): writing would lose other contexts' forwards.
+            Err(e) => return Err(e),
+        };
         if specs.is_empty() {
             file.contexts.remove(&self.context);
         } else {
@@ -194,7 +206,33 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("forwards.json");
         std::fs::write(&path, "not json").unwrap();
-        let err = ForwardStore::at(path.clone(), "a").load().unwrap_err();
+        let mut store = ForwardStore::at(path.clone(), "a");
+        let err = store.load().unwrap_err();
         assert!(err.to_string().contains("forwards.json"), "{err}");
+        // Saving keeps the corrupt file beside the new one rather than overwriting it.
+        assert!(
+            store
+                .save(vec![ForwardSpec::new("hasura", "data")])
+                .unwrap()
+        );
+        let kept = dir.path().join("forwards.json.bad");
+        assert_eq!(std::fs::read_to_string(kept).unwrap(), "not json");
+        let fresh = ForwardStore::at(path, "a").load().unwrap();
+        assert_eq!(fresh, vec![ForwardSpec::new("hasura", "data")]);
+    }
+
+    #[test]
+    fn an_unreadable_file_is_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("forwards.json");
+        std::fs::create_dir(&path).unwrap();
+        // A directory where the file should be: reading fails with an I/O error, not a parse one.
+        let mut store = ForwardStore::at(path.clone(), "a");
+        assert!(
+            store
+                .save(vec![ForwardSpec::new("hasura", "data")])
+                .is_err()
+        );
+        assert!(path.is_dir(), "left as it was");
     }
 }
