@@ -109,8 +109,9 @@ pub enum OutputFormat {
     Json,
 }
 
+/// Which microservice a command acts on: `NAME [-n hasura|user|NS]`, as in the Hasura CLI.
 #[derive(Debug, Args)]
-pub struct PortForwardArgs {
+pub struct MicroserviceArg {
     /// The microservice (its Service name).
     pub name: String,
 
@@ -122,6 +123,12 @@ pub struct PortForwardArgs {
         default_value = "user"
     )]
     pub namespace: String,
+}
+
+#[derive(Debug, Args)]
+pub struct PortForwardArgs {
+    #[command(flatten)]
+    pub target: MicroserviceArg,
 
     /// Local port (default: the remote port, 8000+port below 1024, +1000 if taken).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
@@ -155,17 +162,8 @@ pub struct PortForwardArgs {
 
 #[derive(Debug, Args)]
 pub struct LogsArgs {
-    /// The microservice (its Service name).
-    pub name: String,
-
-    /// `hasura`, `user` (the default), or a namespace name.
-    #[arg(
-        short = 'n',
-        long = "namespace",
-        value_name = "NS",
-        default_value = "user"
-    )]
-    pub namespace: String,
+    #[command(flatten)]
+    pub target: MicroserviceArg,
 
     /// Keep printing new lines, including those of pods that start later.
     #[arg(short = 'f', long)]
@@ -186,17 +184,8 @@ pub struct LogsArgs {
 
 #[derive(Debug, Args)]
 pub struct OpenArgs {
-    /// The microservice (its Service name).
-    pub name: String,
-
-    /// `hasura`, `user` (the default), or a namespace name.
-    #[arg(
-        short = 'n',
-        long = "namespace",
-        value_name = "NS",
-        default_value = "user"
-    )]
-    pub namespace: String,
+    #[command(flatten)]
+    pub target: MicroserviceArg,
 
     /// A path to open under the external URL, e.g. /v1/version.
     #[arg(short = 'p', long = "path", value_name = "PATH")]

@@ -11,9 +11,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::demo_cluster::wait_for_shutdown_signal;
-use super::port_forward::{check_microservice, check_namespace};
 use crate::cli::{GlobalArgs, LogsArgs};
-use crate::config::{ClusterTarget, Namespaces};
+use crate::config::ClusterTarget;
 use crate::logs::{self, LogEvent, LogOptions};
 
 pub async fn run(
@@ -21,11 +20,7 @@ pub async fn run(
     global: &GlobalArgs,
     args: &LogsArgs,
 ) -> anyhow::Result<()> {
-    let namespace = Namespaces::from_args(global).resolve(&args.namespace);
-    if !matches!(args.namespace.as_str(), "hasura" | "user") {
-        check_namespace(&target.client, &namespace).await?;
-    }
-    check_microservice(&target.client, &namespace, &args.name).await?;
+    let (namespace, name) = super::microservice::resolve(&target, global, &args.target).await?;
     let options = LogOptions {
         tail: args.tail.map(i64::from),
         container: args.container.clone(),
@@ -34,13 +29,13 @@ pub async fn run(
     if let Some(pod) = &args.pod {
         return one_pod(client, &namespace, pod, &options, args.follow).await;
     }
-    let selector = logs::selector(client, &namespace, &args.name).await?;
+    let selector = logs::selector(client, &namespace, name).await?;
     if args.follow {
         return follow(client, &namespace, &selector, options).await;
     }
     let pods = logs::pods(client, &namespace, &selector).await?;
     if pods.is_empty() {
-        eprintln!("note: {} has no pods", args.name);
+        eprintln!("note: {name} has no pods");
     }
     let mut out = std::io::stdout().lock();
     for pod in pods {

@@ -4,6 +4,7 @@ pub mod dashboard;
 pub mod demo_cluster;
 pub mod list;
 pub mod logs;
+pub mod microservice;
 pub mod open;
 pub mod port_forward;
 

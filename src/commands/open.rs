@@ -14,7 +14,7 @@ pub async fn run(
     global: &GlobalArgs,
     args: &OpenArgs,
 ) -> anyhow::Result<()> {
-    let namespace = Namespaces::from_args(global).resolve(&args.namespace);
+    let namespace = Namespaces::from_args(global).resolve(&args.target.namespace);
     let snapshot = super::list::settled_snapshot(&target, global).await?;
     let Some(section) = [&snapshot.custom, &snapshot.hasura]
         .into_iter()
@@ -31,17 +31,17 @@ pub async fn run(
     {
         bail!("cannot read microservices in {namespace}: {m}");
     }
-    let Some(m) = section.rows.iter().find(|m| m.name == args.name) else {
+    let Some(m) = section.rows.iter().find(|m| m.name == args.target.name) else {
         let names: Vec<&str> = section.rows.iter().map(|m| m.name.as_str()).collect();
         if names.is_empty() {
             bail!(
                 "microservice {:?} not found: namespace {namespace} has no microservices",
-                args.name
+                args.target.name
             );
         }
         bail!(
             "microservice {:?} not found in namespace {namespace}; it has: {}",
-            args.name,
+            args.target.name,
             names.join(", ")
         );
     };
