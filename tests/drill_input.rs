@@ -11,13 +11,10 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hasura_tui::app::{Action, App, Connection};
 use hasura_tui::cluster::{FeedConfig, Snapshot, read_project, spawn_feed};
 use hasura_tui::config::{Namespaces, connect_yaml};
 use hasura_tui::demo::DemoCluster;
 use hasura_tui::model::Status;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -406,18 +403,12 @@ fn unicode_route(name63: &str) -> String {
 }
 
 fn draw(snapshot: Arc<Snapshot>, width: u16, height: u16) -> String {
-    let connection = Connection {
-        context: "gram29".into(),
-        server: "https://127.0.0.1:6443".into(),
-    };
-    let mut app = App::new(connection, snapshot, (width, height), Instant::now());
-    app.color = false;
-    app.update(Action::Resize(width, height));
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal
-        .draw(|frame| hasura_tui::ui::draw(frame, &app))
-        .unwrap();
-    terminal.backend().to_string()
+    common::screen::draw(&common::screen::app(
+        snapshot,
+        width,
+        height,
+        Instant::now(),
+    ))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,12 +4,13 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use hasura_tui::app::{Action, App, Connection, Effect, LogsAction};
+mod common;
+
+use common::screen::draw;
+use hasura_tui::app::{Action, App, Effect, LogsAction};
 use hasura_tui::cluster::{SectionView, Snapshot, WatchState};
 use hasura_tui::logs::LogEvent;
 use hasura_tui::model::{Microservice, Section, Status, WorkloadKind};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
 fn row(section: Section, name: &str, external: bool) -> Microservice {
     let namespace = match section {
@@ -57,23 +58,7 @@ fn app(width: u16, height: u16) -> App {
         resource_version: 1,
         generation: 1,
     });
-    let connection = Connection {
-        context: "gram29".into(),
-        server: "https://127.0.0.1:6443".into(),
-    };
-    let mut app = App::new(connection, snapshot, (width, height), Instant::now());
-    app.color = false;
-    app.update(Action::Resize(width, height));
-    app
-}
-
-fn draw(app: &App) -> String {
-    let (width, height) = app.size;
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal
-        .draw(|frame| hasura_tui::ui::draw(frame, app))
-        .unwrap();
-    terminal.backend().to_string()
+    common::screen::app(snapshot, width, height, Instant::now())
 }
 
 fn line(pod: &str, text: &str) -> LogEvent {

@@ -5,14 +5,15 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hasura_tui::app::{Action, App, Connection, Effect};
+mod common;
+
+use common::screen::{app, draw};
+use hasura_tui::app::{Action, Effect};
 use hasura_tui::cluster::{SectionView, Snapshot, WatchState};
 use hasura_tui::forward::{
     ForwardState, ForwardStatus, ForwardView, GatewayIdentity, RequestEntry, StatsView,
 };
 use hasura_tui::model::{Microservice, Section, ServicePortInfo, Status, TargetPort, WorkloadKind};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
 fn microservice(section: Section, name: &str, status: Status, external: bool) -> Microservice {
     let namespace = match section {
@@ -111,26 +112,6 @@ fn seed() -> Arc<Snapshot> {
         section(Section::Custom, custom, WatchState::Synced, false),
         section(Section::Hasura, hasura, WatchState::Synced, false),
     )
-}
-
-fn app(snapshot: Arc<Snapshot>, width: u16, height: u16, now: Instant) -> App {
-    let connection = Connection {
-        context: "gram29".into(),
-        server: "https://127.0.0.1:6443".into(),
-    };
-    let mut app = App::new(connection, snapshot, (width, height), now);
-    app.color = false;
-    app.update(Action::Resize(width, height));
-    app
-}
-
-fn draw(app: &App) -> String {
-    let (width, height) = app.size;
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal
-        .draw(|frame| hasura_tui::ui::draw(frame, app))
-        .unwrap();
-    terminal.backend().to_string()
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod screen;
 pub mod tmux;
 
 use std::time::Duration;
