@@ -43,7 +43,7 @@ fn app(custom_rows: usize) -> App {
     let view = |section, namespace: &str, rows: Vec<Microservice>| SectionView {
         section,
         namespace: namespace.into(),
-        rows: Arc::new(rows),
+        rows: hasura_tui::cluster::rows(rows),
         state: WatchState::Synced,
         stale: false,
     };

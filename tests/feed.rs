@@ -56,7 +56,7 @@ fn row<'a>(
     name: &str,
 ) -> Option<&'a hasura_tui::model::Microservice> {
     let section = if ns_hasura { &s.hasura } else { &s.custom };
-    section.rows.iter().find(|m| m.name == name)
+    section.rows.iter().find(|m| m.name == name).map(|m| &**m)
 }
 
 #[tokio::test]
@@ -67,7 +67,7 @@ async fn the_first_snapshot_holds_the_seed_with_sections_and_urls() {
         s.custom.state == WatchState::Synced && s.hasura.state == WatchState::Synced
     })
     .await;
-    let names = |rows: &[hasura_tui::model::Microservice]| {
+    let names = |rows: &[std::sync::Arc<hasura_tui::model::Microservice>]| {
         rows.iter().map(|m| m.name.clone()).collect::<Vec<_>>()
     };
     assert_eq!(names(&s.custom.rows), ["my-app"]);

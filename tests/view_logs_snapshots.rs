@@ -36,7 +36,7 @@ fn view(section: Section, rows: Vec<Microservice>) -> SectionView {
     SectionView {
         section,
         namespace: rows[0].namespace.clone(),
-        rows: Arc::new(rows),
+        rows: hasura_tui::cluster::rows(rows),
         state: WatchState::Synced,
         stale: false,
     }

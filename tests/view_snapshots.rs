@@ -88,7 +88,7 @@ fn section(
             Section::Custom => "default".into(),
             Section::Hasura => "hasura".into(),
         },
-        rows: Arc::new(rows),
+        rows: hasura_tui::cluster::rows(rows),
         state,
         stale,
     }

@@ -134,26 +134,45 @@ impl App {
         section: Section,
     ) -> impl ExactSizeIterator<Item = &Microservice> + '_ {
         let rows = &self.snapshot.section(section).rows;
-        self.view(section).visible.iter().map(move |&i| &rows[i])
+        self.view(section).visible.iter().map(move |&i| &*rows[i])
     }
 
-    /// Refilters both tables and re-finds their selections (rows or filter changed).
+    /// Refilters both tables and re-finds their selections (the filter changed).
     fn refresh_views(&mut self) {
         for section in [Section::Custom, Section::Hasura] {
-            let rows = self.snapshot.section(section).rows.clone();
-            let visible: Vec<usize> = (0..rows.len())
-                .filter(|&i| self.filter.matches(&rows[i].name))
-                .collect();
-            let view = TableView {
-                widths: ColumnWidths::measure(visible.iter().map(|&i| &rows[i])),
-                visible,
-            };
-            match section {
-                Section::Custom => self.custom_view = view,
-                Section::Hasura => self.hasura_view = view,
+            self.refilter(section);
+        }
+        self.resolve_selections();
+    }
+
+    /// Takes a new snapshot. Only a table whose rows changed is refiltered and measured again:
+    /// under churn that is one table of the two, and the rows of the other stay as they were.
+    fn take_snapshot(&mut self, snapshot: Arc<Snapshot>) {
+        let old = std::mem::replace(&mut self.snapshot, snapshot);
+        for section in [Section::Custom, Section::Hasura] {
+            if !Arc::ptr_eq(
+                &old.section(section).rows,
+                &self.snapshot.section(section).rows,
+            ) {
+                self.refilter(section);
             }
         }
         self.resolve_selections();
+    }
+
+    fn refilter(&mut self, section: Section) {
+        let rows = &self.snapshot.section(section).rows;
+        let visible: Vec<usize> = (0..rows.len())
+            .filter(|&i| self.filter.matches(&rows[i].name))
+            .collect();
+        let view = TableView {
+            widths: ColumnWidths::measure(visible.iter().map(|&i| &*rows[i])),
+            visible,
+        };
+        match section {
+            Section::Custom => self.custom_view = view,
+            Section::Hasura => self.hasura_view = view,
+        }
     }
 
     pub fn selection(&self, section: Section) -> &Selection {
@@ -178,6 +197,7 @@ impl App {
             .rows
             .iter()
             .find(|m| m.name == name)
+            .map(|m| &**m)
     }
 
     /// Data rows each table shows at the current size.
@@ -201,18 +221,26 @@ impl App {
     fn resolve_selections(&mut self) {
         for section in [Section::Custom, Section::Hasura] {
             let viewport = self.viewport(section);
-            let names: Vec<String> = self.visible_rows(section).map(|m| m.name.clone()).collect();
-            self.selection_mut(section)
-                .resolve(names.iter().map(String::as_str), viewport);
+            // Out of `self` while it moves, so the rows can be read in place (no copy of names).
+            let mut selection = std::mem::take(self.selection_mut(section));
+            selection.resolve(
+                self.visible_rows(section).map(|m| m.name.as_str()),
+                viewport,
+            );
+            *self.selection_mut(section) = selection;
         }
     }
 
     fn move_selection(&mut self, delta: isize) {
         let section = self.focus;
         let viewport = self.viewport(section);
-        let names: Vec<String> = self.visible_rows(section).map(|m| m.name.clone()).collect();
-        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        self.selection_mut(section).move_by(delta, &refs, viewport);
+        let mut selection = std::mem::take(self.selection_mut(section));
+        let names: Vec<&str> = self
+            .visible_rows(section)
+            .map(|m| m.name.as_str())
+            .collect();
+        selection.move_by(delta, &names, viewport);
+        *self.selection_mut(section) = selection;
     }
 
     /// The forward of a microservice, if any.
@@ -264,10 +292,7 @@ impl App {
                 self.size = (width, height);
                 self.resolve_selections();
             }
-            Action::Snapshot(snapshot) => {
-                self.snapshot = snapshot;
-                self.refresh_views();
-            }
+            Action::Snapshot(snapshot) => self.take_snapshot(snapshot),
             Action::Tick(now) => {
                 self.now = now;
                 let flash_gone = self.tick_flash();

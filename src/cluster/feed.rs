@@ -18,9 +18,9 @@ use super::gateway_conf::{self, CONFIGMAP_NAME, GatewayFiles};
 use super::pending::PendingRequests;
 use super::store::{NamespaceStore, ObjectKind, Slim};
 use super::watch::{self, Failure, Update};
-use super::{SectionView, Snapshot, WatchState};
+use super::{Rows, SectionView, Snapshot, WatchState};
 use crate::config::Namespaces;
-use crate::model::{Microservice, Routes, Section, WorkloadInfo, build_microservices};
+use crate::model::{Routes, Section, WorkloadInfo, build_microservices, merge_rows};
 
 /// Events closer together than this make one snapshot.
 const COALESCE: Duration = Duration::from_millis(10);
@@ -77,7 +77,7 @@ struct SectionState {
     namespace: String,
     store: NamespaceStore,
     kinds: HashMap<ObjectKind, KindState>,
-    rows: Arc<Vec<Microservice>>,
+    rows: Rows,
     ever_synced: bool,
     failing_since: Option<Instant>,
     dirty: bool,
@@ -147,6 +147,24 @@ impl SectionState {
             .any(|k| matches!(k, KindState::Failed(_)))
         {
             self.failing_since = None;
+        }
+    }
+
+    /// Builds the rows the store's changes touched again: all of them after a relist or a
+    /// routes change, else only the changed microservices, merged into the previous rows. Under
+    /// churn that is a few rows per snapshot instead of the whole namespace.
+    fn rebuild_rows(&mut self, routes: Option<&Routes>) {
+        let changes = self.store.take_changes();
+        if changes.all {
+            self.rows = super::rows(build_microservices(
+                self.section,
+                self.store.objects(),
+                routes,
+            ));
+        } else if !changes.names.is_empty() {
+            let subset = self.store.subset(&changes.names);
+            let fresh = build_microservices(self.section, &subset, routes);
+            self.rows = Arc::new(merge_rows(&self.rows, &changes.names, fresh));
         }
     }
 
@@ -447,19 +465,17 @@ impl Feed {
         };
         self.routes = routes;
         self.routes_error = error;
-        self.custom.dirty = true;
-        self.hasura.dirty = true;
+        for state in [&mut self.custom, &mut self.hasura] {
+            state.store.mark_all();
+            state.dirty = true;
+        }
     }
 
     fn snapshot(&mut self) -> Snapshot {
         for state in [&mut self.custom, &mut self.hasura] {
             let listed = state.kinds.values().all(|k| *k != KindState::Syncing);
             if state.dirty && listed {
-                state.rows = Arc::new(build_microservices(
-                    state.section,
-                    state.store.objects(),
-                    self.routes.as_ref(),
-                ));
+                state.rebuild_rows(self.routes.as_ref());
                 if state.kinds.values().all(|k| *k == KindState::Synced) {
                     state.ever_synced = true;
                 }

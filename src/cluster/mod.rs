@@ -5,6 +5,7 @@
 
 mod feed;
 mod gateway_conf;
+mod label_index;
 mod pending;
 mod store;
 mod watch;
@@ -18,6 +19,14 @@ pub use pending::PendingRequests;
 pub use watch::Failure;
 
 use crate::model::{Microservice, Section};
+
+/// A section's rows, as the snapshots carry them.
+pub type Rows = Arc<Vec<Arc<Microservice>>>;
+
+/// Rows from plain values (tests and benchmarks build them by hand).
+pub fn rows(rows: Vec<Microservice>) -> Rows {
+    Arc::new(rows.into_iter().map(Arc::new).collect())
+}
 
 /// How a namespace's watches stand.
 #[derive(Clone, Debug, PartialEq)]
@@ -50,7 +59,8 @@ impl WatchState {
 pub struct SectionView {
     pub section: Section,
     pub namespace: String,
-    pub rows: Arc<Vec<Microservice>>,
+    /// Sorted by name; shared between snapshots, so an unchanged row is never copied.
+    pub rows: Rows,
     pub state: WatchState,
     /// The rows are from before the current failure (shown, but marked).
     pub stale: bool,

@@ -6,7 +6,10 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use super::fast_hash::{FastMap, FastSet, Fnv, hash_strs};
 
 use super::microservice::{Microservice, Section};
 use super::objects::{IngressInfo, PodInfo, ServiceInfo, WorkloadInfo};
@@ -20,42 +23,6 @@ pub struct NamespaceObjects {
     pub services: Vec<ServiceInfo>,
     pub pods: Vec<PodInfo>,
     pub ingresses: Vec<IngressInfo>,
-}
-
-/// FNV-1a. std's SipHash resists hash flooding, which matters for servers taking keys from
-/// strangers; here the keys are names from the user's own cluster, and SipHash cost more than
-/// the rest of the join.
-struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-}
-
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
-
-/// Hashes a sequence of strings; `str`'s `Hash` adds a terminator, so `["ab"]` and
-/// `["a", "b"]` differ.
-fn hash_strs<'s>(items: impl Iterator<Item = &'s str>) -> u64 {
-    let mut h = Fnv::default();
-    for s in items {
-        s.hash(&mut h);
-    }
-    h.finish()
 }
 
 /// The pods that carry every key of one selector shape (e.g. `{app}`), as
@@ -316,6 +283,39 @@ pub fn build_microservices(
             },
         })
         .collect()
+}
+
+/// The rows of `previous` whose microservice is not named in `replaced`, merged with `fresh`,
+/// the rows `build_microservices` made for exactly those names: the same rows, in the same
+/// order, as building the whole namespace again. Rows are shared, not copied, so this costs a
+/// reference count per row.
+pub fn merge_rows(
+    previous: &[Arc<Microservice>],
+    replaced: &FastSet<String>,
+    fresh: Vec<Microservice>,
+) -> Vec<Arc<Microservice>> {
+    let mut out = Vec::with_capacity(previous.len() + fresh.len());
+    let mut kept = previous
+        .iter()
+        .filter(|m| !replaced.contains(&m.name))
+        .peekable();
+    let mut fresh = fresh.into_iter().peekable();
+    loop {
+        // A kept row and a fresh one never share a name, so (name, namespace) orders them
+        // exactly as `join_sources` would.
+        let take_kept = match (kept.peek(), fresh.peek()) {
+            (None, None) => break,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some(k), Some(f)) => (&k.name, &k.namespace) < (&f.name, &f.namespace),
+        };
+        if take_kept {
+            out.extend(kept.next().cloned());
+        } else {
+            out.extend(fresh.next().map(Arc::new));
+        }
+    }
+    out
 }
 
 /// `<service>.<namespace>`, the address other microservices use (product.md 5.3).

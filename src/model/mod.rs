@@ -3,6 +3,7 @@
 //! Nothing here does I/O: the cluster watchers feed slim objects in, the dashboard and the
 //! `list` command read `Microservice` rows out.
 
+pub mod fast_hash;
 mod gateway_yaml;
 pub mod join;
 pub mod microservice;
@@ -10,7 +11,7 @@ pub mod objects;
 pub mod routes;
 pub mod status;
 
-pub use join::{NamespaceObjects, build_microservices};
+pub use join::{NamespaceObjects, build_microservices, merge_rows};
 pub use microservice::{Microservice, Section};
 pub use objects::{
     ContainerInfo, IngressInfo, IngressRuleInfo, PodInfo, ServiceInfo, ServicePortInfo, TargetPort,
