@@ -26,6 +26,7 @@ pub use requests::RequestLogPane;
 pub use selection::Selection;
 pub use verbs::{Flash, LogsAction};
 pub use widths::ColumnWidths;
+use widths::RowWidths;
 
 /// What the header says about where we are connected.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -43,9 +44,11 @@ pub struct Filter {
 }
 
 impl Filter {
-    /// Kubernetes names are lower-case, so only the typed text needs folding.
-    pub fn matches(&self, name: &str) -> bool {
-        self.text.is_empty() || name.contains(&self.text.to_lowercase())
+    /// Whether a name passes, for many names: Kubernetes names are lower-case, so only the
+    /// typed text needs folding, once.
+    fn matcher(&self) -> impl Fn(&str) -> bool + '_ {
+        let folded = self.text.to_lowercase();
+        move |name: &str| name.contains(folded.as_str())
     }
 }
 
@@ -55,6 +58,8 @@ pub struct TableView {
     /// Indices into the snapshot's rows, in order.
     pub visible: Vec<usize>,
     pub widths: ColumnWidths,
+    /// The widths of every row (visible or not), to fit the columns to the visible ones.
+    row_widths: RowWidths,
 }
 
 pub struct App {
@@ -162,17 +167,20 @@ impl App {
 
     fn refilter(&mut self, section: Section) {
         let rows = &self.snapshot.section(section).rows;
-        let visible: Vec<usize> = (0..rows.len())
-            .filter(|&i| self.filter.matches(&rows[i].name))
-            .collect();
-        let view = TableView {
-            widths: ColumnWidths::measure(visible.iter().map(|&i| &*rows[i])),
-            visible,
+        let view = match section {
+            Section::Custom => &mut self.custom_view,
+            Section::Hasura => &mut self.hasura_view,
         };
-        match section {
-            Section::Custom => self.custom_view = view,
-            Section::Hasura => self.hasura_view = view,
-        }
+        view.row_widths.update(rows);
+        view.visible = if self.filter.text.is_empty() {
+            (0..rows.len()).collect()
+        } else {
+            let matches = self.filter.matcher();
+            (0..rows.len())
+                .filter(|&i| matches(&rows[i].name))
+                .collect()
+        };
+        view.widths = ColumnWidths::fitting(view.visible.iter().map(|&i| view.row_widths.get(i)));
     }
 
     pub fn selection(&self, section: Section) -> &Selection {

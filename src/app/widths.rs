@@ -2,9 +2,11 @@
 //! visible row so that columns do not jump while scrolling.
 
 use std::fmt::{self, Write};
+use std::sync::Arc;
 
 use unicode_width::UnicodeWidthStr;
 
+use crate::cluster::Rows;
 use crate::model::Microservice;
 
 pub const NAME: &str = "NAME";
@@ -38,30 +40,94 @@ impl Default for ColumnWidths {
 }
 
 impl ColumnWidths {
-    pub fn measure<'a>(rows: impl Iterator<Item = &'a Microservice>) -> ColumnWidths {
-        let mut w = ColumnWidths::default();
-        for m in rows {
-            w.name = w.name.max(m.name.width());
-            w.status = w.status.max(display_width(&m.status));
-            w.replicas = w.replicas.max(match m.workload_kind {
-                Some(_) => display_width(&format_args!("{}/{}", m.ready, m.desired)),
+    /// The widths of one row's cells (no header: a row alone may be narrower).
+    pub fn of_row(m: &Microservice) -> ColumnWidths {
+        ColumnWidths {
+            name: text_width(&m.name),
+            status: display_width(&m.status),
+            replicas: match m.workload_kind {
+                Some(_) => digits(m.ready) + 1 + digits(m.desired),
                 None => 1,
-            });
-            w.internal = w.internal.max(
-                m.internal_url
-                    .as_deref()
-                    .map_or(0, UnicodeWidthStr::width)
-                    .min(URL_CAP),
-            );
-            w.external = w.external.max(
-                m.external_url
-                    .as_deref()
-                    .map_or(0, UnicodeWidthStr::width)
-                    .min(URL_CAP),
-            );
+            },
+            internal: m.internal_url.as_deref().map_or(0, text_width).min(URL_CAP),
+            external: m.external_url.as_deref().map_or(0, text_width).min(URL_CAP),
         }
-        w
     }
+
+    /// The column widths that fit the headers and every row of `rows`.
+    pub fn fitting<'a>(rows: impl Iterator<Item = &'a ColumnWidths>) -> ColumnWidths {
+        rows.fold(ColumnWidths::default(), |w, r| ColumnWidths {
+            name: w.name.max(r.name),
+            status: w.status.max(r.status),
+            replicas: w.replicas.max(r.replicas),
+            internal: w.internal.max(r.internal),
+            external: w.external.max(r.external),
+        })
+    }
+}
+
+/// Each row's cell widths, beside the rows they were measured from. A new snapshot shares its
+/// unchanged rows with the old one (the same `Arc`), so only the rows it changed are measured:
+/// under churn, a handful instead of the whole table.
+#[derive(Clone, Debug, Default)]
+pub struct RowWidths {
+    /// Held so that a row's address is never reused while its widths are kept.
+    rows: Rows,
+    widths: Vec<ColumnWidths>,
+}
+
+impl RowWidths {
+    /// The widths of `rows[i]`, by index.
+    pub fn get(&self, i: usize) -> &ColumnWidths {
+        &self.widths[i]
+    }
+
+    /// Measures `rows`, reusing the widths of the rows it shares with the last ones.
+    pub fn update(&mut self, rows: &Rows) {
+        if Arc::ptr_eq(&self.rows, rows) {
+            return;
+        }
+        let (old_rows, old_widths) = (&self.rows, &self.widths);
+        let mut widths = Vec::with_capacity(rows.len());
+        let mut old = 0;
+        for row in rows.iter() {
+            // Both lists are sorted by name: skip the old rows this one has passed (they went
+            // or were replaced). Rows shared at the cursor are compared by address only.
+            while old < old_rows.len()
+                && !Arc::ptr_eq(&old_rows[old], row)
+                && old_rows[old].name < row.name
+            {
+                old += 1;
+            }
+            if old < old_rows.len() && Arc::ptr_eq(&old_rows[old], row) {
+                widths.push(old_widths[old]);
+                old += 1;
+            } else {
+                widths.push(ColumnWidths::of_row(row));
+            }
+        }
+        self.rows = rows.clone();
+        self.widths = widths;
+    }
+}
+
+/// The width of `s` on screen. Kubernetes names and most URLs are printable ASCII, one column a
+/// byte; only other text needs the Unicode tables (this runs for every row of a changed table).
+fn text_width(s: &str) -> usize {
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        s.len()
+    } else {
+        s.width()
+    }
+}
+
+/// How many columns `n` takes in decimal, with its sign.
+fn digits(n: i32) -> usize {
+    let sign = usize::from(n < 0);
+    sign + n
+        .unsigned_abs()
+        .checked_ilog10()
+        .map_or(1, |d| d as usize + 1)
 }
 
 /// The width `value` takes on screen, without building the string: this runs for every row of a
@@ -89,5 +155,78 @@ mod tests {
         assert_eq!(display_width(&"Running"), 7);
         assert_eq!(display_width(&format_args!("{}/{}", 10, 2)), 4);
         assert_eq!(display_width(&"日本"), 4);
+    }
+
+    fn row(name: &str, ready: i32) -> Microservice {
+        Microservice {
+            name: name.into(),
+            namespace: "default".into(),
+            section: crate::model::Section::Custom,
+            workload_kind: Some(crate::model::WorkloadKind::Deployment),
+            status: crate::model::Status::Running,
+            ready,
+            desired: 1,
+            internal_url: Some(format!("{name}.default")),
+            external_url: None,
+            ports: vec![],
+            created: None,
+        }
+    }
+
+    #[test]
+    fn row_widths_follow_inserted_removed_and_replaced_rows() {
+        let a = Arc::new(row("a", 1));
+        let long = Arc::new(row("a-much-longer-name", 1));
+        let c = Arc::new(row("c", 1));
+        let mut cache = RowWidths::default();
+        let first: Rows = Arc::new(vec![a.clone(), long.clone(), c.clone()]);
+        cache.update(&first);
+        let expect = |rows: &Rows, cache: &RowWidths| {
+            for (i, r) in rows.iter().enumerate() {
+                assert_eq!(*cache.get(i), ColumnWidths::of_row(r), "row {i}");
+            }
+        };
+        expect(&first, &cache);
+        // The long row goes, `b` comes, `c` is replaced by a wider one of the same name.
+        let b = Arc::new(row("b", 1));
+        let wider_c = Arc::new(row("c", 10_000_000));
+        let second: Rows = Arc::new(vec![a.clone(), b, wider_c]);
+        cache.update(&second);
+        expect(&second, &cache);
+        assert_eq!(
+            ColumnWidths::fitting((0..3).map(|i| cache.get(i))),
+            ColumnWidths {
+                name: "NAME".len(),
+                status: "Running".len(),
+                replicas: "10000000/1".len(),
+                internal: "INTERNAL-URL".len(),
+                external: "EXTERNAL-URL".len(),
+            }
+        );
+        // Everything new at once, and then nothing.
+        let third: Rows = Arc::new(vec![Arc::new(row("z", 2))]);
+        cache.update(&third);
+        expect(&third, &cache);
+        cache.update(&Arc::new(vec![]));
+        assert_eq!(
+            ColumnWidths::fitting(std::iter::empty()),
+            ColumnWidths::default()
+        );
+    }
+
+    #[test]
+    fn shortcuts_agree_with_the_formatted_text() {
+        for n in [0, 1, 9, 10, 99, 100, 12345, -1, -10, i32::MAX, i32::MIN] {
+            assert_eq!(digits(n), n.to_string().len(), "{n}");
+        }
+        for s in [
+            "my-app.default",
+            "",
+            "tab\there",
+            "https://café.example",
+            "日本",
+        ] {
+            assert_eq!(text_width(s), s.width(), "{s:?}");
+        }
     }
 }
