@@ -2,12 +2,12 @@
 //! name and label indexes so that each watch event is O(1), and a record of which rows each
 //! event changed so that only those are built again.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use super::label_index::LabelIndex;
 use crate::model::fast_hash::FastSet;
 use crate::model::{
-    IngressInfo, NamespaceObjects, PodInfo, ServiceInfo, WorkloadInfo, WorkloadKind,
+    IngressInfo, Labels, NamespaceObjects, PodInfo, ServiceInfo, WorkloadInfo, WorkloadKind,
 };
 
 /// Which list of `NamespaceObjects` an object lives in.
@@ -188,6 +188,17 @@ impl NamespaceStore {
         for name in stale {
             self.remove(kind, &name);
         }
+        // Room for the whole listing at once: growing by doubling would leave up to half the
+        // list's size unused (and copy it on the way) on a namespace of 10,000 pods.
+        match kind {
+            ObjectKind::Deployment | ObjectKind::StatefulSet => {
+                self.objects.workloads.reserve(fresh.len())
+            }
+            ObjectKind::Service => self.objects.services.reserve(fresh.len()),
+            ObjectKind::Pod => self.objects.pods.reserve(fresh.len()),
+            ObjectKind::Ingress => self.objects.ingresses.reserve(fresh.len()),
+        }
+        self.index.reserve(fresh.len());
         for object in fresh {
             self.upsert(object);
         }
@@ -234,7 +245,7 @@ impl NamespaceStore {
 
     /// Appends the positions of the pods carrying every pair of `selector` (none for an empty
     /// selector, as in the join).
-    fn pods_selected_by(&self, selector: &BTreeMap<String, String>, out: &mut Vec<usize>) {
+    fn pods_selected_by(&self, selector: &Labels, out: &mut Vec<usize>) {
         // The rarest pair's pods are the fewest to check.
         let Some(candidates) = selector
             .iter()
@@ -264,7 +275,7 @@ impl NamespaceStore {
             }
             ObjectKind::Pod => {
                 let labels = &self.objects.pods[at].labels;
-                for (k, v) in labels {
+                for (k, v) in labels.iter() {
                     for &w in self.workload_selectors.candidates(k, v) {
                         let w = &self.objects.workloads[w as usize];
                         if selects(&w.selector, labels) && !names.contains(&w.name) {
@@ -355,16 +366,16 @@ impl NamespaceStore {
 
 /// Whether a selector picks a pod with these labels. An empty selector picks nothing: Kubernetes
 /// rejects it on workloads, and matching every pod would be wrong in any case.
-fn selects(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, String>) -> bool {
-    !selector.is_empty() && selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+fn selects(selector: &Labels, labels: &Labels) -> bool {
+    !selector.is_empty() && labels.contains_all(selector)
 }
 
-fn pairs(labels: &BTreeMap<String, String>) -> impl Iterator<Item = (&str, &str)> {
-    labels.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+fn pairs(labels: &Labels) -> impl Iterator<Item = (&str, &str)> {
+    labels.iter()
 }
 
 /// A workload is indexed by one pair of its selector: a pod matching the selector carries it.
-fn first_pair(selector: &BTreeMap<String, String>) -> impl Iterator<Item = (&str, &str)> {
+fn first_pair(selector: &Labels) -> impl Iterator<Item = (&str, &str)> {
     pairs(selector).take(1)
 }
 

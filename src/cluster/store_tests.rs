@@ -1,13 +1,12 @@
 //! Tests of `NamespaceStore`: rows built from its recorded changes equal a full join, whatever
 //! the sequence of watch events.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::*;
 use crate::model::{
-    IngressRuleInfo, Microservice, Section, ServicePortInfo, TargetPort, build_microservices,
-    merge_rows,
+    IngressRuleInfo, Labels, Microservice, Section, ServicePortInfo, TargetPort,
+    build_microservices, merge_rows,
 };
 
 /// xorshift64*: a fixed, dependency-free sequence, so a failure replays exactly.
@@ -37,22 +36,19 @@ impl Rng {
 const NAMES: [&str; 8] = ["api", "auth", "data", "db", "ui", "web", "zeta", "a-b"];
 const TIERS: [&str; 2] = ["front", "back"];
 
-fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+fn map(pairs: &[(&str, &str)]) -> Labels {
+    pairs.iter().copied().collect()
 }
 
 /// Selectors of the shapes clusters use, plus the awkward ones: a shared pair first in
 /// order (`a-tier` sorts before `app`), and none at all.
-fn selector(rng: &mut Rng, name: &str) -> BTreeMap<String, String> {
+fn selector(rng: &mut Rng, name: &str) -> Labels {
     let tier = rng.pick(&TIERS);
     match rng.below(5) {
         0 | 1 => map(&[("app", name)]),
         2 => map(&[("app", name), ("tier", tier)]),
         3 => map(&[("a-tier", tier)]),
-        _ => BTreeMap::new(),
+        _ => Labels::default(),
     }
 }
 
@@ -96,10 +92,10 @@ fn pod(rng: &mut Rng) -> Slim {
     let app = rng.pick(&NAMES);
     let mut labels = map(&[("app", app), ("pod-template-hash", rng.pick(&["h1", "h2"]))]);
     if rng.chance(50) {
-        labels.insert("tier".into(), rng.pick(&TIERS).into());
+        labels.insert("tier", rng.pick(&TIERS));
     }
     if rng.chance(50) {
-        labels.insert("a-tier".into(), rng.pick(&TIERS).into());
+        labels.insert("a-tier", rng.pick(&TIERS));
     }
     Slim::Pod(PodInfo {
         name: format!("{app}-{}", rng.below(4)),

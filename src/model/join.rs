@@ -5,12 +5,13 @@
 //! grows with the number of objects, not with workloads times pods.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use super::fast_hash::{FastMap, FastSet, Fnv, hash_strs};
 
+use super::labels::Labels;
 use super::microservice::{Microservice, Section};
 use super::objects::{IngressInfo, PodInfo, ServiceInfo, WorkloadInfo};
 use super::routes::Routes;
@@ -56,7 +57,7 @@ impl<'a> PodIndex<'a> {
             if w.selector.is_empty() || index.group(&w.selector).is_some() {
                 continue;
             }
-            let keys: Vec<&str> = w.selector.keys().map(String::as_str).collect();
+            let keys: Vec<&str> = w.selector.keys().collect();
             let mut entries: Vec<(u64, usize)> = pods
                 .iter()
                 .enumerate()
@@ -66,7 +67,7 @@ impl<'a> PodIndex<'a> {
                     // Same hash as `hash_strs` over the values, without collecting them.
                     let mut h = Fnv::default();
                     for k in &keys {
-                        p.labels.get(*k)?.as_str().hash(&mut h);
+                        p.labels.get(k)?.hash(&mut h);
                     }
                     Some((h.finish(), i))
                 })
@@ -83,33 +84,23 @@ impl<'a> PodIndex<'a> {
         index
     }
 
-    fn group(&self, selector: &BTreeMap<String, String>) -> Option<&Group<'a>> {
-        let shape = hash_strs(selector.keys().map(String::as_str));
+    fn group(&self, selector: &Labels) -> Option<&Group<'a>> {
+        let shape = hash_strs(selector.keys());
         self.by_shape
             .get(&shape)?
             .iter()
             .map(|&g| &self.groups[g])
-            .find(|g| {
-                g.keys
-                    .iter()
-                    .copied()
-                    .eq(selector.keys().map(String::as_str))
-            })
+            .find(|g| g.keys.iter().copied().eq(selector.keys()))
     }
 
     /// Fills `out` with the pods of `namespace` matching every label of `selector`, sorted by
     /// name. A buffer instead of a returned Vec: the join calls this once per workload.
-    fn select_into(
-        &self,
-        namespace: &str,
-        selector: &BTreeMap<String, String>,
-        out: &mut Vec<&'a PodInfo>,
-    ) {
+    fn select_into(&self, namespace: &str, selector: &Labels, out: &mut Vec<&'a PodInfo>) {
         out.clear();
         let Some(group) = self.group(selector) else {
             return;
         };
-        let wanted = hash_strs(selector.values().map(String::as_str));
+        let wanted = hash_strs(selector.values());
         let start = group.entries.partition_point(|(h, _)| *h < wanted);
         let pods = self.pods;
         out.extend(
@@ -119,7 +110,7 @@ impl<'a> PodIndex<'a> {
                 .map(|&(_, i)| &pods[i])
                 // The hash only narrows the search; the labels decide.
                 .filter(|p| p.namespace == namespace)
-                .filter(|p| selector.iter().all(|(k, v)| p.labels.get(k) == Some(v))),
+                .filter(|p| p.labels.contains_all(selector)),
         );
         out.sort_unstable_by(|a, b| a.name.cmp(&b.name));
     }

@@ -1,6 +1,5 @@
 //! Tests of `join`: the seed cluster's rows, EXTERNAL-URL sources and precedence, pod matching.
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 use super::*;
@@ -10,8 +9,8 @@ use crate::model::objects::{
 use crate::model::routes::tests::{SEED_DOMAINS, SEED_ROUTES, seed_vars};
 use crate::model::routes::{RouteEntry, parse_gateway_config};
 
-fn labels(app: &str) -> BTreeMap<String, String> {
-    BTreeMap::from([("app".to_string(), app.to_string())])
+fn labels(app: &str) -> Labels {
+    [("app", app)].into_iter().collect()
 }
 
 fn workload(kind: WorkloadKind, name: &str, ns: &str) -> WorkloadInfo {
@@ -280,10 +279,10 @@ fn pods_join_by_selector_within_namespace() {
         waiting_reason: s("CrashLoopBackOff"),
         terminated: None,
     }];
-    crashing.labels.insert("tier".into(), "backend".into());
+    crashing.labels.insert("tier", "backend");
     let mut w = deploy("api", "default");
     w.ready = 0;
-    w.selector.insert("tier".into(), "backend".into());
+    w.selector.insert("tier", "backend");
     let mut objs = NamespaceObjects {
         workloads: vec![w.clone()],
         pods: vec![
@@ -350,7 +349,7 @@ fn twenty_thousand_rows() {
         objs.services.push(service(&name, "default", 8080));
         for r in 0..2 {
             let mut p = pod(&format!("{name}-{r}"), "default", &name);
-            p.labels.insert("tier".into(), "bench".into());
+            p.labels.insert("tier", "bench");
             objs.pods.push(p);
         }
     }

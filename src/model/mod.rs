@@ -6,12 +6,14 @@
 pub mod fast_hash;
 mod gateway_yaml;
 pub mod join;
+pub mod labels;
 pub mod microservice;
 pub mod objects;
 pub mod routes;
 pub mod status;
 
 pub use join::{NamespaceObjects, build_microservices, merge_rows};
+pub use labels::Labels;
 pub use microservice::{Microservice, Section};
 pub use objects::{
     ContainerInfo, IngressInfo, IngressRuleInfo, PodInfo, ServiceInfo, ServicePortInfo, TargetPort,

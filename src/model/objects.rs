@@ -13,6 +13,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 pub use k8s_openapi::jiff::Timestamp;
 
+use super::labels::Labels;
+
 /// The Service annotation that names a microservice's public URL outright (product.md 5.4).
 pub const EXTERNAL_URL_ANNOTATION: &str = "hasura.io/external-url";
 
@@ -34,7 +36,7 @@ pub struct WorkloadInfo {
     pub ready: i32,
     pub updated: i32,
     /// `spec.selector.matchLabels`; matchExpressions are not used by Hasura manifests.
-    pub selector: BTreeMap<String, String>,
+    pub selector: Labels,
     pub created: Option<Timestamp>,
 }
 
@@ -43,7 +45,7 @@ pub struct WorkloadInfo {
 pub struct ServiceInfo {
     pub name: String,
     pub namespace: String,
-    pub selector: BTreeMap<String, String>,
+    pub selector: Labels,
     pub ports: Vec<ServicePortInfo>,
     /// The `hasura.io/external-url` annotation, the only annotation kept.
     pub external_url_annotation: Option<String>,
@@ -72,7 +74,7 @@ pub enum TargetPort {
 pub struct PodInfo {
     pub name: String,
     pub namespace: String,
-    pub labels: BTreeMap<String, String>,
+    pub labels: Labels,
     pub phase: String,
     /// False only when the PodScheduled condition is explicitly False.
     pub scheduled: bool,
@@ -113,6 +115,14 @@ pub struct IngressRuleInfo {
     pub service: String,
 }
 
+/// A map of labels (or a selector) as the slim objects keep it.
+fn labels(map: Option<&BTreeMap<String, String>>) -> Labels {
+    map.into_iter()
+        .flatten()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
 fn name_of(meta: &ObjectMeta) -> String {
     meta.name.clone().unwrap_or_default()
 }
@@ -136,9 +146,7 @@ impl From<&Deployment> for WorkloadInfo {
             desired: spec.and_then(|s| s.replicas).unwrap_or(1),
             ready: status.and_then(|s| s.ready_replicas).unwrap_or(0),
             updated: status.and_then(|s| s.updated_replicas).unwrap_or(0),
-            selector: spec
-                .and_then(|s| s.selector.match_labels.clone())
-                .unwrap_or_default(),
+            selector: labels(spec.and_then(|s| s.selector.match_labels.as_ref())),
             created: created_of(&d.metadata),
         }
     }
@@ -155,9 +163,7 @@ impl From<&StatefulSet> for WorkloadInfo {
             desired: spec.and_then(|s| s.replicas).unwrap_or(1),
             ready: status.and_then(|s| s.ready_replicas).unwrap_or(0),
             updated: status.and_then(|s| s.updated_replicas).unwrap_or(0),
-            selector: spec
-                .and_then(|s| s.selector.match_labels.clone())
-                .unwrap_or_default(),
+            selector: labels(spec.and_then(|s| s.selector.match_labels.as_ref())),
             created: created_of(&s.metadata),
         }
     }
@@ -200,7 +206,7 @@ impl From<&Service> for ServiceInfo {
         ServiceInfo {
             name: name_of(&s.metadata),
             namespace: namespace_of(&s.metadata),
-            selector: spec.and_then(|s| s.selector.clone()).unwrap_or_default(),
+            selector: labels(spec.and_then(|s| s.selector.as_ref())),
             ports,
             external_url_annotation: s
                 .metadata
@@ -257,7 +263,7 @@ impl From<&Pod> for PodInfo {
         PodInfo {
             name: name_of(&p.metadata),
             namespace: namespace_of(&p.metadata),
-            labels: p.metadata.labels.clone().unwrap_or_default(),
+            labels: labels(p.metadata.labels.as_ref()),
             // A pod the kubelet has not reported on yet is, for all purposes, pending.
             phase: status
                 .and_then(|s| s.phase.clone())

@@ -19,7 +19,7 @@ fn deployment_defaults_and_fields() {
     let w = WorkloadInfo::from(&d);
     assert_eq!(w.kind, WorkloadKind::Deployment);
     assert_eq!((w.desired, w.ready, w.updated), (1, 0, 0));
-    assert_eq!(w.selector.get("app").map(String::as_str), Some("data"));
+    assert_eq!(w.selector.get("app"), Some("data"));
     assert_eq!(w.created.unwrap().to_string(), "2026-01-02T03:04:05Z");
 }
 

@@ -123,7 +123,6 @@ pub fn derive_status(workload: &WorkloadInfo, pods: &[&PodInfo]) -> Status {
 mod tests {
     use super::*;
     use crate::model::objects::{ContainerInfo, WorkloadKind};
-    use std::collections::BTreeMap;
 
     fn workload(desired: i32, ready: i32, updated: i32) -> WorkloadInfo {
         WorkloadInfo {
@@ -133,7 +132,7 @@ mod tests {
             desired,
             ready,
             updated,
-            selector: BTreeMap::from([("app".into(), "data".into())]),
+            selector: [("app", "data")].into_iter().collect(),
             created: None,
         }
     }
@@ -142,7 +141,7 @@ mod tests {
         PodInfo {
             name: "data-1".into(),
             namespace: "hasura".into(),
-            labels: BTreeMap::new(),
+            labels: crate::model::Labels::default(),
             phase: "Running".into(),
             scheduled: true,
             ready: true,
