@@ -102,9 +102,10 @@ impl NamespaceStore {
         std::mem::take(&mut self.changes)
     }
 
-    /// Every row must be built again (the routes changed).
+    /// Every row must be built again (a relist, or the routes changed).
     pub fn mark_all(&mut self) {
         self.changes.all = true;
+        self.changes.names.clear();
     }
 
     /// Inserts or replaces an object. Returns whether anything changed.
@@ -185,6 +186,8 @@ impl NamespaceStore {
             .filter(|(k, _)| *k == kind)
             .map(|(_, name)| name.clone())
             .collect();
+        // A relist can change anything; one full build is cheaper than tracking it.
+        self.mark_all();
         for name in stale {
             self.remove(kind, &name);
         }
@@ -202,9 +205,6 @@ impl NamespaceStore {
         for object in fresh {
             self.upsert(object);
         }
-        // A relist can change anything; one full build is cheaper than tracking it.
-        self.changes.all = true;
-        self.changes.names.clear();
     }
 
     pub fn clear(&mut self) {
@@ -265,6 +265,10 @@ impl NamespaceStore {
     /// Marks the rows that show the object at `at`: a workload's or Service's own row, the
     /// rows of the workloads selecting a pod, the rows an Ingress routes to.
     fn touch_rows_of(&mut self, kind: ObjectKind, at: usize) {
+        if self.changes.all {
+            // Every row is built anyway (as while the first listing arrives).
+            return;
+        }
         let names = &mut self.changes.names;
         match kind {
             ObjectKind::Deployment | ObjectKind::StatefulSet => {
