@@ -6,7 +6,7 @@
 //!
 //! Run: `cargo bench --bench report` (after `cargo bench --bench render` for the render rows;
 //! `cargo bench` runs both in that order). Knobs: BENCH_SCALES (default 1000,5000,20000),
-//! BENCH_IDLE_SECS (30), BENCH_CHURN_SECS (20), BENCH_CHURN_RATE (50), FORWARD_BENCH_MIB (1024),
+//! BENCH_IDLE_SECS (30), BENCH_STARTS (3, dashboard starts per scale), BENCH_CHURN_SECS (20), BENCH_CHURN_RATE (50), FORWARD_BENCH_MIB (1024),
 //! FORWARD_BENCH_CONNECTIONS (1000), FORWARD_BENCH_CONCURRENT (64).
 
 mod support;
@@ -120,10 +120,31 @@ async fn at_scale(scale: usize, report: &mut Report) {
         );
     }
 
-    // The dashboard: start to a full table, then memory.
-    let (dashboard, to_full) = Dashboard::start(&demo.kubeconfig, scale + 1);
+    // The dashboard: start to a full table (the median of a few starts: one start on a shared
+    // 2-core machine varies by half a second at 20,000), then memory.
+    let starts = env_or("BENCH_STARTS", 3usize).max(1);
+    let mut times = Vec::with_capacity(starts);
+    let mut peaks = Vec::with_capacity(starts);
+    let mut last = None;
+    for i in 0..starts {
+        let (dashboard, to_full) = Dashboard::start(&demo.kubeconfig, scale + 1);
+        times.push(to_full);
+        if i + 1 < starts {
+            peaks.push(dashboard.peak_rss_kib());
+            dashboard.quit();
+        } else {
+            last = Some(dashboard);
+        }
+    }
+    let dashboard = last.expect("at least one start");
+    times.sort();
+    let to_full = times[times.len() / 2];
     report.add(
-        &format!("dashboard start to full table, N={scale} ({objects} objects + pods)"),
+        &format!(
+            "dashboard start to full table, N={scale} ({objects} objects + pods), median of {starts} (min–max {}–{})",
+            secs(times[0]),
+            secs(times[times.len() - 1])
+        ),
         secs(to_full),
         if scale == 20000 { "≤ 3 s" } else { "" },
         (scale == 20000).then_some(to_full <= Duration::from_secs(3)),
@@ -131,14 +152,16 @@ async fn at_scale(scale: usize, report: &mut Report) {
     if scale == 5000 {
         idle_and_churn(&demo, &dashboard, report).await;
     }
-    let peak = dashboard.peak_rss_kib();
+    // The highest of the starts (the last one after the idle and churn runs at 5,000).
+    peaks.push(dashboard.peak_rss_kib());
+    let peak = peaks.into_iter().max().unwrap_or(0);
     let (target, limit) = match scale {
         5000 => ("≤ 48 MiB", Some(48 * 1024)),
         20000 => ("≤ 128 MiB", Some(128 * 1024)),
         _ => ("", None),
     };
     report.add(
-        &format!("dashboard peak RSS, N={scale}"),
+        &format!("dashboard peak RSS, N={scale} (highest of the {starts} starts)"),
         mib(peak),
         target,
         limit.map(|l| peak <= l),

@@ -278,14 +278,12 @@ fn list(
     let after = resume
         .as_ref()
         .map(|(_, ns, name)| (ns.as_str(), name.as_str()));
-    let (rv, candidates) = state.store.list(kind, namespace, after);
+    let page = state.store.list(kind, namespace, after, limit, |o| {
+        labels.matches_labels(o) && fields.matches_fields(o)
+    });
     // A continued list reports the version its first page was read at.
-    let rv = resume.as_ref().map_or(rv, |(rv, _, _)| *rv);
-    let mut matched = candidates
-        .into_iter()
-        .filter(|o| labels.matches_labels(o) && fields.matches_fields(o));
-    let items: Vec<_> = matched.by_ref().take(limit).collect();
-    let more = matched.next().is_some();
+    let rv = resume.as_ref().map_or(page.rv, |(rv, _, _)| *rv);
+    let (items, more) = (page.items, page.more);
     let continue_token = match (more, items.last()) {
         (true, Some(last)) => Some(encode_continue(
             rv,
