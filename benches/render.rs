@@ -95,7 +95,7 @@ fn render(c: &mut Criterion) {
 fn join(c: &mut Criterion) {
     use hasura_tui::model::{NamespaceObjects, PodInfo, ServiceInfo, WorkloadInfo};
     use k8s_openapi::api::apps::v1::Deployment;
-    use k8s_openapi::api::core::v1::{Pod, Service};
+    use k8s_openapi::api::core::v1::Service;
     use serde_json::json;
     let mut objects = NamespaceObjects::default();
     for i in 0..5000 {
@@ -115,7 +115,7 @@ fn join(c: &mut Criterion) {
         objects.workloads.push(WorkloadInfo::from(&deployment));
         objects.services.push(ServiceInfo::from(&service));
         for p in 0..2 {
-            let pod: Pod = serde_json::from_value(json!({
+            let pod: hasura_tui::model::pod_wire::PodWire = serde_json::from_value(json!({
                 "metadata": {"name": format!("{name}-abc-{p}"), "namespace": "default",
                              "labels": {"app": name, "pod-template-hash": "abc"}},
                 "spec": {"containers": [{"name": "app", "ports": [{"name": "http", "containerPort": 8080}]}]},

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Service};
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::Api;
 use kube::runtime::watcher;
@@ -20,6 +20,7 @@ use super::store::{NamespaceStore, ObjectKind, Slim};
 use super::watch::{self, Failure, Update};
 use super::{Rows, SectionView, Snapshot, WatchState};
 use crate::config::Namespaces;
+use crate::model::pod_wire::PodWire;
 use crate::model::{Routes, Section, WorkloadInfo, build_microservices, merge_rows};
 
 /// Events closer together than this make one snapshot.
@@ -285,7 +286,8 @@ fn spawn_section_watches(
             tx.clone(),
         )),
         tokio::spawn(watch::run(
-            Api::<Pod>::namespaced(client.clone(), namespace),
+            // Only the fields the rows use are parsed (model::pod_wire).
+            Api::<PodWire>::namespaced(client.clone(), namespace),
             wc(),
             |p| Slim::Pod(p.into()),
             wrap(ObjectKind::Pod),

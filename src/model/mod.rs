@@ -9,6 +9,7 @@ pub mod join;
 pub mod labels;
 pub mod microservice;
 pub mod objects;
+pub mod pod_wire;
 pub mod routes;
 pub mod status;
 

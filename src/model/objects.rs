@@ -7,13 +7,14 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{ContainerStatus, Pod, Service};
+use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 pub use k8s_openapi::jiff::Timestamp;
 
 use super::labels::Labels;
+use super::pod_wire::{ContainerStatusWire, PodWire};
 
 /// The Service annotation that names a microservice's public URL outright (product.md 5.4).
 pub const EXTERNAL_URL_ANNOTATION: &str = "hasura.io/external-url";
@@ -221,7 +222,7 @@ impl From<&Service> for ServiceInfo {
     }
 }
 
-fn container_info(cs: &ContainerStatus) -> ContainerInfo {
+fn container_info(cs: &ContainerStatusWire) -> ContainerInfo {
     let state = cs.state.as_ref();
     ContainerInfo {
         name: cs.name.clone(),
@@ -235,28 +236,26 @@ fn container_info(cs: &ContainerStatus) -> ContainerInfo {
     }
 }
 
-impl From<&Pod> for PodInfo {
-    fn from(p: &Pod) -> Self {
+impl From<&PodWire> for PodInfo {
+    fn from(p: &PodWire) -> Self {
         let status = p.status.as_ref();
         let condition = |kind: &str| {
             status
-                .and_then(|s| s.conditions.as_ref())
-                .and_then(|c| c.iter().find(|c| c.type_ == kind))
-                .map(|c| c.status.clone())
+                .and_then(|s| s.conditions.iter().flatten().find(|c| c.type_ == kind))
+                .map(|c| c.status.as_str())
         };
         let containers = status
             .into_iter()
             .flat_map(|s| {
                 let init = s.init_container_statuses.iter().flatten();
-                let app = s.container_statuses.iter().flatten();
-                init.chain(app)
+                init.chain(s.container_statuses.iter().flatten())
             })
             .map(container_info)
             .collect();
         let container_ports = p
             .spec
             .iter()
-            .flat_map(|s| s.containers.iter())
+            .flat_map(|s| s.containers.iter().flatten())
             .flat_map(|c| c.ports.iter().flatten())
             .map(|cp| (cp.name.clone(), cp.container_port))
             .collect();
@@ -268,8 +267,8 @@ impl From<&Pod> for PodInfo {
             phase: status
                 .and_then(|s| s.phase.clone())
                 .unwrap_or_else(|| "Pending".to_string()),
-            scheduled: condition("PodScheduled").as_deref() != Some("False"),
-            ready: condition("Ready").as_deref() == Some("True"),
+            scheduled: condition("PodScheduled") != Some("False"),
+            ready: condition("Ready") == Some("True"),
             deleting: p.metadata.deletion_timestamp.is_some(),
             containers,
             container_ports,

@@ -1,6 +1,7 @@
 //! Tests of `objects`: conversions from k8s-openapi objects built from JSON.
 
 use super::*;
+use crate::model::pod_wire::PodWire;
 use serde_json::json;
 
 fn from_json<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
@@ -77,7 +78,7 @@ fn load_balancer_only_for_that_type() {
 
 #[test]
 fn pod_conditions_containers_and_ports() {
-    let p: Pod = from_json(json!({
+    let p: PodWire = from_json(json!({
         "metadata": {"name": "data-1", "namespace": "hasura", "labels": {"app": "data"},
                      "deletionTimestamp": "2026-01-02T03:04:05Z"},
         "spec": {"containers": [{"name": "data", "ports": [
@@ -111,13 +112,52 @@ fn pod_conditions_containers_and_ports() {
     );
 }
 
+/// A pod as an API server sends it, every field present: the wire type skips what it does not
+/// name, and takes `null` for an empty list.
+#[test]
+fn a_full_pod_parses_into_the_wire_type() {
+    let p: PodWire = from_json(json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "my-app-1", "namespace": "default", "labels": {"app": "my-app"},
+            "annotations": {"a": "b"}, "creationTimestamp": "2026-11-29T02:08:35Z",
+            "ownerReferences": [{"apiVersion": "apps/v1", "controller": true, "kind": "ReplicaSet",
+                "name": "my-app-x", "uid": "u"}], "resourceVersion": "56", "uid": "u2",
+            "managedFields": [{"manager": "kubelet", "operation": "Update", "fieldsV1": {"f:x": {}}}]},
+        "spec": {"containers": [{"image": "hasura/hello-world:v1", "name": "my-app",
+            "ports": [{"containerPort": 8080, "name": "http", "protocol": "TCP"}],
+            "resources": {}, "env": [{"name": "A", "value": "1"}]}],
+            "nodeName": "demo-node-1", "volumes": [{"name": "v", "emptyDir": {}}]},
+        "status": {"conditions": [{"lastTransitionTime": "2026-11-29T02:08:35Z", "status": "True",
+                "type": "Ready"}],
+            "containerStatuses": [{"image": "x", "imageID": "", "name": "my-app", "ready": true,
+                "restartCount": 0, "started": true,
+                "state": {"running": {"startedAt": "2026-11-29T02:08:35Z"}}}],
+            "initContainerStatuses": null,
+            "hostIP": "10.0.0.1", "phase": "Running", "podIP": "10.244.0.22",
+            "podIPs": [{"ip": "10.244.0.22"}], "qosClass": "BestEffort",
+            "startTime": "2026-11-29T02:08:35Z"}
+    }));
+    let pi = PodInfo::from(&p);
+    assert_eq!(
+        (pi.name.as_str(), pi.namespace.as_str()),
+        ("my-app-1", "default")
+    );
+    assert_eq!(pi.labels.get("app"), Some("my-app"));
+    assert_eq!(pi.phase, "Running");
+    assert!(pi.ready && pi.scheduled && !pi.deleting);
+    assert_eq!(pi.containers.len(), 1);
+    assert_eq!(pi.containers[0].waiting_reason, None);
+    assert_eq!(pi.container_ports, vec![(Some("http".into()), 8080)]);
+    assert_eq!(pi.created.unwrap().to_string(), "2026-11-29T02:08:35Z");
+}
+
 #[test]
 fn pod_without_status_is_pending() {
-    let p: Pod = from_json(json!({"metadata": {"name": "x"}}));
+    let p: PodWire = from_json(json!({"metadata": {"name": "x"}}));
     let pi = PodInfo::from(&p);
     assert_eq!(pi.phase, "Pending");
     assert!(pi.scheduled && !pi.ready && !pi.deleting);
-    let unscheduled: Pod = from_json(json!({"metadata": {"name": "x"},
+    let unscheduled: PodWire = from_json(json!({"metadata": {"name": "x"},
         "status": {"conditions": [{"type": "PodScheduled", "status": "False"}]}}));
     assert!(!PodInfo::from(&unscheduled).scheduled);
 }
