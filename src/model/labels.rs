@@ -40,17 +40,20 @@ impl Labels {
         self.0.len()
     }
 
-    /// Sets `key` to `value` (objects come whole from the watch; this is for building them).
+    /// Sets `key` to `value`. Objects come whole from the watch; only tests build them by hand.
+    #[cfg(test)]
     pub fn insert(&mut self, key: impl Into<Box<str>>, value: impl Into<Box<str>>) {
         let pairs = std::mem::take(&mut self.0).into_vec().into_iter();
         *self = pairs.chain([(key.into(), value.into())]).collect();
     }
 
+    #[cfg(test)]
     pub fn remove(&mut self, key: &str) {
         let pairs = std::mem::take(&mut self.0).into_vec().into_iter();
         *self = pairs.filter(|(k, _)| &**k != key).collect();
     }
 
+    #[cfg(test)]
     pub fn clear(&mut self) {
         self.0 = Box::default();
     }
