@@ -6,30 +6,13 @@ use std::path::PathBuf;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use crate::cli::GlobalArgs;
-use crate::cluster::PendingRequests;
+use crate::cluster::{Namespaces, PendingRequests};
 
-/// The two namespaces the dashboard shows.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Namespaces {
-    pub hasura: String,
-    pub user: String,
-}
-
-impl Namespaces {
-    pub fn from_args(args: &GlobalArgs) -> Namespaces {
-        Namespaces {
-            hasura: args.hasura_namespace.clone(),
-            user: args.user_namespace.clone(),
-        }
-    }
-
-    /// `-n` takes `hasura`, `user`, or a literal namespace.
-    pub fn resolve(&self, word: &str) -> String {
-        match word {
-            "hasura" => self.hasura.clone(),
-            "user" => self.user.clone(),
-            other => other.to_string(),
-        }
+/// The two namespaces the dashboard shows, from the flags.
+pub fn namespaces(args: &GlobalArgs) -> Namespaces {
+    Namespaces {
+        hasura: args.hasura_namespace.clone(),
+        user: args.user_namespace.clone(),
     }
 }
 
@@ -228,16 +211,5 @@ current-context: ctx1
         let bad = err(connect_yaml("{{{ not yaml", "k.yaml", None).await);
         assert!(bad.contains("k.yaml is not valid"), "{bad}");
         assert_eq!(bad.lines().count(), 1);
-    }
-
-    #[test]
-    fn namespace_words() {
-        let ns = Namespaces {
-            hasura: "hasura".into(),
-            user: "apps".into(),
-        };
-        assert_eq!(ns.resolve("user"), "apps");
-        assert_eq!(ns.resolve("hasura"), "hasura");
-        assert_eq!(ns.resolve("kube-system"), "kube-system");
     }
 }

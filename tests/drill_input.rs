@@ -11,8 +11,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use hasura_tui::cluster::Namespaces;
 use hasura_tui::cluster::{FeedConfig, Snapshot, read_project, spawn_feed};
-use hasura_tui::config::{Namespaces, connect_yaml};
+use hasura_tui::config::connect_yaml;
 use hasura_tui::demo::DemoCluster;
 use hasura_tui::model::Status;
 use tokio::sync::watch;

@@ -6,8 +6,9 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hasura_tui::cluster::Namespaces;
 use hasura_tui::cluster::{FeedConfig, Snapshot, WatchState, spawn_feed};
-use hasura_tui::config::{Namespaces, connect_yaml};
+use hasura_tui::config::connect_yaml;
 use hasura_tui::demo::{DemoCluster, PodFault};
 use hasura_tui::model::Status;
 use tokio::sync::watch;

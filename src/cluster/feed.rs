@@ -15,11 +15,11 @@ use tokio::sync::{mpsc, watch as tokio_watch};
 use tokio_util::sync::CancellationToken;
 
 use super::gateway_conf::{self, CONFIGMAP_NAME, GatewayFiles};
+use super::namespaces::Namespaces;
 use super::pending::PendingRequests;
 use super::store::{NamespaceStore, ObjectKind, Slim};
 use super::watch::{self, Failure, Update};
 use super::{Rows, SectionView, Snapshot, WatchState};
-use crate::config::Namespaces;
 use crate::model::pod_wire::PodWire;
 use crate::model::{Routes, Section, WorkloadInfo, build_microservices, merge_rows};
 

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use k8s_openapi::api::core::v1::ConfigMap;
 
-use crate::config::Namespaces;
+use super::namespaces::Namespaces;
 use crate::model::{ClusterVars, MAX_CONFIG_BYTES, Routes, parse_gateway_config};
 
 pub const CONFIGMAP_NAME: &str = "hasura-conf";

@@ -6,6 +6,7 @@
 mod feed;
 mod gateway_conf;
 mod label_index;
+mod namespaces;
 mod pending;
 mod store;
 mod watch;
@@ -15,6 +16,7 @@ use std::time::Instant;
 
 pub use feed::{FeedConfig, spawn_feed};
 pub use gateway_conf::{GatewayFiles, read_project};
+pub use namespaces::Namespaces;
 pub use pending::PendingRequests;
 pub use watch::Failure;
 

@@ -7,7 +7,7 @@ use tokio_util::sync::CancellationToken;
 use crate::app::{Action, App, Connection};
 use crate::cli::GlobalArgs;
 use crate::cluster::{FeedConfig, read_project, spawn_feed};
-use crate::config::{ClusterTarget, Namespaces};
+use crate::config::{self, ClusterTarget};
 use crate::forward::ForwardManager;
 use crate::forward::persist::ForwardStore;
 use crate::jobs::Jobs;
@@ -74,7 +74,7 @@ async fn restore_forwards(
 
 pub fn feed_config(target: &ClusterTarget, global: &GlobalArgs) -> FeedConfig {
     FeedConfig {
-        namespaces: Namespaces::from_args(global),
+        namespaces: config::namespaces(global),
         cluster_name: global.cluster_name.clone(),
         kube_cluster_name: target.kube_cluster_name.clone(),
         project: global.project.as_deref().map(read_project),

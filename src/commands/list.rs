@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::{GlobalArgs, ListArgs, OutputFormat};
 use crate::cluster::{SectionView, Snapshot, WatchState, spawn_feed};
-use crate::config::{ClusterTarget, Namespaces};
+use crate::config::{self, ClusterTarget};
 use crate::model::{Microservice, Section, TargetPort};
 
 /// How long `list` waits for the cluster before giving up.
@@ -27,7 +27,7 @@ pub async fn run(
     args: &ListArgs,
 ) -> anyhow::Result<()> {
     let snapshot = settled_snapshot(&target, global).await?;
-    let namespaces = Namespaces::from_args(global);
+    let namespaces = config::namespaces(global);
     let sections: Vec<&SectionView> = match args.namespace.as_deref().map(|n| namespaces.resolve(n))
     {
         None => vec![&snapshot.custom, &snapshot.hasura],

@@ -6,7 +6,7 @@ use anyhow::bail;
 use super::UsageError;
 use crate::app::verbs::no_external_url;
 use crate::cli::{GlobalArgs, OpenArgs};
-use crate::config::{ClusterTarget, Namespaces};
+use crate::config::{self, ClusterTarget};
 use crate::opener;
 
 pub async fn run(
@@ -14,7 +14,7 @@ pub async fn run(
     global: &GlobalArgs,
     args: &OpenArgs,
 ) -> anyhow::Result<()> {
-    let namespace = Namespaces::from_args(global).resolve(&args.target.namespace);
+    let namespace = config::namespaces(global).resolve(&args.target.namespace);
     let snapshot = super::list::settled_snapshot(&target, global).await?;
     let Some(section) = [&snapshot.custom, &snapshot.hasura]
         .into_iter()

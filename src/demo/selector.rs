@@ -30,6 +30,17 @@ impl Selector {
         Ok(Selector(requirements))
     }
 
+    /// The `labelSelector` and `fieldSelector` of a list or watch request (field selectors only
+    /// on the fields the API server supports for every kind).
+    pub fn from_query(
+        query: &std::collections::HashMap<String, String>,
+    ) -> Result<(Selector, Selector), String> {
+        let labels = Selector::parse(query.get("labelSelector").map_or("", String::as_str))?;
+        let fields = Selector::parse(query.get("fieldSelector").map_or("", String::as_str))?;
+        fields.check_fields()?;
+        Ok((labels, fields))
+    }
+
     /// Matches against a lookup of keys (labels, or field paths).
     pub fn matches(&self, lookup: impl Fn(&str) -> Option<String>) -> bool {
         self.0.iter().all(|req| match req {

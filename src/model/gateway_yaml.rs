@@ -10,7 +10,18 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_yaml::Value;
 
-use super::routes::{DOMAINS_FILE, ROUTES_FILE, RouteEntry, RoutesError};
+use super::routes_error::{DOMAINS_FILE, ROUTES_FILE, RoutesError};
+
+/// One path of one subdomain, routed to a Service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteEntry {
+    /// Empty for the bare domain.
+    pub subdomain: String,
+    pub path_prefix: String,
+    pub service: String,
+    pub namespace: String,
+    pub port: Option<i32>,
+}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", expecting = "a map with name and namespace")]

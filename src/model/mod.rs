@@ -11,6 +11,7 @@ pub mod microservice;
 pub mod objects;
 pub mod pod_wire;
 pub mod routes;
+mod routes_error;
 pub mod status;
 
 pub use join::{NamespaceObjects, build_microservices, merge_rows};

@@ -9,6 +9,9 @@ use std::collections::HashMap;
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, context};
 
 use super::gateway_yaml;
+pub use super::gateway_yaml::RouteEntry;
+pub use super::routes_error::RoutesError;
+use super::routes_error::{DOMAINS_FILE, ROUTES_FILE};
 
 /// Inputs larger than this are refused before templating: real files are a few KiB, and the
 /// limit keeps a stray or hostile ConfigMap from costing memory or time.
@@ -23,62 +26,12 @@ pub struct ClusterVars {
     pub user_namespace: String,
 }
 
-/// One path of one subdomain, routed to a Service.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RouteEntry {
-    /// Empty for the bare domain.
-    pub subdomain: String,
-    pub path_prefix: String,
-    pub service: String,
-    pub namespace: String,
-    pub port: Option<i32>,
-}
-
 /// The parsed gateway configuration: routes in the order the file lists them, and the domain.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Routes {
     pub entries: Vec<RouteEntry>,
     pub domain: String,
 }
-
-/// Why a gateway file was rejected. Each message starts with the file name and, when known, the
-/// line, so the header line can show it as is.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum RoutesError {
-    #[error("{file}: too large ({size} bytes; the limit is {limit} bytes)")]
-    TooLarge {
-        file: &'static str,
-        size: usize,
-        limit: usize,
-    },
-    #[error("{file}: {}unknown template variable `{name}`", at(line))]
-    UnknownVariable {
-        file: &'static str,
-        line: Option<usize>,
-        name: String,
-    },
-    #[error("{file}: {}template error: {message}", at(line))]
-    Template {
-        file: &'static str,
-        line: Option<usize>,
-        message: String,
-    },
-    #[error("{file}: {}{message}", at(line))]
-    Yaml {
-        file: &'static str,
-        line: Option<usize>,
-        message: String,
-    },
-    #[error("{file}: {message}")]
-    Invalid { file: &'static str, message: String },
-}
-
-fn at(line: &Option<usize>) -> String {
-    line.map(|l| format!("line {l}: ")).unwrap_or_default()
-}
-
-pub(crate) const ROUTES_FILE: &str = "routes.yaml";
-pub(crate) const DOMAINS_FILE: &str = "domains.yaml";
 
 /// Renders and parses `routes.yaml` and (if present) `domains.yaml`.
 ///

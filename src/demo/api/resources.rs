@@ -226,16 +226,6 @@ pub fn json_response(value: &Value) -> Response {
         .into_response()
 }
 
-/// The `labelSelector` and `fieldSelector` of a list or watch.
-pub fn selectors(query: &HashMap<String, String>) -> Result<(Selector, Selector), ApiError> {
-    let labels = Selector::parse(query.get("labelSelector").map_or("", String::as_str))
-        .map_err(ApiError::bad_request)?;
-    let fields = Selector::parse(query.get("fieldSelector").map_or("", String::as_str))
-        .map_err(ApiError::bad_request)?;
-    fields.check_fields().map_err(ApiError::bad_request)?;
-    Ok((labels, fields))
-}
-
 /// `continue` tokens carry the list's version and the last key returned.
 fn encode_continue(rv: u64, namespace: &str, name: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -256,7 +246,7 @@ fn list(
     query: &HashMap<String, String>,
     as_table: bool,
 ) -> Result<Response, ApiError> {
-    let (labels, fields) = selectors(query)?;
+    let (labels, fields) = Selector::from_query(query).map_err(ApiError::bad_request)?;
     let limit = match query.get("limit").map(|l| l.parse::<usize>()) {
         Some(Ok(0)) | None => MAX_PAGE,
         Some(Ok(n)) => n,

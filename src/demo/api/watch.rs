@@ -16,7 +16,6 @@ use tokio::sync::{broadcast, mpsc};
 use super::super::kinds::Kind;
 use super::super::selector::Selector;
 use super::super::store::{Change, StoreError};
-use super::resources::selectors;
 use super::{ApiError, ApiState, table};
 
 /// How often an idle watch with bookmarks enabled gets one (real servers: about a minute).
@@ -50,7 +49,7 @@ pub fn respond(
     query: &HashMap<String, String>,
     as_table: bool,
 ) -> Result<Response, ApiError> {
-    let (labels, fields) = selectors(query)?;
+    let (labels, fields) = Selector::from_query(query).map_err(ApiError::bad_request)?;
     let since = match query.get("resourceVersion").map(String::as_str) {
         None | Some("") | Some("0") => None,
         Some(rv) => Some(
