@@ -53,7 +53,7 @@ async fn start(forwards: &mut ForwardManager, gateway: Option<GatewayIdentity>) 
     spec.local_port = Some(0);
     spec.gateway = gateway;
     let key = spec.key();
-    forwards.start(spec).await;
+    forwards.start(spec);
     forwards
         .wait_started(&key)
         .await

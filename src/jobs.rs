@@ -1,6 +1,7 @@
-//! The dashboard's side jobs besides the forwards themselves, owned by the event loop: the
-//! logs pane's follower, saving the set of forwards, opening URLs and copying to the
-//! clipboard. Each reports back as an `Action`, so the `App` still changes only in `update`.
+//! Where the dashboard's effects are carried out, all of them: forwards started, stopped and
+//! switched (through the `ForwardManager`), the logs pane's follower, saving the set of
+//! forwards, opening URLs and copying to the clipboard. Each reports back as an `Action`, so the
+//! `App` still changes only in `update`.
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -41,9 +42,21 @@ impl Jobs {
         }
     }
 
-    /// Runs an effect that is not about a forward; returns what `update` should hear of it.
-    pub fn run(&mut self, effect: Effect) -> Option<Action> {
+    /// Runs an effect; returns what `update` should hear of it.
+    pub fn run(&mut self, effect: Effect, forwards: &mut ForwardManager) -> Option<Action> {
         match effect {
+            Effect::ToggleForward(spec) => {
+                forwards.toggle(spec);
+                None
+            }
+            Effect::StartForward(spec) => {
+                forwards.start(spec);
+                None
+            }
+            Effect::SetGateway(key, identity) => forwards
+                .set_gateway(&key, identity)
+                .err()
+                .map(|e| Action::Notify(e.to_string())),
             Effect::StartLogs {
                 session,
                 namespace,
@@ -85,8 +98,6 @@ impl Jobs {
                     .err()
                     .map(|e| Action::Notify(format!("cannot copy: {e}")))
             }
-            // The forward manager's own effects are run by the event loop.
-            Effect::ToggleForward(_) | Effect::StartForward(_) | Effect::SetGateway(..) => None,
         }
     }
 

@@ -5,7 +5,6 @@ use clap::Parser;
 use hasura_tui::cli::{Cli, Command};
 use hasura_tui::commands;
 use hasura_tui::config::{self, ConfigError};
-use hasura_tui::demo::{DemoCluster, DemoOptions};
 
 /// Runtime failures (cluster unreachable, not found, ...).
 const EXIT_FAILURE: i32 = 1;
@@ -64,7 +63,9 @@ async fn run(cli: Cli, log_path: Option<std::path::PathBuf>) -> i32 {
             Ok(target) => commands::open::run(target, &cli.global, &args).await,
             Err(code) => return code,
         },
-        None if cli.demo => run_demo_dashboard(&cli.global, log_path, !cli.no_restore).await,
+        None if cli.demo => {
+            commands::dashboard::run_demo(&cli.global, log_path, !cli.no_restore).await
+        }
         None => match connect(&cli.global).await {
             Ok(target) => {
                 commands::dashboard::run(target, &cli.global, log_path, !cli.no_restore).await
@@ -83,24 +84,6 @@ async fn run(cli: Cli, log_path: Option<std::path::PathBuf>) -> i32 {
             }
         }
     }
-}
-
-/// `--demo`: the demo cluster in-process, and the dashboard on it.
-async fn run_demo_dashboard(
-    global: &hasura_tui::cli::GlobalArgs,
-    log_path: Option<std::path::PathBuf>,
-    restore: bool,
-) -> anyhow::Result<()> {
-    let demo = DemoCluster::start(DemoOptions::default()).await?;
-    let target = config::connect_yaml(
-        &demo.kubeconfig_yaml(),
-        "the demo cluster's kubeconfig",
-        None,
-    )
-    .await?;
-    let result = commands::dashboard::run(target, global, log_path, restore).await;
-    demo.shutdown().await;
-    result
 }
 
 /// The cluster from the kubeconfig; on bad input, the error is printed and the exit code returned.

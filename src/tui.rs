@@ -11,36 +11,17 @@ use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
 use tokio::sync::watch;
 
-use crate::app::{Action, App, Effect, keys};
+use crate::app::{Action, App, keys};
 use crate::cluster::Snapshot;
 use crate::forward::ForwardManager;
 use crate::jobs::Jobs;
+use crate::signals::Signals;
 use crate::ui;
 
 /// At most ~30 frames a second, however fast the cluster changes.
 const FRAME_INTERVAL: Duration = Duration::from_millis(33);
 /// The tick for counters on screen ("reconnecting (5s)", forward traffic).
 const TICK_INTERVAL: Duration = Duration::from_secs(1);
-/// Test-only: set to `1`, the dashboard panics right after its first frame, so the end-to-end
-/// drill can check that a panic restores the terminal and names the log file. Not for users.
-const TEST_PANIC_ENV: &str = "HASURA_TUI_TEST_PANIC";
-
-/// Installs a panic hook that, after ratatui's own restores the terminal, says where the log is.
-pub fn install_panic_message(log_path: Option<std::path::PathBuf>) {
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        previous(info);
-        tracing::error!("panic: {info}");
-        match &log_path {
-            Some(path) => eprintln!(
-                "hasura-tui crashed; the terminal was restored. Log: {}",
-                path.display()
-            ),
-            None => eprintln!("hasura-tui crashed; the terminal was restored."),
-        }
-    }));
-}
-
 /// Runs the dashboard until the user quits (or a signal asks us to).
 /// Every forward is stopped (ports closed) before this returns.
 pub async fn run(
@@ -48,32 +29,45 @@ pub async fn run(
     mut snapshots: watch::Receiver<Arc<Snapshot>>,
     forwards: &mut ForwardManager,
     jobs: &mut Jobs,
+    log_path: Option<std::path::PathBuf>,
 ) -> io::Result<()> {
     let mut terminal = ratatui::init();
-    let result = event_loop(&mut terminal, &mut app, &mut snapshots, forwards, jobs).await;
+    crate::crash::install(log_path.clone());
+    let result = event_loop(&mut terminal, &mut app, &mut snapshots, forwards, jobs)
+        .await
+        .map_err(|e| match e {
+            LoopError::Io(e) => e,
+            LoopError::FeedStopped => io::Error::other(format!(
+                "internal error: the cluster feed stopped. {}",
+                crate::crash::crash_message(log_path.as_deref())
+            )),
+        });
     forwards.stop_all().await;
     ratatui::restore();
     result
 }
 
-/// Carries out what `update` asked for, then shows the forwards' new state.
-async fn run_effects(app: &mut App, forwards: &mut ForwardManager, jobs: &mut Jobs) -> bool {
+/// Why the event loop ended other than by the user's wish.
+enum LoopError {
+    Io(io::Error),
+    /// The feed task ended while the UI still ran: it panicked (see `crash`).
+    FeedStopped,
+}
+
+impl From<io::Error> for LoopError {
+    fn from(e: io::Error) -> Self {
+        LoopError::Io(e)
+    }
+}
+
+/// Carries out what `update` asked for, then shows the forwards' new state. Nothing here waits
+/// on the network or a forward's task: keys keep answering whatever the effects do.
+fn run_effects(app: &mut App, forwards: &mut ForwardManager, jobs: &mut Jobs) -> bool {
     let effects = std::mem::take(&mut app.effects);
     let mut dirty = false;
     for effect in effects {
-        match effect {
-            Effect::ToggleForward(spec) => forwards.toggle(spec).await,
-            Effect::StartForward(spec) => forwards.start(spec).await,
-            Effect::SetGateway(key, identity) => {
-                if let Err(e) = forwards.set_gateway(&key, identity) {
-                    dirty |= app.update(Action::Notify(e.to_string()));
-                }
-            }
-            other => {
-                if let Some(action) = jobs.run(other) {
-                    dirty |= app.update(action);
-                }
-            }
+        if let Some(action) = jobs.run(effect, forwards) {
+            dirty |= app.update(action);
         }
     }
     refresh_forwards(app, forwards, jobs) | dirty
@@ -103,7 +97,7 @@ async fn event_loop(
     snapshots: &mut watch::Receiver<Arc<Snapshot>>,
     forwards: &mut ForwardManager,
     jobs: &mut Jobs,
-) -> io::Result<()> {
+) -> Result<(), LoopError> {
     let forwards_changed = forwards.changed();
     let size = terminal.size()?;
     app.update(Action::Resize(size.width, size.height));
@@ -113,7 +107,6 @@ async fn event_loop(
     let mut last_draw: Option<Instant> = None;
     let mut frames: u64 = 0;
     let mut signals = Signals::new();
-    let mut feed_alive = true;
     loop {
         let now = Instant::now();
         if dirty && last_draw.is_none_or(|t| now.duration_since(t) >= FRAME_INTERVAL) {
@@ -122,8 +115,8 @@ async fn event_loop(
             frames += 1;
             tracing::debug!(target: "hasura_tui::frames", frames, rv = app.snapshot.resource_version, "frame drawn");
             // After the first frame the terminal is in its dashboard state: the worst moment.
-            if frames == 1 && std::env::var_os(TEST_PANIC_ENV).is_some_and(|v| v == "1") {
-                panic!("{TEST_PANIC_ENV}=1: a deliberate panic, for the terminal-restore drill");
+            if frames == 1 {
+                crate::crash::test_panic("1");
             }
             dirty = false;
             last_draw = Some(now);
@@ -139,7 +132,7 @@ async fn event_loop(
                         let opens_log = matches!(action, Action::ToggleRequestLog);
                         dirty |= app.update(action);
                         if !app.effects.is_empty() {
-                            dirty |= run_effects(app, forwards, jobs).await;
+                            dirty |= run_effects(app, forwards, jobs);
                         }
                         if opens_log {
                             dirty |= refresh_forwards(app, forwards, jobs);
@@ -151,15 +144,22 @@ async fn event_loop(
                 // The terminal is gone: nothing left to show.
                 Some(Err(_)) | None => return Ok(()),
             },
-            changed = snapshots.changed(), if feed_alive => {
-                if changed.is_ok() {
-                    let snapshot = snapshots.borrow_and_update().clone();
-                    dirty |= app.update(Action::Snapshot(snapshot));
-                } else {
-                    feed_alive = false;
+            changed = snapshots.changed() => {
+                if changed.is_err() {
+                    // The feed ends only when told to, after this loop: it panicked.
+                    return Err(LoopError::FeedStopped);
                 }
+                let snapshot = snapshots.borrow_and_update().clone();
+                dirty |= app.update(Action::Snapshot(snapshot));
             }
-            _ = forwards_changed.notified() => dirty |= refresh_forwards(app, forwards, jobs),
+            _ = forwards_changed.notified() => {
+                forwards.reap();
+                dirty |= refresh_forwards(app, forwards, jobs);
+            }
+            _ = sleep_until_some(forwards.next_stop_deadline()) => {
+                forwards.reap();
+                dirty |= refresh_forwards(app, forwards, jobs);
+            }
             action = jobs.next_logs() => dirty |= app.update(action),
             _ = tick.tick(), if app.needs_ticks() || !forwards.is_empty() => {
                 dirty |= app.update(Action::Tick(Instant::now()));
@@ -171,49 +171,10 @@ async fn event_loop(
     }
 }
 
-/// SIGTERM and SIGHUP quit like `q` (forwards closed, terminal restored).
-struct Signals {
-    #[cfg(unix)]
-    term: Option<tokio::signal::unix::Signal>,
-    #[cfg(unix)]
-    hup: Option<tokio::signal::unix::Signal>,
-}
-
-impl Signals {
-    fn new() -> Self {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            Signals {
-                term: signal(SignalKind::terminate()).ok(),
-                hup: signal(SignalKind::hangup()).ok(),
-            }
-        }
-        #[cfg(not(unix))]
-        Signals {}
-    }
-
-    async fn recv(&mut self) {
-        #[cfg(unix)]
-        {
-            let term = async {
-                match &mut self.term {
-                    Some(s) => s.recv().await,
-                    None => std::future::pending().await,
-                }
-            };
-            let hup = async {
-                match &mut self.hup {
-                    Some(s) => s.recv().await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                _ = term => {}
-                _ = hup => {}
-            }
-        }
-        #[cfg(not(unix))]
-        std::future::pending::<()>().await
+/// Sleeps until `deadline`; never resolves without one.
+async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
     }
 }

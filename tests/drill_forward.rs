@@ -19,7 +19,7 @@ async fn forward(manager: &mut ForwardManager, namespace: &str, service: &str) -
     let mut spec = ForwardSpec::new(namespace, service);
     spec.local_port = Some(0);
     let key = spec.key();
-    manager.start(spec).await;
+    manager.start(spec);
     let status = manager.wait_started(&key).await.expect("a state");
     assert_eq!(status.state, ForwardState::Active, "{status:?}");
     status.local.expect("a local address")

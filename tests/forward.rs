@@ -26,7 +26,7 @@ async fn forward(manager: &mut ForwardManager, namespace: &str, service: &str) -
 
 async fn start(manager: &mut ForwardManager, spec: ForwardSpec) -> ForwardStatus {
     let key = spec.key();
-    manager.start(spec).await;
+    manager.start(spec);
     manager
         .wait_started(&key)
         .await
@@ -208,9 +208,11 @@ async fn stopping_closes_the_port_and_open_connections() {
     let mut buf = [0u8; 2];
     open.read_exact(&mut buf).await.unwrap();
 
-    let started = std::time::Instant::now();
-    assert!(manager.stop(&("hasura".into(), "postgres".into())).await);
-    assert!(started.elapsed() < Duration::from_millis(500));
+    assert!(
+        manager
+            .stop_and_wait(&("hasura".into(), "postgres".into()))
+            .await
+    );
     assert!(
         TcpStream::connect(addr).await.is_err(),
         "the port refuses connections"
@@ -366,4 +368,66 @@ fn headless_port_forward_serves_until_sigterm_then_closes_its_port() {
     );
     let _ = demo.kill();
     let _ = demo.wait();
+}
+
+/// Stopping never waits on the caller's side: ten forwards with open connections are all
+/// `stopping` the moment they are told, and each one's port is closed before it leaves the list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_ten_forwards_returns_at_once_and_frees_each_port_before_the_row_goes() {
+    let demo = common::start_demo().await;
+    let mut manager = manager(&demo).await;
+    let services = [
+        ("hasura", "auth"),
+        ("hasura", "data"),
+        ("hasura", "filestore"),
+        ("hasura", "gateway"),
+        ("hasura", "le-agent"),
+        ("hasura", "notify"),
+        ("hasura", "postgres"),
+        ("hasura", "session-redis"),
+        ("hasura", "sshd"),
+        ("default", "my-app"),
+    ];
+    let mut ports = Vec::new();
+    let mut open = Vec::new();
+    for (namespace, name) in services {
+        let addr = forward(&mut manager, namespace, name).await;
+        open.push(TcpStream::connect(addr).await.unwrap());
+        ports.push(((namespace.to_string(), name.to_string()), addr));
+    }
+    for (key, _) in &ports {
+        assert!(manager.stop(key), "{key:?} was running");
+    }
+    for (key, _) in &ports {
+        let view = manager.view(key).expect("still listed while stopping");
+        assert_eq!(view.status.state, ForwardState::Stopping, "{key:?}");
+        assert!(!manager.is_running(key));
+    }
+    let changed = manager.changed();
+    common::eventually(
+        "every forward to finish stopping",
+        Duration::from_secs(5),
+        || {
+            manager.reap();
+            for (key, addr) in &ports {
+                if manager.view(key).is_none() {
+                    assert!(
+                        std::net::TcpStream::connect(addr).is_err(),
+                        "{key:?} left the list while its port {addr} still accepted"
+                    );
+                }
+            }
+            let done = manager.is_empty();
+            let changed = changed.clone();
+            async move {
+                if !done {
+                    // Woken by a task ending, or look again shortly.
+                    let _ =
+                        tokio::time::timeout(Duration::from_millis(50), changed.notified()).await;
+                }
+                done.then_some(())
+            }
+        },
+    )
+    .await;
 }

@@ -36,7 +36,7 @@ async fn forward(
     spec.local_port = Some(0);
     spec.gateway = gateway;
     let key = spec.key();
-    manager.start(spec).await;
+    manager.start(spec);
     let status = manager.wait_started(&key).await.expect("a state");
     assert_eq!(status.state, ForwardState::Active, "{status:?}");
     (manager, status.local.expect("bound"))
@@ -202,7 +202,7 @@ async fn non_http_services_refuse_gateway_mode_and_stay_raw() {
     let mut spec = ForwardSpec::new("hasura", "postgres");
     spec.local_port = Some(0);
     spec.gateway = Some(GatewayIdentity::anonymous());
-    manager.start(spec.clone()).await;
+    manager.start(spec.clone());
     let status = manager.wait_started(&spec.key()).await.unwrap();
     let ForwardState::Error(error) = status.state else {
         panic!("refused: {status:?}");
@@ -215,7 +215,7 @@ async fn non_http_services_refuse_gateway_mode_and_stay_raw() {
 
     // A raw forward to postgres cannot be switched on either, and keeps echoing raw bytes.
     spec.gateway = None;
-    manager.start(spec.clone()).await;
+    manager.start(spec.clone());
     let status = manager.wait_started(&spec.key()).await.unwrap();
     assert_eq!(status.http, Some(false));
     let refused = manager.set_gateway(&spec.key(), Some(GatewayIdentity::admin()));

@@ -39,7 +39,7 @@ pub async fn measure(connections: usize, mib: usize, concurrent: usize) -> Forwa
     let mut spec = ForwardSpec::new("hasura", "postgres");
     spec.local_port = Some(0);
     let key = spec.key();
-    forwards.start(spec).await;
+    forwards.start(spec);
     let forwarded = forwards
         .wait_started(&key)
         .await

@@ -1,4 +1,5 @@
-//! The dashboard: connect (or start the demo cluster), start the feed, run the terminal UI.
+//! The dashboard: on a connected cluster (or the demo cluster, started here), start the feed and
+//! run the terminal UI.
 
 use std::time::Instant;
 
@@ -8,10 +9,29 @@ use crate::app::{Action, App, Connection};
 use crate::cli::GlobalArgs;
 use crate::cluster::{FeedConfig, read_project, spawn_feed};
 use crate::config::{self, ClusterTarget};
+use crate::demo::{DemoCluster, DemoOptions};
 use crate::forward::ForwardManager;
 use crate::forward::persist::ForwardStore;
 use crate::jobs::Jobs;
 use crate::tui;
+
+/// `--demo`: the demo cluster in-process, and the dashboard on it.
+pub async fn run_demo(
+    global: &GlobalArgs,
+    log_path: Option<std::path::PathBuf>,
+    restore: bool,
+) -> anyhow::Result<()> {
+    let demo = DemoCluster::start(DemoOptions::default()).await?;
+    let target = config::connect_yaml(
+        &demo.kubeconfig_yaml(),
+        "the demo cluster's kubeconfig",
+        None,
+    )
+    .await?;
+    let result = run(target, global, log_path, restore).await;
+    demo.shutdown().await;
+    result
+}
 
 pub async fn run(
     target: ClusterTarget,
@@ -31,11 +51,10 @@ pub async fn run(
     };
     let snapshot = snapshots.borrow().clone();
     let mut app = App::new(connection, snapshot, (80, 24), Instant::now());
-    tui::install_panic_message(log_path);
     let mut forwards = ForwardManager::new(target.client.clone());
     let store = restore_forwards(&target.context, restore, &mut forwards, &mut app).await;
     let mut jobs = Jobs::new(target.client.clone(), store);
-    let result = tui::run(app, snapshots, &mut forwards, &mut jobs).await;
+    let result = tui::run(app, snapshots, &mut forwards, &mut jobs, log_path).await;
     stop.cancel();
     result.map_err(|e| anyhow::anyhow!("terminal: {e}"))
 }
@@ -62,7 +81,7 @@ async fn restore_forwards(
         Ok(specs) => {
             tracing::info!(count = specs.len(), context, "restoring forwards");
             for spec in specs {
-                forwards.start(spec).await;
+                forwards.start(spec);
             }
         }
         Err(e) => {

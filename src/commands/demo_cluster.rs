@@ -34,31 +34,7 @@ pub async fn run(args: DemoClusterArgs) -> anyhow::Result<()> {
         None => writeln!(out, "(pass --write-kubeconfig PATH to use it with kubectl)"),
     };
     let _ = out.flush();
-    wait_for_shutdown_signal().await;
+    crate::signals::shutdown().await;
     cluster.shutdown().await;
     Ok(())
-}
-
-/// Ctrl-C or SIGTERM (and SIGHUP on unix).
-pub async fn wait_for_shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut hup)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::hangup()),
-        ) else {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-            _ = hup.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

@@ -10,7 +10,6 @@ use kube::Api;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::demo_cluster::wait_for_shutdown_signal;
 use crate::cli::{GlobalArgs, LogsArgs};
 use crate::config::ClusterTarget;
 use crate::logs::{self, LogEvent, LogOptions};
@@ -79,7 +78,7 @@ async fn one_pod(
     });
     tokio::select! {
         result = stream => result?,
-        _ = wait_for_shutdown_signal() => cancel.cancel(),
+        _ = crate::signals::shutdown() => cancel.cancel(),
     }
     Ok(())
 }
@@ -100,7 +99,7 @@ async fn follow(
         tx,
         cancel.clone(),
     );
-    let signal = wait_for_shutdown_signal();
+    let signal = crate::signals::shutdown();
     tokio::pin!(signal);
     loop {
         let event = tokio::select! {

@@ -4,7 +4,6 @@
 use anyhow::bail;
 
 use super::UsageError;
-use super::demo_cluster::wait_for_shutdown_signal;
 use crate::cli::{GlobalArgs, PortForwardArgs};
 use crate::config::ClusterTarget;
 use crate::forward::{ForwardManager, ForwardSpec, ForwardState, GatewayIdentity};
@@ -30,7 +29,7 @@ pub async fn run(
     spec.gateway = gateway;
     let mut manager = ForwardManager::new(target.client.clone());
     let key = spec.key();
-    manager.start(spec.clone()).await;
+    manager.start(spec.clone());
     let status = manager.wait_started(&key).await;
     let Some(status) = status else {
         bail!("the forward to {} stopped unexpectedly", spec.label())
@@ -68,7 +67,7 @@ pub async fn run(
             spec.label()
         );
     }
-    wait_for_shutdown_signal().await;
+    crate::signals::shutdown().await;
     manager.stop_all().await;
     Ok(())
 }

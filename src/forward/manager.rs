@@ -2,6 +2,11 @@
 //! counters), starts, stops and stops all. It lives in the task that uses it (the dashboard's
 //! event loop, or the headless command); forwards report back through watch channels and a
 //! shared `Notify`, never by touching the caller's state.
+//!
+//! Nothing here waits on a forward's task while the caller could be drawing: stopping cancels
+//! the task and marks the forward `stopping`; the task closes its listener and connections in the
+//! background and wakes `changed` when it has, and `reap` then drops it. A forward started again
+//! while its predecessor is still stopping waits, in its own task, for the port to be released.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,7 +23,8 @@ use super::stats::Stats;
 use super::task::{self, TaskContext};
 use super::{ForwardError, ForwardKey, ForwardSpec, ForwardState, ForwardStatus, ForwardView};
 
-/// How long stopping waits for a forward's listener and connections to close.
+/// How long a stopping forward may take to close its listener and connections before it is
+/// forgotten anyway (its task is then aborted), and how long its successor waits for the port.
 const STOP_TIMEOUT: Duration = Duration::from_millis(500);
 
 struct Forward {
@@ -30,12 +36,18 @@ struct Forward {
     requests: RequestLog,
     cancel: CancellationToken,
     task: JoinHandle<()>,
+    /// Cancelled, and closing its port: shown as `stopping` until the task has ended.
+    stopping: Option<tokio::time::Instant>,
 }
 
 impl Forward {
     fn view(&self) -> ForwardView {
+        let mut status = self.status.borrow().clone();
+        if self.stopping.is_some() {
+            status.state = ForwardState::Stopping;
+        }
         ForwardView {
-            status: self.status.borrow().clone(),
+            status,
             stats: self.stats.view(),
             gateway: self.gateway.borrow().clone(),
             requests: self.requests.total(),
@@ -63,10 +75,14 @@ impl ForwardManager {
         self.changed.clone()
     }
 
-    /// Starts a forward; a running forward of the same microservice is replaced.
-    pub async fn start(&mut self, spec: ForwardSpec) {
+    /// Starts a forward; a running forward of the same microservice is replaced (the new one
+    /// binds once the old one has let go of its port).
+    pub fn start(&mut self, spec: ForwardSpec) {
         let key = spec.key();
-        self.stop(&key).await;
+        let previous = self.forwards.remove(&key).map(|old| {
+            old.cancel.cancel();
+            old.task
+        });
         let (status_tx, status_rx) = watch::channel(ForwardStatus {
             state: ForwardState::Starting,
             local: None,
@@ -78,7 +94,7 @@ impl ForwardManager {
         let cancel = CancellationToken::new();
         let (gateway, identity) = watch::channel(spec.gateway.clone());
         let requests = RequestLog::new(self.changed.clone());
-        let task = tokio::spawn(task::run(TaskContext {
+        let context = TaskContext {
             client: self.client.clone(),
             spec: spec.clone(),
             stats: stats.clone(),
@@ -89,7 +105,8 @@ impl ForwardManager {
                 identity,
                 log: requests.clone(),
             },
-        }));
+        };
+        let task = tokio::spawn(task::run_after(previous, STOP_TIMEOUT, context));
         self.forwards.insert(
             key,
             Forward {
@@ -100,43 +117,82 @@ impl ForwardManager {
                 requests,
                 cancel,
                 task,
+                stopping: None,
             },
         );
         self.changed.notify_one();
     }
 
-    /// Stops a forward: its port refuses connections and open connections close when this
-    /// returns. Returns whether there was one.
-    pub async fn stop(&mut self, key: &ForwardKey) -> bool {
-        let Some(forward) = self.forwards.remove(key) else {
+    /// Begins stopping a forward: its port stops accepting at once and its connections close in
+    /// the background; the forward shows `stopping` until then. Returns whether there was a
+    /// running one.
+    pub fn stop(&mut self, key: &ForwardKey) -> bool {
+        let Some(forward) = self.forwards.get_mut(key) else {
             return false;
         };
-        forward.cancel.cancel();
-        if tokio::time::timeout(STOP_TIMEOUT, forward.task)
-            .await
-            .is_err()
-        {
-            tracing::warn!(forward = %forward.spec.label(), "forward did not stop in time");
+        if forward.stopping.is_some() {
+            return false;
         }
+        forward.cancel.cancel();
+        forward.stopping = Some(tokio::time::Instant::now());
         self.changed.notify_one();
         true
     }
 
-    /// Starts the forward if there is none for this microservice, else stops it.
-    pub async fn toggle(&mut self, spec: ForwardSpec) {
-        if !self.stop(&spec.key()).await {
-            self.start(spec).await;
+    /// Drops the forwards that have finished stopping (or overrun `STOP_TIMEOUT`, whose tasks
+    /// are then aborted). Returns whether any went.
+    pub fn reap(&mut self) -> bool {
+        let before = self.forwards.len();
+        self.forwards.retain(|key, forward| {
+            let Some(since) = forward.stopping else {
+                return true;
+            };
+            if forward.task.is_finished() {
+                return false;
+            }
+            if since.elapsed() >= STOP_TIMEOUT {
+                tracing::warn!(forward = %format!("{}.{}", key.1, key.0), "forward did not stop in time");
+                forward.task.abort();
+                return false;
+            }
+            true
+        });
+        self.forwards.len() != before
+    }
+
+    /// When the next stopping forward overruns `STOP_TIMEOUT` (for the event loop's timer).
+    pub fn next_stop_deadline(&self) -> Option<tokio::time::Instant> {
+        self.forwards
+            .values()
+            .filter_map(|f| f.stopping)
+            .min()
+            .map(|since| since + STOP_TIMEOUT)
+    }
+
+    /// Stops a forward and waits until its port is closed (headless use and tests).
+    pub async fn stop_and_wait(&mut self, key: &ForwardKey) -> bool {
+        let stopped = self.stop(key);
+        if let Some(forward) = self.forwards.remove(key) {
+            finish(forward).await;
+        }
+        stopped
+    }
+
+    /// Starts the forward if there is none running for this microservice, else stops it.
+    pub fn toggle(&mut self, spec: ForwardSpec) {
+        if !self.stop(&spec.key()) {
+            self.start(spec);
         }
     }
 
+    /// Stops every forward and waits until every port is closed (quitting).
     pub async fn stop_all(&mut self) {
-        let keys: Vec<ForwardKey> = self.forwards.keys().cloned().collect();
         for forward in self.forwards.values() {
             forward.cancel.cancel();
         }
-        for key in keys {
-            self.stop(&key).await;
-        }
+        let all = std::mem::take(&mut self.forwards);
+        futures::future::join_all(all.into_values().map(finish)).await;
+        self.changed.notify_one();
     }
 
     /// Turns gateway mode on (with this identity) or off, without restarting the forward: the
@@ -171,6 +227,11 @@ impl ForwardManager {
             .unwrap_or_default()
     }
 
+    /// Whether a forward is running (started and not stopping).
+    pub fn is_running(&self, key: &ForwardKey) -> bool {
+        self.forwards.get(key).is_some_and(|f| f.stopping.is_none())
+    }
+
     pub fn view(&self, key: &ForwardKey) -> Option<ForwardView> {
         self.forwards.get(key).map(Forward::view)
     }
@@ -179,8 +240,12 @@ impl ForwardManager {
         self.forwards.iter().map(|(k, f)| (k, f.view()))
     }
 
+    /// The running forwards' specs (what is saved; stopping ones are already gone for that).
     pub fn specs(&self) -> impl Iterator<Item = &ForwardSpec> + '_ {
-        self.forwards.values().map(|f| &f.spec)
+        self.forwards
+            .values()
+            .filter(|f| f.stopping.is_none())
+            .map(|f| &f.spec)
     }
 
     pub fn len(&self) -> usize {
@@ -199,5 +264,15 @@ impl ForwardManager {
             .await
             .ok()?;
         Some(status.clone())
+    }
+}
+
+/// Waits (at most `STOP_TIMEOUT`) for a cancelled forward's task to end, then aborts it.
+async fn finish(forward: Forward) {
+    forward.cancel.cancel();
+    let mut task = forward.task;
+    if tokio::time::timeout(STOP_TIMEOUT, &mut task).await.is_err() {
+        tracing::warn!(forward = %forward.spec.label(), "forward did not stop in time");
+        task.abort();
     }
 }

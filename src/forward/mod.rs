@@ -74,6 +74,8 @@ pub enum ForwardState {
     Active,
     /// Listening, but the Service has no Ready pod; connections wait a little, then close.
     NoReadyPods,
+    /// Told to stop; its port and connections are being closed.
+    Stopping,
     Error(String),
 }
 
@@ -111,6 +113,7 @@ impl ForwardView {
         }
         match &self.status.state {
             ForwardState::Starting => "starting…".to_string(),
+            ForwardState::Stopping => "stopping…".to_string(),
             ForwardState::Error(e) => format!("error: {e}"),
             ForwardState::NoReadyPods => format!("{warn}{addr} no ready pods"),
             ForwardState::Active => format!(

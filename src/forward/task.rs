@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::{Endpoints, Pod, Service};
 use kube::Api;
 use kube::runtime::{WatchStreamExt, watcher};
@@ -50,7 +50,41 @@ impl TaskContext {
     }
 }
 
-pub async fn run(ctx: TaskContext) {
+/// What a forward's row says when its task panicked (the panic and its backtrace are in the log).
+pub const INTERNAL_ERROR: &str = "internal error (see the log)";
+
+/// Runs a forward once `previous` (the forward it replaces, stopping) has let go of the port,
+/// waiting at most `wait` for it. A panic inside is contained: the row says `internal error`
+/// and the rest of the dashboard carries on. `changed` is woken when the task ends, so the
+/// manager can drop a stopped forward as soon as its port is closed.
+pub async fn run_after(
+    previous: Option<tokio::task::JoinHandle<()>>,
+    wait: std::time::Duration,
+    ctx: TaskContext,
+) {
+    if let Some(mut previous) = previous {
+        if tokio::time::timeout(wait, &mut previous).await.is_err() {
+            previous.abort();
+            let _ = previous.await;
+        }
+    }
+    let (status, changed, cancel) = (ctx.status.clone(), ctx.changed.clone(), ctx.cancel.clone());
+    let label = ctx.spec.label();
+    if std::panic::AssertUnwindSafe(run(ctx))
+        .catch_unwind()
+        .await
+        .is_err()
+    {
+        tracing::error!(forward = %label, "the forward's task panicked; it is stopped");
+        status.send_modify(|s| s.state = ForwardState::Error(INTERNAL_ERROR.to_string()));
+        changed.notify_one();
+        cancel.cancelled().await;
+    }
+    changed.notify_one();
+}
+
+async fn run(ctx: TaskContext) {
+    crate::crash::test_panic("forward");
     if let Err(error) = serve(&ctx).await {
         tracing::warn!(forward = %ctx.spec.label(), "forward failed: {error}");
         ctx.publish(|s| s.state = ForwardState::Error(error.to_string()));
