@@ -62,11 +62,11 @@ pub async fn run_after(
     wait: std::time::Duration,
     ctx: TaskContext,
 ) {
-    if let Some(mut previous) = previous {
-        if tokio::time::timeout(wait, &mut previous).await.is_err() {
-            previous.abort();
-            let _ = previous.await;
-        }
+    if let Some(mut previous) = previous
+        && tokio::time::timeout(wait, &mut previous).await.is_err()
+    {
+        previous.abort();
+        let _ = previous.await;
     }
     let (status, changed, cancel) = (ctx.status.clone(), ctx.changed.clone(), ctx.cancel.clone());
     let label = ctx.spec.label();
