@@ -7,7 +7,7 @@
 
 use std::hash::{Hash, Hasher};
 
-use crate::model::fast_hash::{FastMap, Fnv};
+use crate::model::fast_hash::{self, FastMap};
 
 #[derive(Debug, Default)]
 pub struct LabelIndex {
@@ -16,7 +16,7 @@ pub struct LabelIndex {
 
 /// The key of one `key=value` pair.
 pub fn pair_hash(key: &str, value: &str) -> u64 {
-    let mut h = Fnv::default();
+    let mut h = fast_hash::hasher();
     key.hash(&mut h);
     value.hash(&mut h);
     h.finish()

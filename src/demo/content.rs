@@ -1,7 +1,6 @@
 //! What the demo cluster holds at start: the seed's cluster from the manifests under
 //! `assets/demo-cluster/` (compiled into the binary), and `--scale N` generated microservices.
 
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::DemoError;
@@ -41,9 +40,9 @@ pub fn seed_objects() -> Result<Vec<(Kind, Value)>, DemoError> {
 /// Parses a multi-document YAML stream of manifests into objects of the kinds served here.
 pub fn parse_manifests(file: &str, text: &str) -> Result<Vec<(Kind, Value)>, DemoError> {
     let mut objects = Vec::new();
-    for document in serde_yaml::Deserializer::from_str(text) {
-        let value =
-            Value::deserialize(document).map_err(|e| DemoError::Content(format!("{file}: {e}")))?;
+    let documents: Vec<Value> = serde_saphyr::from_multiple(text)
+        .map_err(|e| DemoError::Content(format!("{file}: {}", e.without_snippet())))?;
+    for value in documents {
         if value.is_null() {
             continue;
         }

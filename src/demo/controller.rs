@@ -516,7 +516,7 @@ fn template_hash(seed: &str) -> String {
 }
 
 fn random_suffix(len: usize) -> String {
-    use rand::Rng;
+    use rand::RngExt;
     let mut rng = rand::rng();
     (0..len)
         .map(|_| HASH_ALPHABET[rng.random_range(0..HASH_ALPHABET.len())] as char)

@@ -46,7 +46,7 @@ pub struct ApiFaults {
 }
 
 pub fn random_token() -> String {
-    use rand::Rng;
+    use rand::RngExt;
     let bytes: [u8; 24] = rand::rng().random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

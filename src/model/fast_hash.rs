@@ -1,40 +1,26 @@
-//! A fast hash for the indexes the join and the watch stores keep.
-//!
-//! FNV-1a. std's SipHash resists hash flooding, which matters for servers taking keys from
-//! strangers; here the keys are names from the user's own cluster, and SipHash cost more than
-//! the rest of the join.
+//! A fast hash for the indexes the join and the watch stores keep: foldhash, the hash hashbrown
+//! (and so kube-runtime) already uses. std's SipHash resists hash flooding, which matters for
+//! servers taking keys from strangers; here the keys are names from the user's own cluster, and
+//! SipHash cost more than the rest of the join. The fixed seed keeps `hash_strs` the same for the
+//! same names across the indexes that compare them.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 
-pub struct Fnv(u64);
+use foldhash::fast::{FixedState, FoldHasher};
 
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
+pub type FastMap<K, V> = HashMap<K, V, FixedState>;
+pub type FastSet<K> = HashSet<K, FixedState>;
+
+/// A hasher for a value built up piece by piece.
+pub fn hasher() -> FoldHasher<'static> {
+    FixedState::default().build_hasher()
 }
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-}
-
-pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
-pub type FastSet<K> = HashSet<K, BuildHasherDefault<Fnv>>;
 
 /// Hashes a sequence of strings; `str`'s `Hash` adds a terminator, so `["ab"]` and
 /// `["a", "b"]` differ.
 pub fn hash_strs<'s>(items: impl Iterator<Item = &'s str>) -> u64 {
-    let mut h = Fnv::default();
+    let mut h = hasher();
     for s in items {
         s.hash(&mut h);
     }

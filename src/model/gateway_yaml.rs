@@ -1,6 +1,6 @@
 //! The YAML shapes of rendered `routes.yaml` and `domains.yaml`, and their error messages.
 //!
-//! routes.yaml is read with typed serde visitors rather than through `serde_yaml::Value`, so a
+//! routes.yaml is read with typed serde visitors rather than through a generic value, so a
 //! wrong type is reported with its line and key path (`line 7: auth./.upstreamServicePort: ...`).
 //! Keys the dashboard does not need (CORS, auth policies, websockets...) are ignored.
 
@@ -8,7 +8,7 @@ use std::fmt;
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_yaml::Value;
+use serde_json::Value;
 
 use super::routes_error::{DOMAINS_FILE, ROUTES_FILE, RoutesError};
 
@@ -132,11 +132,17 @@ impl<'de> Deserialize<'de> for RoutesDoc {
     }
 }
 
-/// Turns a serde_yaml error into `<file>: line N: <what>`. The line goes in front, so the
-/// "at line N column M" that serde_yaml and libyaml put inside the message is taken out.
-fn yaml_error(file: &'static str, err: &serde_yaml::Error) -> RoutesError {
-    let line = err.location().map(|l| l.line());
-    let mut message = strip_locations(&err.to_string());
+/// Turns a YAML error into `<file>: line N: <what>`. The line goes in front, so the
+/// "at line N column M" the parser puts inside the message is taken out.
+fn yaml_error(file: &'static str, err: &serde_saphyr::Error, path: Option<&str>) -> RoutesError {
+    let line = err
+        .location()
+        .and_then(|l| usize::try_from(l.line()).ok())
+        .filter(|&l| l > 0);
+    let mut message = strip_locations(&err.without_snippet().to_string());
+    if let Some(path) = path.filter(|p| *p != ".") {
+        message = format!("{path}: {message}");
+    }
     // A path into a top-level list reads `.[0].paths`; the leading dot is noise.
     if message.starts_with(".[") {
         message.remove(0);
@@ -148,7 +154,22 @@ fn yaml_error(file: &'static str, err: &serde_yaml::Error) -> RoutesError {
     }
 }
 
-/// Removes every ` at line N column M` from a message.
+/// Reads `text` as a `T`, with the key path of an error (`auth./.upstreamServicePort`).
+fn from_yaml<'de, T: Deserialize<'de>>(
+    file: &'static str,
+    text: &'de str,
+) -> Result<T, RoutesError> {
+    let mut path = None;
+    serde_saphyr::with_deserializer_from_str(text, |de| {
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            path = Some(e.path().to_string());
+            e.into_inner()
+        })
+    })
+    .map_err(|e| yaml_error(file, &e, path.as_deref()))
+}
+
+/// Removes every ` at line N column M` (and ` at line N, column M`) from a message.
 fn strip_locations(msg: &str) -> String {
     const MARK: &str = " at line ";
     let mut out = String::with_capacity(msg.len());
@@ -158,7 +179,10 @@ fn strip_locations(msg: &str) -> String {
         let digits = |s: &str| s.len() - s.trim_start_matches(|c: char| c.is_ascii_digit()).len();
         let n = digits(after);
         let tail = &after[n..];
-        match tail.strip_prefix(" column ") {
+        match tail
+            .strip_prefix(" column ")
+            .or_else(|| tail.strip_prefix(", column "))
+        {
             Some(col) if n > 0 && digits(col) > 0 => {
                 out.push_str(&rest[..pos]);
                 rest = &col[digits(col)..];
@@ -175,12 +199,11 @@ fn strip_locations(msg: &str) -> String {
 
 /// Reads the route entries of a rendered routes.yaml, in file order.
 pub(crate) fn parse_routes(text: &str) -> Result<Vec<RouteEntry>, RoutesError> {
-    // serde_yaml treats a document with only comments like an empty one, but a truly empty
-    // string is an "EOF" error in some versions; both mean "no routes".
+    // A document with only comments, or nothing at all, means "no routes".
     if text.trim().is_empty() {
         return Ok(Vec::new());
     }
-    let doc: RoutesDoc = serde_yaml::from_str(text).map_err(|e| yaml_error(ROUTES_FILE, &e))?;
+    let doc: RoutesDoc = from_yaml(ROUTES_FILE, text)?;
     Ok(doc
         .0
         .into_iter()
@@ -205,9 +228,8 @@ fn kind_of(v: &Value) -> &'static str {
         Value::Bool(_) => "a boolean",
         Value::Number(_) => "a number",
         Value::String(_) => "a string",
-        Value::Sequence(_) => "a list",
-        Value::Mapping(_) => "a map",
-        Value::Tagged(_) => "a tagged value",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a map",
     }
 }
 
@@ -227,15 +249,15 @@ pub(crate) fn parse_domains(text: &str) -> Result<Option<String>, RoutesError> {
         file: DOMAINS_FILE,
         message,
     };
-    let value: Value = serde_yaml::from_str(text).map_err(|e| yaml_error(DOMAINS_FILE, &e))?;
+    let value: Value = from_yaml(DOMAINS_FILE, text)?;
     match &value {
         Value::Null => Ok(None),
-        Value::Sequence(items) => {
+        Value::Array(items) => {
             let mut first = None;
             // Every item is checked, so a typo further down is not silently ignored.
             for (i, item) in items.iter().enumerate() {
                 let name = match item {
-                    Value::Mapping(m) => m.get("domain").and_then(domain_name),
+                    Value::Object(m) => m.get("domain").and_then(domain_name),
                     other => domain_name(other),
                 };
                 let Some(name) = name else {
@@ -251,15 +273,11 @@ pub(crate) fn parse_domains(text: &str) -> Result<Option<String>, RoutesError> {
                 .map(Some)
                 .ok_or_else(|| invalid("the list of domains is empty".to_string()))
         }
-        Value::Mapping(m) => match m.keys().next() {
-            Some(key) => domain_name(key)
+        Value::Object(m) => match m.keys().next() {
+            Some(key) => Some(key.trim())
+                .filter(|d| !d.is_empty())
                 .map(|d| Some(d.to_string()))
-                .ok_or_else(|| {
-                    invalid(format!(
-                        "expected a domain name as key, found {}",
-                        kind_of(key)
-                    ))
-                }),
+                .ok_or_else(|| invalid("expected a domain name as key, found nothing".to_string())),
             None => Err(invalid("the list of domains is empty".to_string())),
         },
         other => Err(invalid(format!(

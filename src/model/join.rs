@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use super::fast_hash::{FastMap, FastSet, Fnv, hash_strs};
+use super::fast_hash::{self, FastMap, FastSet, hash_strs};
 
 use super::labels::Labels;
 use super::microservice::{Microservice, Section};
@@ -65,7 +65,7 @@ impl<'a> PodIndex<'a> {
                 .filter(|(_, p)| !p.deleting)
                 .filter_map(|(i, p)| {
                     // Same hash as `hash_strs` over the values, without collecting them.
-                    let mut h = Fnv::default();
+                    let mut h = fast_hash::hasher();
                     for k in &keys {
                         p.labels.get(k)?.hash(&mut h);
                     }
