@@ -150,14 +150,19 @@ pub struct PortForwardArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
     pub address: std::net::IpAddr,
 
-    /// Gateway mode: add X-Hasura-Role (this role), X-Hasura-User-Id and X-Hasura-Allowed-Roles to
-    /// every HTTP request that lacks them, as the Hasura gateway does (e.g. anonymous, admin).
+    /// Gateway mode: every HTTP request from this machine goes out with X-Hasura-Role (this role),
+    /// X-Hasura-User-Id and X-Hasura-Allowed-Roles, replacing the client's own X-Hasura-* headers,
+    /// as the Hasura gateway does (e.g. anonymous, admin).
     #[arg(long, value_name = "ROLE")]
     pub as_role: Option<String>,
 
     /// The X-Hasura-User-Id gateway mode sends (default 0).
     #[arg(long, value_name = "ID", requires = "as_role")]
     pub user_id: Option<String>,
+
+    /// In gateway mode, let the client's own X-Hasura-* headers win (only missing ones are added).
+    #[arg(long, requires = "as_role")]
+    pub keep_client_headers: bool,
 }
 
 #[derive(Debug, Args)]

@@ -83,7 +83,7 @@ fn hasura_headers(echo: &Value) -> (Option<&str>, Option<&str>, Option<&str>) {
 }
 
 #[tokio::test]
-async fn headers_follow_the_identity_and_the_clients_own_headers_win() {
+async fn headers_follow_the_identity_and_replace_the_clients_own_unless_told_to_keep_them() {
     let demo = common::start_demo().await;
     let (mut manager, addr) = forward(&demo, "data", None).await;
     let key = ("hasura".to_string(), "data".to_string());
@@ -105,7 +105,18 @@ async fn headers_follow_the_identity_and_the_clients_own_headers_win() {
         hasura_headers(&echo),
         (Some("anonymous"), Some("0"), Some("anonymous"))
     );
-    let echo = get(&mut conn, "/own", &[("X-Hasura-Role", "user")]).await;
+    // A stale header in a script does not turn "as anonymous" into admin: the gateway's rule.
+    let echo = get(&mut conn, "/own", &[("X-Hasura-Role", "admin")]).await;
+    assert_eq!(
+        hasura_headers(&echo),
+        (Some("anonymous"), Some("0"), Some("anonymous")),
+        "the client's own role is replaced: {echo}"
+    );
+    // Told to keep them, the client's own win and the allowed roles agree with its role.
+    let mut kept = GatewayIdentity::anonymous();
+    kept.keep_client_headers = true;
+    manager.set_gateway(&key, Some(kept)).unwrap();
+    let echo = get(&mut conn, "/own/kept", &[("X-Hasura-Role", "user")]).await;
     assert_eq!(
         hasura_headers(&echo),
         (Some("user"), Some("0"), Some("user")),
@@ -127,14 +138,41 @@ async fn headers_follow_the_identity_and_the_clients_own_headers_win() {
 
     let view = manager.view(&key).unwrap();
     assert_eq!(view.gateway, None);
-    assert_eq!(view.requests, 4, "requests through the HTTP-aware path");
+    assert_eq!(view.requests, 5, "requests through the HTTP-aware path");
     let log = manager.requests(&key);
     let paths: Vec<&str> = log.iter().map(|e| e.path.as_str()).collect();
-    assert_eq!(paths, ["/as/anonymous", "/own", "/as/admin", "/off/again"]);
+    assert_eq!(
+        paths,
+        [
+            "/as/anonymous",
+            "/own",
+            "/own/kept",
+            "/as/admin",
+            "/off/again"
+        ]
+    );
     let roles: Vec<Option<&str>> = log.iter().map(|e| e.role.as_deref()).collect();
     assert_eq!(
         roles,
-        [Some("anonymous"), Some("user"), Some("admin"), None]
+        [
+            Some("anonymous"),
+            Some("anonymous"),
+            Some("user"),
+            Some("admin"),
+            None
+        ]
+    );
+    let notes: Vec<Option<&str>> = log.iter().map(|e| e.note.as_deref()).collect();
+    assert_eq!(
+        notes,
+        [
+            None,
+            Some("client's X-Hasura-Role: admin replaced"),
+            None,
+            None,
+            None
+        ],
+        "the log says which requests had their own headers replaced"
     );
     assert!(log.iter().all(|e| e.status == Some(200) && e.complete));
     assert!(log.iter().all(|e| e.method == "GET" && e.bytes > 0));

@@ -291,14 +291,14 @@ fn forwards_in_the_table_and_the_forward_dialog() {
     app.update(Action::SwitchTable);
     app.update(Action::Move(3));
     app.update(Action::OpenForwardDialog);
-    app.update(Action::DialogMove(-3));
+    app.update(Action::DialogMove(2));
     for _ in 0..9 {
         app.update(Action::DialogBackspace);
     }
     for c in "0.0.0.0".chars() {
         app.update(Action::DialogInput(c));
     }
-    app.update(Action::DialogMove(3));
+    app.update(Action::DialogMove(-2));
     for c in "99999".chars() {
         app.update(Action::DialogInput(c));
     }
@@ -370,11 +370,15 @@ fn request_log_pane_and_gateway_notices() {
         bytes,
         role: Some(role.into()),
         complete: true,
+        note: None,
     };
     app.update(Action::Requests(
         vec![
             entry(1, "GET", "/v1/version", Some(200), 800, 183, "anonymous"),
-            entry(2, "POST", "/v1/query", Some(403), 12_000, 96, "user"),
+            RequestEntry {
+                note: Some("client's X-Hasura-Role: admin replaced".into()),
+                ..entry(2, "POST", "/v1/query", Some(403), 12_000, 96, "anonymous")
+            },
             entry(3, "GET", "/v1/slow", None, 3_200_000, 0, "anonymous"),
         ],
         3,
@@ -385,6 +389,10 @@ fn request_log_pane_and_gateway_notices() {
     let newest = pane.find("/v1/slow").expect("newest request shown");
     let oldest = pane.find("/v1/version").expect("oldest request shown");
     assert!(newest < oldest, "newest first:\n{pane}");
+    assert!(
+        pane.contains("client's X-Hasura-Role: admin replaced"),
+        "a replaced header is marked:\n{pane}"
+    );
     insta::assert_snapshot!("request_log", pane);
 
     app.update(Action::ToggleRequestLog);

@@ -53,6 +53,8 @@ pub enum Action {
     CopyInternal,
     /// A message for the footer, for a few seconds.
     Notify(String),
+    /// A lasting warning for the header (something refused at start-up).
+    Warn(String),
 }
 
 /// What `update` asks the event loop to do (the only way state reaches the outside).

@@ -6,20 +6,30 @@ use std::net::IpAddr;
 use crate::forward::{ForwardSpec, GatewayIdentity};
 use crate::model::{Microservice, TargetPort};
 
-pub const FIELDS: [&str; 5] = ["local port", "remote port", "address", "as role", "user id"];
+pub const FIELDS: [&str; 6] = [
+    "local port",
+    "remote port",
+    "address",
+    "as role",
+    "user id",
+    "X-Hasura-*",
+];
 /// Field indices.
 const LOCAL: usize = 0;
 const REMOTE: usize = 1;
 const ADDRESS: usize = 2;
 const ROLE: usize = 3;
 const USER_ID: usize = 4;
+/// Empty: the client's own `X-Hasura-*` headers are replaced (as the gateway does); `keep`: they win.
+const CLIENT_HEADERS: usize = 5;
+pub const KEEP: &str = "keep";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ForwardDialog {
     pub namespace: String,
     pub service: String,
-    /// Local port, remote port, address, role, user id: the text typed so far.
-    pub values: [String; 5],
+    /// Local port, remote port, address, role, user id, client headers: the text typed so far.
+    pub values: [String; 6],
     pub focus: usize,
     /// The Service's ports, as a hint (`80->http, 443->8443`).
     pub ports_hint: String,
@@ -46,6 +56,7 @@ impl ForwardDialog {
                 "127.0.0.1".to_string(),
                 String::new(),
                 String::new(),
+                String::new(),
             ],
             focus: 0,
             ports_hint: hint,
@@ -54,6 +65,17 @@ impl ForwardDialog {
     }
 
     pub fn input(&mut self, c: char) {
+        if self.focus == CLIENT_HEADERS {
+            // Any key toggles between replacing the client's headers and keeping them.
+            let value = &mut self.values[CLIENT_HEADERS];
+            *value = if value.is_empty() {
+                KEEP.to_string()
+            } else {
+                String::new()
+            };
+            self.error = None;
+            return;
+        }
         let allowed = match self.focus {
             LOCAL | REMOTE => c.is_ascii_digit(),
             ADDRESS => c.is_ascii_hexdigit() || c == '.' || c == ':',
@@ -77,6 +99,9 @@ impl ForwardDialog {
     /// A warning to show while the address is not loopback.
     pub fn warning(&self) -> Option<&'static str> {
         match self.values[ADDRESS].parse::<IpAddr>() {
+            Ok(ip) if !ip.is_loopback() && !self.values[ROLE].is_empty() => Some(
+                "reachable from other machines; gateway headers apply only to this machine's requests",
+            ),
             Ok(ip) if !ip.is_loopback() => Some("this address is reachable from other machines"),
             _ => None,
         }
@@ -101,10 +126,9 @@ impl ForwardDialog {
             .map_err(|_| format!("{:?} is not an IP address", self.values[ADDRESS]))?;
         // No role: a plain forward. A role turns gateway mode on; the user id defaults to 0.
         if !self.values[ROLE].is_empty() {
-            spec.gateway = Some(GatewayIdentity::parse(
-                &self.values[ROLE],
-                &self.values[USER_ID],
-            )?);
+            let mut identity = GatewayIdentity::parse(&self.values[ROLE], &self.values[USER_ID])?;
+            identity.keep_client_headers = self.values[CLIENT_HEADERS] == KEEP;
+            spec.gateway = Some(identity);
         } else if !self.values[USER_ID].is_empty() {
             return Err("a user id needs a role (anonymous, admin, ...)".to_string());
         }
@@ -124,6 +148,7 @@ mod tests {
                 String::new(),
                 String::new(),
                 "127.0.0.1".into(),
+                String::new(),
                 String::new(),
                 String::new(),
             ],
@@ -177,5 +202,13 @@ mod tests {
             d.spec().unwrap().gateway,
             Some(GatewayIdentity::new("admin", "0"))
         );
+        d.focus = CLIENT_HEADERS;
+        d.input(' ');
+        let kept = d.spec().unwrap().gateway.unwrap();
+        assert!(kept.keep_client_headers, "the field turns client-wins on");
+        d.input(' ');
+        assert!(!d.spec().unwrap().gateway.unwrap().keep_client_headers);
+        d.values[ADDRESS] = "0.0.0.0".into();
+        assert!(d.warning().unwrap().contains("only to this machine"));
     }
 }

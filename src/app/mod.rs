@@ -91,6 +91,8 @@ pub struct App {
     pub logs_session: u64,
     /// The footer's transient message.
     pub flash: Option<Flash>,
+    /// Lasting warnings the header shows (e.g. a saved forward refused at start-up).
+    pub warnings: Vec<String>,
 }
 
 impl App {
@@ -121,6 +123,7 @@ impl App {
             logs: None,
             logs_session: 0,
             flash: None,
+            warnings: Vec::new(),
         };
         app.refresh_views();
         app
@@ -360,6 +363,7 @@ impl App {
             Action::OpenExternal => return self.open_external(),
             Action::CopyInternal => return self.copy_internal(),
             Action::Notify(text) => return self.flash(text),
+            Action::Warn(text) => self.warnings.push(text),
         }
         true
     }

@@ -10,8 +10,8 @@ use crate::cli::GlobalArgs;
 use crate::cluster::{FeedConfig, read_project, spawn_feed};
 use crate::config::{self, ClusterTarget};
 use crate::demo::{DemoCluster, DemoOptions};
-use crate::forward::ForwardManager;
 use crate::forward::persist::ForwardStore;
+use crate::forward::{ForwardManager, GatewayIdentity};
 use crate::jobs::Jobs;
 use crate::tui;
 
@@ -81,6 +81,16 @@ async fn restore_forwards(
         Ok(specs) => {
             tracing::info!(count = specs.len(), context, "restoring forwards");
             for spec in specs {
+                // A saved identity is checked as a typed one is: never shown as `as admin`
+                // while its requests go out without it.
+                if let Some(Err(e)) = spec.gateway.as_ref().map(GatewayIdentity::checked) {
+                    tracing::warn!(forward = %spec.label(), "saved gateway identity refused: {e}");
+                    app.update(Action::Warn(format!(
+                        "forward {} not restored: saved gateway identity refused: {e}",
+                        spec.label()
+                    )));
+                    continue;
+                }
                 forwards.start(spec);
             }
         }

@@ -14,10 +14,13 @@ pub async fn run(
     args: &PortForwardArgs,
 ) -> anyhow::Result<()> {
     let gateway = match &args.as_role {
-        Some(role) => Some(
-            GatewayIdentity::parse(role, args.user_id.as_deref().unwrap_or_default())
-                .map_err(UsageError)?,
-        ),
+        Some(role) => {
+            let mut identity =
+                GatewayIdentity::parse(role, args.user_id.as_deref().unwrap_or_default())
+                    .map_err(UsageError)?;
+            identity.keep_client_headers = args.keep_client_headers;
+            Some(identity)
+        }
         None => None,
     };
     let (namespace, name) = super::microservice::resolve(&target, global, &args.target).await?;
@@ -50,7 +53,7 @@ pub async fn run(
     let identity = spec
         .gateway
         .as_ref()
-        .map(|id| format!(" as {} (user id {})", id.role, id.user_id))
+        .map(|id| format!(" as {} (user id {})", id.label(), id.user_id))
         .unwrap_or_default();
     println!(
         "Forwarding from {local} -> {remote} ({}){identity}",
@@ -60,6 +63,11 @@ pub async fn run(
         eprintln!(
             "warning: listening on {local}, which is reachable from other machines, not just this one"
         );
+        if spec.gateway.is_some() {
+            eprintln!(
+                "warning: gateway headers are added only to requests from this machine; other machines' requests go out without them"
+            );
+        }
     }
     if status.state == ForwardState::NoReadyPods {
         eprintln!(

@@ -1,7 +1,9 @@
 //! Gateway mode: who a forward's HTTP requests claim to come from. In the cluster the Hasura API
 //! gateway sets `X-Hasura-Role`, `X-Hasura-User-Id` and `X-Hasura-Allowed-Roles` from the session
-//! (`anonymous` with user id `0` when there is none), and services calling each other set them by
-//! hand. A forward in gateway mode adds them to every request that lacks them.
+//! (`anonymous` with user id `0` when there is none), replacing any `X-Hasura-*` header the client
+//! sent, and services calling each other set them by hand. A forward in gateway mode does what the
+//! gateway does (or, when asked, keeps the client's own headers), and only for requests from a
+//! program on this machine: an identity is a credential.
 
 use std::net::IpAddr;
 
@@ -19,6 +21,49 @@ pub const ALLOWED_ROLES: HeaderName = HeaderName::from_static("x-hasura-allowed-
 pub struct GatewayIdentity {
     pub role: String,
     pub user_id: String,
+    /// The client's own `X-Hasura-*` headers win (an explicit choice; the gateway replaces them).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_client_headers: bool,
+}
+
+/// What adding the identity did to a request.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// The client's own `X-Hasura-*` headers that were dropped, as `name: value`.
+    pub replaced: Vec<String>,
+}
+
+impl Applied {
+    /// `client's X-Hasura-Role: admin replaced`, for the request log.
+    pub fn note(&self) -> Option<String> {
+        (!self.replaced.is_empty())
+            .then(|| format!("client's {} replaced", self.replaced.join(", ")))
+    }
+}
+
+/// Whether a request gets the identity, and if not, why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Apply,
+    /// The connection comes from another machine (the forward listens beyond loopback).
+    OtherMachine(IpAddr),
+    /// A web page in a browser on this machine: cross-site, or a foreign Host (DNS rebinding).
+    WebPage,
+}
+
+impl Verdict {
+    /// Why the headers were withheld, for the request log.
+    pub fn note(&self) -> Option<String> {
+        match self {
+            Verdict::Apply => None,
+            Verdict::OtherMachine(peer) => Some(format!(
+                "no gateway headers: {peer} is another machine (only this machine gets them)"
+            )),
+            Verdict::WebPage => {
+                Some("no gateway headers: a web page (cross-site or foreign Host)".to_string())
+            }
+        }
+    }
 }
 
 impl GatewayIdentity {
@@ -36,6 +81,28 @@ impl GatewayIdentity {
         GatewayIdentity {
             role: role.to_string(),
             user_id: user_id.to_string(),
+            keep_client_headers: false,
+        }
+    }
+
+    /// Checks an identity that did not come from typing (a saved forward): the same rules as
+    /// `parse`, the user id included, so nothing invalid is ever shown as the forward's identity
+    /// while its requests go out without it.
+    pub fn checked(&self) -> Result<Self, String> {
+        if self.user_id.is_empty() {
+            return Err(format!("user id {:?}: letters, digits, - and _ only", ""));
+        }
+        let mut identity = GatewayIdentity::parse(&self.role, &self.user_id)?;
+        identity.keep_client_headers = self.keep_client_headers;
+        Ok(identity)
+    }
+
+    /// `admin`, or `admin*` when the client's own headers win.
+    pub fn label(&self) -> String {
+        if self.keep_client_headers {
+            format!("{}*", self.role)
+        } else {
+            self.role.clone()
         }
     }
 
@@ -68,18 +135,37 @@ impl GatewayIdentity {
         }
     }
 
-    /// Adds the three headers where the client did not set them itself; returns how many it added.
-    /// The allowed roles follow the role the request goes out with, so a client that names its
-    /// own role is not contradicted by the identity's.
-    pub fn apply(&self, headers: &mut HeaderMap) -> usize {
+    /// Puts the three headers on a request. By default, as the gateway does, every `X-Hasura-*`
+    /// header the client sent is dropped first (and named in the result); with
+    /// `keep_client_headers` the client's own win and only the missing ones are added, the allowed
+    /// roles following the role the request goes out with.
+    pub fn apply(&self, headers: &mut HeaderMap) -> Applied {
+        let mut applied = Applied::default();
+        if !self.keep_client_headers {
+            let names: Vec<HeaderName> = headers
+                .keys()
+                .filter(|name| name.as_str().starts_with("x-hasura-"))
+                .cloned()
+                .collect();
+            for name in names {
+                for value in headers.get_all(&name) {
+                    applied.replaced.push(format!(
+                        "{}: {}",
+                        display_name(&name),
+                        String::from_utf8_lossy(value.as_bytes())
+                    ));
+                }
+                headers.remove(&name);
+            }
+        }
         let role = match headers.get(&ROLE) {
             Some(own) => own.clone(),
             None => match HeaderValue::from_str(&self.role) {
                 Ok(role) => role,
-                Err(_) => return 0,
+                // `parse` and `checked` make this unreachable; send nothing rather than junk.
+                Err(_) => return applied,
             },
         };
-        let mut added = 0;
         for (name, value) in [
             (ROLE, Ok(role.clone())),
             (USER_ID, HeaderValue::from_str(&self.user_id)),
@@ -89,26 +175,63 @@ impl GatewayIdentity {
                 && let Ok(value) = value
             {
                 headers.insert(name, value);
-                added += 1;
             }
         }
-        added
+        applied
     }
 }
 
-/// Whether a request comes from a program on this machine that meant to call the forward, as
-/// opposed to a web page in the user's browser (a cross-site request, or DNS rebinding: a
-/// foreign host name pointed at 127.0.0.1). Only such requests get the identity's headers;
-/// anything else would let any open web page act as `admin` on the cluster.
-pub fn from_this_machine(headers: &HeaderMap, local_ip: IpAddr) -> bool {
+/// `X-Hasura-Role` for `x-hasura-role`: the names as people write them.
+fn display_name(name: &HeaderName) -> String {
+    name.as_str()
+        .split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            match chars.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// Whether a request gets the identity. Only a program on this machine may have it: decided by
+/// the accepted connection's peer address (loopback), never by what the request says about itself.
+/// Even then a web page in the user's browser may not (a cross-site request, or DNS rebinding: a
+/// foreign host name pointed at 127.0.0.1): the Host must be a loopback name or address, and
+/// Origin and Sec-Fetch-Site must not name another site. Anything else would let any machine on
+/// the network, or any open web page, act as `admin` on the cluster.
+pub fn decide(peer: IpAddr, headers: &HeaderMap) -> Verdict {
+    if !is_loopback(peer) {
+        return Verdict::OtherMachine(peer);
+    }
+    if from_this_machine(headers) {
+        Verdict::Apply
+    } else {
+        Verdict::WebPage
+    }
+}
+
+/// Loopback, IPv4-mapped IPv6 included (a dual-stack `[::]` listener sees `::ffff:127.0.0.1`).
+fn is_loopback(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback(),
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map_or(v6.is_loopback(), |v4| v4.is_loopback()),
+    }
+}
+
+/// Whether a request from a loopback peer is what a program meant to send to the forward, as
+/// opposed to a web page in the user's browser (see `decide`).
+fn from_this_machine(headers: &HeaderMap) -> bool {
     let local_host = |host: &str| {
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let host = host.to_ascii_lowercase();
         host == "localhost"
             || host.ends_with(".localhost")
-            || host
-                .parse::<IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback() || ip == local_ip)
+            || host.parse::<IpAddr>().is_ok_and(is_loopback)
     };
     let host_of = |authority: &str| -> String {
         // `[::1]:8080`, `127.0.0.1:8080`, `localhost`
@@ -159,11 +282,34 @@ mod tests {
     }
 
     #[test]
-    fn adds_only_missing_headers() {
+    fn the_clients_own_hasura_headers_are_replaced_as_the_gateway_does() {
+        let mut headers = HeaderMap::new();
+        headers.insert(ROLE, HeaderValue::from_static("admin"));
+        headers.insert("x-hasura-admin-secret", HeaderValue::from_static("s3cret"));
+        headers.insert("accept", HeaderValue::from_static("*/*"));
+        let applied = GatewayIdentity::anonymous().apply(&mut headers);
+        assert_eq!(headers[ROLE], "anonymous", "the stale role does not win");
+        assert_eq!(headers[USER_ID], "0");
+        assert_eq!(headers[ALLOWED_ROLES], "anonymous");
+        assert!(!headers.contains_key("x-hasura-admin-secret"));
+        assert_eq!(headers["accept"], "*/*", "other headers pass untouched");
+        assert_eq!(
+            applied.note().as_deref(),
+            Some("client's X-Hasura-Role: admin, X-Hasura-Admin-Secret: s3cret replaced")
+        );
+        let mut clean = HeaderMap::new();
+        assert_eq!(GatewayIdentity::admin().apply(&mut clean).note(), None);
+    }
+
+    #[test]
+    fn keeping_the_clients_headers_adds_only_missing_ones() {
         let mut headers = HeaderMap::new();
         headers.insert(ROLE, HeaderValue::from_static("user"));
-        let added = GatewayIdentity::anonymous().apply(&mut headers);
-        assert_eq!(added, 2);
+        let mut identity = GatewayIdentity::anonymous();
+        identity.keep_client_headers = true;
+        assert_eq!(identity.label(), "anonymous*");
+        let applied = identity.apply(&mut headers);
+        assert_eq!(applied.note(), None);
         assert_eq!(headers[ROLE], "user", "a role the client set is kept");
         assert_eq!(headers[USER_ID], "0");
         assert_eq!(
@@ -172,16 +318,50 @@ mod tests {
         );
     }
 
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (name, value) in pairs {
+            h.insert(*name, HeaderValue::from_static(value));
+        }
+        h
+    }
+
     #[test]
-    fn only_requests_from_this_machine_get_the_identity() {
-        let local: IpAddr = "127.0.0.1".parse().unwrap();
-        let headers = |pairs: &[(&'static str, &'static str)]| {
+    fn only_loopback_peers_get_the_identity_whatever_the_request_says() {
+        let curl = headers(&[("host", "127.0.0.1:8080"), ("user-agent", "curl/8")]);
+        for peer in ["127.0.0.1", "127.0.0.53", "::1", "::ffff:127.0.0.1"] {
+            let peer: IpAddr = peer.parse().unwrap();
+            assert_eq!(decide(peer, &curl), Verdict::Apply, "{peer}");
+        }
+        // Another machine, even one that names this machine's address or localhost as Host.
+        for (peer, host) in [
+            ("192.168.1.20", "192.168.1.10:8080"),
+            ("10.0.0.2", "localhost:8080"),
+            ("10.0.0.2", "127.0.0.1:8080"),
+            ("fe80::1", "[::1]:8080"),
+            ("::ffff:10.0.0.2", "127.0.0.1:8080"),
+            ("0.0.0.0", "127.0.0.1:8080"),
+        ] {
+            let peer: IpAddr = peer.parse().unwrap();
             let mut h = HeaderMap::new();
-            for (name, value) in pairs {
-                h.insert(*name, HeaderValue::from_static(value));
-            }
-            h
-        };
+            h.insert("host", HeaderValue::from_str(host).unwrap());
+            assert_eq!(
+                decide(peer, &h),
+                Verdict::OtherMachine(peer),
+                "{peer} {host}"
+            );
+            assert!(
+                Verdict::OtherMachine(peer)
+                    .note()
+                    .unwrap()
+                    .contains("another machine")
+            );
+        }
+    }
+
+    #[test]
+    fn web_pages_on_this_machine_get_no_identity() {
+        let local: IpAddr = "127.0.0.1".parse().unwrap();
         for ok in [
             headers(&[("host", "localhost:8080")]),
             headers(&[("host", "127.0.0.1:8080"), ("user-agent", "curl/8")]),
@@ -193,11 +373,13 @@ mod tests {
             ]),
             headers(&[("host", "localhost:8080"), ("sec-fetch-site", "same-site")]),
         ] {
-            assert!(from_this_machine(&ok, local), "{ok:?}");
+            assert_eq!(decide(local, &ok), Verdict::Apply, "{ok:?}");
         }
         for refused in [
             headers(&[]),
             headers(&[("host", "evil.example:8080")]),
+            // The interface's own address is not a loopback name: a rebinding page could use it.
+            headers(&[("host", "192.168.1.10:8080")]),
             headers(&[
                 ("host", "127.0.0.1:8080"),
                 ("origin", "https://evil.example"),
@@ -205,7 +387,27 @@ mod tests {
             headers(&[("host", "127.0.0.1:8080"), ("origin", "null")]),
             headers(&[("host", "localhost:8080"), ("sec-fetch-site", "cross-site")]),
         ] {
-            assert!(!from_this_machine(&refused, local), "{refused:?}");
+            assert_eq!(decide(local, &refused), Verdict::WebPage, "{refused:?}");
+        }
+    }
+
+    #[test]
+    fn saved_identities_are_checked_like_typed_ones() {
+        assert!(GatewayIdentity::new("admin", "0").checked().is_ok());
+        let mut kept = GatewayIdentity::new("user", "42");
+        kept.keep_client_headers = true;
+        assert_eq!(kept.checked(), Ok(kept.clone()));
+        for (role, id) in [
+            ("a b", "0"),
+            ("", "0"),
+            ("admin", ""),
+            ("admin", "1\r\nX: y"),
+            ("ädmin", "0"),
+        ] {
+            assert!(
+                GatewayIdentity::new(role, id).checked().is_err(),
+                "{role:?} {id:?}"
+            );
         }
     }
 

@@ -46,8 +46,8 @@ struct Shared {
     pipes: TaskTracker,
     /// An upgrade is under way: the pod's HTTP side ending is the hand-over, not a close.
     upgrading: AtomicBool,
-    /// The address the client connected to (an allowed Host besides loopback names).
-    local_ip: std::net::IpAddr,
+    /// Who connected: only a loopback peer's requests get the identity.
+    peer: std::net::IpAddr,
     cancel: CancellationToken,
 }
 
@@ -72,9 +72,10 @@ pub async fn serve(local: TcpStream, mut ctx: ConnectionContext, gateway: Gatewa
         gateway,
         pipes: TaskTracker::new(),
         upgrading: AtomicBool::new(false),
-        local_ip: local
-            .local_addr()
-            .map_or(std::net::Ipv4Addr::LOCALHOST.into(), |a| a.ip()),
+        // No peer address (the socket is already gone): treat it as another machine's.
+        peer: local
+            .peer_addr()
+            .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |a| a.ip()),
         cancel: ctx.cancel.clone(),
     });
     let service = {
@@ -120,18 +121,23 @@ async fn proxy(
     shared: Arc<Shared>,
 ) -> Result<Response<ProxyBody>, Infallible> {
     let started = Instant::now();
-    if let Some(identity) = shared.gateway.identity.borrow().clone() {
-        if gateway::from_this_machine(req.headers(), shared.local_ip) {
-            identity.apply(req.headers_mut());
-        } else {
-            tracing::info!(
-                "gateway headers withheld from a request that is not from this machine \
-                 (cross-site, or a foreign Host): {} {}",
-                req.method(),
-                req.uri().path()
-            );
-        }
-    }
+    let identity = shared.gateway.identity.borrow().clone();
+    let note = match identity {
+        Some(identity) => match gateway::decide(shared.peer, req.headers()) {
+            gateway::Verdict::Apply => identity.apply(req.headers_mut()).note(),
+            refused => {
+                let note = refused.note();
+                tracing::info!(
+                    "{} {} {}",
+                    note.as_deref().unwrap_or_default(),
+                    req.method(),
+                    req.uri().path()
+                );
+                note
+            }
+        },
+        None => None,
+    };
     let pending = Pending {
         method: req.method().to_string(),
         path: logged_path(req.uri()),
@@ -140,6 +146,7 @@ async fn proxy(
             .get(gateway::ROLE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
+        note,
         started,
     };
     let local_upgrade = wants_upgrade(&req).then(|| hyper::upgrade::on(&mut req));
@@ -232,6 +239,7 @@ struct Pending {
     method: String,
     path: String,
     role: Option<String>,
+    note: Option<String>,
     started: Instant,
 }
 
@@ -245,6 +253,7 @@ impl Pending {
             duration: self.started.elapsed(),
             bytes,
             role: self.role,
+            note: self.note,
             complete,
         }
     }

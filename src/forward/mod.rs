@@ -109,7 +109,10 @@ impl ForwardView {
         let warn = if self.status.exposed { "⚠ " } else { "" };
         let mut addr = self.status.local.map(|a| a.to_string()).unwrap_or_default();
         if let Some(identity) = &self.gateway {
-            addr = format!("{addr} as {}", identity.role);
+            addr = format!("{addr} as {}", identity.label());
+            if self.status.exposed {
+                addr.push_str(" (this machine only)");
+            }
         }
         match &self.status.state {
             ForwardState::Starting => "starting…".to_string(),

@@ -26,6 +26,9 @@ pub struct RequestEntry {
     pub role: Option<String>,
     /// False when the response was cut short (the pod or the client went away).
     pub complete: bool,
+    /// What gateway mode did beyond adding the headers: the client's own replaced, or the
+    /// headers withheld (another machine, a web page).
+    pub note: Option<String>,
 }
 
 #[derive(Default)]
@@ -95,6 +98,7 @@ mod tests {
             bytes: 10,
             role: None,
             complete: true,
+            note: None,
         }
     }
 

@@ -27,6 +27,8 @@ pub fn render(frame: &mut Frame, area: Rect, dialog: &ForwardDialog, color: bool
             (true, 0 | 1) => "auto".to_string(),
             (true, 3) => "off (anonymous, admin or any role)".to_string(),
             (true, 4) => "0".to_string(),
+            (true, 5) => "replaced, as the gateway does (any key: keep)".to_string(),
+            (false, 5) => "the client's own win (any key: replace)".to_string(),
             _ => value.clone(),
         };
         let style = if i == dialog.focus {

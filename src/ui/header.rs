@@ -31,6 +31,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             theme::error(app.color),
         ));
     }
+    for warning in &app.warnings {
+        spans.push(Span::styled(
+            format!("  {warning}"),
+            theme::warning(app.color),
+        ));
+    }
     frame.render_widget(Line::from(spans), area);
 }
 

@@ -12,7 +12,16 @@ use crate::forward::{RequestEntry, human_bytes};
 pub fn render(frame: &mut Frame, area: Rect, app: &App, pane: &RequestLogPane) {
     let forward = app.forwards.get(&pane.key);
     let mode = match forward.and_then(|f| f.gateway.as_ref()) {
-        Some(identity) => format!("as {} (user id {})", identity.role, identity.user_id),
+        Some(identity) => format!(
+            "as {} (user id {}{})",
+            identity.label(),
+            identity.user_id,
+            if identity.keep_client_headers {
+                "; the client's own X-Hasura-* headers win"
+            } else {
+                ""
+            }
+        ),
         None if forward.is_some() => "gateway mode off: press a".to_string(),
         None => "forward stopped".to_string(),
     };
@@ -22,8 +31,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, pane: &RequestLogPane) {
         pane.label(),
         crate::forward::request_log::CAPACITY
     );
-    let header = Row::new(["#", "METHOD", "PATH", "STATUS", "TIME", "SIZE", "ROLE"])
-        .style(theme::header_row());
+    let header = Row::new([
+        "#", "METHOD", "PATH", "STATUS", "TIME", "SIZE", "ROLE", "NOTE",
+    ])
+    .style(theme::header_row());
     // Only as many rows as fit are built: the ring may hold more than the pane shows.
     let fits = area.height.saturating_sub(3) as usize;
     let rows: Vec<Row> = pane
@@ -46,11 +57,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, pane: &RequestLogPane) {
     let widths = [
         Constraint::Length(6),
         Constraint::Length(7),
-        Constraint::Fill(1),
+        Constraint::Fill(2),
         Constraint::Length(6),
         Constraint::Length(8),
         Constraint::Length(7),
         Constraint::Length(12),
+        Constraint::Fill(3),
     ];
     frame.render_widget(Table::new(rows, widths).header(header).block(block), popup);
 }
@@ -74,6 +86,7 @@ fn row(entry: &RequestEntry, color: bool) -> Row<'static> {
         Cell::from(duration(entry.duration)),
         Cell::from(human_bytes(entry.bytes)),
         Cell::from(entry.role.clone().unwrap_or_else(|| "-".into())),
+        Cell::from(entry.note.clone().unwrap_or_default()).style(theme::warning(color)),
     ])
 }
 
