@@ -283,8 +283,8 @@ fn forwards_in_the_table_and_the_forward_dialog() {
     );
     app.update(Action::Forwards(forwards));
     let table = draw(&app);
-    assert!(table.contains("127.0.0.1:8080 ▲12K ▼3.0M 2conn"), "{table}");
-    assert!(table.contains("127.0.0.1:8081 as admin ▲0B"), "{table}");
+    assert!(table.contains(":8080 ▲12K ▼3.0M"), "{table}");
+    assert!(table.contains(":8081 admin ▲0 ▼0"), "{table}");
     assert!(table.contains("4 forwards"), "{table}");
     insta::assert_snapshot!("forwards_table", table);
 
@@ -311,6 +311,80 @@ fn forwards_in_the_table_and_the_forward_dialog() {
     assert!(dialog.contains("local port must be 1 to 65535"), "{dialog}");
     assert!(dialog.contains("reachable from other machines"), "{dialog}");
     insta::assert_snapshot!("forward_dialog", dialog);
+}
+
+/// The seed cluster with three forwards (one with traffic, one as admin, one without ready pods),
+/// at the widths terminals commonly have: the seed's columns and FORWARD share the width, the
+/// header marks what it cuts, and the footer keeps `? help`.
+#[test]
+fn seed_cluster_with_three_forwards_at_common_widths() {
+    let mut forwards = std::collections::BTreeMap::new();
+    forwards.insert(
+        ("hasura".into(), "data".into()),
+        forward_view(
+            ForwardState::Active,
+            Some(8080),
+            StatsView {
+                sent: 12 * 1024,
+                received: 3 * 1024 * 1024,
+                open: 2,
+                total: 5,
+            },
+        ),
+    );
+    forwards.insert(
+        ("hasura".into(), "auth".into()),
+        ForwardView {
+            gateway: Some(GatewayIdentity::anonymous()),
+            ..forward_view(ForwardState::Active, Some(8081), StatsView::default())
+        },
+    );
+    forwards.insert(
+        ("default".into(), "my-app".into()),
+        forward_view(ForwardState::NoReadyPods, Some(8082), StatsView::default()),
+    );
+    for width in [80, 100, 120, 160] {
+        let mut app = app(seed(), width, 24, Instant::now());
+        app.connection.server = "https://127.0.0.1:44697".into();
+        app.update(Action::Forwards(forwards.clone()));
+        let screen = draw(&app);
+        let lines: Vec<&str> = screen.lines().collect();
+        let header = lines[0];
+        assert!(
+            header.contains("https://127.0.0.1:44697") || !header.contains("server"),
+            "the server address is whole or absent, never cut into another address:\n{header}"
+        );
+        let footer = lines[lines.len() - 1];
+        assert!(footer.contains("? help"), "{width}: {footer}");
+        // Both tables' column headers (each table fits its own rows).
+        let column_headers: Vec<&str> = lines
+            .iter()
+            .filter(|l| l.starts_with("\"NAME "))
+            .copied()
+            .collect();
+        assert_eq!(column_headers.len(), 2, "{screen}");
+        if width >= 120 {
+            for columns in &column_headers {
+                for column in ["NAME", "STATUS", "INTERNAL-URL", "EXTERNAL-URL", "FORWARD"] {
+                    assert!(
+                        columns.contains(column),
+                        "{width}: {column} missing:\n{screen}"
+                    );
+                }
+            }
+            assert!(screen.contains(":8080 ▲12K ▼3.0M"), "{width}:\n{screen}");
+            assert!(screen.contains(":8081 anon ▲0 ▼0"), "{width}:\n{screen}");
+            assert!(
+                screen.contains("http://filestore.gram29.hasura-app.io"),
+                "{width}:\n{screen}"
+            );
+        } else {
+            for columns in &column_headers {
+                assert!(columns.contains("FORWARD"), "{width}:\n{screen}");
+            }
+        }
+        insta::assert_snapshot!(format!("seed_with_three_forwards_at_{width}"), screen);
+    }
 }
 
 fn forward_view(state: ForwardState, port: Option<u16>, stats: StatsView) -> ForwardView {

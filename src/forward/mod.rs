@@ -129,6 +129,40 @@ impl ForwardView {
     }
 }
 
+impl ForwardView {
+    /// The FORWARD column's short form, so the seed's columns fit beside it: `:8080 anon ▲0 ▼0`
+    /// (the address only when it is not loopback, flagged `⚠`). `summary` is the full form.
+    pub fn compact(&self) -> String {
+        let mut head = match self.status.local {
+            Some(a) if a.ip().is_loopback() => format!(":{}", a.port()),
+            Some(a) => format!("⚠{a}"),
+            None => String::new(),
+        };
+        if let Some(identity) = &self.gateway {
+            let role = match identity.role.as_str() {
+                "anonymous" => "anon",
+                other => other,
+            };
+            head.push(' ');
+            head.push_str(role);
+            if identity.keep_client_headers {
+                head.push('*');
+            }
+        }
+        match &self.status.state {
+            ForwardState::Starting => "starting…".to_string(),
+            ForwardState::Stopping => "stopping…".to_string(),
+            ForwardState::Error(e) => format!("error: {e}"),
+            ForwardState::NoReadyPods => format!("{head} no pods"),
+            ForwardState::Active => format!(
+                "{head} ▲{} ▼{}",
+                stats::compact_bytes(self.stats.sent),
+                stats::compact_bytes(self.stats.received)
+            ),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ForwardError {
     #[error("port {0} in use")]

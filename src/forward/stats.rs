@@ -125,6 +125,15 @@ pub fn human_bytes(bytes: u64) -> String {
     }
 }
 
+/// As `human_bytes`, without the `B` below a KiB: `0`, `900`, `12K`, `3.1M`.
+pub fn compact_bytes(bytes: u64) -> String {
+    if bytes < 1024 {
+        bytes.to_string()
+    } else {
+        human_bytes(bytes)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,5 +144,7 @@ mod tests {
         assert_eq!(human_bytes(1023), "1023B");
         assert_eq!(human_bytes(12 * 1024), "12K");
         assert_eq!(human_bytes(3 * 1024 * 1024 + 100_000), "3.1M");
+        assert_eq!(compact_bytes(0), "0");
+        assert_eq!(compact_bytes(12 * 1024), "12K");
     }
 }

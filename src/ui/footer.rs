@@ -1,10 +1,26 @@
-//! The footer: the filter being typed, a transient message ("copied …"), or the key hints.
+//! The footer: the filter being typed, a transient message ("copied …"), or the key hints,
+//! the least used dropped first on a narrow terminal, `? help` always kept.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
+use super::fit::{Segment, fit_line};
 use super::theme;
+
+/// The key hints in the order shown, each with how soon it goes on a narrow terminal (higher:
+/// sooner). `? help` is always shown, last: it lists the rest.
+const HINTS: &[(&str, u8)] = &[
+    ("↑↓ move  ", 9),
+    ("Tab switch  ", 8),
+    ("f forward  ", 3),
+    ("F forward…  ", 6),
+    ("a as  ", 7),
+    ("r requests  ", 5),
+    ("l logs  ", 4),
+    ("/ filter  ", 2),
+    ("q quit  ", 1),
+];
 use crate::app::App;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
@@ -16,9 +32,21 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             Span::styled("   Enter keep  Esc clear", theme::dim(app.color)),
         ])
     } else if let Some(flash) = &app.flash {
-        Line::from(Span::styled(flash.text.clone(), theme::header_row()))
+        fit_line(
+            vec![Segment::keep(Span::styled(
+                flash.text.clone(),
+                theme::header_row(),
+            ))],
+            area.width,
+        )
     } else if app.logs.is_some() {
-        Line::from(Span::styled(super::logs::hints(), theme::dim(app.color)))
+        fit_line(
+            vec![Segment::keep(Span::styled(
+                super::logs::hints(),
+                theme::dim(app.color),
+            ))],
+            area.width,
+        )
     } else {
         let mut spans = Vec::new();
         let active = app.forwards.len();
@@ -36,11 +64,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 theme::warning(app.color),
             ));
         }
-        spans.push(Span::styled(
-            "↑↓ move  Tab switch  f forward  F forward…  a as  r requests  l logs  / filter  ? help  q quit",
-            theme::dim(app.color),
-        ));
-        Line::from(spans)
+        let mut segments: Vec<Segment> = spans.into_iter().map(Segment::keep).collect();
+        segments.extend(HINTS.iter().map(|(hint, rank)| {
+            Segment::droppable(Span::styled(*hint, theme::dim(app.color)), *rank)
+        }));
+        segments.push(Segment::keep(Span::styled("? help", theme::dim(app.color))));
+        fit_line(segments, area.width)
     };
     frame.render_widget(line, area);
 }

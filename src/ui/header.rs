@@ -1,11 +1,14 @@
 //! The header line: how the watches stand (first, so a narrow terminal still shows it), then
-//! context, cluster name and API server, then the detail of any problem.
+//! context, cluster name and API server, then the detail of any problem. When the line is too
+//! wide, the name goes first, then cluster, server and context; a problem is cut with `…`
+//! rather than dropped.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
-use ratatui::text::{Line, Span};
+use ratatui::text::Span;
 
+use super::fit::{Segment, fit_line};
 use super::theme;
 use crate::app::App;
 use crate::cluster::WatchState;
@@ -13,31 +16,29 @@ use crate::cluster::WatchState;
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let snapshot = &app.snapshot;
     let (state, detail, style) = watch_summary(app);
-    let mut spans = vec![
-        Span::styled("hasura-tui", theme::header_row()),
-        Span::raw("  "),
-        Span::styled(state, style),
-        Span::raw(format!(
-            "  context {}  cluster {}  server {}",
-            app.connection.context, snapshot.cluster_name, app.connection.server
-        )),
+    let mut segments = vec![
+        Segment::droppable(Span::styled("hasura-tui  ", theme::header_row()), 6),
+        Segment::keep(Span::styled(state, style)),
+        Segment::droppable(format!("  context {}", app.connection.context), 3),
+        Segment::droppable(format!("  cluster {}", snapshot.cluster_name), 5),
+        Segment::droppable(format!("  server {}", app.connection.server), 4),
     ];
     if let Some(detail) = detail {
-        spans.push(Span::styled(format!("  {detail}"), style));
+        segments.push(Segment::keep(Span::styled(format!("  {detail}"), style)));
     }
     if let Some(error) = &snapshot.routes_error {
-        spans.push(Span::styled(
+        segments.push(Segment::keep(Span::styled(
             format!("  routes skipped: {error}"),
             theme::error(app.color),
-        ));
+        )));
     }
     for warning in &app.warnings {
-        spans.push(Span::styled(
+        segments.push(Segment::keep(Span::styled(
             format!("  {warning}"),
             theme::warning(app.color),
-        ));
+        )));
     }
-    frame.render_widget(Line::from(spans), area);
+    frame.render_widget(fit_line(segments, area.width), area);
 }
 
 /// One state for both namespaces, the worse winning, and its detail if any.

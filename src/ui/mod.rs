@@ -1,6 +1,7 @@
 //! Rendering only: widgets that read `&App` and draw. No I/O, no mutation.
 
 mod dialog;
+pub mod fit;
 mod footer;
 mod header;
 mod help;

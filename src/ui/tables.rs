@@ -1,13 +1,15 @@
 //! A microservice table: its title line, column header and the rows in view (only those are
-//! built), with columns dropped on narrow terminals (EXTERNAL-URL, then REPLICAS) before NAME
-//! is ever cut.
+//! built). On a narrow terminal columns are dropped, never NAME: NAME, STATUS and INTERNAL-URL
+//! always show; then, as width allows, a forward's FORWARD (in its short form), EXTERNAL-URL,
+//! and REPLICAS. A FORWARD that does not fit whole is cut with `…`.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use unicode_width::UnicodeWidthStr;
 
-use super::theme;
+use super::{fit, theme};
 use crate::app::widths::{self, ColumnWidths};
 use crate::app::{App, layout};
 use crate::cluster::WatchState;
@@ -16,7 +18,8 @@ use crate::model::{Microservice, Section};
 
 const SPACING: u16 = 2;
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// In display order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Column {
     Name,
     Status,
@@ -26,30 +29,47 @@ enum Column {
     Forward,
 }
 
-/// The columns that fit `width`, widest first to go.
-/// `forward` is the FORWARD column's width, when the table has a forward to show.
+/// The narrowest a FORWARD column is shown cut rather than dropped.
+const MIN_CUT_FORWARD: u16 = 8;
+
+/// The columns that fit `width`, in display order, with their widths. `forward` is the FORWARD
+/// column's width, when the table has a forward to show.
 fn columns_for(width: u16, w: &ColumnWidths, forward: Option<usize>) -> Vec<(Column, u16)> {
-    let mut all = vec![
-        (Column::Name, w.name),
-        (Column::Status, w.status),
-        (Column::Replicas, w.replicas),
-        (Column::Internal, w.internal),
-        (Column::External, w.external),
-    ];
-    if let Some(forward) = forward {
-        all.insert(4, (Column::Forward, forward));
-    }
-    let mut columns: Vec<(Column, u16)> = all.iter().map(|(c, w)| (*c, *w as u16)).collect();
     let total = |cols: &[(Column, u16)]| -> u32 {
         cols.iter().map(|(_, w)| u32::from(*w)).sum::<u32>()
-            + u32::from(SPACING) * (cols.len() as u32 - 1)
+            + u32::from(SPACING) * (cols.len() as u32).saturating_sub(1)
     };
-    for drop in [Column::External, Column::Replicas] {
-        if total(&columns) > u32::from(width) {
-            columns.retain(|(c, _)| *c != drop);
+    let mut chosen = vec![
+        (Column::Name, w.name as u16),
+        (Column::Status, w.status as u16),
+        (Column::Internal, w.internal as u16),
+    ];
+    let optional = [
+        forward.map(|f| (Column::Forward, f as u16)),
+        Some((Column::External, w.external as u16)),
+        Some((Column::Replicas, w.replicas as u16)),
+    ];
+    for candidate in optional.into_iter().flatten() {
+        chosen.push(candidate);
+        if total(&chosen) > u32::from(width) {
+            chosen.pop();
         }
     }
-    columns
+    if forward.is_some() && !chosen.iter().any(|(c, _)| *c == Column::Forward) {
+        // A cut forward still says more than REPLICAS: it goes to make room if need be.
+        let room = |chosen: &[(Column, u16)]| {
+            u32::from(width).saturating_sub(total(chosen) + u32::from(SPACING))
+        };
+        if room(&chosen) < u32::from(MIN_CUT_FORWARD) {
+            chosen.retain(|(c, _)| *c != Column::Replicas);
+        }
+        let room = room(&chosen);
+        if room >= u32::from(MIN_CUT_FORWARD) {
+            chosen.push((Column::Forward, room as u16));
+        }
+    }
+    chosen.sort_by_key(|(c, _)| *c);
+    chosen
 }
 
 fn title(column: Column) -> &'static str {
@@ -63,7 +83,7 @@ fn title(column: Column) -> &'static str {
     }
 }
 
-fn cell<'a>(column: Column, m: &'a Microservice, app: &App, color: bool) -> Cell<'a> {
+fn cell<'a>(column: Column, width: u16, m: &'a Microservice, app: &App, color: bool) -> Cell<'a> {
     match column {
         Column::Forward => match app.forward_of(m) {
             Some(f) => {
@@ -74,7 +94,8 @@ fn cell<'a>(column: Column, m: &'a Microservice, app: &App, color: bool) -> Cell
                     }
                     _ => theme::warning(color),
                 };
-                Cell::from(Span::styled(f.summary(), style))
+                let text = fit::cut(&f.compact(), usize::from(width)).into_owned();
+                Cell::from(Span::styled(text, style))
             }
             None => Cell::from(""),
         },
@@ -152,7 +173,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, section: Section) {
         .forwards
         .iter()
         .filter(|((ns, _), _)| *ns == view.namespace)
-        .map(|(_, f)| f.summary().chars().count().min(48))
+        .map(|(_, f)| f.compact().width().min(48))
         .max()
         .map(|w| w.max("FORWARD".len()));
     let columns = columns_for(body.width, &table.widths, forward_width);
@@ -172,7 +193,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, section: Section) {
             let row = Row::new(
                 columns
                     .iter()
-                    .map(|(c, _)| cell(*c, m, app, app.color && !view.stale)),
+                    .map(|(c, w)| cell(*c, *w, m, app, app.color && !view.stale)),
             )
             .style(rows_style);
             if i == selection.index && selection.name.is_some() {
@@ -207,27 +228,50 @@ mod tests {
     use super::*;
 
     #[test]
-    fn narrow_terminals_drop_external_then_replicas_before_name() {
+    fn narrow_terminals_drop_columns_never_the_name() {
         let w = ColumnWidths {
             name: 13,
             status: 7,
             replicas: 8,
             internal: 20,
-            external: 33,
+            external: 37,
         };
-        let names = |width| {
-            columns_for(width, &w, None)
+        let names = |width, forward| {
+            columns_for(width, &w, forward)
                 .into_iter()
                 .map(|(c, _)| title(c))
                 .collect::<Vec<_>>()
         };
+        let all = ["NAME", "STATUS", "REPLICAS", "INTERNAL-URL", "EXTERNAL-URL"];
+        assert_eq!(names(200, None), all);
+        assert_eq!(names(93, None), all);
         assert_eq!(
-            names(200),
-            ["NAME", "STATUS", "REPLICAS", "INTERNAL-URL", "EXTERNAL-URL"]
+            names(92, None),
+            ["NAME", "STATUS", "INTERNAL-URL", "EXTERNAL-URL"]
         );
-        assert_eq!(names(80), ["NAME", "STATUS", "REPLICAS", "INTERNAL-URL"]);
-        assert_eq!(names(54), ["NAME", "STATUS", "REPLICAS", "INTERNAL-URL"]);
-        assert_eq!(names(53), ["NAME", "STATUS", "INTERNAL-URL"]);
-        assert_eq!(names(30), ["NAME", "STATUS", "INTERNAL-URL"]);
+        assert_eq!(
+            names(80, None),
+            ["NAME", "STATUS", "REPLICAS", "INTERNAL-URL"]
+        );
+        assert_eq!(
+            names(54, None),
+            ["NAME", "STATUS", "REPLICAS", "INTERNAL-URL"]
+        );
+        assert_eq!(names(53, None), ["NAME", "STATUS", "INTERNAL-URL"]);
+        assert_eq!(names(30, None), ["NAME", "STATUS", "INTERNAL-URL"]);
+        // The seed cluster with a forward at 120 columns: every column, FORWARD last.
+        let mut with_forward = all.to_vec();
+        with_forward.push("FORWARD");
+        assert_eq!(names(120, Some(21)), with_forward);
+        // Narrower, the forward stays before the external URL and the replicas.
+        assert_eq!(
+            names(100, Some(21)),
+            ["NAME", "STATUS", "REPLICAS", "INTERNAL-URL", "FORWARD"]
+        );
+        // Too narrow for the whole forward: it is cut to the room left.
+        let cut = columns_for(60, &w, Some(21));
+        assert_eq!(cut.last(), Some(&(Column::Forward, 14)), "{cut:?}");
+        assert_eq!(cut.len(), 4, "REPLICAS made way: {cut:?}");
+        assert_eq!(names(50, Some(21)), ["NAME", "STATUS", "INTERNAL-URL"]);
     }
 }
