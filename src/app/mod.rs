@@ -8,6 +8,7 @@ pub mod layout;
 pub mod logs_pane;
 pub mod requests;
 pub mod selection;
+mod tables;
 pub mod verbs;
 pub mod widths;
 
@@ -24,42 +25,15 @@ pub use dialog::ForwardDialog;
 pub use logs_pane::LogsPane;
 pub use requests::RequestLogPane;
 pub use selection::Selection;
+pub use tables::{Filter, TableView};
 pub use verbs::{Flash, LogsAction};
 pub use widths::ColumnWidths;
-use widths::RowWidths;
 
 /// What the header says about where we are connected.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Connection {
     pub context: String,
     pub server: String,
-}
-
-/// The name filter typed after `/`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Filter {
-    pub text: String,
-    /// Keys go to the filter until Enter or Esc.
-    pub editing: bool,
-}
-
-impl Filter {
-    /// Whether a name passes, for many names: Kubernetes names are lower-case, so only the
-    /// typed text needs folding, once.
-    fn matcher(&self) -> impl Fn(&str) -> bool + '_ {
-        let folded = self.text.to_lowercase();
-        move |name: &str| name.contains(folded.as_str())
-    }
-}
-
-/// A section's rows as the tables show them: which pass the filter, and how wide each column is.
-#[derive(Clone, Debug, Default)]
-pub struct TableView {
-    /// Indices into the snapshot's rows, in order.
-    pub visible: Vec<usize>,
-    pub widths: ColumnWidths,
-    /// The widths of every row (visible or not), to fit the columns to the visible ones.
-    row_widths: RowWidths,
 }
 
 pub struct App {
@@ -127,131 +101,6 @@ impl App {
         };
         app.refresh_views();
         app
-    }
-
-    pub fn view(&self, section: Section) -> &TableView {
-        match section {
-            Section::Custom => &self.custom_view,
-            Section::Hasura => &self.hasura_view,
-        }
-    }
-
-    /// The rows of a section the filter lets through.
-    pub fn visible_rows(
-        &self,
-        section: Section,
-    ) -> impl ExactSizeIterator<Item = &Microservice> + '_ {
-        let rows = &self.snapshot.section(section).rows;
-        self.view(section).visible.iter().map(move |&i| &*rows[i])
-    }
-
-    /// Refilters both tables and re-finds their selections (the filter changed).
-    fn refresh_views(&mut self) {
-        for section in [Section::Custom, Section::Hasura] {
-            self.refilter(section);
-        }
-        self.resolve_selections();
-    }
-
-    /// Takes a new snapshot. Only a table whose rows changed is refiltered and measured again:
-    /// under churn that is one table of the two, and the rows of the other stay as they were.
-    fn take_snapshot(&mut self, snapshot: Arc<Snapshot>) {
-        let old = std::mem::replace(&mut self.snapshot, snapshot);
-        for section in [Section::Custom, Section::Hasura] {
-            if !Arc::ptr_eq(
-                &old.section(section).rows,
-                &self.snapshot.section(section).rows,
-            ) {
-                self.refilter(section);
-            }
-        }
-        self.resolve_selections();
-    }
-
-    fn refilter(&mut self, section: Section) {
-        let rows = &self.snapshot.section(section).rows;
-        let view = match section {
-            Section::Custom => &mut self.custom_view,
-            Section::Hasura => &mut self.hasura_view,
-        };
-        view.row_widths.update(rows);
-        view.visible = if self.filter.text.is_empty() {
-            (0..rows.len()).collect()
-        } else {
-            let matches = self.filter.matcher();
-            (0..rows.len())
-                .filter(|&i| matches(&rows[i].name))
-                .collect()
-        };
-        view.widths = ColumnWidths::fitting(view.visible.iter().map(|&i| view.row_widths.get(i)));
-    }
-
-    pub fn selection(&self, section: Section) -> &Selection {
-        match section {
-            Section::Custom => &self.custom,
-            Section::Hasura => &self.hasura,
-        }
-    }
-
-    fn selection_mut(&mut self, section: Section) -> &mut Selection {
-        match section {
-            Section::Custom => &mut self.custom,
-            Section::Hasura => &mut self.hasura,
-        }
-    }
-
-    /// The selected microservice of the focused table.
-    pub fn selected(&self) -> Option<&Microservice> {
-        let name = self.selection(self.focus).name.as_deref()?;
-        self.snapshot
-            .section(self.focus)
-            .rows
-            .iter()
-            .find(|m| m.name == name)
-            .map(|m| &**m)
-    }
-
-    /// Data rows each table shows at the current size.
-    pub fn viewports(&self) -> (usize, usize) {
-        let (c, h) = layout::table_heights(
-            self.size.1,
-            self.visible_rows(Section::Custom).len(),
-            self.visible_rows(Section::Hasura).len(),
-        );
-        (layout::viewport(c), layout::viewport(h))
-    }
-
-    fn viewport(&self, section: Section) -> usize {
-        let (c, h) = self.viewports();
-        match section {
-            Section::Custom => c,
-            Section::Hasura => h,
-        }
-    }
-
-    fn resolve_selections(&mut self) {
-        for section in [Section::Custom, Section::Hasura] {
-            let viewport = self.viewport(section);
-            // Out of `self` while it moves, so the rows can be read in place (no copy of names).
-            let mut selection = std::mem::take(self.selection_mut(section));
-            selection.resolve(
-                self.visible_rows(section).map(|m| m.name.as_str()),
-                viewport,
-            );
-            *self.selection_mut(section) = selection;
-        }
-    }
-
-    fn move_selection(&mut self, delta: isize) {
-        let section = self.focus;
-        let viewport = self.viewport(section);
-        let mut selection = std::mem::take(self.selection_mut(section));
-        let names: Vec<&str> = self
-            .visible_rows(section)
-            .map(|m| m.name.as_str())
-            .collect();
-        selection.move_by(delta, &names, viewport);
-        *self.selection_mut(section) = selection;
     }
 
     /// The forward of a microservice, if any.

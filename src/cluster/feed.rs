@@ -2,7 +2,6 @@
 //! ConfigMap), applies their updates to slim per-namespace stores, and publishes a new snapshot
 //! at most once per coalescing window, only when something changed.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,14 +13,15 @@ use kube::runtime::watcher;
 use tokio::sync::{mpsc, watch as tokio_watch};
 use tokio_util::sync::CancellationToken;
 
+use super::Snapshot;
 use super::gateway_conf::{self, CONFIGMAP_NAME, GatewayFiles};
 use super::namespaces::Namespaces;
 use super::pending::PendingRequests;
-use super::store::{NamespaceStore, ObjectKind, Slim};
+use super::section::{KindState, SectionState};
+use super::store::{ObjectKind, Slim};
 use super::watch::{self, Failure, Update};
-use super::{Rows, SectionView, Snapshot, WatchState};
 use crate::model::pod_wire::PodWire;
-use crate::model::{Routes, Section, WorkloadInfo, build_microservices, merge_rows};
+use crate::model::{Routes, Section, WorkloadInfo};
 
 /// Events closer together than this make one snapshot.
 const COALESCE: Duration = Duration::from_millis(10);
@@ -39,8 +39,6 @@ const PAGE_SIZE: u32 = 500;
 const STALL_AFTER: Duration = Duration::from_secs(5);
 /// How often the unanswered requests are looked at (in memory; nothing is sent).
 const STALL_CHECK: Duration = Duration::from_secs(1);
-/// What the header says while requests wait unanswered.
-pub const STALL_REASON: &str = "no answer from the API server (requests accepted, never answered)";
 
 #[derive(Clone, Debug)]
 pub struct FeedConfig {
@@ -66,131 +64,6 @@ enum Message {
         update: Update<GatewayFiles>,
         rv: Option<u64>,
     },
-}
-
-#[derive(Clone, Debug, PartialEq)]
-enum KindState {
-    Syncing,
-    Synced,
-    Failed(Failure),
-}
-
-struct SectionState {
-    section: Section,
-    namespace: String,
-    store: NamespaceStore,
-    kinds: HashMap<ObjectKind, KindState>,
-    rows: Rows,
-    ever_synced: bool,
-    failing_since: Option<Instant>,
-    dirty: bool,
-}
-
-impl SectionState {
-    fn new(section: Section, namespace: String) -> Self {
-        SectionState {
-            section,
-            namespace,
-            store: NamespaceStore::default(),
-            kinds: ObjectKind::ALL
-                .into_iter()
-                .map(|k| (k, KindState::Syncing))
-                .collect(),
-            rows: Arc::new(Vec::new()),
-            ever_synced: false,
-            failing_since: None,
-            dirty: true,
-        }
-    }
-
-    fn state(&self) -> WatchState {
-        let failures: Vec<&Failure> = self
-            .kinds
-            .values()
-            .filter_map(|k| match k {
-                KindState::Failed(f) => Some(f),
-                _ => None,
-            })
-            .collect();
-        if let Some(Failure::Forbidden(m)) =
-            failures.iter().find(|f| matches!(f, Failure::Forbidden(_)))
-        {
-            return WatchState::Forbidden(format!("forbidden: {m}"));
-        }
-        if let Some(f) = failures
-            .iter()
-            .find(|f| matches!(f, Failure::Unauthorized(_)))
-        {
-            return WatchState::Error(f.message().to_string());
-        }
-        if let Some(f) = failures.first() {
-            return WatchState::Reconnecting {
-                since: self.failing_since.unwrap_or_else(Instant::now),
-                reason: f.message().to_string(),
-            };
-        }
-        if self.kinds.values().all(|k| *k == KindState::Synced) {
-            WatchState::Synced
-        } else {
-            WatchState::Syncing
-        }
-    }
-
-    fn set_kind(&mut self, kind: ObjectKind, state: KindState) {
-        if matches!(state, KindState::Failed(_)) {
-            self.failing_since.get_or_insert_with(Instant::now);
-        }
-        if self.kinds.get(&kind) != Some(&state) {
-            self.kinds.insert(kind, state);
-            self.dirty = true;
-        }
-        if !self
-            .kinds
-            .values()
-            .any(|k| matches!(k, KindState::Failed(_)))
-        {
-            self.failing_since = None;
-        }
-    }
-
-    /// Builds the rows the store's changes touched again: all of them after a relist or a
-    /// routes change, else only the changed microservices, merged into the previous rows. Under
-    /// churn that is a few rows per snapshot instead of the whole namespace.
-    fn rebuild_rows(&mut self, routes: Option<&Routes>) {
-        let changes = self.store.take_changes();
-        if changes.all {
-            self.rows = super::rows(build_microservices(
-                self.section,
-                self.store.objects(),
-                routes,
-            ));
-        } else if !changes.names.is_empty() {
-            let subset = self.store.subset(&changes.names);
-            let fresh = build_microservices(self.section, &subset, routes);
-            self.rows = Arc::new(merge_rows(&self.rows, &changes.names, fresh));
-        }
-    }
-
-    /// `stalled`: since when a request has waited for an answer, if too long.
-    fn view(&self, stalled: Option<Instant>) -> SectionView {
-        let mut state = self.state();
-        if let Some(since) = stalled
-            && !matches!(state, WatchState::Forbidden(_) | WatchState::Error(_))
-        {
-            // The watches may look fine (open, quiet), but nothing new can arrive.
-            state = WatchState::Reconnecting {
-                since,
-                reason: STALL_REASON.to_string(),
-            };
-        }
-        SectionView {
-            section: self.section,
-            namespace: self.namespace.clone(),
-            rows: self.rows.clone(),
-            stale: state.is_failed() && self.ever_synced,
-            state,
-        }
-    }
 }
 
 /// Starts the feed. The snapshots stop when `stop` is cancelled or every receiver is gone.

@@ -8,6 +8,7 @@ mod gateway_conf;
 mod label_index;
 mod namespaces;
 mod pending;
+mod section;
 mod store;
 mod watch;
 

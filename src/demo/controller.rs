@@ -1,7 +1,7 @@
 //! Controllers that make the store behave like a cluster: workloads own pods (names
 //! `<deploy>-<hash>-<suffix>`, `<sts>-<ordinal>`), pods move from Pending to Running, deleted pods
-//! terminate and are replaced, endpoints follow ready pods, workload status follows its pods, and
-//! per-microservice faults (CrashLoopBackOff, NotReady) shape the pods' state.
+//! terminate and are replaced, workload status follows its pods, and per-microservice faults
+//! (CrashLoopBackOff, NotReady) shape the pods' state. Endpoints follow in `endpoints`.
 
 use std::sync::Arc;
 
@@ -9,23 +9,12 @@ use serde_json::{Value, json};
 
 use super::Cluster;
 use super::kinds::Kind;
+use super::pod_state::{
+    Phase, PodFault, is_deleting, is_ready, pod_name_of, restarts_of, set_condition, set_pod_status,
+};
 use super::store::now_rfc3339;
 
-/// What a fault makes of a microservice's running pods.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PodFault {
-    CrashLoopBackOff,
-    NotReady,
-}
-
-/// Where a pod is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Phase {
-    Creating,
-    Started,
-}
-
-const NODE_NAME: &str = "demo-node-1";
+pub(crate) const NODE_NAME: &str = "demo-node-1";
 const HASH_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
 impl Cluster {
@@ -279,78 +268,6 @@ impl Cluster {
         }
     }
 
-    /// Recomputes the Endpoints of every Service whose selector matches this pod.
-    fn refresh_endpoints_for_pod(&self, pod: &Value) {
-        let namespace = pod["metadata"]["namespace"].as_str().unwrap_or_default();
-        let Some(app) = pod["metadata"]["labels"]["app"].as_str() else {
-            return;
-        };
-        for service in self.store.by_app(Kind::Service, namespace, app) {
-            if selector_matches(&service["spec"]["selector"], &pod["metadata"]["labels"]) {
-                self.refresh_endpoints(&service);
-            }
-        }
-    }
-
-    /// Writes the Endpoints of a Service from the pods its selector matches.
-    pub(crate) fn refresh_endpoints(&self, service: &Value) {
-        let namespace = service["metadata"]["namespace"]
-            .as_str()
-            .unwrap_or_default();
-        let name = service["metadata"]["name"].as_str().unwrap_or_default();
-        let selector = &service["spec"]["selector"];
-        let pods: Vec<Arc<Value>> = match selector["app"].as_str() {
-            Some(app) => self.store.by_app(Kind::Pod, namespace, app),
-            None => Vec::new(),
-        };
-        let (mut ready, mut not_ready) = (Vec::new(), Vec::new());
-        for pod in pods
-            .iter()
-            .filter(|p| selector_matches(selector, &p["metadata"]["labels"]))
-        {
-            let address = json!({
-                "ip": pod["status"]["podIP"],
-                "nodeName": NODE_NAME,
-                "targetRef": {"kind": "Pod", "namespace": namespace, "name": pod["metadata"]["name"], "uid": pod["metadata"]["uid"]},
-            });
-            if is_ready(pod) {
-                ready.push(address);
-            } else if !is_deleting(pod) {
-                not_ready.push(address);
-            }
-        }
-        let ports: Vec<Value> = service["spec"]["ports"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|port| {
-                let target = resolve_target_port(&port["targetPort"], port["port"].as_i64().unwrap_or(0), pods.first().map(|p| &**p));
-                json!({"name": port["name"], "port": target, "protocol": port["protocol"].as_str().unwrap_or("TCP")})
-            })
-            .collect();
-        let mut subset = json!({"ports": ports});
-        if !ready.is_empty() {
-            subset["addresses"] = json!(ready);
-        }
-        if !not_ready.is_empty() {
-            subset["notReadyAddresses"] = json!(not_ready);
-        }
-        let subsets = if ready.is_empty() && not_ready.is_empty() {
-            json!([])
-        } else {
-            json!([subset])
-        };
-        let updated = self.store.update(Kind::Endpoints, namespace, name, |ep| {
-            ep["subsets"] = subsets.clone();
-        });
-        if updated.is_err() {
-            let _ = self.store.create(
-                Kind::Endpoints,
-                json!({"metadata": {"name": name, "namespace": namespace, "labels": service["metadata"]["labels"]}, "subsets": subsets}),
-            );
-        }
-    }
-
     pub(crate) fn refresh_workload_status(&self, kind: Kind, namespace: &str, name: &str) {
         let pods = self.pods_of(kind, namespace, name);
         let live = pods.iter().filter(|p| !is_deleting(p)).count() as u64;
@@ -378,117 +295,7 @@ impl Cluster {
     }
 }
 
-/// Resolves a Service's targetPort (number or container port name) against a pod's spec.
-pub(crate) fn resolve_target_port(target: &Value, service_port: i64, pod: Option<&Value>) -> i64 {
-    match target {
-        Value::Number(n) => n.as_i64().unwrap_or(service_port),
-        Value::String(name) => pod
-            .and_then(|pod| container_ports(pod).find(|(n, _)| n.as_deref() == Some(name.as_str())))
-            .map(|(_, port)| port)
-            .unwrap_or(service_port),
-        _ => service_port,
-    }
-}
-
-/// A pod's container ports as (name, number).
-pub(crate) fn container_ports(pod: &Value) -> impl Iterator<Item = (Option<String>, i64)> + '_ {
-    pod["spec"]["containers"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|c| c["ports"].as_array().into_iter().flatten())
-        .map(|p| {
-            (
-                p["name"].as_str().map(str::to_string),
-                p["containerPort"].as_i64().unwrap_or(0),
-            )
-        })
-}
-
-fn set_pod_status(pod: &mut Value, phase: Phase, fault: Option<PodFault>, ip: &str, restarts: u64) {
-    let started = phase == Phase::Started;
-    let ready = started && fault.is_none();
-    let start_time = pod["status"]["startTime"]
-        .as_str()
-        .map(str::to_string)
-        .unwrap_or_else(now_rfc3339);
-    let statuses: Vec<Value> = pod["spec"]["containers"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|c| {
-            let state = match (phase, fault) {
-                (Phase::Creating, _) => json!({"waiting": {"reason": "ContainerCreating"}}),
-                (Phase::Started, Some(PodFault::CrashLoopBackOff)) => json!({"waiting": {
-                    "reason": "CrashLoopBackOff",
-                    "message": format!("back-off 10s restarting failed container={} pod={}", c["name"].as_str().unwrap_or_default(), pod["metadata"]["name"].as_str().unwrap_or_default()),
-                }}),
-                (Phase::Started, _) => json!({"running": {"startedAt": start_time}}),
-            };
-            let mut status = json!({
-                "name": c["name"], "image": c["image"], "imageID": "", "ready": ready,
-                "restartCount": restarts, "started": started && fault != Some(PodFault::CrashLoopBackOff), "state": state,
-            });
-            if fault == Some(PodFault::CrashLoopBackOff) {
-                status["lastState"] = json!({"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": now_rfc3339()}});
-            }
-            status
-        })
-        .collect();
-    let condition = |kind: &str, ok: bool| json!({"type": kind, "status": if ok { "True" } else { "False" }, "lastTransitionTime": start_time});
-    pod["status"] = json!({
-        "phase": if started { "Running" } else { "Pending" },
-        "hostIP": "10.0.0.1",
-        "podIP": ip,
-        "podIPs": [{"ip": ip}],
-        "startTime": start_time,
-        "qosClass": "BestEffort",
-        "conditions": [
-            condition("Initialized", true),
-            condition("Ready", ready),
-            condition("ContainersReady", ready),
-            condition("PodScheduled", true),
-        ],
-        "containerStatuses": statuses,
-    });
-}
-
-fn set_condition(pod: &mut Value, kind: &str, ok: bool) {
-    for condition in pod["status"]["conditions"]
-        .as_array_mut()
-        .into_iter()
-        .flatten()
-    {
-        if condition["type"] == kind {
-            condition["status"] = json!(if ok { "True" } else { "False" });
-        }
-    }
-}
-
-pub(crate) fn is_deleting(pod: &Value) -> bool {
-    !pod["metadata"]["deletionTimestamp"].is_null()
-}
-
-pub(crate) fn is_ready(pod: &Value) -> bool {
-    !is_deleting(pod)
-        && pod["status"]["conditions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|c| c["type"] == "Ready" && c["status"] == "True")
-}
-
-fn restarts_of(pod: &Value) -> u64 {
-    pod["status"]["containerStatuses"][0]["restartCount"]
-        .as_u64()
-        .unwrap_or(0)
-}
-
-pub(crate) fn pod_name_of(pod: &Value) -> &str {
-    pod["metadata"]["name"].as_str().unwrap_or_default()
-}
-
-fn selector_matches(selector: &Value, labels: &Value) -> bool {
+pub(crate) fn selector_matches(selector: &Value, labels: &Value) -> bool {
     selector
         .as_object()
         .is_some_and(|sel| !sel.is_empty() && sel.iter().all(|(k, v)| labels.get(k) == Some(v)))

@@ -1,50 +1,22 @@
 //! The demo cluster's object store: every object as JSON, one cluster-wide resourceVersion that
-//! every change bumps, a bounded history of changes for watches to replay, and a broadcast of new
-//! changes in order. Compaction drops the history, after which a watch from an older version gets
-//! `410 Gone`, as etcd compaction does on a real cluster.
+//! every change bumps, the history of changes (`history`) for watches to replay, and a
+//! broadcast of new changes in order.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use k8s_openapi::jiff::Timestamp;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
+pub use super::history::{Change, EventType};
+use super::history::{Compacted, History};
 use super::kinds::Kind;
 
-/// How many past changes a watch can replay before it must relist (like etcd's compaction window).
-const HISTORY_LIMIT: usize = 250_000;
 /// How many changes a slow watcher may fall behind before its watch is ended.
 const BROADCAST_CAPACITY: usize = 16_384;
 
 pub type ObjectKey = (Kind, String, String);
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EventType {
-    Added,
-    Modified,
-    Deleted,
-}
-
-impl EventType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventType::Added => "ADDED",
-            EventType::Modified => "MODIFIED",
-            EventType::Deleted => "DELETED",
-        }
-    }
-}
-
-/// One change to one object, as a watch delivers it.
-#[derive(Debug)]
-pub struct Change {
-    pub rv: u64,
-    pub kind: Kind,
-    pub namespace: String,
-    pub event_type: EventType,
-    pub object: Arc<Value>,
-}
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum StoreError {
@@ -54,6 +26,15 @@ pub enum StoreError {
     NotFound { kind: &'static str, name: String },
     #[error("too old resource version: {requested} ({oldest})")]
     Gone { requested: u64, oldest: u64 },
+}
+
+impl From<Compacted> for StoreError {
+    fn from(c: Compacted) -> Self {
+        StoreError::Gone {
+            requested: c.requested,
+            oldest: c.oldest,
+        }
+    }
 }
 
 /// One page of a list.
@@ -74,9 +55,7 @@ pub struct WatchStart {
 struct Inner {
     rv: u64,
     objects: BTreeMap<ObjectKey, Arc<Value>>,
-    history: VecDeque<Arc<Change>>,
-    /// The oldest version a watch may start from: every change after it is in `history`.
-    oldest_watchable: u64,
+    history: History,
     next_uid: u64,
     /// Objects by their `app` (pods and workloads: the label; services: the selector's). The
     /// controllers look pods and services up by app on every pod change; at 40,000 pods a scan
@@ -102,8 +81,7 @@ impl Store {
             inner: Mutex::new(Inner {
                 rv: 1,
                 objects: BTreeMap::new(),
-                history: VecDeque::new(),
-                oldest_watchable: 1,
+                history: History::default(),
                 next_uid: 1,
                 by_app: HashMap::new(),
             }),
@@ -275,12 +253,7 @@ impl Store {
             event_type,
             object,
         });
-        inner.history.push_back(change.clone());
-        while inner.history.len() > HISTORY_LIMIT {
-            if let Some(dropped) = inner.history.pop_front() {
-                inner.oldest_watchable = dropped.rv;
-            }
-        }
+        inner.history.push(change.clone());
         // No receivers is normal (nobody watching); the change is in the history anyway.
         let _ = self.tx.send(change);
     }
@@ -348,22 +321,7 @@ impl Store {
         let inner = self.lock();
         let receiver = self.tx.subscribe();
         let backlog = match since {
-            Some(rv) if rv < inner.oldest_watchable => {
-                return Err(StoreError::Gone {
-                    requested: rv,
-                    oldest: inner.oldest_watchable,
-                });
-            }
-            Some(rv) => {
-                // History is in rv order; find the first change after `rv`.
-                let start = inner.history.partition_point(|c| c.rv <= rv);
-                inner
-                    .history
-                    .range(start..)
-                    .filter(|c| c.kind == kind)
-                    .cloned()
-                    .collect()
-            }
+            Some(rv) => inner.history.since(kind, rv)?,
             None => inner
                 .objects
                 .range((kind, String::new(), String::new())..)
@@ -385,13 +343,13 @@ impl Store {
     /// Forgets all history: watches from any version before now get 410 Gone.
     pub fn compact(&self) {
         let mut inner = self.lock();
-        inner.history.clear();
-        inner.oldest_watchable = inner.rv;
+        let rv = inner.rv;
+        inner.history.compact(rv);
     }
 
     /// Whether a version is still watchable (continue tokens use it too).
     pub fn is_compacted(&self, rv: u64) -> bool {
-        rv < self.lock().oldest_watchable
+        self.lock().history.is_compacted(rv)
     }
 }
 
@@ -419,115 +377,5 @@ pub fn now_rfc3339() -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn pod(ns: &str, name: &str) -> Value {
-        json!({"metadata": {"namespace": ns, "name": name}, "spec": {}})
-    }
-
-    #[test]
-    fn every_change_bumps_one_cluster_wide_version() {
-        let store = Store::new();
-        let a = store.create(Kind::Pod, pod("a", "x")).unwrap();
-        let b = store.create(Kind::Service, pod("a", "x")).unwrap();
-        let rv = |v: &Value| {
-            v["metadata"]["resourceVersion"]
-                .as_str()
-                .unwrap()
-                .parse::<u64>()
-                .unwrap()
-        };
-        assert!(rv(&b) == rv(&a) + 1);
-        assert_eq!(store.current_rv(), rv(&b));
-    }
-
-    #[test]
-    fn list_is_ordered_and_scoped_and_pages() {
-        let store = Store::new();
-        for (ns, name) in [("b", "2"), ("a", "2"), ("a", "1"), ("b", "1")] {
-            store.create(Kind::Pod, pod(ns, name)).unwrap();
-        }
-        store.create(Kind::Service, pod("a", "0")).unwrap();
-        let names = |items: Vec<Arc<Value>>| {
-            items
-                .iter()
-                .map(|v| {
-                    format!(
-                        "{}/{}",
-                        v["metadata"]["namespace"].as_str().unwrap(),
-                        v["metadata"]["name"].as_str().unwrap()
-                    )
-                })
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(
-            names(
-                store
-                    .list(Kind::Pod, None, None, usize::MAX, |_| true)
-                    .items
-            ),
-            ["a/1", "a/2", "b/1", "b/2"]
-        );
-        assert_eq!(
-            names(
-                store
-                    .list(Kind::Pod, Some("b"), None, usize::MAX, |_| true)
-                    .items
-            ),
-            ["b/1", "b/2"]
-        );
-        assert_eq!(
-            names(
-                store
-                    .list(Kind::Pod, None, Some(("a", "2")), usize::MAX, |_| true)
-                    .items
-            ),
-            ["b/1", "b/2"]
-        );
-        assert_eq!(
-            names(
-                store
-                    .list(Kind::Pod, Some("a"), Some(("a", "1")), usize::MAX, |_| true)
-                    .items
-            ),
-            ["a/2"]
-        );
-        // A page stops at its limit of the objects kept, and says whether more follow.
-        let page = store.list(Kind::Pod, None, None, 2, |v| v["metadata"]["name"] == "1");
-        assert_eq!(names(page.items), ["a/1", "b/1"]);
-        assert!(!page.more);
-        let page = store.list(Kind::Pod, None, None, 3, |_| true);
-        assert_eq!(names(page.items), ["a/1", "a/2", "b/1"]);
-        assert!(page.more);
-    }
-
-    #[test]
-    fn watch_replays_history_then_compaction_gives_gone() {
-        let store = Store::new();
-        store.create(Kind::Pod, pod("a", "1")).unwrap();
-        let since = store.current_rv();
-        store
-            .update(Kind::Pod, "a", "1", |v| v["spec"]["x"] = json!(1))
-            .unwrap();
-        store.delete(Kind::Pod, "a", "1").unwrap();
-        let start = store.watch(Kind::Pod, Some(since)).unwrap();
-        let types: Vec<_> = start.backlog.iter().map(|c| c.event_type).collect();
-        assert_eq!(types, [EventType::Modified, EventType::Deleted]);
-        store.compact();
-        assert!(matches!(
-            store.watch(Kind::Pod, Some(since)),
-            Err(StoreError::Gone { .. })
-        ));
-        assert!(store.watch(Kind::Pod, Some(store.current_rv())).is_ok());
-    }
-
-    #[test]
-    fn an_update_that_changes_nothing_sends_nothing() {
-        let store = Store::new();
-        store.create(Kind::Pod, pod("a", "1")).unwrap();
-        let rv = store.current_rv();
-        store.update(Kind::Pod, "a", "1", |_| {}).unwrap();
-        assert_eq!(store.current_rv(), rv);
-    }
-}
+#[path = "store_tests.rs"]
+mod tests;

@@ -25,6 +25,7 @@ use tokio_util::task::TaskTracker;
 
 use super::connection::{self, ConnectionContext, NoUpstream, Upstream};
 use super::gateway::{self, GatewayIdentity};
+use super::gateway_access;
 use super::request_log::{RequestEntry, RequestLog};
 use super::stats::Counted;
 
@@ -123,8 +124,8 @@ async fn proxy(
     let started = Instant::now();
     let identity = shared.gateway.identity.borrow().clone();
     let note = match identity {
-        Some(identity) => match gateway::decide(shared.peer, req.headers()) {
-            gateway::Verdict::Apply => identity.apply(req.headers_mut()).note(),
+        Some(identity) => match gateway_access::decide(shared.peer, req.headers()) {
+            gateway_access::Verdict::Apply => identity.apply(req.headers_mut()).note(),
             refused => {
                 let note = refused.note();
                 tracing::info!(

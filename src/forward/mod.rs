@@ -5,6 +5,7 @@
 
 mod connection;
 pub mod gateway;
+pub mod gateway_access;
 mod http_proxy;
 mod manager;
 pub mod persist;

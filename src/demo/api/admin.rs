@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::super::{Faults, PodFault};
-use super::resources::json_response;
+use super::json_response;
 use super::{ApiError, ApiState, bearer};
 
 #[derive(Deserialize, Default)]

@@ -6,6 +6,7 @@ mod discovery;
 mod logs;
 mod portforward;
 mod resources;
+mod scale;
 mod table;
 mod watch;
 
@@ -75,4 +76,13 @@ async fn guard(State(cluster): State<ApiState>, request: Request, next: Next) ->
         _ = run.cancelled() => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
     }
     next.run(request).await
+}
+
+/// A JSON body with its content type.
+pub fn json_response(value: &serde_json::Value) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        value.to_string(),
+    )
+        .into_response()
 }

@@ -16,8 +16,8 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
 
-use super::super::controller::{is_deleting, is_ready};
 use super::super::kinds::Kind;
+use super::super::pod_state::{is_deleting, is_ready};
 use super::{ApiError, ApiState, Verb};
 
 pub const PROTOCOL: &str = "v4.channel.k8s.io";

@@ -1,19 +1,19 @@
 //! Resource requests: list (selectors, pagination), get, watch (handed to `watch`), delete pod,
-//! and the scale subresource, for every kind under `/api/v1` and `/apis/<group>/v1`.
+//! and writes to workloads (handed to `scale`), for every kind under `/api/v1` and
+//! `/apis/<group>/v1`.
 
 use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::super::kinds::{GroupVersion, Kind};
 use super::super::selector::Selector;
-use super::super::store::StoreError;
-use super::{ApiError, ApiState, Verb, discovery, table, watch};
+use super::{ApiError, ApiState, Verb, discovery, json_response, scale, table, watch};
 
 /// Largest page a list returns when the client sets no limit.
 const MAX_PAGE: usize = usize::MAX;
@@ -189,7 +189,7 @@ async fn handle(
             } else {
                 Verb::Other
             });
-            scale(
+            scale::scale(
                 &state,
                 target.kind,
                 namespace.as_deref().unwrap_or_default(),
@@ -202,7 +202,7 @@ async fn handle(
             if matches!(target.kind, Kind::Deployment | Kind::StatefulSet) =>
         {
             state.faults.count(Verb::Other);
-            patch_replicas(
+            scale::patch_replicas(
                 &state,
                 target.kind,
                 namespace.as_deref().unwrap_or_default(),
@@ -216,14 +216,6 @@ async fn handle(
         }
     };
     result.unwrap_or_else(IntoResponse::into_response)
-}
-
-pub fn json_response(value: &Value) -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        value.to_string(),
-    )
-        .into_response()
 }
 
 /// `continue` tokens carry the list's version and the last key returned.
@@ -350,93 +342,4 @@ fn delete_pod(state: &ApiState, namespace: &str, name: &str) -> Result<Response,
         .get(Kind::Pod, namespace, name)
         .ok_or_else(|| ApiError::not_found("pods", name))?;
     Ok(json_response(&pod))
-}
-
-fn scale_object(workload: &Value) -> Value {
-    let meta = &workload["metadata"];
-    let selector = workload["spec"]["selector"]["matchLabels"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .unwrap_or_default();
-    json!({
-        "kind": "Scale",
-        "apiVersion": "autoscaling/v1",
-        "metadata": {
-            "name": meta["name"], "namespace": meta["namespace"], "uid": meta["uid"],
-            "resourceVersion": meta["resourceVersion"], "creationTimestamp": meta["creationTimestamp"],
-        },
-        "spec": {"replicas": workload["spec"]["replicas"].as_u64().unwrap_or(1)},
-        "status": {"replicas": workload["status"]["replicas"].as_u64().unwrap_or(0), "selector": selector},
-    })
-}
-
-fn replicas_from(body: &[u8]) -> Result<u64, ApiError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("invalid body: {e}")))?;
-    value["spec"]["replicas"]
-        .as_u64()
-        .ok_or_else(|| ApiError::bad_request("spec.replicas must be a non-negative integer"))
-}
-
-fn scale(
-    state: &ApiState,
-    kind: Kind,
-    namespace: &str,
-    name: &str,
-    method: &Method,
-    body: &[u8],
-) -> Result<Response, ApiError> {
-    if *method == Method::GET {
-        let workload = state
-            .store
-            .get(kind, namespace, name)
-            .ok_or_else(|| ApiError::not_found(kind.plural(), name))?;
-        return Ok(json_response(&scale_object(&workload)));
-    }
-    if !matches!(*method, Method::PUT | Method::PATCH) {
-        return Err(ApiError::method_not_allowed());
-    }
-    let replicas = replicas_from(body)?;
-    let workload = set_replicas(state, kind, namespace, name, replicas)?;
-    Ok(json_response(&scale_object(&workload)))
-}
-
-fn patch_replicas(
-    state: &ApiState,
-    kind: Kind,
-    namespace: &str,
-    name: &str,
-    body: &[u8],
-) -> Result<Response, ApiError> {
-    let replicas = replicas_from(body)?;
-    let workload = set_replicas(state, kind, namespace, name, replicas)?;
-    Ok(json_response(&workload))
-}
-
-fn set_replicas(
-    state: &ApiState,
-    kind: Kind,
-    namespace: &str,
-    name: &str,
-    replicas: u64,
-) -> Result<std::sync::Arc<Value>, ApiError> {
-    state
-        .store
-        .update(kind, namespace, name, |w| {
-            w["spec"]["replicas"] = json!(replicas)
-        })
-        .map_err(|e| match e {
-            StoreError::NotFound { .. } => ApiError::not_found(kind.plural(), name),
-            other => other.into(),
-        })?;
-    state.reconcile(kind, namespace, name, false);
-    state
-        .store
-        .get(kind, namespace, name)
-        .ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "Conflict", "deleted while scaling"))
 }
