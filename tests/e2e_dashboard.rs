@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::tmux::Tmux;
+use common::tmux::{Tmux, forward_address, forward_counters};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hasura-tui");
 
@@ -43,18 +43,15 @@ fn demo_dashboard_moves_filters_and_quits_leaving_the_terminal_clean() {
         "the filter is shown while typed:\n{screen}"
     );
 
-    std::thread::sleep(Duration::from_millis(100));
-    tmux.send(&["Escape"]);
+    tmux.escape();
     tmux.wait_for("the filter cleared", Duration::from_secs(5), |s| {
         s.contains("Hasura microservices (10)")
     });
-    std::thread::sleep(Duration::from_millis(100));
     tmux.send(&["?"]);
     tmux.wait_for("help open", Duration::from_secs(5), |s| {
         s.contains("keys (Esc closes)")
     });
-    std::thread::sleep(Duration::from_millis(100));
-    tmux.send(&["Escape"]);
+    tmux.escape();
     tmux.wait_for("help closed", Duration::from_secs(5), |s| {
         !s.contains("keys (Esc closes)")
     });
@@ -91,14 +88,6 @@ fn a_bad_kubeconfig_fails_before_the_screen_opens() {
     assert_eq!(tmux.display("#{alternate_on}"), "0");
 }
 
-/// The address shown in the FORWARD column of `name`'s row.
-fn forward_address(screen: &str, name: &str) -> Option<std::net::SocketAddr> {
-    let row = screen
-        .lines()
-        .find(|l| l.starts_with(&format!("{name} ")))?;
-    row.split_whitespace().find_map(|word| word.parse().ok())
-}
-
 fn http_get(addr: std::net::SocketAddr, path: &str) -> std::io::Result<String> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
@@ -133,8 +122,7 @@ fn f_starts_and_stops_a_forward_and_quitting_closes_every_port() {
         "{response}"
     );
     tmux.wait_for("the counters to move", Duration::from_secs(5), |s| {
-        s.lines()
-            .any(|l| l.starts_with("data ") && !l.contains("▲0B") && !l.contains("▼0B"))
+        forward_counters(s, "data").is_some_and(|(up, down)| up != "0" && down != "0")
     });
 
     // f again stops it: the port refuses connections.
@@ -188,20 +176,31 @@ fn nothing_is_drawn_while_nothing_changes() {
             .matches("frame drawn")
             .count()
     };
-    // Let the start-up settle, then watch an idle dashboard.
-    std::thread::sleep(Duration::from_millis(500));
-    let before = frames();
+    // The start-up is over once the frame count holds still (with a deadline); then an idle
+    // dashboard is watched for two seconds: no frame may be drawn in them.
+    let before = settled(&frames);
     assert!(
         before > 0,
         "frames are logged at debug level to {}",
         log.display()
     );
-    std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(frames(), before, "an idle dashboard draws no frames");
-    // A key that changes the screen draws exactly what it needs.
+    assert_unchanged_for(
+        Duration::from_secs(2),
+        &frames,
+        "an idle dashboard draws no frames",
+    );
+    // A key that changes the screen draws exactly what it needs: its frame comes (deadline),
+    // and no more than one follows.
     tmux.send(&["j"]);
-    std::thread::sleep(Duration::from_millis(300));
-    let after_key = frames();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while frames() == before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the key drew no frame"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let after_key = settled(&frames);
     assert!(
         after_key > before && after_key <= before + 2,
         "{before} -> {after_key}"
@@ -241,13 +240,13 @@ fn a_cycles_gateway_headers_that_curl_sees_and_r_shows_the_requests() {
     tmux.send(&["a"]);
     tmux.wait_for("as anonymous", Duration::from_secs(5), |s| {
         s.lines()
-            .any(|l| l.starts_with("data ") && l.contains("as anonymous"))
+            .any(|l| l.starts_with("data ") && l.contains(" anon "))
     });
     assert_eq!(role("/as/anonymous").as_deref(), Some("anonymous"));
     tmux.send(&["a"]);
     tmux.wait_for("as admin", Duration::from_secs(5), |s| {
         s.lines()
-            .any(|l| l.starts_with("data ") && l.contains("as admin"))
+            .any(|l| l.starts_with("data ") && l.contains(" admin "))
     });
     assert_eq!(role("/as/admin").as_deref(), Some("admin"));
 
@@ -264,8 +263,7 @@ fn a_cycles_gateway_headers_that_curl_sees_and_r_shows_the_requests() {
     tmux.wait_for("a new request in the log", Duration::from_secs(5), |s| {
         s.contains("/while/open")
     });
-    std::thread::sleep(Duration::from_millis(100));
-    tmux.send(&["Escape"]);
+    tmux.escape();
     tmux.wait_for("the log closed", Duration::from_secs(5), |s| {
         !s.contains("requests: data.hasura")
     });
@@ -279,4 +277,35 @@ fn a_cycles_gateway_headers_that_curl_sees_and_r_shows_the_requests() {
     assert_eq!(role("/off/again"), None);
     tmux.send(&["q"]);
     assert_eq!(tmux.wait_exit(Duration::from_secs(10)), 0);
+}
+
+/// The value of `count` once it has held still for 300 ms (within 10 s).
+fn settled(count: &dyn Fn() -> usize) -> usize {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut last = count();
+    let mut since = std::time::Instant::now();
+    loop {
+        std::thread::sleep(Duration::from_millis(50));
+        let now = count();
+        if now != last {
+            (last, since) = (now, std::time::Instant::now());
+        } else if since.elapsed() >= Duration::from_millis(300) {
+            return now;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still drawing after 10 s ({now} frames)"
+        );
+    }
+}
+
+/// Fails as soon as `count` changes within `window` (watched throughout, not only at its end).
+fn assert_unchanged_for(window: Duration, count: &dyn Fn() -> usize, what: &str) {
+    let start = count();
+    let until = std::time::Instant::now() + window;
+    while std::time::Instant::now() < until {
+        assert_eq!(count(), start, "{what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(count(), start, "{what}");
 }

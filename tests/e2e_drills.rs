@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::tmux::Tmux;
+use common::tmux::{Tmux, forward_address};
 use hasura_tui::demo::DemoCluster;
 
 const BIN: &str = env!("CARGO_BIN_EXE_hasura-tui");
@@ -50,20 +50,6 @@ impl Drill {
 /// The header (first line of the screen).
 fn header(screen: &str) -> &str {
     screen.lines().next().unwrap_or_default()
-}
-
-/// The address shown in the FORWARD column of `name`'s row.
-fn forward_address(screen: &str, name: &str) -> Option<SocketAddr> {
-    let row = screen
-        .lines()
-        .find(|l| l.starts_with(&format!("{name} ")))?;
-    row.split_whitespace().find_map(|word| word.parse().ok())
-}
-
-/// Escape is sent on its own, after a pause, so it is not read as the start of a sequence.
-fn escape(tmux: &Tmux) {
-    std::thread::sleep(Duration::from_millis(150));
-    tmux.send(&["Escape"]);
 }
 
 /// The pid of the program tmux runs under `sh -c` (the pane's shell's only child).
@@ -121,7 +107,7 @@ async fn a_stalled_api_server_is_named_in_the_header_and_keys_still_work() {
         s.contains("keys (Esc closes)")
     });
     let help_opened = asked.elapsed();
-    escape(&tmux);
+    tmux.escape();
     tmux.wait_for("help closed", Duration::from_secs(2), |s| {
         !s.contains("keys (Esc closes)")
     });
@@ -215,6 +201,50 @@ async fn a_panic_restores_the_terminal_and_prints_the_log_path() {
     assert!(logged.contains("panic: "), "the panic is logged too");
 }
 
+/// A panic in a background task (here a forward's) must not restore the terminal under the
+/// running dashboard: the row says `internal error`, the log has the panic and its backtrace,
+/// and the dashboard keeps answering keys until the user quits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_in_a_forward_is_contained_to_its_row() {
+    let drill = Drill::start().await;
+    let tmux = drill.dashboard("HASURA_TUI_TEST_PANIC=forward ", 160, 30);
+    tmux.send(&["Tab", "j", "f"]);
+    let screen = tmux.wait_for(
+        "the forward's row to say so",
+        Duration::from_secs(10),
+        |s| {
+            s.lines()
+                .any(|l| l.starts_with("data ") && l.contains("internal error"))
+        },
+    );
+    assert_eq!(
+        tmux.display("#{alternate_on}"),
+        "1",
+        "still on the dashboard:\n{screen}"
+    );
+    assert!(!screen.contains("crashed"), "{screen}");
+    // Keys still answer: the help opens and closes.
+    tmux.send(&["?"]);
+    tmux.wait_for("help open", Duration::from_secs(5), |s| {
+        s.contains("keys (Esc closes)")
+    });
+    tmux.escape();
+    tmux.wait_for("help closed", Duration::from_secs(5), |s| {
+        !s.contains("keys (Esc closes)")
+    });
+    tmux.send(&["q"]);
+    assert_eq!(tmux.wait_exit(Duration::from_secs(10)), 0);
+    let log = std::fs::read_to_string(tmux.home().join("state/hasura-tui/hasura-tui.log")).unwrap();
+    assert!(
+        log.contains("panic in a background task") && log.contains("deliberate panic"),
+        "the panic is in the log"
+    );
+    assert!(
+        log.contains("stack backtrace") || log.contains("forward::task"),
+        "with its backtrace"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_and_sighup_quit_cleanly_and_close_every_forward() {
     let drill = Drill::start().await;
@@ -271,11 +301,10 @@ async fn a_wrong_ca_shows_a_tls_error_and_never_falls_back_to_insecure() {
         header(&screen)
     );
     // Retries keep failing: nothing is ever listed over an unverified connection.
-    std::thread::sleep(Duration::from_secs(2));
-    let screen = tmux.screen();
-    assert!(
-        !screen.contains("sshd") && header(&screen).contains("TLS"),
-        "{screen}"
+    tmux.assert_never(
+        "something was listed over an unverified connection",
+        Duration::from_secs(2),
+        |s| s.contains("sshd") || !header(s).contains("TLS"),
     );
     tmux.send(&["q"]);
     assert_eq!(tmux.wait_exit(Duration::from_secs(10)), 0);

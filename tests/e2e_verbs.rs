@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::tmux::Tmux;
+use common::tmux::{Tmux, forward_address};
 use hasura_tui::demo::{DemoCluster, DemoOptions};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hasura-tui");
@@ -75,24 +75,16 @@ impl Drop for Setup {
     }
 }
 
-fn pause() {
-    // tmux delivers keys sent in quick succession as one burst; Escape needs its own.
-    std::thread::sleep(Duration::from_millis(150));
-}
-
 #[test]
 fn logs_pane_follows_live_and_picks_up_a_replacement_pod() {
     let setup = Setup::new(true);
     let _runtime = setup.runtime.enter();
     let faults = setup.demo().faults();
     faults.scale("default", "my-app", 2).unwrap();
-    let before = loop {
+    let before = wait_until("my-app's second pod", || {
         let pods = faults.live_pods("default", "my-app").unwrap();
-        if pods.len() == 2 {
-            break pods;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+        (pods.len() == 2).then_some(pods)
+    });
     let tmux = setup.dashboard("", "");
     tmux.send(&["l"]);
     // Both pods, interleaved, each line with its pod.
@@ -136,8 +128,7 @@ fn logs_pane_follows_live_and_picks_up_a_replacement_pod() {
     tmux.wait_for("scrolled", WAIT, |s| s.contains("scrolled ("));
     tmux.send(&["G"]);
     tmux.wait_for("following again", WAIT, |s| s.contains("following"));
-    pause();
-    tmux.send(&["Escape"]);
+    tmux.escape();
     tmux.wait_for("the tables again", WAIT, |s| {
         s.contains("Custom microservices") && !s.contains("Logs of")
     });
@@ -145,20 +136,73 @@ fn logs_pane_follows_live_and_picks_up_a_replacement_pod() {
     assert_eq!(tmux.wait_exit(WAIT), 0);
 }
 
-fn wait_file(path: &Path, expected: &str) {
+/// Polls `check` until it gives a value, failing after `WAIT`.
+fn wait_until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
     let deadline = std::time::Instant::now() + WAIT;
     loop {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        if text == expected {
-            return;
+        if let Some(value) = check() {
+            return value;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "{} holds {text:?}, expected {expected:?}",
-            path.display()
+            "timed out after {WAIT:?} waiting for {what}"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// A saved identity is checked as a typed one is: one that is not a valid header value is
+/// refused with a line in the header, and that forward is not started as if it had it.
+#[test]
+fn a_saved_identity_that_is_not_a_header_value_is_refused_with_a_header_line() {
+    let setup = Setup::new(false);
+    let saved = setup.dir.path().join("config/hasura-tui/forwards.json");
+    std::fs::create_dir_all(saved.parent().unwrap()).unwrap();
+    let spec = |service: &str, role: &str| {
+        format!(
+            r#"{{"namespace": "hasura", "service": "{service}", "address": "127.0.0.1",
+                "local_port": 0, "remote_port": null, "pod": null,
+                "gateway": {{"role": "{role}", "user_id": "0"}}}}"#
+        )
+    };
+    std::fs::write(
+        &saved,
+        format!(
+            r#"{{"contexts": {{"gram29": [{}, {}]}}}}"#,
+            spec("data", "admin"),
+            spec("auth", "ad min\\r\\nX-Evil: 1")
+        ),
+    )
+    .unwrap();
+    let tmux = setup.dashboard("", "");
+    let screen = tmux.wait_for("the refusal in the header", WAIT, |s| {
+        s.lines()
+            .next()
+            .is_some_and(|h| h.contains("auth.hasura not restored"))
+    });
+    let header = screen.lines().next().unwrap();
+    assert!(header.contains("identity refused"), "{header}");
+    let screen = tmux.wait_for("data restored", WAIT, |s| {
+        forward_address(s, "data").is_some()
+    });
+    assert!(
+        forward_address(&screen, "auth").is_none(),
+        "the refused forward is not started:\n{screen}"
+    );
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.starts_with("data ") && l.contains(" admin ")),
+        "{screen}"
+    );
+    tmux.send(&["q"]);
+    assert_eq!(tmux.wait_exit(WAIT), 0);
+}
+
+fn wait_file(path: &Path, expected: &str) {
+    wait_until(&format!("{} to hold {expected:?}", path.display()), || {
+        (std::fs::read_to_string(path).unwrap_or_default() == expected).then_some(())
+    });
 }
 
 #[test]
@@ -202,14 +246,6 @@ fn o_opens_the_external_url_and_y_copies_the_internal_url_by_osc52() {
     assert!(screen.contains("postgres has no external URL"), "{screen}");
     tmux.send(&["q"]);
     assert_eq!(tmux.wait_exit(WAIT), 0);
-}
-
-/// The address shown in the FORWARD column of `name`'s row.
-fn forward_address(screen: &str, name: &str) -> Option<SocketAddr> {
-    let row = screen
-        .lines()
-        .find(|l| l.starts_with(&format!("{name} ")))?;
-    row.split_whitespace().find_map(|word| word.parse().ok())
 }
 
 fn http_get(addr: SocketAddr) -> String {

@@ -155,13 +155,21 @@ fn list_sections_wide_and_json() {
 #[test]
 fn list_exit_codes() {
     let demo = Demo::start();
-    let (code, _, stderr) = demo.list(&["-n", "kube-system"]);
-    assert_eq!(code, 2, "{stderr}");
+    // A literal namespace is listed as it is (product.md 2), in the custom section's layout:
+    // `default` while the user namespace is set elsewhere, and one with nothing in it.
+    let (code, listed, stderr) = demo.list(&["--user-namespace", "apps", "-n", "default"]);
+    assert_eq!(code, 0, "{stderr}");
     assert!(
-        stderr.contains("kube-system") && stderr.contains("-n user"),
-        "{stderr}"
+        listed.starts_with("Custom microservices:\n") && listed.contains("my-app.default"),
+        "{listed}"
     );
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(!listed.contains("Hasura microservices"), "{listed}");
+    let (code, empty, stderr) = demo.list(&["-n", "kube-system"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        !empty.contains("my-app") && !empty.contains("auth"),
+        "{empty}"
+    );
 
     let out = Command::new(BIN)
         .args(["--kubeconfig", "/nonexistent", "list"])

@@ -11,7 +11,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{GlobalArgs, ListArgs, OutputFormat};
-use crate::cluster::{SectionView, Snapshot, WatchState, spawn_feed};
+use crate::cluster::{FeedConfig, Namespaces, SectionView, Snapshot, WatchState, spawn_feed};
 use crate::config::{self, ClusterTarget};
 use crate::model::{Microservice, Section, TargetPort};
 
@@ -26,20 +26,19 @@ pub async fn run(
     global: &GlobalArgs,
     args: &ListArgs,
 ) -> anyhow::Result<()> {
-    let snapshot = settled_snapshot(&target, global).await?;
-    let namespaces = config::namespaces(global);
-    let sections: Vec<&SectionView> = match args.namespace.as_deref().map(|n| namespaces.resolve(n))
+    let mut namespaces = config::namespaces(global);
+    let wanted = args.namespace.as_deref().map(|n| namespaces.resolve(n));
+    // Any other namespace is listed as the custom section, as `-n` names it (product.md 2).
+    if let Some(ns) = &wanted
+        && *ns != namespaces.hasura
     {
+        namespaces.user = ns.clone();
+    }
+    let snapshot = settled_snapshot(&target, global, namespaces).await?;
+    let sections: Vec<&SectionView> = match wanted {
         None => vec![&snapshot.custom, &snapshot.hasura],
-        Some(ns) if ns == snapshot.custom.namespace => vec![&snapshot.custom],
         Some(ns) if ns == snapshot.hasura.namespace => vec![&snapshot.hasura],
-        Some(ns) => {
-            return Err(super::UsageError(format!(
-                "namespace {ns:?} is neither the user namespace ({}) nor the Hasura namespace ({}); use -n user, -n hasura, --user-namespace or --hasura-namespace",
-                snapshot.custom.namespace, snapshot.hasura.namespace
-            ))
-            .into());
-        }
+        Some(_) => vec![&snapshot.custom],
     };
     for section in &sections {
         match &section.state {
@@ -70,16 +69,18 @@ pub async fn run(
     Ok(())
 }
 
+/// The first snapshot in which both namespaces (`namespaces`) have synced or failed.
 pub(super) async fn settled_snapshot(
     target: &ClusterTarget,
     global: &GlobalArgs,
+    namespaces: Namespaces,
 ) -> anyhow::Result<Arc<Snapshot>> {
     let stop = CancellationToken::new();
-    let mut snapshots = spawn_feed(
-        target.client.clone(),
-        super::dashboard::feed_config(target, global),
-        stop.clone(),
-    );
+    let config = FeedConfig {
+        namespaces,
+        ..super::dashboard::feed_config(target, global)
+    };
+    let mut snapshots = spawn_feed(target.client.clone(), config, stop.clone());
     let waited = tokio::time::timeout(TIMEOUT, snapshots.wait_for(|s| s.settled())).await;
     let snapshot = match waited {
         Ok(Ok(snapshot)) => snapshot.clone(),

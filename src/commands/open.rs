@@ -15,7 +15,8 @@ pub async fn run(
     args: &OpenArgs,
 ) -> anyhow::Result<()> {
     let namespace = config::namespaces(global).resolve(&args.target.namespace);
-    let snapshot = super::list::settled_snapshot(&target, global).await?;
+    let snapshot =
+        super::list::settled_snapshot(&target, global, config::namespaces(global)).await?;
     let Some(section) = [&snapshot.custom, &snapshot.hasura]
         .into_iter()
         .find(|s| s.namespace == namespace)

@@ -136,7 +136,7 @@ impl ForwardView {
     pub fn compact(&self) -> String {
         let mut head = match self.status.local {
             Some(a) if a.ip().is_loopback() => format!(":{}", a.port()),
-            Some(a) => format!("⚠{a}"),
+            Some(a) => format!("⚠ {a}"),
             None => String::new(),
         };
         if let Some(identity) = &self.gateway {

@@ -148,8 +148,9 @@ impl AsyncWrite for PodStream {
         Pin::new(&mut self.ws).poll_flush(cx).map_err(ws_error)
     }
 
-    /// v4 has no half-close: closing the WebSocket is the only way to say "no more". The demo
-    /// cluster then half-closes the backend and still sends its replies before closing too.
+    /// Closes the WebSocket. v4 has no half-close: closing ends the whole stream, and the API
+    /// server drops whatever the pod was still sending, so this is the final close only;
+    /// `connection` never calls it for a client's half-close (see `connection::serve`).
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         if !self.closing {
             ready!(self.as_mut().poll_flush(cx))?;

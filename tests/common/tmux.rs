@@ -90,6 +90,13 @@ impl Tmux {
         );
     }
 
+    /// Escape, sent on its own. A terminal program tells a lone Esc from the start of an escape
+    /// sequence by what arrives with it, so the caller waits for the screen Esc leads to before
+    /// sending the next key (the keys before it were read once their screen showed).
+    pub fn escape(&self) {
+        self.send(&["Escape"]);
+    }
+
     /// Types text literally (no key-name lookup).
     pub fn type_text(&self, text: &str) {
         self.run(&["send-keys", "-t", &self.session, "-l", text]);
@@ -130,6 +137,20 @@ impl Tmux {
         }
     }
 
+    /// Watches the screen for `window` and fails the moment `bad` holds (a property over time,
+    /// such as "nothing is ever listed", looked at throughout, not only at the end).
+    pub fn assert_never(&self, what: &str, window: Duration, bad: impl Fn(&str) -> bool) {
+        let until = Instant::now() + window;
+        loop {
+            let screen = self.screen();
+            assert!(!bad(&screen), "{what}; screen:\n{screen}");
+            if Instant::now() >= until {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Waits for the program in the pane to exit; returns its exit status.
     pub fn wait_exit(&self, timeout: Duration) -> i32 {
         let screen = self.wait_for("the program to exit", timeout, |s| s.contains("[exited "));
@@ -158,6 +179,37 @@ fn rand_suffix() -> u64 {
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0)
         ^ u64::from(std::process::id()).rotate_left(17)
+}
+
+/// The local address a row's FORWARD column shows: `:8080` (loopback, the short form) or
+/// `⚠ 0.0.0.0:8080` (any other address, flagged).
+pub fn forward_address(screen: &str, name: &str) -> Option<std::net::SocketAddr> {
+    let row = screen
+        .lines()
+        .find(|l| l.starts_with(&format!("{name} ")))?;
+    row.split_whitespace().find_map(|word| {
+        let word = word.trim_start_matches('⚠');
+        match word.strip_prefix(':') {
+            Some(port) => port
+                .parse::<u16>()
+                .ok()
+                .map(|p| std::net::SocketAddr::from(([127, 0, 0, 1], p))),
+            None => word.parse().ok(),
+        }
+    })
+}
+
+/// The traffic counters a row's FORWARD column shows (`▲12K ▼3.0M`), as text.
+pub fn forward_counters(screen: &str, name: &str) -> Option<(String, String)> {
+    let row = screen
+        .lines()
+        .find(|l| l.starts_with(&format!("{name} ")))?;
+    let counter = |mark: char| {
+        row.split_whitespace()
+            .find_map(|w| w.strip_prefix(mark))
+            .map(str::to_string)
+    };
+    Some((counter('▲')?, counter('▼')?))
 }
 
 /// tmux, or a failure saying it is missing (never a silent pass).
