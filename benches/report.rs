@@ -7,7 +7,8 @@
 //! Run: `cargo bench --bench report` (after `cargo bench --bench render` for the render rows;
 //! `cargo bench` runs both in that order). Knobs: BENCH_SCALES (default 1000,5000,20000),
 //! BENCH_IDLE_SECS (30), BENCH_STARTS (3, dashboard starts per scale), BENCH_CHURN_SECS (20), BENCH_CHURN_RATE (50), FORWARD_BENCH_MIB (1024),
-//! FORWARD_BENCH_CONNECTIONS (1000), FORWARD_BENCH_CONCURRENT (64).
+//! FORWARD_BENCH_CONNECTIONS (1000), FORWARD_BENCH_CONCURRENT (64), BENCH_PARTS (default
+//! `scales,forward,stop,render`: which groups of figures to measure).
 
 mod support;
 
@@ -39,12 +40,24 @@ fn main() {
         .collect();
     let started = Instant::now();
     let mut report = Report::default();
+    let parts =
+        std::env::var("BENCH_PARTS").unwrap_or_else(|_| "scales,forward,stop,render".into());
+    let part = |name: &str| parts.split(',').any(|p| p.trim() == name);
     println!("{}", support::report::HEADER);
-    for &scale in &scales {
-        runtime.block_on(at_scale(scale, &mut report));
+    if part("scales") {
+        for &scale in &scales {
+            runtime.block_on(at_scale(scale, &mut report));
+        }
     }
-    runtime.block_on(forward_figures(&mut report));
-    render_figures(&mut report);
+    if part("forward") {
+        runtime.block_on(forward_figures(&mut report));
+    }
+    if part("stop") {
+        runtime.block_on(stop_figures(&mut report));
+    }
+    if part("render") {
+        render_figures(&mut report);
+    }
 
     let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
     let path = std::path::Path::new(&target).join("bench-report.md");
@@ -274,6 +287,18 @@ async fn forward_figures(report: &mut Report) {
         ),
         "all byte-identical",
         Some(f.concurrent_identical == f.concurrent),
+    );
+}
+
+async fn stop_figures(report: &mut Report) {
+    let demo = DemoProcess::start(0).await;
+    let delays = support::stop::key_to_frame(&demo).await;
+    let (p50, max) = (percentile(&delays, 0.5), delays[delays.len() - 1]);
+    report.add(
+        "key to frame while 10 forwards stop (each with a connection stuck on a stalled API server): p50 / max",
+        format!("{} / {}", ms(p50), ms(max)),
+        "≤ 16 ms",
+        Some(max <= Duration::from_millis(16)),
     );
 }
 

@@ -1,6 +1,7 @@
 //! The terminal and the event loop: one task owns the `App`, and `tokio::select!`s over key
 //! presses, cluster snapshots, a slow tick (only while something on screen ages) and signals.
-//! Frames are drawn only when something changed, at most one per `FRAME_INTERVAL`.
+//! Frames are drawn only when something changed: at once for the user's own keys, and at most
+//! one per `FRAME_INTERVAL` for what the cluster and the forwards change.
 //! The terminal is restored on every way out, panics included.
 
 use std::io;
@@ -18,7 +19,8 @@ use crate::jobs::Jobs;
 use crate::signals::Signals;
 use crate::ui;
 
-/// At most ~30 frames a second, however fast the cluster changes.
+/// At most ~30 frames a second, however fast the cluster changes. A key the user pressed is
+/// answered by a frame at once (keys come at human speed, and a frame costs well under 1 ms).
 const FRAME_INTERVAL: Duration = Duration::from_millis(33);
 /// The tick for counters on screen ("reconnecting (5s)", forward traffic).
 const TICK_INTERVAL: Duration = Duration::from_secs(1);
@@ -104,12 +106,14 @@ async fn event_loop(
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(TICK_INTERVAL);
     let mut dirty = true;
+    // A key changed the screen: draw now, not when the interval allows.
+    let mut keyed = false;
     let mut last_draw: Option<Instant> = None;
     let mut frames: u64 = 0;
     let mut signals = Signals::new();
     loop {
         let now = Instant::now();
-        if dirty && last_draw.is_none_or(|t| now.duration_since(t) >= FRAME_INTERVAL) {
+        if dirty && (keyed || last_draw.is_none_or(|t| now.duration_since(t) >= FRAME_INTERVAL)) {
             app.now = now;
             terminal.draw(|frame| ui::draw(frame, app))?;
             frames += 1;
@@ -119,6 +123,7 @@ async fn event_loop(
                 crate::crash::test_panic("1");
             }
             dirty = false;
+            keyed = false;
             last_draw = Some(now);
         }
         if app.should_quit {
@@ -130,13 +135,15 @@ async fn event_loop(
                 Some(Ok(Event::Key(key))) => {
                     if let Some(action) = keys::action_for(app, key) {
                         let opens_log = matches!(action, Action::ToggleRequestLog);
-                        dirty |= app.update(action);
+                        let mut changed = app.update(action);
                         if !app.effects.is_empty() {
-                            dirty |= run_effects(app, forwards, jobs);
+                            changed |= run_effects(app, forwards, jobs);
                         }
                         if opens_log {
-                            dirty |= refresh_forwards(app, forwards, jobs);
+                            changed |= refresh_forwards(app, forwards, jobs);
                         }
+                        dirty |= changed;
+                        keyed |= changed;
                     }
                 }
                 Some(Ok(Event::Resize(width, height))) => dirty |= app.update(Action::Resize(width, height)),

@@ -44,6 +44,14 @@ impl DemoProcess {
         }
     }
 
+    /// Calls an admin action (`stall`, `forbid`, ...) with a JSON body; returns the answer.
+    pub async fn admin(&self, action: &str, body: &str) -> String {
+        let request = http::Request::post(format!("/demo/admin/{action}"))
+            .body(body.as_bytes().to_vec())
+            .unwrap();
+        self.client.request_text(request).await.expect("admin path")
+    }
+
     /// API requests served so far, every verb together.
     pub async fn requests(&self) -> u64 {
         let request = http::Request::post("/demo/admin/counts")

@@ -7,5 +7,6 @@ pub mod demo;
 pub mod forward;
 pub mod measure;
 pub mod report;
+pub mod stop;
 #[path = "../../tests/common/tmux.rs"]
 pub mod tmux;
