@@ -66,6 +66,7 @@ fn app(custom_rows: usize) -> App {
     let connection = Connection {
         context: "gram29".into(),
         server: "https://127.0.0.1:6443".into(),
+        user_namespace: None,
     };
     App::new(connection, Arc::new(snapshot), (160, 45), Instant::now())
 }

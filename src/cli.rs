@@ -42,9 +42,9 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "NS", default_value = "hasura")]
     pub hasura_namespace: String,
 
-    /// Namespace of your own (custom) microservices.
-    #[arg(long, global = true, value_name = "NS", default_value = "default")]
-    pub user_namespace: String,
+    /// Namespace of your own (custom) microservices (else the context's namespace, else default).
+    #[arg(long, global = true, value_name = "NS")]
+    pub user_namespace: Option<String>,
 
     /// Cluster name for route templates (else hasura-conf's cluster-name, else the kubeconfig's).
     #[arg(long, global = true, value_name = "NAME")]
@@ -57,6 +57,19 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    #[command(flatten)]
+    Cluster(ClusterCommand),
+    /// Run the demo cluster alone, for kubectl, scripts and benchmarks.
+    DemoCluster(DemoClusterArgs),
+    /// The demo cluster's exec credential plugin (what `demo-cluster --auth exec` writes into
+    /// its kubeconfig): prints an ExecCredential with a short-lived token.
+    #[command(hide = true)]
+    DemoCredential(DemoCredentialArgs),
+}
+
+/// The commands that work on a cluster from the kubeconfig.
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
     /// Print the microservices and exit (like `hasura microservice list`).
     List(ListArgs),
     /// Forward a local port to a microservice until Ctrl-C (like `hasura microservice port-forward`).
@@ -65,8 +78,44 @@ pub enum Command {
     Logs(LogsArgs),
     /// Open a microservice's external URL in the browser (like `hasura microservice open`).
     Open(OpenArgs),
-    /// Run the demo cluster alone, for kubectl, scripts and benchmarks.
-    DemoCluster(DemoClusterArgs),
+}
+
+/// How the kubeconfig `demo-cluster` writes signs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DemoAuth {
+    /// A bearer token in the kubeconfig.
+    Token,
+    /// A client certificate signed by the demo's CA (the user is its CN).
+    Cert,
+    /// An exec plugin (this binary) that prints short-lived tokens; never needs the person.
+    Exec,
+    /// An exec plugin that first asks, on the terminal, for a device-login style answer.
+    ExecInteractive,
+    /// An OIDC auth-provider whose id-token is refreshed at the demo's own issuer.
+    Oidc,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoCredentialArgs {
+    /// The user the token names.
+    #[arg(long, default_value = "admin")]
+    pub user: String,
+
+    /// How long the token is good for, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 900)]
+    pub ttl: u64,
+
+    /// Wait this long before answering (as a slow sign-in would), in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub delay_ms: u64,
+
+    /// Ask on the terminal first (stderr), and read one line of answer (stdin).
+    #[arg(long)]
+    pub interactive: bool,
+
+    /// Append `start` and `answered` lines here at every run (tests count and order them).
+    #[arg(long, value_name = "PATH")]
+    pub runs_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -86,6 +135,22 @@ pub struct DemoClusterArgs {
     /// Pods write a log line every second.
     #[arg(long)]
     pub churn: bool,
+
+    /// How the written kubeconfig signs in.
+    #[arg(long, value_enum, default_value_t = DemoAuth::Token)]
+    pub auth: DemoAuth,
+
+    /// The user the written kubeconfig signs in as.
+    #[arg(long, default_value = "admin")]
+    pub user: String,
+
+    /// With `--auth exec`: how long each token is good for, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 900)]
+    pub token_ttl: u64,
+
+    /// With `--auth exec`: how long the plugin takes to answer, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub plugin_delay_ms: u64,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 //! way, with one-key port-forwards, and the embedded demo cluster it is tested against.
 
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod clipboard;
 pub mod cluster;

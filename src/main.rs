@@ -2,7 +2,7 @@
 
 use clap::Parser;
 
-use hasura_tui::cli::{Cli, Command};
+use hasura_tui::cli::{Cli, ClusterCommand, Command};
 use hasura_tui::commands;
 use hasura_tui::config::{self, ConfigError};
 
@@ -45,34 +45,51 @@ fn one_malloc_arena() {
 }
 
 async fn run(cli: Cli, log_path: Option<std::path::PathBuf>) -> i32 {
-    let result = match cli.command {
-        Some(Command::DemoCluster(args)) => commands::demo_cluster::run(args).await,
-        Some(Command::PortForward(args)) => match connect(&cli.global).await {
-            Ok(target) => commands::port_forward::run(target, &cli.global, &args).await,
-            Err(code) => return code,
-        },
-        Some(Command::List(args)) => match connect(&cli.global).await {
-            Ok(target) => commands::list::run(target, &cli.global, &args).await,
-            Err(code) => return code,
-        },
-        Some(Command::Logs(args)) => match connect(&cli.global).await {
-            Ok(target) => commands::logs::run(target, &cli.global, &args).await,
-            Err(code) => return code,
-        },
-        Some(Command::Open(args)) => match connect(&cli.global).await {
-            Ok(target) => commands::open::run(target, &cli.global, &args).await,
-            Err(code) => return code,
-        },
-        None if cli.demo => {
-            commands::dashboard::run_demo(&cli.global, log_path, !cli.no_restore).await
+    let command = match cli.command {
+        Some(Command::DemoCluster(args)) => {
+            return exit_code(commands::demo_cluster::run(args).await);
         }
-        None => match connect(&cli.global).await {
-            Ok(target) => {
-                commands::dashboard::run(target, &cli.global, log_path, !cli.no_restore).await
-            }
-            Err(code) => return code,
-        },
+        Some(Command::DemoCredential(args)) => {
+            return exit_code(commands::demo_credential::run(args).await);
+        }
+        Some(Command::Cluster(command)) => Some(command),
+        None if cli.demo => {
+            return exit_code(
+                commands::dashboard::run_demo(&cli.global, log_path, !cli.no_restore).await,
+            );
+        }
+        None => None,
     };
+    let target = match config::connect(&cli.global).await {
+        Ok(target) => target,
+        Err(e) => return usage_error(&e),
+    };
+    // Headless commands sign in first, on the terminal they run in; the dashboard signs in
+    // before its screen opens only when the plugin may need the person (else the screen opens
+    // at once and says `signing in`).
+    let sign_in_now = command.is_some()
+        || target
+            .credentials
+            .as_ref()
+            .is_some_and(|c| c.needs_terminal());
+    if sign_in_now && let Err(e) = target.sign_in().await {
+        eprintln!("hasura-tui: cannot sign in to {}: {e}", target.context);
+        return EXIT_USAGE;
+    }
+    let global = &cli.global;
+    let result = match command {
+        Some(ClusterCommand::PortForward(args)) => {
+            commands::port_forward::run(target, global, &args).await
+        }
+        Some(ClusterCommand::List(args)) => commands::list::run(target, global, &args).await,
+        Some(ClusterCommand::Logs(args)) => commands::logs::run(target, global, &args).await,
+        Some(ClusterCommand::Open(args)) => commands::open::run(target, global, &args).await,
+        None => commands::dashboard::run(target, global, log_path, !cli.no_restore).await,
+    };
+    exit_code(result)
+}
+
+fn exit_code(result: anyhow::Result<()>) -> i32 {
     match result {
         Ok(()) => 0,
         Err(e) => {
@@ -84,11 +101,6 @@ async fn run(cli: Cli, log_path: Option<std::path::PathBuf>) -> i32 {
             }
         }
     }
-}
-
-/// The cluster from the kubeconfig; on bad input, the error is printed and the exit code returned.
-async fn connect(global: &hasura_tui::cli::GlobalArgs) -> Result<config::ClusterTarget, i32> {
-    config::connect(global).await.map_err(|e| usage_error(&e))
 }
 
 fn usage_error(e: &ConfigError) -> i32 {

@@ -33,6 +33,7 @@ async fn feed(
         namespaces: Namespaces {
             hasura: "hasura".into(),
             user: "default".into(),
+            user_source: "default",
         },
         cluster_name: None,
         kube_cluster_name: target.kube_cluster_name.clone(),

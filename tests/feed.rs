@@ -23,6 +23,7 @@ async fn feed_for(demo: &DemoCluster) -> (watch::Receiver<Arc<Snapshot>>, Cancel
         namespaces: Namespaces {
             hasura: "hasura".into(),
             user: "default".into(),
+            user_source: "default",
         },
         cluster_name: None,
         kube_cluster_name: target.kube_cluster_name.clone(),

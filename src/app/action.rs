@@ -55,6 +55,8 @@ pub enum Action {
     Notify(String),
     /// A lasting warning for the header (something refused at start-up).
     Warn(String),
+    /// How signing in stands now.
+    SignIn(crate::auth::SignIn),
 }
 
 /// What `update` asks the event loop to do (the only way state reaches the outside).

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::auth::SignIn;
 use crate::cluster::{Snapshot, WatchState};
 use crate::forward::{ForwardKey, ForwardSpec, ForwardView, GatewayIdentity};
 use crate::model::{Microservice, Section};
@@ -34,6 +35,8 @@ pub use widths::ColumnWidths;
 pub struct Connection {
     pub context: String,
     pub server: String,
+    /// The user namespace and why, when it is not simply `default` (`apps (the context's)`).
+    pub user_namespace: Option<String>,
 }
 
 pub struct App {
@@ -67,6 +70,8 @@ pub struct App {
     pub flash: Option<Flash>,
     /// Lasting warnings the header shows (e.g. a saved forward refused at start-up).
     pub warnings: Vec<String>,
+    /// How signing in to the cluster stands (exec plugins).
+    pub sign_in: SignIn,
 }
 
 impl App {
@@ -98,6 +103,7 @@ impl App {
             logs_session: 0,
             flash: None,
             warnings: Vec::new(),
+            sign_in: SignIn::NotYet,
         };
         app.refresh_views();
         app
@@ -213,6 +219,12 @@ impl App {
             Action::CopyInternal => return self.copy_internal(),
             Action::Notify(text) => return self.flash(text),
             Action::Warn(text) => self.warnings.push(text),
+            Action::SignIn(state) => {
+                if state == self.sign_in {
+                    return false;
+                }
+                self.sign_in = state;
+            }
         }
         true
     }

@@ -131,6 +131,7 @@ mod tests {
         let namespaces = Namespaces {
             hasura: "hasura".into(),
             user: "default".into(),
+            user_source: "default",
         };
         routes_of(Some(&files), "gram29", &namespaces)
     }

@@ -6,6 +6,8 @@
 pub struct Namespaces {
     pub hasura: String,
     pub user: String,
+    /// Why the user namespace is this one: `--user-namespace`, `the context's`, or `default`.
+    pub user_source: &'static str,
 }
 
 impl Namespaces {
@@ -28,6 +30,7 @@ mod tests {
         let ns = Namespaces {
             hasura: "hasura".into(),
             user: "apps".into(),
+            user_source: "the context's",
         };
         assert_eq!(ns.resolve("user"), "apps");
         assert_eq!(ns.resolve("hasura"), "hasura");

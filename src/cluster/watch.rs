@@ -128,6 +128,9 @@ pub fn classify(error: &watcher::Error) -> Failure {
         watcher::Error::WatchError(s) => Some((s.code, s.message.clone())),
         _ => None,
     };
+    if let Some(sign_in) = sign_in_error(error) {
+        return Failure::Unauthorized(format!("sign-in failed: {sign_in}"));
+    }
     match api_status {
         Some((403, message)) => Failure::Forbidden(message),
         Some((401, _)) => {
@@ -136,6 +139,21 @@ pub fn classify(error: &watcher::Error) -> Failure {
         Some((code, message)) => Failure::Unreachable(format!("{code}: {message}")),
         None => Failure::Unreachable(root_cause(error)),
     }
+}
+
+/// A failed sign-in (an exec plugin that failed, a token file that cannot be read), anywhere in
+/// the error's chain.
+fn sign_in_error<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a crate::auth::PluginError> {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if let Some(found) = e.downcast_ref::<crate::auth::PluginError>() {
+            return Some(found);
+        }
+        current = e.source();
+    }
+    None
 }
 
 /// The innermost error message: what actually went wrong, without the wrapping layers. TLS

@@ -6,6 +6,7 @@ use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::{Action, App, Connection};
+use crate::auth::SignIn;
 use crate::cli::GlobalArgs;
 use crate::cluster::{FeedConfig, read_project, spawn_feed};
 use crate::config::{self, ClusterTarget};
@@ -45,16 +46,33 @@ pub async fn run(
         feed_config(&target, global),
         stop.clone(),
     );
+    let namespaces = target.namespaces(global);
     let connection = Connection {
         context: target.context.clone(),
         server: target.server.clone(),
+        user_namespace: (namespaces.user_source != "default")
+            .then(|| format!("{} ({})", namespaces.user, namespaces.user_source)),
     };
     let snapshot = snapshots.borrow().clone();
     let mut app = App::new(connection, snapshot, (80, 24), Instant::now());
+    if let Some(credentials) = &target.credentials {
+        // Nothing fetched yet: the first requests will run the plugin; say so from frame one.
+        let now = credentials.sign_in().borrow().clone();
+        app.update(Action::SignIn(match (now, credentials.plugin()) {
+            (SignIn::NotYet, Some(plugin)) => {
+                SignIn::SigningIn(format!("exec: {}", plugin.command()))
+            }
+            (now, _) => now,
+        }));
+    }
     let mut forwards = ForwardManager::new(target.client.clone());
     let store = restore_forwards(&target.context, restore, &mut forwards, &mut app).await;
     let mut jobs = Jobs::new(target.client.clone(), store);
-    let result = tui::run(app, snapshots, &mut forwards, &mut jobs, log_path).await;
+    let inputs = tui::Inputs {
+        snapshots,
+        credentials: target.credentials.clone(),
+    };
+    let result = tui::run(app, inputs, &mut forwards, &mut jobs, log_path).await;
     stop.cancel();
     result.map_err(|e| anyhow::anyhow!("terminal: {e}"))
 }
@@ -103,7 +121,7 @@ async fn restore_forwards(
 
 pub fn feed_config(target: &ClusterTarget, global: &GlobalArgs) -> FeedConfig {
     FeedConfig {
-        namespaces: config::namespaces(global),
+        namespaces: target.namespaces(global),
         cluster_name: global.cluster_name.clone(),
         kube_cluster_name: target.kube_cluster_name.clone(),
         project: global.project.as_deref().map(read_project),

@@ -4,8 +4,8 @@ use std::io::Write;
 
 use anyhow::Context;
 
-use crate::cli::DemoClusterArgs;
-use crate::demo::{DemoCluster, DemoOptions};
+use crate::cli::{DemoAuth, DemoClusterArgs};
+use crate::demo::{DemoCluster, DemoExecPlugin, DemoOptions, KubeconfigAuth};
 
 pub async fn run(args: DemoClusterArgs) -> anyhow::Result<()> {
     let options = DemoOptions {
@@ -18,7 +18,7 @@ pub async fn run(args: DemoClusterArgs) -> anyhow::Result<()> {
         .await
         .context("starting the demo cluster")?;
     if let Some(path) = &args.write_kubeconfig {
-        cluster.write_kubeconfig(path)?;
+        cluster.write_kubeconfig_with(path, &kubeconfig_auth(&args)?)?;
     }
     // Whoever started us may have closed stdout after reading the address; that is no reason
     // to stop serving, so write errors are ignored.
@@ -37,4 +37,30 @@ pub async fn run(args: DemoClusterArgs) -> anyhow::Result<()> {
     crate::signals::shutdown().await;
     cluster.shutdown().await;
     Ok(())
+}
+
+/// How the written kubeconfig signs in, from `--auth`, `--user` and the plugin's settings.
+fn kubeconfig_auth(args: &DemoClusterArgs) -> anyhow::Result<KubeconfigAuth> {
+    let plugin = |interactive| -> anyhow::Result<KubeconfigAuth> {
+        Ok(KubeconfigAuth::Exec(DemoExecPlugin {
+            command: std::env::current_exe().context("finding this program for the exec plugin")?,
+            user: args.user.clone(),
+            ttl: std::time::Duration::from_secs(args.token_ttl),
+            delay: std::time::Duration::from_millis(args.plugin_delay_ms),
+            interactive,
+            runs_file: None,
+        }))
+    };
+    Ok(match args.auth {
+        DemoAuth::Token => KubeconfigAuth::Token,
+        DemoAuth::Cert => KubeconfigAuth::Cert {
+            user: args.user.clone(),
+            groups: Vec::new(),
+        },
+        DemoAuth::Exec => plugin(false)?,
+        DemoAuth::ExecInteractive => plugin(true)?,
+        DemoAuth::Oidc => KubeconfigAuth::Oidc {
+            user: args.user.clone(),
+        },
+    })
 }

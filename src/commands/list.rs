@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::{GlobalArgs, ListArgs, OutputFormat};
 use crate::cluster::{FeedConfig, Namespaces, SectionView, Snapshot, WatchState, spawn_feed};
-use crate::config::{self, ClusterTarget};
+use crate::config::ClusterTarget;
 use crate::model::{Microservice, Section, TargetPort};
 
 /// How long `list` waits for the cluster before giving up.
@@ -26,7 +26,7 @@ pub async fn run(
     global: &GlobalArgs,
     args: &ListArgs,
 ) -> anyhow::Result<()> {
-    let mut namespaces = config::namespaces(global);
+    let mut namespaces = target.namespaces(global);
     let wanted = args.namespace.as_deref().map(|n| namespaces.resolve(n));
     // Any other namespace is listed as the custom section, as `-n` names it (product.md 2).
     if let Some(ns) = &wanted

@@ -10,7 +10,7 @@ use kube::{Api, ResourceExt};
 
 use super::UsageError;
 use crate::cli::{GlobalArgs, MicroserviceArg};
-use crate::config::{self, ClusterTarget};
+use crate::config::ClusterTarget;
 
 /// The namespace and name of the microservice `arg` names, once both are known to exist.
 pub async fn resolve<'a>(
@@ -18,7 +18,7 @@ pub async fn resolve<'a>(
     global: &GlobalArgs,
     arg: &'a MicroserviceArg,
 ) -> anyhow::Result<(String, &'a str)> {
-    let namespace = config::namespaces(global).resolve(&arg.namespace);
+    let namespace = target.namespaces(global).resolve(&arg.namespace);
     // `hasura` and `user` name the configured namespaces; anything else must exist.
     if !matches!(arg.namespace.as_str(), "hasura" | "user") {
         check_namespace(&target.client, &namespace).await?;

@@ -2,6 +2,7 @@
 
 pub mod dashboard;
 pub mod demo_cluster;
+pub mod demo_credential;
 pub mod list;
 pub mod logs;
 pub mod microservice;

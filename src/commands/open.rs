@@ -6,7 +6,7 @@ use anyhow::bail;
 use super::UsageError;
 use crate::app::verbs::no_external_url;
 use crate::cli::{GlobalArgs, OpenArgs};
-use crate::config::{self, ClusterTarget};
+use crate::config::ClusterTarget;
 use crate::opener;
 
 pub async fn run(
@@ -14,9 +14,9 @@ pub async fn run(
     global: &GlobalArgs,
     args: &OpenArgs,
 ) -> anyhow::Result<()> {
-    let namespace = config::namespaces(global).resolve(&args.target.namespace);
+    let namespace = target.namespaces(global).resolve(&args.target.namespace);
     let snapshot =
-        super::list::settled_snapshot(&target, global, config::namespaces(global)).await?;
+        super::list::settled_snapshot(&target, global, target.namespaces(global)).await?;
     let Some(section) = [&snapshot.custom, &snapshot.hasura]
         .into_iter()
         .find(|s| s.namespace == namespace)

@@ -65,8 +65,9 @@ impl ApiFaults {
     }
 
     /// Whether a bearer token may use the API (never once revoked).
-    pub fn api_token_ok(&self, presented: &str) -> bool {
-        !self.revoked.load(Ordering::Relaxed) && self.admin_token_ok(presented)
+    /// The `revoke` fault: no bearer token works.
+    pub fn is_revoked(&self) -> bool {
+        self.revoked.load(Ordering::Relaxed)
     }
 
     /// The admin path accepts the original token even while the API's is revoked.

@@ -10,13 +10,16 @@ mod backends;
 mod content;
 mod controller;
 mod controls;
+pub mod credential_plugin;
 mod endpoints;
 mod faults;
 mod history;
 mod http_echo;
+mod identity;
 mod kinds;
-mod kubeconfig;
+pub mod kubeconfig;
 mod logs;
+mod oidc;
 mod pod_state;
 mod selector;
 mod server;
@@ -35,6 +38,7 @@ use serde_json::Value;
 pub use controls::Faults;
 pub use faults::RequestCounts;
 pub use kinds::Kind;
+pub use kubeconfig::{ExecPlugin as DemoExecPlugin, KubeconfigAuth};
 pub use pod_state::PodFault;
 
 use backends::Backends;
@@ -99,6 +103,8 @@ pub(crate) struct Cluster {
     next_ip: AtomicU32,
     /// Set once the server runs; the admin path needs it to stop and restart the server.
     server: OnceLock<server::ApiServer>,
+    /// Signs the tokens the demo issues (exec plugin, OIDC).
+    tokens: identity::TokenKey,
 }
 
 impl Cluster {
@@ -225,6 +231,7 @@ pub struct DemoCluster {
     server: server::ApiServer,
     token: String,
     ca_pem: String,
+    issuer: tls::ClientIssuer,
 }
 
 impl DemoCluster {
@@ -241,6 +248,7 @@ impl DemoCluster {
             pod_faults: Mutex::new(HashMap::new()),
             next_ip: AtomicU32::new(0),
             server: OnceLock::new(),
+            tokens: identity::TokenKey::random(),
         });
         cluster.load(content::seed_objects()?)?;
         if options.scale > 0 {
@@ -250,9 +258,14 @@ impl DemoCluster {
             cluster.spawn_churn();
         }
         let router = api::router(cluster.clone());
-        let server =
-            server::ApiServer::start(options.listen, tls.server_config, router, cluster.clone())
-                .await?;
+        let server = server::ApiServer::start(
+            options.listen,
+            tls.server_config,
+            tls.check,
+            router,
+            cluster.clone(),
+        )
+        .await?;
         // Only ever set here, right after the server exists.
         let _ = cluster.server.set(server.clone());
         Ok(DemoCluster {
@@ -260,6 +273,7 @@ impl DemoCluster {
             server,
             token,
             ca_pem: tls.ca_pem,
+            issuer: tls.issuer,
         })
     }
 
@@ -279,13 +293,56 @@ impl DemoCluster {
         &self.ca_pem
     }
 
-    /// A kubeconfig (context and cluster `gram29`) carrying the CA, address and token.
+    /// A kubeconfig (context and cluster `gram29`) carrying the CA, address and admin token.
     pub fn kubeconfig_yaml(&self) -> String {
-        kubeconfig::render(&self.url(), &self.ca_pem, &self.token)
+        kubeconfig::render(
+            &self.url(),
+            &self.ca_pem,
+            &kubeconfig::token_user(&self.token),
+        )
+    }
+
+    /// A kubeconfig whose user signs in as `auth` says.
+    pub fn kubeconfig_with(&self, auth: &KubeconfigAuth) -> Result<String, DemoError> {
+        let user = match auth {
+            KubeconfigAuth::Token => kubeconfig::token_user(&self.token),
+            KubeconfigAuth::Cert { user, groups } => {
+                let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+                let (cert, key) = self.issuer.issue(user, &groups)?;
+                kubeconfig::cert_user(user, &cert, &key)
+            }
+            KubeconfigAuth::Exec(plugin) => kubeconfig::exec_user(plugin, &self.cluster.tokens.hex),
+            KubeconfigAuth::Oidc { user } => {
+                let expired =
+                    self.cluster
+                        .tokens
+                        .mint(user, kubeconfig::OIDC_CLIENT_ID, Duration::ZERO);
+                let refresh = oidc::refresh_token(&self.cluster.tokens, user);
+                kubeconfig::oidc_user(user, &self.url(), &self.ca_pem, &expired, &refresh)
+            }
+        };
+        Ok(kubeconfig::render(&self.url(), &self.ca_pem, &user))
+    }
+
+    /// A client certificate (PEM) and its key for `user` in `groups`, signed by the cluster's CA.
+    pub fn issue_client_cert(
+        &self,
+        user: &str,
+        groups: &[&str],
+    ) -> Result<(String, String), DemoError> {
+        self.issuer.issue(user, groups)
     }
 
     pub fn write_kubeconfig(&self, path: &std::path::Path) -> Result<(), DemoError> {
         kubeconfig::write(path, &self.kubeconfig_yaml())
+    }
+
+    pub fn write_kubeconfig_with(
+        &self,
+        path: &std::path::Path,
+        auth: &KubeconfigAuth,
+    ) -> Result<(), DemoError> {
+        kubeconfig::write(path, &self.kubeconfig_with(auth)?)
     }
 
     /// Faults and controls, shared with the admin path.

@@ -14,6 +14,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::identity::CertificateCheck;
 use super::{Cluster, DemoError};
 
 struct Running {
@@ -25,6 +26,7 @@ struct Running {
 struct Inner {
     addr: SocketAddr,
     acceptor: TlsAcceptor,
+    check: CertificateCheck,
     router: Router,
     cluster: Arc<Cluster>,
     running: Mutex<Option<Running>>,
@@ -37,6 +39,7 @@ impl ApiServer {
     pub async fn start(
         listen: SocketAddr,
         tls: Arc<rustls::ServerConfig>,
+        check: CertificateCheck,
         router: Router,
         cluster: Arc<Cluster>,
     ) -> Result<ApiServer, DemoError> {
@@ -48,6 +51,7 @@ impl ApiServer {
         let server = ApiServer(Arc::new(Inner {
             addr,
             acceptor: TlsAcceptor::from(tls),
+            check,
             router,
             cluster,
             running: Mutex::new(None),
@@ -66,6 +70,7 @@ impl ApiServer {
         let accept_loop = tokio::spawn(accept_loop(
             listener,
             self.0.acceptor.clone(),
+            self.0.check.clone(),
             self.0.router.clone(),
             stop.clone(),
             connections.clone(),
@@ -127,6 +132,7 @@ fn bind(addr: SocketAddr) -> Result<TcpListener, DemoError> {
 async fn accept_loop(
     listener: TcpListener,
     acceptor: TlsAcceptor,
+    check: CertificateCheck,
     router: Router,
     stop: CancellationToken,
     connections: TaskTracker,
@@ -143,12 +149,21 @@ async fn accept_loop(
         };
         let _ = tcp.set_nodelay(true);
         let (acceptor, router, stop) = (acceptor.clone(), router.clone(), stop.clone());
+        let check = check.clone();
         connections.spawn(async move {
             let serve = async {
                 let Ok(tls) = acceptor.accept(tcp).await else {
                     return;
                 };
-                let service = TowerToHyperService::new(router);
+                // Every request on the connection carries what its certificate says.
+                let peer = check.check_peer(tls.get_ref().1.peer_certificates());
+                let service = TowerToHyperService::new(tower::ServiceExt::map_request(
+                    router,
+                    move |mut request: http::Request<hyper::body::Incoming>| {
+                        request.extensions_mut().insert(peer.clone());
+                        request
+                    },
+                ));
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(tls), service)
                     .with_upgrades()

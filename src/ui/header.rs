@@ -11,6 +11,7 @@ use ratatui::text::Span;
 use super::fit::{Segment, fit_line};
 use super::theme;
 use crate::app::App;
+use crate::auth::SignIn;
 use crate::cluster::WatchState;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
@@ -23,6 +24,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         Segment::droppable(format!("  cluster {}", snapshot.cluster_name), 5),
         Segment::droppable(format!("  server {}", app.connection.server), 4),
     ];
+    if let Some(namespace) = &app.connection.user_namespace {
+        segments.push(Segment::droppable(format!("  namespace {namespace}"), 7));
+    }
     if let Some(detail) = detail {
         segments.push(Segment::keep(Span::styled(format!("  {detail}"), style)));
     }
@@ -41,9 +45,27 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(fit_line(segments, area.width), area);
 }
 
-/// One state for both namespaces, the worse winning, and its detail if any.
+/// One state for both namespaces, the worse winning, and its detail if any. Signing in comes
+/// first: until it is done, nothing else can be.
 fn watch_summary(app: &App) -> (String, Option<String>, Style) {
     let states = [&app.snapshot.custom.state, &app.snapshot.hasura.state];
+    match &app.sign_in {
+        SignIn::SigningIn(how) => {
+            return (
+                format!("signing in ({how})…"),
+                None,
+                theme::warning(app.color),
+            );
+        }
+        SignIn::Failed(error) if states.iter().any(|s| **s != WatchState::Synced) => {
+            return (
+                "error: sign-in failed".to_string(),
+                Some(error.clone()),
+                theme::error(app.color),
+            );
+        }
+        _ => {}
+    }
     if let Some(WatchState::Reconnecting { since, reason }) = states
         .iter()
         .find(|s| matches!(s, WatchState::Reconnecting { .. }))

@@ -14,6 +14,7 @@ pub fn app(snapshot: Arc<Snapshot>, width: u16, height: u16, now: Instant) -> Ap
     let connection = Connection {
         context: "gram29".into(),
         server: "https://127.0.0.1:6443".into(),
+        user_namespace: None,
     };
     let mut app = App::new(connection, snapshot, (width, height), now);
     app.color = false;

@@ -21,6 +21,8 @@ use axum::routing::{any, get, post};
 
 use super::Cluster;
 use super::faults::Verb;
+use super::identity::{API_AUDIENCE, Identity, PeerCertificate};
+use super::kubeconfig::OIDC_CLIENT_ID;
 use super::status::ApiError;
 
 pub type ApiState = Arc<Cluster>;
@@ -50,6 +52,11 @@ pub fn router(cluster: Arc<Cluster>) -> Router {
             "/demo/admin/{action}",
             post(admin::handle).get(admin::handle),
         )
+        .route(
+            "/.well-known/openid-configuration",
+            get(super::oidc::discovery),
+        )
+        .route("/demo/oidc/token", post(super::oidc::token))
         .merge(api)
         .with_state(cluster)
 }
@@ -64,18 +71,40 @@ fn bearer(headers: &HeaderMap) -> &str {
         .trim()
 }
 
-/// Authentication and the stall fault, in front of every API request.
-async fn guard(State(cluster): State<ApiState>, request: Request, next: Next) -> Response {
-    if !cluster.faults.api_token_ok(bearer(request.headers())) {
+/// Authentication and the stall fault, in front of every API request. The user goes into the
+/// request's extensions for authorization.
+async fn guard(State(cluster): State<ApiState>, mut request: Request, next: Next) -> Response {
+    let Some(identity) = authenticate(&cluster, &request) else {
         cluster.faults.count(Verb::Other);
         return ApiError::unauthorized().into_response();
-    }
+    };
+    request.extensions_mut().insert(identity);
     let run = cluster.faults.current_run();
     tokio::select! {
         _ = cluster.faults.wait_unstalled() => {}
         _ = run.cancelled() => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
     }
     next.run(request).await
+}
+
+/// The union of the authenticators (apiserver `pkg/authentication/request/union`): the first
+/// that recognises the request wins; none is a 401. A revoked token (the fault) stops every
+/// bearer token, not client certificates.
+fn authenticate(cluster: &Cluster, request: &Request) -> Option<Identity> {
+    if let Some(PeerCertificate::Valid(identity)) = request.extensions().get::<PeerCertificate>() {
+        return Some(identity.clone());
+    }
+    let token = bearer(request.headers());
+    if token.is_empty() || cluster.faults.is_revoked() {
+        return None;
+    }
+    if cluster.faults.admin_token_ok(token) {
+        return Some(Identity::admin());
+    }
+    cluster
+        .tokens
+        .verify(token, API_AUDIENCE)
+        .or_else(|| cluster.tokens.verify(token, OIDC_CLIENT_ID))
 }
 
 /// A JSON body with its content type.

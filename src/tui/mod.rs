@@ -1,5 +1,6 @@
 //! The terminal and the event loop: one task owns the `App`, and `tokio::select!`s over key
-//! presses, cluster snapshots, a slow tick (only while something on screen ages) and signals.
+//! presses, cluster snapshots, sign-in, a slow tick (only while something on screen ages),
+//! signals, and programs that need the terminal (`suspend`).
 //! Frames are drawn only when something changed: at once for the user's own keys, and at most
 //! one per `FRAME_INTERVAL` for what the cluster and the forwards change.
 //! The terminal is restored on every way out, panics included.
@@ -10,9 +11,10 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use crate::app::{Action, App, keys};
+use crate::auth::{Credentials, HandOver, SignIn};
 use crate::cluster::Snapshot;
 use crate::forward::ForwardManager;
 use crate::jobs::Jobs;
@@ -24,29 +26,57 @@ use crate::ui;
 const FRAME_INTERVAL: Duration = Duration::from_millis(33);
 /// The tick for counters on screen ("reconnecting (5s)", forward traffic).
 const TICK_INTERVAL: Duration = Duration::from_secs(1);
+mod suspend;
+
+/// What the dashboard listens to besides keys.
+pub struct Inputs {
+    pub snapshots: watch::Receiver<Arc<Snapshot>>,
+    /// The cluster's fetched credential, when there is one: its sign-in state shows in the
+    /// header, and its interactive plugin gets the terminal through the dashboard.
+    pub credentials: Option<Arc<Credentials>>,
+}
+
 /// Runs the dashboard until the user quits (or a signal asks us to).
 /// Every forward is stopped (ports closed) before this returns.
 pub async fn run(
     mut app: App,
-    mut snapshots: watch::Receiver<Arc<Snapshot>>,
+    inputs: Inputs,
     forwards: &mut ForwardManager,
     jobs: &mut Jobs,
     log_path: Option<std::path::PathBuf>,
 ) -> io::Result<()> {
     let mut terminal = ratatui::init();
     crate::crash::install(log_path.clone());
-    let result = event_loop(&mut terminal, &mut app, &mut snapshots, forwards, jobs)
-        .await
-        .map_err(|e| match e {
-            LoopError::Io(e) => e,
-            LoopError::FeedStopped => io::Error::other(format!(
-                "internal error: the cluster feed stopped. {}",
-                crate::crash::crash_message(log_path.as_deref())
-            )),
-        });
+    let (handovers_tx, handovers) = mpsc::channel(1);
+    if let Some(credentials) = &inputs.credentials {
+        credentials.terminal().hand_to(handovers_tx);
+    }
+    let mut sources = Sources {
+        snapshots: inputs.snapshots,
+        sign_in: inputs.credentials.as_ref().map(|c| c.sign_in()),
+        handovers,
+    };
+    let result = event_loop(&mut terminal, &mut app, &mut sources, forwards, jobs).await;
+    if let Some(credentials) = &inputs.credentials {
+        credentials.terminal().take_back();
+    }
+    let result = result.map_err(|e| match e {
+        LoopError::Io(e) => e,
+        LoopError::FeedStopped => io::Error::other(format!(
+            "internal error: the cluster feed stopped. {}",
+            crate::crash::crash_message(log_path.as_deref())
+        )),
+    });
     forwards.stop_all().await;
     ratatui::restore();
     result
+}
+
+/// The event loop's inputs besides keys, signals and the forwards.
+struct Sources {
+    snapshots: watch::Receiver<Arc<Snapshot>>,
+    sign_in: Option<watch::Receiver<SignIn>>,
+    handovers: mpsc::Receiver<HandOver>,
 }
 
 /// Why the event loop ended other than by the user's wish.
@@ -96,7 +126,7 @@ fn refresh_forwards(app: &mut App, forwards: &ForwardManager, jobs: &mut Jobs) -
 async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     app: &mut App,
-    snapshots: &mut watch::Receiver<Arc<Snapshot>>,
+    sources: &mut Sources,
     forwards: &mut ForwardManager,
     jobs: &mut Jobs,
 ) -> Result<(), LoopError> {
@@ -151,13 +181,20 @@ async fn event_loop(
                 // The terminal is gone: nothing left to show.
                 Some(Err(_)) | None => return Ok(()),
             },
-            changed = snapshots.changed() => {
+            changed = sources.snapshots.changed() => {
                 if changed.is_err() {
                     // The feed ends only when told to, after this loop: it panicked.
                     return Err(LoopError::FeedStopped);
                 }
-                let snapshot = snapshots.borrow_and_update().clone();
+                let snapshot = sources.snapshots.borrow_and_update().clone();
                 dirty |= app.update(Action::Snapshot(snapshot));
+            }
+            Some(sign_in) = next_sign_in(&mut sources.sign_in) => {
+                dirty |= app.update(Action::SignIn(sign_in));
+            }
+            Some(handed) = sources.handovers.recv() => {
+                suspend::run_with_terminal(terminal, &mut events, handed).await?;
+                dirty = true;
             }
             _ = forwards_changed.notified() => {
                 forwards.reap();
@@ -176,6 +213,18 @@ async fn event_loop(
             _ = signals.recv() => app.should_quit = true,
         }
     }
+}
+
+/// The next sign-in state, when there is a credential to watch; never resolves otherwise.
+async fn next_sign_in(sign_in: &mut Option<watch::Receiver<SignIn>>) -> Option<SignIn> {
+    let Some(receiver) = sign_in else {
+        return std::future::pending().await;
+    };
+    if receiver.changed().await.is_err() {
+        *sign_in = None;
+        return None;
+    }
+    Some(receiver.borrow_and_update().clone())
 }
 
 /// Sleeps until `deadline`; never resolves without one.
