@@ -25,6 +25,9 @@ struct Shape {
     env: Vec<(String, String)>,
     /// What `list -n user` must show (the context's namespace, when it names one).
     user_namespace: &'static str,
+    /// A copy of the files for kubectl, when it writes into them (client-go saves refreshed
+    /// OIDC tokens), so that hasura-tui starts from the same files kubectl did.
+    kubectl_copy: Option<String>,
 }
 
 fn b64(text: &str) -> String {
@@ -100,7 +103,10 @@ fn run(mut command: Command, shape: &Shape) -> Output {
 fn kubectl(shape: &Shape) -> Output {
     let mut command = Command::new(common::kubectl());
     if shape.flag {
-        command.args(["--kubeconfig", &shape.kubeconfig]);
+        command.args([
+            "--kubeconfig",
+            shape.kubectl_copy.as_deref().unwrap_or(&shape.kubeconfig),
+        ]);
     }
     command.args(["get", "pods", "-n", "hasura", "-o", "name"]);
     run(command, shape)
@@ -165,6 +171,7 @@ async fn every_kubeconfig_shape_kubectl_accepts_lists_the_seed() {
             cwd: elsewhere.clone(),
             env: vec![],
             user_namespace: "default",
+            kubectl_copy: None,
         });
     }
 
@@ -192,6 +199,7 @@ current-context: gram29
         cwd: elsewhere.clone(),
         env: vec![],
         user_namespace: "default",
+        kubectl_copy: None,
     });
 
     // A client certificate and key by relative path (EC P-256 from rcgen, PKCS#8).
@@ -222,6 +230,7 @@ current-context: gram29
         cwd: elsewhere.clone(),
         env: vec![],
         user_namespace: "default",
+        kubectl_copy: None,
     });
 
     // An exec plugin that never needs the person.
@@ -245,6 +254,7 @@ current-context: gram29
         cwd: elsewhere.clone(),
         env: vec![],
         user_namespace: "default",
+        kubectl_copy: None,
     });
 
     // The context's namespace is the user namespace.
@@ -264,6 +274,7 @@ current-context: gram29
         cwd: elsewhere.clone(),
         env: vec![],
         user_namespace: "hasura",
+        kubectl_copy: None,
     });
 
     // proxy-url: every connection through a CONNECT proxy.
@@ -294,6 +305,26 @@ current-context: gram29
         cwd: elsewhere.clone(),
         env: vec![],
         user_namespace: "default",
+        kubectl_copy: None,
+    });
+
+    // An OIDC auth-provider whose id-token has expired: refreshed at the demo's issuer, which
+    // is verified with the kubeconfig's idp-certificate-authority-data (not the system's roots).
+    let oidc = demo
+        .kubeconfig_with(&KubeconfigAuth::Oidc {
+            user: "admin".into(),
+        })
+        .unwrap();
+    write(&root.join("oidc.yaml"), &oidc);
+    write(&root.join("oidc-kubectl.yaml"), &oidc);
+    shapes.push(Shape {
+        name: "OIDC auth-provider, expired id-token refreshed",
+        kubeconfig: root.join("oidc.yaml").display().to_string(),
+        flag: true,
+        cwd: elsewhere.clone(),
+        env: vec![],
+        user_namespace: "default",
+        kubectl_copy: Some(root.join("oidc-kubectl.yaml").display().to_string()),
     });
 
     for shape in &shapes {

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{Mutex, watch};
 
 use super::exec::{Cred, ExecPlugin, PluginError};
+use super::oidc::OidcProvider;
 use super::terminal::Terminal;
 
 /// Renew this long before expiry at most (so a request never carries a token about to lapse)...
@@ -30,6 +31,8 @@ pub enum Source {
     Exec(Box<ExecPlugin>),
     /// `tokenFile`: read again every minute, trimmed (a file ending in a newline is the norm).
     TokenFile(PathBuf),
+    /// The `oidc` auth-provider: its id-token, refreshed at the identity provider.
+    Oidc(Arc<OidcProvider>),
 }
 
 /// How signing in stands, for the dashboard's header.
@@ -82,7 +85,7 @@ impl Credentials {
     pub fn plugin(&self) -> Option<&ExecPlugin> {
         match &self.source {
             Source::Exec(plugin) => Some(plugin),
-            Source::TokenFile(_) => None,
+            Source::TokenFile(_) | Source::Oidc(_) => None,
         }
     }
 
@@ -166,6 +169,7 @@ impl Credentials {
         match &self.source {
             Source::Exec(plugin) => plugin.run(&self.terminal).await,
             Source::TokenFile(path) => read_token_file(path),
+            Source::Oidc(provider) => provider.fetch(self.runs() == 1).await,
         }
     }
 }

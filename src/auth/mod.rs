@@ -1,5 +1,5 @@
 //! Credentials that are fetched rather than written in the kubeconfig: exec plugins (the way
-//! EKS, GKE and AKS sign people in) and token files. kube-rs would run an exec plugin itself, but
+//! EKS, GKE and AKS sign people in), token files, and OIDC auth-providers. kube-rs would run an exec plugin itself, but
 //! three times while building the client, blocking, with the terminal shared with whatever is on
 //! it, and once per request while a token is close to expiry. Here one `Credentials` per cluster
 //! holds the current token: fetched once, renewed before `expirationTimestamp` (one renewal for
@@ -13,9 +13,11 @@
 mod credentials;
 mod exec;
 mod layer;
+mod oidc;
 pub mod terminal;
 
 pub use credentials::{Credentials, SignIn, Source};
 pub use exec::{ExecPlugin, PluginError};
 pub use layer::AuthLayer;
+pub use oidc::OidcProvider;
 pub use terminal::{HandOver, Terminal};

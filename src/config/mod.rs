@@ -202,14 +202,25 @@ pub async fn connect_kubeconfig(
 }
 
 /// Takes the credentials this program fetches itself out of the config, so kube-rs never runs
-/// the plugin (it would, three times, while building the client) or sends an untrimmed token
-/// file. As client-go, a token or a client certificate means the exec plugin is not used.
+/// the plugin (it would, three times, while building the client), sends an untrimmed token
+/// file, or refreshes an OIDC token without the kubeconfig's CA for the identity provider. As
+/// client-go, a token or a client certificate means the exec plugin is not used.
 fn take_credentials(
     config: &mut kube::Config,
     user: Option<&str>,
     context: &str,
 ) -> Option<auth::Source> {
     let info = &mut config.auth_info;
+    if info
+        .auth_provider
+        .as_ref()
+        .is_some_and(|p| p.name == "oidc")
+        && let Some(provider) = info.auth_provider.take()
+    {
+        return Some(auth::Source::Oidc(Arc::new(auth::OidcProvider::new(
+            provider.config.into_iter().collect(),
+        ))));
+    }
     let has_other = info.token.is_some()
         || info.username.is_some()
         || info.client_certificate.is_some()

@@ -46,6 +46,7 @@ pub fn router(cluster: Arc<Cluster>) -> Router {
         .route("/readyz", get(|| async { "ok" }))
         .route("/livez", get(|| async { "ok" }))
         .fallback(|| async { ApiError::not_found("path", "requested") })
+        .layer(middleware::from_fn(compress))
         .layer(middleware::from_fn_with_state(cluster.clone(), guard));
     Router::new()
         .route(
@@ -105,6 +106,48 @@ fn authenticate(cluster: &Cluster, request: &Request) -> Option<Identity> {
         .tokens
         .verify(token, API_AUDIENCE)
         .or_else(|| cluster.tokens.verify(token, OIDC_CLIENT_ID))
+}
+
+/// Responses larger than this are gzipped for clients that accept it.
+const GZIP_THRESHOLD: usize = 128 * 1024;
+
+/// As kube-apiserver does (`endpoints/handlers/responsewriters/writers.go`: a response whose
+/// body is over 128 KiB is gzipped, level 1, when the request says `Accept-Encoding: gzip`).
+/// Only whole bodies (lists, gets): streams (watches, logs, upgrades) pass as they are.
+async fn compress(request: Request, next: Next) -> Response {
+    let accepts = request
+        .headers()
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+    let response = next.run(request).await;
+    let whole = axum::body::HttpBody::size_hint(response.body()).exact();
+    if !accepts || whole.is_none_or(|n| n as usize <= GZIP_THRESHOLD) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 8),
+        flate2::Compression::new(1),
+    );
+    let compressed =
+        std::io::Write::write_all(&mut encoder, &bytes).and_then(|()| encoder.finish());
+    let Ok(compressed) = compressed else {
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_ENCODING,
+        header::HeaderValue::from_static("gzip"),
+    );
+    parts.headers.append(
+        header::VARY,
+        header::HeaderValue::from_static("Accept-Encoding"),
+    );
+    Response::from_parts(parts, axum::body::Body::from(compressed))
 }
 
 /// A JSON body with its content type.
