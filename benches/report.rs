@@ -40,8 +40,8 @@ fn main() {
         .collect();
     let started = Instant::now();
     let mut report = Report::default();
-    let parts =
-        std::env::var("BENCH_PARTS").unwrap_or_else(|_| "scales,forward,stop,render".into());
+    let parts = std::env::var("BENCH_PARTS")
+        .unwrap_or_else(|_| "scales,forward,stop,sign-in,wan,render".into());
     let part = |name: &str| parts.split(',').any(|p| p.trim() == name);
     println!("{}", support::report::HEADER);
     if part("scales") {
@@ -54,6 +54,12 @@ fn main() {
     }
     if part("stop") {
         runtime.block_on(stop_figures(&mut report));
+    }
+    if part("sign-in") {
+        runtime.block_on(sign_in_figures(&mut report));
+    }
+    if part("wan") {
+        runtime.block_on(wan_figures(&mut report));
     }
     if part("render") {
         render_figures(&mut report);
@@ -300,6 +306,75 @@ async fn stop_figures(report: &mut Report) {
         "≤ 16 ms",
         Some(max <= Duration::from_millis(16)),
     );
+}
+
+async fn sign_in_figures(report: &mut Report) {
+    let session = Duration::from_secs(env_or("BENCH_SIGN_IN_SECS", 60u64));
+    let f = support::sign_in::measure(session).await;
+    report.add(
+        "start to first frame with an exec plugin: instant / taking 2 s (interactiveMode Never)",
+        format!("{} / {}", ms(f.first_frame.0), ms(f.first_frame.1)),
+        "≤ 50 ms both",
+        Some(f.first_frame.0.max(f.first_frame.1) <= Duration::from_millis(50)),
+    );
+    report.add(
+        "start to the `signing in to …` line, interactive plugin taking 2 s",
+        ms(f.interactive_line),
+        "≤ 50 ms",
+        Some(f.interactive_line <= Duration::from_millis(50)),
+    );
+    report.add(
+        &format!(
+            "exec plugin runs in a {:.0} s session, 15 s tokens, 11 watches and a forward connection every 100 ms ({} API requests)",
+            f.session.as_secs_f64(),
+            f.requests
+        ),
+        f.runs.to_string(),
+        "≤ 5 (one per renewal)",
+        Some(f.runs <= 5),
+    );
+}
+
+async fn wan_figures(report: &mut Report) {
+    use support::netem::Shape;
+    let demo = DemoProcess::start(5000).await;
+    let open = Shape {
+        delay: Duration::ZERO,
+        bits_per_sec: 0,
+    };
+    let gzip = support::wan::list_bytes(&demo, open, true).await;
+    let plain = support::wan::list_bytes(&demo, open, false).await;
+    report.add_compared(
+        "`list -o json` N=5,000: bytes on the wire with gzip (against `disable-compression: true`)",
+        mib(gzip / 1024),
+        mib(plain / 1024),
+        format!("{:.2}", gzip as f64 / plain as f64),
+        "",
+        None,
+    );
+    drop(demo);
+    let link = Shape {
+        delay: Duration::from_millis(25),
+        bits_per_sec: 20_000_000,
+    };
+    for scale in [1000, 5000] {
+        let demo = DemoProcess::start(scale).await;
+        let w = support::wan::start(&demo, scale, link).await;
+        let to_limit = w.dashboard.as_secs_f64() / w.limit.as_secs_f64();
+        let to_kubectl = w.dashboard.as_secs_f64() / w.kubectl.as_secs_f64();
+        report.add_compared(
+            &format!(
+                "start to full table over 50 ms RTT, 20 Mbit/s, N={scale} ({} down; limit {}) (kubectl get deploy,statefulset,svc,endpoints,pods -o json)",
+                mib(w.bytes_down / 1024),
+                secs(w.limit)
+            ),
+            secs(w.dashboard),
+            secs(w.kubectl),
+            format!("{to_kubectl:.2} of kubectl, {to_limit:.2} of the limit"),
+            "≤ 1.3x the limit, ≤ 0.3x kubectl",
+            Some(to_limit <= 1.3 && to_kubectl <= 0.3),
+        );
+    }
 }
 
 /// Criterion's medians for the render benchmark, if it ran (`cargo bench --bench render`).

@@ -105,7 +105,7 @@ impl Dashboard {
 }
 
 /// `2026-11-28T22:39:51.123456Z` (tracing's timestamps) as a SystemTime.
-fn parse_rfc3339(text: &str) -> Option<SystemTime> {
+pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
     let (date, time) = text.trim_end_matches('Z').split_once('T')?;
     let mut d = date.split('-').map(|p| p.parse::<i64>());
     let (y, m, day) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);

@@ -6,7 +6,10 @@ pub mod dashboard;
 pub mod demo;
 pub mod forward;
 pub mod measure;
+pub mod netem;
 pub mod report;
+pub mod sign_in;
 pub mod stop;
 #[path = "../../tests/common/tmux.rs"]
 pub mod tmux;
+pub mod wan;
