@@ -46,6 +46,7 @@ fn app(custom_rows: usize) -> App {
         rows: hasura_tui::cluster::rows(rows),
         state: WatchState::Synced,
         stale: false,
+        notes: Vec::new(),
     };
     let custom = (0..custom_rows)
         .map(|i| microservice(Section::Custom, format!("svc-{i:05}"), i % 3 == 0))

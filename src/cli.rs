@@ -136,11 +136,20 @@ pub struct DemoClusterArgs {
     #[arg(long)]
     pub churn: bool,
 
+    /// Only the seed's microservices (no Services of other shapes), so `list` matches the seed.
+    #[arg(long)]
+    pub seed_only: bool,
+
+    /// Stop serving v1 Endpoints (deprecated since 1.33): clients must use EndpointSlices.
+    #[arg(long)]
+    pub no_endpoints: bool,
+
     /// How the written kubeconfig signs in.
     #[arg(long, value_enum, default_value_t = DemoAuth::Token)]
     pub auth: DemoAuth,
 
-    /// The user the written kubeconfig signs in as.
+    /// The user the written kubeconfig signs in as: `admin` may do everything, `developer` what
+    /// the demo's Roles allow (read and port-forward in default, read in hasura).
     #[arg(long, default_value = "admin")]
     pub user: String,
 
@@ -247,9 +256,14 @@ pub struct LogsArgs {
     #[arg(short = 'p', long = "pod", value_name = "POD")]
     pub pod: Option<String>,
 
-    /// The container, for pods with more than one.
+    /// The container, for pods with more than one (default: the one the pod's
+    /// kubectl.kubernetes.io/default-container annotation names, else the first).
     #[arg(short = 'c', long, value_name = "C")]
     pub container: Option<String>,
+
+    /// Every container of each pod, each line prefixed [pod/container].
+    #[arg(long, conflicts_with = "container")]
+    pub all_containers: bool,
 }
 
 #[derive(Debug, Args)]

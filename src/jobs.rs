@@ -61,16 +61,18 @@ impl Jobs {
                 session,
                 namespace,
                 name,
+                containers,
             } => {
                 self.stop_logs();
                 let (tx, rx) = mpsc::channel(CHANNEL);
                 let cancel = CancellationToken::new();
                 let options = LogOptions {
                     tail: Some(PANE_TAIL),
-                    container: None,
+                    containers,
                 };
                 logs::spawn_follow_microservice(
                     self.client.clone(),
+                    forwards.access(),
                     &namespace,
                     &name,
                     options,

@@ -1,6 +1,7 @@
 //! hasura-tui: a terminal dashboard for microservices on a Kubernetes cluster laid out the Hasura
 //! way, with one-key port-forwards, and the embedded demo cluster it is tested against.
 
+pub mod access;
 pub mod app;
 pub mod auth;
 pub mod cli;

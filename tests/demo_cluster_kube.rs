@@ -15,7 +15,7 @@ use kube::runtime::watcher;
 use kube::{Api, ResourceExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use common::{client_for, client_from_yaml, eventually, start_demo};
+use common::{client_for, client_from_yaml, eventually, start_demo, start_seed_demo};
 
 const HASURA: [&str; 10] = [
     "auth",
@@ -32,7 +32,7 @@ const HASURA: [&str; 10] = [
 
 #[tokio::test]
 async fn lists_every_kind_with_the_seed_content() {
-    let demo = start_demo().await;
+    let demo = start_seed_demo().await;
     let client = client_for(&demo).await;
     let lp = ListParams::default();
 
@@ -157,7 +157,7 @@ async fn lists_every_kind_with_the_seed_content() {
 
 #[tokio::test]
 async fn every_kind_can_be_watched() {
-    let demo = start_demo().await;
+    let demo = start_seed_demo().await;
     let client = client_for(&demo).await;
     let wp = WatchParams::default().timeout(1);
     async fn first_added<K>(api: Api<K>, wp: &WatchParams) -> String
@@ -500,6 +500,7 @@ async fn port_forward_to_a_missing_pod_is_a_404() {
 async fn a_scaled_cluster_lists_with_pages() {
     let demo = common::start_demo_with(hasura_tui::demo::DemoOptions {
         scale: 300,
+        shapes: false,
         ..Default::default()
     })
     .await;

@@ -127,11 +127,18 @@ fn kubectl_gets_pods_services_and_deployments_with_sensible_columns() {
             out.contains(&format!("service/{name} ")),
             "missing service/{name} in:\n{out}"
         );
+        // data carries a mesh sidecar (istio-proxy), filestore a native sidecar init container
+        // (cloud-sql-proxy): kubectl counts both in READY, as printPod does.
+        let ready = if matches!(name, "data" | "filestore") {
+            "2/2"
+        } else {
+            "1/1"
+        };
         assert!(
             out.lines().any(|l| l.starts_with(&format!("pod/{name}-"))
                 && l.contains("Running")
-                && l.contains("1/1")),
-            "missing running pod of {name} in:\n{out}"
+                && l.split_whitespace().nth(1) == Some(ready)),
+            "missing running pod of {name} with {ready} ready in:\n{out}"
         );
     }
     assert!(out.contains("deployment.apps/data "), "{out}");

@@ -121,7 +121,7 @@ fn bad_gateway_files() -> Vec<BadFiles> {
 
 #[tokio::test]
 async fn bad_gateway_files_are_named_in_the_header_and_the_tables_still_show() {
-    let demo = common::start_demo().await;
+    let demo = common::start_seed_demo().await;
     for (case, routes, domains, expected) in bad_gateway_files() {
         let dir = project(&routes, domains.as_deref());
         let started = Instant::now();
@@ -267,7 +267,11 @@ fn port_forward_arguments_out_of_range_or_naming_nothing() {
     // `-n` with a literal namespace that exists works like its word.
     let (code, _, stderr) = run(&["nope", "-n", "default"]);
     assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("it has: my-app"), "{stderr}");
+    assert!(
+        stderr
+            .contains("it has: cache, docs, legacy-api, legacy-backend, my-app, shop, shop-canary"),
+        "{stderr}"
+    );
 }
 
 /// The kubeconfig with its CA replaced by `ca_pem`, and optionally insecure-skip-tls-verify.
@@ -415,7 +419,7 @@ fn draw(snapshot: Arc<Snapshot>, width: u16, height: u16) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn names_at_the_length_limits_and_unicode_show_in_list_and_on_screen() {
-    let demo = common::start_demo().await;
+    let demo = common::start_seed_demo().await;
     let (manifests, name63, name253) = limits_manifests();
     demo.faults().apply_manifests(&manifests).unwrap();
     demo.faults()

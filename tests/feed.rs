@@ -63,7 +63,7 @@ fn row<'a>(
 
 #[tokio::test]
 async fn the_first_snapshot_holds_the_seed_with_sections_and_urls() {
-    let demo = common::start_demo().await;
+    let demo = common::start_seed_demo().await;
     let (mut rx, _stop) = feed_for(&demo).await;
     let s = wait_for(&mut rx, "both namespaces synced", |s| {
         s.custom.state == WatchState::Synced && s.hasura.state == WatchState::Synced
@@ -190,7 +190,7 @@ spec:
 
 #[tokio::test]
 async fn dropped_watches_and_compaction_resync_without_duplicates() {
-    let demo = common::start_demo().await;
+    let demo = common::start_seed_demo().await;
     let faults = demo.faults();
     let (mut rx, _stop) = feed_for(&demo).await;
     wait_for(&mut rx, "sync", |s| s.settled()).await;
@@ -216,7 +216,7 @@ async fn dropped_watches_and_compaction_resync_without_duplicates() {
 
 #[tokio::test]
 async fn a_forbidden_namespace_leaves_the_other_table_working() {
-    let demo = common::start_demo().await;
+    let demo = common::start_seed_demo().await;
     let faults = demo.faults();
     faults.forbid_namespace("hasura", true);
     let (mut rx, _stop) = feed_for(&demo).await;

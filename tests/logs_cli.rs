@@ -117,6 +117,122 @@ async fn logs_prints_every_pod_with_a_prefix_tail_and_one_pod_without() {
     );
 }
 
+/// `data` has a mesh sidecar (istio-proxy) and the default-container annotation; filestore a
+/// native sidecar init container (cloud-sql-proxy). kubectl reads the same pods beside us.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_of_pods_with_sidecars_choose_containers_as_kubectl() {
+    let setup = setup(false).await;
+    let data = setup.demo.faults().live_pods("hasura", "data").unwrap()[0].clone();
+    let filestore = setup
+        .demo
+        .faults()
+        .live_pods("hasura", "filestore")
+        .unwrap()[0]
+        .clone();
+    let logs = |args: &[&str]| {
+        let mut all = vec!["logs"];
+        all.extend_from_slice(args);
+        output(command(&setup, &all))
+    };
+    let kubectl = |args: &[&str]| {
+        let mut cmd = Command::new(common::kubectl());
+        cmd.arg("--kubeconfig").arg(&setup.kubeconfig).args(args);
+        output(cmd)
+    };
+
+    // The default container: the annotation's (data), else the first (filestore).
+    let (code, stdout, stderr) = logs(&["data", "-n", "hasura"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains(&format!("[{data}] ")), "{stdout}");
+    assert!(stdout.contains("INFO starting data"), "{stdout}");
+    assert!(
+        !stdout.contains("istio-proxy"),
+        "only the default container:\n{stdout}"
+    );
+    let (code, by_kubectl, stderr) = kubectl(&["logs", "-n", "hasura", &data]).await;
+    assert_eq!(code, 0, "{stderr}");
+    let ours: Vec<&str> = stdout
+        .lines()
+        .map(|l| l.split_once("] ").unwrap().1)
+        .collect();
+    assert_eq!(
+        ours,
+        by_kubectl.lines().collect::<Vec<_>>(),
+        "the same lines as kubectl"
+    );
+    let (code, by_kubectl, stderr) = kubectl(&["logs", "-n", "hasura", &filestore]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(
+            "Defaulted container \"filestore\" out of: filestore, cloud-sql-proxy (init)"
+        ),
+        "{stderr}"
+    );
+    let (_, ours, _) = logs(&["filestore", "-n", "hasura", "-p", &filestore]).await;
+    assert_eq!(ours, by_kubectl);
+
+    // -c, as kubectl -c.
+    let (code, stdout, stderr) = logs(&["data", "-n", "hasura", "-c", "istio-proxy"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains(&format!("[{data}] ")) && stdout.contains("sidecar istio-proxy"),
+        "{stdout}"
+    );
+    let (_, by_kubectl, _) = kubectl(&["logs", "-n", "hasura", &data, "-c", "istio-proxy"]).await;
+    let ours: Vec<&str> = stdout
+        .lines()
+        .map(|l| l.split_once("] ").unwrap().1)
+        .collect();
+    assert_eq!(ours, by_kubectl.lines().collect::<Vec<_>>());
+    let (code, _, stderr) = logs(&["data", "-n", "hasura", "-c", "nope"]).await;
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains(&format!(
+            "container nope is not valid for pod {data} out of: data, istio-proxy"
+        )),
+        "{stderr}"
+    );
+
+    // --all-containers: init containers first, each line `[pod/container]`.
+    let (code, stdout, stderr) = logs(&["filestore", "-n", "hasura", "--all-containers"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    let sources: Vec<&str> = stdout
+        .lines()
+        .map(|l| l.split_once("] ").unwrap().0.trim_start_matches('['))
+        .collect();
+    let (sidecar, main) = (
+        format!("{filestore}/cloud-sql-proxy"),
+        format!("{filestore}/filestore"),
+    );
+    assert_eq!(sources.first(), Some(&sidecar.as_str()), "{stdout}");
+    assert_eq!(sources.last(), Some(&main.as_str()), "{stdout}");
+    let (code, _, stderr) = logs(&["data", "-c", "data", "--all-containers"]).await;
+    assert_eq!(code, 2, "-c and --all-containers conflict: {stderr}");
+
+    // The API itself, asked for no container of a pod with two: the real 400.
+    let client = common::client_for(&setup.demo).await;
+    let pods: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(client, "hasura");
+    match pods.logs(&data, &Default::default()).await {
+        Err(kube::Error::Api(status)) => {
+            assert_eq!(status.code, 400);
+            assert_eq!(
+                status.message,
+                format!(
+                    "a container name must be specified for pod {data}, choose one of: [data istio-proxy]"
+                )
+            );
+        }
+        other => panic!("expected 400, got {other:?}"),
+    }
+    // With one app container and a native sidecar, the app container is the only choice.
+    assert!(
+        pods.logs(&filestore, &Default::default())
+            .await
+            .unwrap()
+            .contains("INFO starting filestore")
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_follow_shows_new_lines_and_a_killed_pods_replacement() {
     let setup = setup(true).await;

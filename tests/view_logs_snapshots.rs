@@ -9,7 +9,7 @@ mod common;
 use common::screen::draw;
 use hasura_tui::app::{Action, App, Effect, LogsAction};
 use hasura_tui::cluster::{SectionView, Snapshot, WatchState};
-use hasura_tui::logs::LogEvent;
+use hasura_tui::logs::{ContainerChoice, LogEvent};
 use hasura_tui::model::{Microservice, Section, Status, WorkloadKind};
 
 fn row(section: Section, name: &str, external: bool) -> Microservice {
@@ -39,6 +39,7 @@ fn view(section: Section, rows: Vec<Microservice>) -> SectionView {
         rows: hasura_tui::cluster::rows(rows),
         state: WatchState::Synced,
         stale: false,
+        notes: Vec::new(),
     }
 }
 
@@ -61,9 +62,9 @@ fn app(width: u16, height: u16) -> App {
     common::screen::app(snapshot, width, height, Instant::now())
 }
 
-fn line(pod: &str, text: &str) -> LogEvent {
+fn line(source: &str, text: &str) -> LogEvent {
     LogEvent::Line {
-        pod: Arc::from(pod),
+        source: Arc::from(source),
         text: text.into(),
     }
 }
@@ -79,6 +80,7 @@ fn open_data_logs(app: &mut App) -> u64 {
                 session,
                 namespace,
                 name,
+                containers: ContainerChoice::Default,
             },
         ] => {
             assert_eq!((namespace.as_str(), name.as_str()), ("hasura", "data"));
@@ -132,6 +134,79 @@ fn logs_pane_following_two_pods() {
     app.update(Action::Logs(LogsAction::Close));
     assert_eq!(app.effects, vec![Effect::StopLogs]);
     assert!(draw(&app).contains("Hasura microservices"));
+}
+
+/// The follower of `app`'s last StartLogs effect: its session and containers.
+fn started(app: &mut App) -> (u64, ContainerChoice) {
+    match std::mem::take(&mut app.effects).as_slice() {
+        [
+            Effect::StartLogs {
+                session,
+                containers,
+                ..
+            },
+        ] => (*session, containers.clone()),
+        other => panic!("expected one StartLogs, got {other:?}"),
+    }
+}
+
+#[test]
+fn c_cycles_the_containers_of_a_pod_with_a_sidecar() {
+    let mut app = app(110, 10);
+    let session = open_data_logs(&mut app);
+    // One container known: `c` says so and starts nothing.
+    app.update(Action::Logs(LogsAction::NextContainer));
+    assert!(app.effects.is_empty());
+    assert!(draw(&app).contains("data has one container"));
+    app.flash = None;
+
+    let containers = LogEvent::Containers {
+        names: vec!["data".into(), "istio-proxy".into()],
+        default: Some("data".into()),
+    };
+    let first = line("data-7d4b9-x2k4q", "INFO handled request #1");
+    app.update(Action::Logs(LogsAction::Events(
+        session,
+        vec![containers, first],
+    )));
+    let screen = draw(&app);
+    assert!(screen.contains("container data (default)"), "{screen}");
+    assert!(
+        screen.contains("c container"),
+        "the footer offers c:\n{screen}"
+    );
+
+    app.update(Action::Logs(LogsAction::NextContainer));
+    let (sidecar, choice) = started(&mut app);
+    assert_eq!(choice, ContainerChoice::Named("istio-proxy".into()));
+    assert!(sidecar > session);
+    let screen = draw(&app);
+    assert!(screen.contains("container istio-proxy "), "{screen}");
+    assert!(
+        !screen.contains("handled request"),
+        "the data lines went:\n{screen}"
+    );
+
+    app.update(Action::Logs(LogsAction::NextContainer));
+    let (all, choice) = started(&mut app);
+    assert_eq!(choice, ContainerChoice::All);
+    let lines = vec![
+        line("data-7d4b9-x2k4q/data", "INFO handled request #2"),
+        line(
+            "data-7d4b9-x2k4q/istio-proxy",
+            "[2026-11-30T09:00:00Z] \"GET / HTTP/1.1\" 200",
+        ),
+    ];
+    // Lines for the superseded follower are not shown.
+    assert!(!app.update(Action::Logs(LogsAction::Events(
+        sidecar,
+        vec![line("data-7d4b9-x2k4q", "late")]
+    ))));
+    app.update(Action::Logs(LogsAction::Events(all, lines)));
+    insta::assert_snapshot!("logs_pane_all_containers", draw(&app));
+
+    app.update(Action::Logs(LogsAction::NextContainer));
+    assert_eq!(started(&mut app).1, ContainerChoice::Named("data".into()));
 }
 
 #[test]

@@ -91,6 +91,7 @@ fn section(
         rows: hasura_tui::cluster::rows(rows),
         state,
         stale,
+        notes: Vec::new(),
     }
 }
 

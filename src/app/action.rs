@@ -8,6 +8,7 @@ use std::time::Instant;
 use super::LogsAction;
 use crate::cluster::Snapshot;
 use crate::forward::{ForwardKey, ForwardSpec, ForwardView, GatewayIdentity, RequestEntry};
+use crate::logs::ContainerChoice;
 
 /// Something the user (or the cluster) asked for.
 #[derive(Clone, Debug)]
@@ -71,6 +72,7 @@ pub enum Effect {
         session: u64,
         namespace: String,
         name: String,
+        containers: ContainerChoice,
     },
     StopLogs,
     OpenUrl(String),

@@ -102,7 +102,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("r", "request log of a forward in gateway mode; Esc closes"),
     (
         "l",
-        "logs of all its pods, following; j k PgUp PgDn g G scroll, Esc back",
+        "logs of all its pods, following; j k PgUp PgDn g G scroll, c container, Esc back",
     ),
     ("o", "open its external URL in the browser"),
     (

@@ -34,9 +34,15 @@ pub fn table_heights(height: u16, custom_rows: usize, hasura_rows: usize) -> (u1
     }
 }
 
-/// Rows of data a table of `height` lines can show.
-pub fn viewport(height: u16) -> usize {
-    height.saturating_sub(TABLE_CHROME) as usize
+/// Rows of data a table of `height` lines can show; `notes` is whether the line under its
+/// title (what it cannot show) takes one of them.
+pub fn viewport(height: u16, notes: bool) -> usize {
+    height.saturating_sub(TABLE_CHROME + u16::from(notes)) as usize
+}
+
+/// The lines a table wants besides its chrome: its rows, and its notes line if it has one.
+pub fn wanted(rows: usize, notes: bool) -> usize {
+    rows + usize::from(notes)
 }
 
 #[cfg(test)]
@@ -60,6 +66,7 @@ mod tests {
     fn tiny_heights_never_underflow() {
         let (c, h) = table_heights(10, 100, 100);
         assert_eq!(c + h, 8);
-        assert!(viewport(c) >= 1 && viewport(h) >= 1);
+        assert!(viewport(c, false) >= 1 && viewport(h, false) >= 1);
+        assert_eq!(viewport(10, true), viewport(10, false) - 1);
     }
 }

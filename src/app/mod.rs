@@ -168,6 +168,13 @@ impl App {
                 let Some(m) = self.selected() else {
                     return false;
                 };
+                if let crate::model::Status::ExternalName(target) = &m.status {
+                    let text = format!(
+                        "{}.{} is an ExternalName Service for {target}: a name outside the cluster, nothing to forward to",
+                        m.name, m.namespace
+                    );
+                    return self.flash(text);
+                }
                 self.effects.push(Effect::ToggleForward(ForwardSpec::new(
                     &m.namespace,
                     &m.name,

@@ -121,12 +121,22 @@ impl App {
 
     /// Data rows each table shows at the current size.
     pub fn viewports(&self) -> (usize, usize) {
+        let notes = |s: Section| !self.snapshot.section(s).notes.is_empty();
         let (c, h) = layout::table_heights(
             self.size.1,
-            self.visible_rows(Section::Custom).len(),
-            self.visible_rows(Section::Hasura).len(),
+            layout::wanted(
+                self.visible_rows(Section::Custom).len(),
+                notes(Section::Custom),
+            ),
+            layout::wanted(
+                self.visible_rows(Section::Hasura).len(),
+                notes(Section::Hasura),
+            ),
         );
-        (layout::viewport(c), layout::viewport(h))
+        (
+            layout::viewport(c, notes(Section::Custom)),
+            layout::viewport(h, notes(Section::Hasura)),
+        )
     }
 
     pub(super) fn viewport(&self, section: Section) -> usize {

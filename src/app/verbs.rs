@@ -6,7 +6,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 
 use super::logs_pane::LogsPane;
 use super::{Action, App, Effect, layout};
-use crate::logs::LogEvent;
+use crate::logs::{ContainerChoice, LogEvent};
 use crate::model::Microservice;
 use crate::model::objects::EXTERNAL_URL_ANNOTATION;
 
@@ -23,6 +23,8 @@ pub enum LogsAction {
     Top,
     /// `G`: back to the newest line, following.
     Follow,
+    /// `c`: the next container (then all of them) of the microservice's pods.
+    NextContainer,
     /// Lines (and notices) from the follower of pane `session`.
     Events(u64, Vec<LogEvent>),
 }
@@ -44,6 +46,7 @@ pub fn logs_key(key: KeyEvent) -> Option<Action> {
         KeyCode::PageDown | KeyCode::Char(' ') => LogsAction::Page(1),
         KeyCode::Home | KeyCode::Char('g') => LogsAction::Top,
         KeyCode::End | KeyCode::Char('G') => LogsAction::Follow,
+        KeyCode::Char('c') => LogsAction::NextContainer,
         KeyCode::Char('?') => return Some(Action::ToggleHelp),
         _ => return None,
     };
@@ -81,7 +84,26 @@ impl App {
                     session,
                     namespace,
                     name,
+                    containers: ContainerChoice::Default,
                 });
+            }
+            LogsAction::NextContainer => {
+                let Some(pane) = &self.logs else {
+                    return false;
+                };
+                let Some(choice) = pane.next_choice() else {
+                    let text = format!("{} has one container", pane.name);
+                    return self.flash(text);
+                };
+                self.logs_session += 1;
+                let pane = pane.with_choice(choice.clone(), self.logs_session);
+                self.effects.push(Effect::StartLogs {
+                    session: pane.session,
+                    namespace: pane.namespace.clone(),
+                    name: pane.name.clone(),
+                    containers: choice,
+                });
+                self.logs = Some(pane);
             }
             LogsAction::Close => {
                 if self.logs.take().is_none() {

@@ -106,6 +106,7 @@ pub fn spawn_feed(
         // `--project` files are read up front; the ConfigMap has yet to be listed.
         gateway_listed: config.project.is_some(),
         stalled_since: None,
+        gateway_forbidden: false,
         config,
         resource_version: 0,
         generation: 0,
@@ -189,6 +190,8 @@ struct Feed {
     gateway_listed: bool,
     /// When the oldest request still unanswered after `STALL_AFTER` was sent.
     stalled_since: Option<Instant>,
+    /// The gateway's ConfigMap may not be read.
+    gateway_forbidden: bool,
     resource_version: u64,
     generation: u64,
 }
@@ -279,6 +282,11 @@ impl Feed {
                     Update::Listed(objects) => {
                         state.store.replace_kind(kind, objects);
                         state.set_kind(kind, KindState::Synced);
+                        let hidden = state
+                            .forbidden_kinds()
+                            .iter()
+                            .any(|k| matches!(k, ObjectKind::Deployment | ObjectKind::StatefulSet));
+                        state.store.set_workloads_forbidden(hidden);
                         state.dirty = true;
                     }
                     Update::Applied(object) => {
@@ -288,13 +296,26 @@ impl Feed {
                         state.dirty |= state.store.remove(kind, &name);
                     }
                     Update::Failed(failure) => {
-                        if matches!(failure, Failure::Forbidden(_) | Failure::Unauthorized(_)) {
-                            // What these credentials may not see must not linger on screen.
-                            state.store.clear();
-                            state.ever_synced = false;
-                            state.dirty = true;
+                        match failure {
+                            // What these credentials may not see must not linger on screen:
+                            // that kind only; the others still make rows.
+                            Failure::Forbidden(_) => {
+                                state.store.replace_kind(kind, Vec::new());
+                                state.dirty = true;
+                            }
+                            Failure::Unauthorized(_) => {
+                                state.store.clear();
+                                state.ever_synced = false;
+                                state.dirty = true;
+                            }
+                            Failure::Unreachable(_) => {}
                         }
                         state.set_kind(kind, KindState::Failed(failure));
+                        let hidden = state
+                            .forbidden_kinds()
+                            .iter()
+                            .any(|k| matches!(k, ObjectKind::Deployment | ObjectKind::StatefulSet));
+                        state.store.set_workloads_forbidden(hidden);
                     }
                 }
             }
@@ -307,10 +328,17 @@ impl Feed {
                     // Publish even when the routes did not change (no ConfigMap at all).
                     self.hasura.dirty = true;
                 }
+                let forbidden = matches!(update, Update::Failed(Failure::Forbidden(_)));
+                if forbidden != self.gateway_forbidden {
+                    self.gateway_forbidden = forbidden;
+                    self.hasura.dirty = true;
+                }
                 let files = match update {
                     Update::Listed(mut maps) => maps.pop(),
                     Update::Applied(files) => Some(files),
                     Update::Deleted(_) => None,
+                    // May not be read: no routes (and a note says why).
+                    Update::Failed(Failure::Forbidden(_)) => None,
                     // The tables say what is wrong with the namespace; keep the last routes.
                     Update::Failed(_) => return,
                 };
@@ -360,9 +388,15 @@ impl Feed {
             state.dirty = false;
         }
         self.generation += 1;
+        let mut hasura = self.hasura.view(self.stalled_since);
+        if self.gateway_forbidden {
+            hasura.notes.push(format!(
+                "configmap {CONFIGMAP_NAME}: forbidden (no gateway routes)"
+            ));
+        }
         Snapshot {
             custom: self.custom.view(self.stalled_since),
-            hasura: self.hasura.view(self.stalled_since),
+            hasura,
             routes_error: self.routes_error.clone(),
             routes_listed: self.gateway_listed,
             cluster_name: self.cluster_name(),

@@ -67,6 +67,9 @@ pub struct SectionView {
     pub state: WatchState,
     /// The rows are from before the current failure (shown, but marked).
     pub stale: bool,
+    /// What the table cannot show (`statefulsets: forbidden (postgres: status unknown)`), for
+    /// the line under its title.
+    pub notes: Vec<String>,
 }
 
 /// Everything the dashboard shows from the cluster, at one moment.

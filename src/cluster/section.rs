@@ -48,6 +48,22 @@ impl SectionState {
         }
     }
 
+    /// The kinds these credentials may not list.
+    pub(super) fn forbidden_kinds(&self) -> Vec<ObjectKind> {
+        ObjectKind::ALL
+            .into_iter()
+            .filter(|k| {
+                matches!(
+                    self.kinds.get(k),
+                    Some(KindState::Failed(Failure::Forbidden(_)))
+                )
+            })
+            .collect()
+    }
+
+    /// One state for the namespace. A forbidden kind alone does not fail it: the rows show what
+    /// the other kinds allow, and a note says what is missing. Only when neither workloads nor
+    /// Services may be listed is the whole table forbidden.
     pub(super) fn state(&self) -> WatchState {
         let failures: Vec<&Failure> = self
             .kinds
@@ -57,28 +73,83 @@ impl SectionState {
                 _ => None,
             })
             .collect();
-        if let Some(Failure::Forbidden(m)) =
-            failures.iter().find(|f| matches!(f, Failure::Forbidden(_)))
-        {
-            return WatchState::Forbidden(format!("forbidden: {m}"));
-        }
         if let Some(f) = failures
             .iter()
             .find(|f| matches!(f, Failure::Unauthorized(_)))
         {
             return WatchState::Error(f.message().to_string());
         }
-        if let Some(f) = failures.first() {
+        let forbidden = self.forbidden_kinds();
+        let nothing_to_show = [
+            ObjectKind::Deployment,
+            ObjectKind::StatefulSet,
+            ObjectKind::Service,
+        ]
+        .iter()
+        .all(|k| forbidden.contains(k));
+        if nothing_to_show
+            && let Some(Failure::Forbidden(m)) =
+                self.kinds.get(&ObjectKind::Service).and_then(|k| match k {
+                    KindState::Failed(f) => Some(f),
+                    _ => None,
+                })
+        {
+            return WatchState::Forbidden(format!("forbidden: {m}"));
+        }
+        if let Some(f) = failures
+            .iter()
+            .find(|f| !matches!(f, Failure::Forbidden(_)))
+        {
             return WatchState::Reconnecting {
                 since: self.failing_since.unwrap_or_else(Instant::now),
                 reason: f.message().to_string(),
             };
         }
-        if self.kinds.values().all(|k| *k == KindState::Synced) {
+        if self.kinds.values().all(|k| {
+            matches!(
+                k,
+                KindState::Synced | KindState::Failed(Failure::Forbidden(_))
+            )
+        }) {
             WatchState::Synced
         } else {
             WatchState::Syncing
         }
+    }
+
+    /// What the table cannot show, one phrase per forbidden kind, for the line under its title.
+    pub(super) fn notes(&self) -> Vec<String> {
+        let forbidden = self.forbidden_kinds();
+        let unknown = || {
+            let names: Vec<&str> = self
+                .rows
+                .iter()
+                .filter(|m| m.status == crate::model::Status::Unknown)
+                .map(|m| m.name.as_str())
+                .collect();
+            match names.len() {
+                0 => String::new(),
+                1..=3 => format!(" ({}: status unknown)", names.join(", ")),
+                n => format!(
+                    " ({} and {} more: status unknown)",
+                    names[..2].join(", "),
+                    n - 2
+                ),
+            }
+        };
+        forbidden
+            .iter()
+            .map(|kind| match kind {
+                ObjectKind::Deployment | ObjectKind::StatefulSet => {
+                    format!("{}: forbidden{}", kind.plural(), unknown())
+                }
+                ObjectKind::Service => "services: forbidden (no internal URLs)".to_string(),
+                ObjectKind::Pod => "pods: forbidden (status from the workloads)".to_string(),
+                ObjectKind::Ingress => {
+                    "ingresses: forbidden (external URLs from routes only)".to_string()
+                }
+            })
+            .collect()
     }
 
     pub(super) fn set_kind(&mut self, kind: ObjectKind, state: KindState) {
@@ -133,6 +204,11 @@ impl SectionState {
             namespace: self.namespace.clone(),
             rows: self.rows.clone(),
             stale: state.is_failed() && self.ever_synced,
+            notes: if matches!(state, WatchState::Forbidden(_)) {
+                Vec::new()
+            } else {
+                self.notes()
+            },
             state,
         }
     }

@@ -21,6 +21,17 @@ pub enum ObjectKind {
 }
 
 impl ObjectKind {
+    /// The resource's plural, as the API and the notes name it.
+    pub fn plural(self) -> &'static str {
+        match self {
+            ObjectKind::Deployment => "deployments",
+            ObjectKind::StatefulSet => "statefulsets",
+            ObjectKind::Service => "services",
+            ObjectKind::Pod => "pods",
+            ObjectKind::Ingress => "ingresses",
+        }
+    }
+
     pub const ALL: [ObjectKind; 5] = [
         ObjectKind::Deployment,
         ObjectKind::StatefulSet,
@@ -95,6 +106,15 @@ impl Default for NamespaceStore {
 impl NamespaceStore {
     pub fn objects(&self) -> &NamespaceObjects {
         &self.objects
+    }
+
+    /// Whether a workload kind is forbidden (Services without a visible workload are then
+    /// of unknown status). A change rebuilds every row.
+    pub fn set_workloads_forbidden(&mut self, forbidden: bool) {
+        if self.objects.workloads_forbidden != forbidden {
+            self.objects.workloads_forbidden = forbidden;
+            self.mark_all();
+        }
     }
 
     /// What changed since the last call, and forgets it.
@@ -215,7 +235,10 @@ impl NamespaceStore {
     /// those workloads select, and the Ingresses that route to them. `build_microservices` on
     /// this gives exactly those rows.
     pub fn subset(&self, names: &FastSet<String>) -> NamespaceObjects {
-        let mut out = NamespaceObjects::default();
+        let mut out = NamespaceObjects {
+            workloads_forbidden: self.objects.workloads_forbidden,
+            ..NamespaceObjects::default()
+        };
         let mut pods: Vec<usize> = Vec::new();
         for name in names {
             for kind in [ObjectKind::Deployment, ObjectKind::StatefulSet] {

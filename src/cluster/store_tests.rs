@@ -67,6 +67,7 @@ fn workload(rng: &mut Rng) -> Slim {
         updated: rng.below(3) as i32,
         selector: selector(rng, name),
         created: None,
+        failure: None,
     })
 }
 
@@ -84,6 +85,7 @@ fn service(rng: &mut Rng) -> Slim {
         }],
         external_url_annotation: rng.chance(10).then(|| format!("https://{name}.example")),
         load_balancer: None,
+        external_name: None,
         created: None,
     })
 }
@@ -217,6 +219,7 @@ fn a_pod_event_touches_only_the_rows_of_the_workloads_selecting_it() {
             updated: 1,
             selector: map(&[("app", name)]),
             created: None,
+            failure: None,
         }));
         if let Slim::Service(mut s) = service(&mut rng) {
             s.name = name.into();

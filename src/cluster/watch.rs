@@ -1,7 +1,12 @@
-//! One resilient watch of one kind in one namespace, built on kube-rs's `watcher`: it lists,
-//! watches, and on any failure reports it, waits (exponential backoff with jitter) and starts
-//! over with a fresh list. Relisting after a failure (rather than resuming silently) gives the
-//! dashboard a clear "back in sync" moment and drops objects that vanished meanwhile.
+//! One resilient watch of one kind in one namespace, built on kube-rs's `watcher`, run as
+//! client-go's reflector runs its list and watch: a `410 Gone` (the history the watch resumed
+//! from was compacted) is routine and only relists, without a word to the screen; any other
+//! failure is reported, waited out with a backoff that has jitter and grows to 30 s (5 minutes
+//! for a 403, which does not go away by retrying), and followed by a fresh list. A 401 reaches
+//! here only after the credential was renewed once (`auth`).
+//!
+//! Source: client-go `tools/cache/reflector.go` (`ListAndWatch`, `isExpiredError`, the backoff
+//! manager's 800 ms initial wait doubling to a 30 s cap with jitter).
 
 use std::fmt::Debug;
 use std::time::Duration;
@@ -12,11 +17,15 @@ use kube::{Api, Resource};
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
-/// First wait after a failure; doubles up to `MAX_BACKOFF`, which is short because a failed
-/// attempt costs one refused connection, and an API server back from a restart should be seen
-/// within seconds.
-const MIN_BACKOFF: Duration = Duration::from_millis(250);
-const MAX_BACKOFF: Duration = Duration::from_secs(3);
+/// First wait after a failure; it doubles with every failure in a row.
+const MIN_BACKOFF: Duration = Duration::from_millis(800);
+/// The longest wait for failures that may pass (connection refused, 5xx, a stall).
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// The longest wait after a 403: permissions change when a person changes them.
+const MAX_FORBIDDEN_BACKOFF: Duration = Duration::from_secs(300);
+/// After a 410 outside a running watch (kube-rs would retry the same version), a short pause
+/// before the fresh list, so a server that keeps saying 410 is not asked in a tight loop.
+const GONE_PAUSE: Duration = Duration::from_millis(100);
 
 /// Why a watch is down, as the header or a table shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,57 +69,113 @@ pub async fn run<K, T, M>(
     T: Send,
     M: Send,
 {
-    let mut backoff = MIN_BACKOFF;
+    let mut backoff = Backoff::default();
     loop {
         let mut stream = watcher(api.clone(), config.clone()).boxed();
         let mut listing: Vec<T> = Vec::new();
-        while let Some(item) = stream.next().await {
-            let message = match item {
-                Ok(watcher::Event::Init) => {
+        let failure = loop {
+            let message = match stream.next().await {
+                None => break None,
+                Some(Ok(watcher::Event::Init)) => {
                     listing.clear();
                     continue;
                 }
-                Ok(watcher::Event::InitApply(object)) => {
+                Some(Ok(watcher::Event::InitApply(object))) => {
                     listing.push(convert(&object));
                     continue;
                 }
-                Ok(watcher::Event::InitDone) => {
-                    backoff = MIN_BACKOFF;
+                Some(Ok(watcher::Event::InitDone)) => {
+                    backoff.reset();
                     wrap(Update::Listed(std::mem::take(&mut listing)), None)
                 }
-                Ok(watcher::Event::Apply(object)) => {
+                Some(Ok(watcher::Event::Apply(object))) => {
                     let rv = resource_version(&object);
                     wrap(Update::Applied(convert(&object)), rv)
                 }
-                Ok(watcher::Event::Delete(object)) => {
+                Some(Ok(watcher::Event::Delete(object))) => {
                     let rv = resource_version(&object);
                     let name = object.meta().name.clone().unwrap_or_default();
                     wrap(Update::Deleted(name), rv)
                 }
-                Err(error) => {
+                // A running watch fell behind the server's history: the watcher relists by
+                // itself, and the rows stay as they are until the new list replaces them.
+                Some(Err(watcher::Error::WatchError(status))) if status.code == 410 => {
+                    tracing::debug!(kind = std::any::type_name::<K>(), "410 Gone: relisting");
+                    continue;
+                }
+                Some(Err(error)) if is_gone(&error) => break Some(Restart::Gone),
+                Some(Err(error)) => {
                     let failure = classify(&error);
                     tracing::warn!(
                         kind = std::any::type_name::<K>(),
                         "watch failed: {}",
                         failure.message()
                     );
-                    if tx.send(wrap(Update::Failed(failure), None)).await.is_err() {
-                        return;
-                    }
-                    break;
+                    break Some(Restart::Failed(failure));
                 }
             };
             if tx.send(message).await.is_err() {
                 return;
             }
-        }
-        // The stream failed (or ended): wait, then relist from scratch.
-        let jitter = 0.8 + rand::random::<f64>() * 0.4;
+        };
+        let wait = match failure {
+            Some(Restart::Gone) => GONE_PAUSE,
+            Some(Restart::Failed(failure)) => {
+                let wait = backoff.next(&failure);
+                if tx.send(wrap(Update::Failed(failure), None)).await.is_err() {
+                    return;
+                }
+                wait
+            }
+            // The stream ended without an error (it does not, but if it did): list again.
+            None => backoff.next(&Failure::Unreachable("the watch ended".into())),
+        };
         tokio::select! {
             _ = tx.closed() => return,
-            _ = tokio::time::sleep(backoff.mul_f64(jitter)) => {}
+            _ = tokio::time::sleep(wait) => {}
         }
-        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+/// Why a watch starts over.
+enum Restart {
+    /// 410 where kube-rs would not relist by itself (starting a watch, a list's continue token).
+    Gone,
+    Failed(Failure),
+}
+
+fn is_gone(error: &watcher::Error) -> bool {
+    matches!(
+        error,
+        watcher::Error::InitialListFailed(kube::Error::Api(s))
+            | watcher::Error::WatchStartFailed(kube::Error::Api(s))
+            | watcher::Error::WatchFailed(kube::Error::Api(s)) if s.code == 410
+    )
+}
+
+/// Exponential backoff with jitter, longer for 403s.
+#[derive(Default)]
+struct Backoff {
+    failures: u32,
+}
+
+impl Backoff {
+    fn reset(&mut self) {
+        self.failures = 0;
+    }
+
+    /// The wait after this failure: 800 ms doubling to the cap, each drawn between half of
+    /// it and all of it, so that many watches that failed together do not retry together.
+    fn next(&mut self, failure: &Failure) -> Duration {
+        let cap = match failure {
+            Failure::Forbidden(_) => MAX_FORBIDDEN_BACKOFF,
+            _ => MAX_BACKOFF,
+        };
+        let step = MIN_BACKOFF
+            .saturating_mul(1u32 << self.failures.min(16))
+            .min(cap);
+        self.failures = self.failures.saturating_add(1);
+        step.mul_f64(0.5 + rand::random::<f64>() * 0.5)
     }
 }
 

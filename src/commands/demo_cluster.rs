@@ -12,6 +12,8 @@ pub async fn run(args: DemoClusterArgs) -> anyhow::Result<()> {
         listen: args.listen,
         scale: args.scale,
         churn: args.churn,
+        shapes: !args.seed_only,
+        serve_endpoints: !args.no_endpoints,
         ..DemoOptions::default()
     };
     let cluster = DemoCluster::start(options)
@@ -52,7 +54,10 @@ fn kubeconfig_auth(args: &DemoClusterArgs) -> anyhow::Result<KubeconfigAuth> {
         }))
     };
     Ok(match args.auth {
-        DemoAuth::Token => KubeconfigAuth::Token,
+        DemoAuth::Token if args.user == "admin" => KubeconfigAuth::Token,
+        DemoAuth::Token => KubeconfigAuth::UserToken {
+            user: args.user.clone(),
+        },
         DemoAuth::Cert => KubeconfigAuth::Cert {
             user: args.user.clone(),
             groups: Vec::new(),

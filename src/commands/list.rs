@@ -58,6 +58,15 @@ pub async fn run(
     if let Some(error) = &snapshot.routes_error {
         eprintln!("warning: gateway routes skipped: {error}");
     }
+    // What the credentials may not see, said once per table, away from the table itself.
+    for section in &sections {
+        for note in &section.notes {
+            eprintln!(
+                "warning: {} microservices ({}): {note}",
+                section.section, section.namespace
+            );
+        }
+    }
     let text = match args.output {
         OutputFormat::Table => render_tables(&sections, false),
         OutputFormat::Wide => render_tables(&sections, true),

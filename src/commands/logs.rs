@@ -1,10 +1,13 @@
 //! `hasura-tui logs NAME`: a microservice's logs, every pod's lines prefixed `[pod]` as
 //! `kubectl logs --prefix` does (no prefix with `-p POD`). With `-f` it follows until Ctrl-C,
 //! picking up pods that start later (a killed pod's replacement), like the dashboard's pane.
+//! Containers are chosen as kubectl chooses them: `-c NAME`, else the pod's default container;
+//! `--all-containers` reads each one, prefixed `[pod/container]`.
 
 use std::io::Write;
 
 use anyhow::Context;
+use futures::future::join_all;
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use tokio::sync::mpsc;
@@ -12,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::{GlobalArgs, LogsArgs};
 use crate::config::ClusterTarget;
-use crate::logs::{self, LogEvent, LogOptions};
+use crate::logs::{self, ContainerChoice, LogEvent, LogOptions, containers};
 
 pub async fn run(
     target: ClusterTarget,
@@ -22,7 +25,7 @@ pub async fn run(
     let (namespace, name) = super::microservice::resolve(&target, global, &args.target).await?;
     let options = LogOptions {
         tail: args.tail.map(i64::from),
-        container: args.container.clone(),
+        containers: ContainerChoice::from_args(args.container.as_deref(), args.all_containers),
     };
     let client = &target.client;
     if let Some(pod) = &args.pod {
@@ -38,21 +41,31 @@ pub async fn run(
     }
     let mut out = std::io::stdout().lock();
     for pod in pods {
-        let text = match logs::read(client, &namespace, &pod, &options).await {
-            Ok(text) => text,
-            // Gone between the listing and the read: the others still print.
-            Err(logs::LogsError::PodNotFound(_)) => continue,
-            Err(e) => return Err(e).context(format!("reading the logs of pod {pod}")),
-        };
-        for line in text.lines() {
-            if !emit(&mut out, Some(&pod), line)? {
-                return Ok(());
+        let pod_name = pod.metadata.name.clone().unwrap_or_default();
+        for container in
+            containers::chosen(&pod, &options.containers).map_err(anyhow::Error::msg)?
+        {
+            let text = match logs::read(client, &namespace, &pod_name, &container, &options).await {
+                Ok(text) => text,
+                // Gone between the listing and the read: the others still print.
+                Err(logs::LogsError::PodNotFound(_)) => break,
+                Err(e) => {
+                    return Err(e).context(format!("reading the logs of pod {pod_name}"));
+                }
+            };
+            let source = options.source(&pod_name, &container);
+            for line in text.lines() {
+                if !emit(&mut out, Some(&source), line)? {
+                    return Ok(());
+                }
             }
         }
     }
     Ok(())
 }
 
+/// `-p POD`: its lines without a prefix (with `[pod/container]` for all containers), read
+/// or followed until the containers' streams end.
 async fn one_pod(
     client: &kube::Client,
     namespace: &str,
@@ -60,24 +73,40 @@ async fn one_pod(
     options: &LogOptions,
     follow: bool,
 ) -> anyhow::Result<()> {
+    let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let object = api
+        .get_opt(pod)
+        .await
+        .map_err(logs::LogsError::from)?
+        .ok_or_else(|| logs::LogsError::PodNotFound(pod.to_string()))?;
+    let chosen = containers::chosen(&object, &options.containers).map_err(anyhow::Error::msg)?;
+    let prefix = |container: &str| {
+        (options.containers == ContainerChoice::All).then(|| options.source(pod, container))
+    };
     if !follow {
-        let text = logs::read(client, namespace, pod, options).await?;
         let mut out = std::io::stdout().lock();
-        for line in text.lines() {
-            if !emit(&mut out, None, line)? {
-                break;
+        for container in &chosen {
+            let text = logs::read(client, namespace, pod, container, options).await?;
+            for line in text.lines() {
+                if !emit(&mut out, prefix(container).as_deref(), line)? {
+                    return Ok(());
+                }
             }
         }
         return Ok(());
     }
-    let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
     let cancel = CancellationToken::new();
-    let stream = logs::stream_pod(&api, pod, options, &cancel, |line| {
-        let keep = emit(&mut std::io::stdout().lock(), None, &line);
-        async move { keep.unwrap_or(false) }
+    let streams = chosen.iter().map(|container| {
+        let prefix = prefix(container);
+        logs::stream_pod(&api, pod, container, options, &cancel, move |line| {
+            let keep = emit(&mut std::io::stdout().lock(), prefix.as_deref(), &line);
+            async move { keep.unwrap_or(false) }
+        })
     });
     tokio::select! {
-        result = stream => result?,
+        results = join_all(streams) => {
+            results.into_iter().collect::<Result<Vec<()>, _>>()?;
+        }
         _ = crate::signals::shutdown() => cancel.cancel(),
     }
     Ok(())
@@ -107,12 +136,13 @@ async fn follow(
             event = rx.recv() => event,
         };
         match event {
-            Some(LogEvent::Line { pod, text }) => {
-                if !emit(&mut std::io::stdout().lock(), Some(&pod), &text)? {
+            Some(LogEvent::Line { source, text }) => {
+                if !emit(&mut std::io::stdout().lock(), Some(&source), &text)? {
                     break;
                 }
             }
             Some(LogEvent::Notice(text)) => eprintln!("{text}"),
+            Some(LogEvent::Containers { .. }) => {}
             None => break,
         }
     }
@@ -121,9 +151,9 @@ async fn follow(
 }
 
 /// Writes one line; false when stdout is closed (`| head`), which ends the command quietly.
-fn emit(out: &mut impl Write, pod: Option<&str>, line: &str) -> anyhow::Result<bool> {
-    let result = match pod {
-        Some(pod) => writeln!(out, "[{pod}] {line}"),
+fn emit(out: &mut impl Write, source: Option<&str>, line: &str) -> anyhow::Result<bool> {
+    let result = match source {
+        Some(source) => writeln!(out, "[{source}] {line}"),
         None => writeln!(out, "{line}"),
     }
     .and_then(|()| out.flush());

@@ -23,8 +23,14 @@ pub enum BackendKind {
 }
 
 impl BackendKind {
-    pub fn of_pod(pod: &Value) -> BackendKind {
-        match pod["metadata"]["annotations"][BACKEND_ANNOTATION].as_str() {
+    /// What serves `port` of a pod: the annotation for that port
+    /// (`demo.hasura-tui.dev/backend.5432`, for a sidecar's), else the pod's.
+    pub fn of_pod(pod: &Value, port: u16) -> BackendKind {
+        let annotations = &pod["metadata"]["annotations"];
+        let chosen = annotations[format!("{BACKEND_ANNOTATION}.{port}")]
+            .as_str()
+            .or(annotations[BACKEND_ANNOTATION].as_str());
+        match chosen {
             Some("tcp-echo") => BackendKind::TcpEcho,
             _ => BackendKind::HttpEcho,
         }
@@ -71,7 +77,7 @@ impl Backends {
             .as_str()
             .unwrap_or(&name)
             .to_string();
-        let kind = BackendKind::of_pod(pod);
+        let kind = BackendKind::of_pod(pod, port);
         let stop = {
             let mut pods = self.lock();
             let backend = pods.entry(key).or_insert_with(|| PodBackend {

@@ -23,7 +23,17 @@ const MANIFESTS: &[(&str, &str)] = &[
         "default.yaml",
         include_str!("../../assets/demo-cluster/default.yaml"),
     ),
+    (
+        "rbac.yaml",
+        include_str!("../../assets/demo-cluster/rbac.yaml"),
+    ),
 ];
+
+/// Services of other shapes, beside the seed (left out with `--seed-only`).
+const SHAPES: (&str, &str) = (
+    "shapes.yaml",
+    include_str!("../../assets/demo-cluster/shapes.yaml"),
+);
 
 /// Which local backend serves a pod's ports (pod template annotation).
 pub const BACKEND_ANNOTATION: &str = "demo.hasura-tui.dev/backend";
@@ -35,6 +45,11 @@ pub fn seed_objects() -> Result<Vec<(Kind, Value)>, DemoError> {
         objects.extend(parse_manifests(file, text)?);
     }
     Ok(objects)
+}
+
+/// The Services of other shapes (selector-less, ExternalName, headless, two ports).
+pub fn shape_objects() -> Result<Vec<(Kind, Value)>, DemoError> {
+    parse_manifests(SHAPES.0, SHAPES.1)
 }
 
 /// Parses a multi-document YAML stream of manifests into objects of the kinds served here.
@@ -121,5 +136,11 @@ mod tests {
         assert_eq!(count(Kind::Deployment) + count(Kind::StatefulSet), 11);
         assert_eq!(count(Kind::Service), 11);
         assert_eq!(count(Kind::ConfigMap), 1);
+        assert_eq!(count(Kind::RoleBinding), 2);
+        let shapes = shape_objects().unwrap();
+        assert_eq!(
+            shapes.iter().filter(|(k, _)| *k == Kind::Service).count(),
+            4
+        );
     }
 }

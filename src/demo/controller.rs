@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use super::Cluster;
 use super::kinds::Kind;
 use super::pod_state::{
-    Phase, PodFault, is_deleting, is_ready, pod_name_of, restarts_of, set_condition, set_pod_status,
+    self, Phase, PodFault, is_deleting, is_ready, pod_name_of, restarts_of, set_condition,
+    set_pod_status,
 };
 use super::store::now_rfc3339;
 
@@ -143,7 +144,10 @@ impl Cluster {
         if self.store.create(Kind::Pod, pod.clone()).is_err() {
             return;
         }
-        self.logs.pod_started(&namespace, &pod_name, &workload_name);
+        for container in pod_state::container_names(&pod) {
+            self.logs
+                .container_started(&namespace, &pod_name, &container, &workload_name);
+        }
         if immediate {
             self.refresh_endpoints_for_pod(&pod);
             return;
@@ -174,8 +178,9 @@ impl Cluster {
         self.refresh_workload_status(kind, namespace, workload);
     }
 
-    /// Starts a pod's graceful termination: it leaves the endpoints at once, its connections are
-    /// cut, its owner replaces it, and it vanishes from the API shortly after.
+    /// Starts a pod's graceful termination: its endpoints turn not ready (terminating) at once,
+    /// its owner replaces it, and after the grace period (`pod_termination_delay`) its
+    /// processes are stopped, cutting their connections, and it vanishes from the API.
     pub(crate) fn terminate_pod(self: &Arc<Self>, namespace: &str, pod_name: &str) -> bool {
         let Ok(pod) = self.store.update(Kind::Pod, namespace, pod_name, |pod| {
             if !is_deleting(pod) {
@@ -194,7 +199,6 @@ impl Cluster {
         }) else {
             return false;
         };
-        self.backends.stop_pod(namespace, pod_name);
         self.refresh_endpoints_for_pod(&pod);
         if let Some((kind, owner)) = self.owner_workload(&pod) {
             self.reconcile(kind, namespace, &owner, false);
@@ -203,9 +207,13 @@ impl Cluster {
         let (namespace, pod_name) = (namespace.to_string(), pod_name.to_string());
         let delay = self.options.pod_termination_delay;
         tokio::spawn(async move {
+            // The grace period: the pod's processes still serve the connections they have
+            // (a terminating pod only stops getting new ones); then the kubelet kills them.
             tokio::time::sleep(delay).await;
+            cluster.backends.stop_pod(&namespace, &pod_name);
             if let Ok(pod) = cluster.store.delete(Kind::Pod, &namespace, &pod_name) {
                 cluster.logs.pod_deleted(&namespace, &pod_name);
+                cluster.refresh_endpoints_for_pod(&pod);
                 if let Some((kind, owner)) = cluster.owner_workload(&pod) {
                     // A StatefulSet recreates the same ordinal only once the old pod is gone.
                     cluster.reconcile(kind, &namespace, &owner, false);
@@ -322,7 +330,7 @@ fn template_hash(seed: &str) -> String {
         .collect()
 }
 
-fn random_suffix(len: usize) -> String {
+pub(crate) fn random_suffix(len: usize) -> String {
     use rand::RngExt;
     let mut rng = rand::rng();
     (0..len)

@@ -18,6 +18,8 @@ pub struct RequestCounts {
     pub portforward: u64,
     pub log: u64,
     pub discovery: u64,
+    /// Requests refused with 403 (RBAC, or the `forbid` fault), whatever their verb.
+    pub forbidden: u64,
     pub other: u64,
 }
 
@@ -29,11 +31,12 @@ pub enum Verb {
     PortForward,
     Log,
     Discovery,
+    Forbidden,
     Other,
 }
 
 #[derive(Default)]
-struct Counters([AtomicU64; 7]);
+struct Counters([AtomicU64; 8]);
 
 pub struct ApiFaults {
     token: String,
@@ -155,6 +158,7 @@ impl ApiFaults {
             portforward: c(Verb::PortForward),
             log: c(Verb::Log),
             discovery: c(Verb::Discovery),
+            forbidden: c(Verb::Forbidden),
             other: c(Verb::Other),
         }
     }

@@ -95,7 +95,8 @@ impl TokenKey {
         }
     }
 
-    /// A token for `user` that expires after `ttl`.
+    /// A token for `user` that expires after `ttl`. It carries the user's groups in a `groups`
+    /// claim, as an OIDC provider does for kube-apiserver's `--oidc-groups-claim`.
     pub fn mint(&self, user: &str, audience: &str, ttl: Duration) -> String {
         let now = unix(SystemTime::now());
         let header = URL_SAFE_NO_PAD.encode(json!({"alg": "HS256", "typ": "JWT"}).to_string());
@@ -103,6 +104,7 @@ impl TokenKey {
             json!({
                 "iss": "hasura-tui-demo",
                 "sub": user,
+                "groups": directory_groups(user),
                 "aud": audience,
                 "iat": now,
                 "exp": now + ttl.as_secs(),
@@ -128,7 +130,24 @@ impl TokenKey {
         if unix(SystemTime::now()) >= expires {
             return None;
         }
-        Some(Identity::named(claims["sub"].as_str()?, Vec::new()))
+        let groups = claims["groups"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|g| Some(g.as_str()?.to_string()))
+            .collect();
+        Some(Identity::named(claims["sub"].as_str()?, groups))
+    }
+}
+
+/// The demo's user directory: `admin` is a cluster administrator (in `system:masters`, as
+/// kubeadm's admin certificate is), whichever way it signs in; every other user has only the
+/// Roles bound to its name.
+fn directory_groups(user: &str) -> Vec<&'static str> {
+    if user == Identity::admin().user {
+        vec!["system:masters"]
+    } else {
+        Vec::new()
     }
 }
 

@@ -12,6 +12,15 @@ pub enum Kind {
     Deployment,
     StatefulSet,
     Ingress,
+    EndpointSlice,
+    Role,
+    RoleBinding,
+    ClusterRole,
+    ClusterRoleBinding,
+    /// The reviews are not stored: a POST is answered from the RBAC rules (`access_review`).
+    SelfSubjectAccessReview,
+    SelfSubjectRulesReview,
+    SelfSubjectReview,
 }
 
 /// An API group/version as it appears in paths (`""` is the core group).
@@ -34,8 +43,31 @@ impl GroupVersion {
         group: "networking.k8s.io",
         version: "v1",
     };
+    pub const DISCOVERY: GroupVersion = GroupVersion {
+        group: "discovery.k8s.io",
+        version: "v1",
+    };
+    pub const RBAC: GroupVersion = GroupVersion {
+        group: "rbac.authorization.k8s.io",
+        version: "v1",
+    };
+    pub const AUTHORIZATION: GroupVersion = GroupVersion {
+        group: "authorization.k8s.io",
+        version: "v1",
+    };
+    pub const AUTHENTICATION: GroupVersion = GroupVersion {
+        group: "authentication.k8s.io",
+        version: "v1",
+    };
     /// The groups listed under `/apis` (the core group lives under `/api`).
-    pub const NAMED_GROUPS: [GroupVersion; 2] = [Self::APPS, Self::NETWORKING];
+    pub const NAMED_GROUPS: [GroupVersion; 6] = [
+        Self::APPS,
+        Self::NETWORKING,
+        Self::DISCOVERY,
+        Self::RBAC,
+        Self::AUTHORIZATION,
+        Self::AUTHENTICATION,
+    ];
 
     /// `v1` or `apps/v1`, as written in `apiVersion`.
     pub fn api_version(&self) -> String {
@@ -50,9 +82,10 @@ impl GroupVersion {
 const READ_VERBS: &[&str] = &["get", "list", "watch"];
 const POD_VERBS: &[&str] = &["delete", "get", "list", "watch"];
 const SCALABLE_VERBS: &[&str] = &["get", "list", "patch", "update", "watch"];
+const CREATE_ONLY: &[&str] = &["create"];
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 16] = [
         Kind::Namespace,
         Kind::Pod,
         Kind::Service,
@@ -61,14 +94,38 @@ impl Kind {
         Kind::Deployment,
         Kind::StatefulSet,
         Kind::Ingress,
+        Kind::EndpointSlice,
+        Kind::Role,
+        Kind::RoleBinding,
+        Kind::ClusterRole,
+        Kind::ClusterRoleBinding,
+        Kind::SelfSubjectAccessReview,
+        Kind::SelfSubjectRulesReview,
+        Kind::SelfSubjectReview,
     ];
 
     pub fn group_version(self) -> GroupVersion {
         match self {
             Kind::Deployment | Kind::StatefulSet => GroupVersion::APPS,
             Kind::Ingress => GroupVersion::NETWORKING,
+            Kind::EndpointSlice => GroupVersion::DISCOVERY,
+            Kind::Role | Kind::RoleBinding | Kind::ClusterRole | Kind::ClusterRoleBinding => {
+                GroupVersion::RBAC
+            }
+            Kind::SelfSubjectAccessReview | Kind::SelfSubjectRulesReview => {
+                GroupVersion::AUTHORIZATION
+            }
+            Kind::SelfSubjectReview => GroupVersion::AUTHENTICATION,
             _ => GroupVersion::CORE,
         }
+    }
+
+    /// Answered on POST, never stored (the review kinds).
+    pub fn is_review(self) -> bool {
+        matches!(
+            self,
+            Kind::SelfSubjectAccessReview | Kind::SelfSubjectRulesReview | Kind::SelfSubjectReview
+        )
     }
 
     pub fn name(self) -> &'static str {
@@ -81,6 +138,14 @@ impl Kind {
             Kind::Deployment => "Deployment",
             Kind::StatefulSet => "StatefulSet",
             Kind::Ingress => "Ingress",
+            Kind::EndpointSlice => "EndpointSlice",
+            Kind::Role => "Role",
+            Kind::RoleBinding => "RoleBinding",
+            Kind::ClusterRole => "ClusterRole",
+            Kind::ClusterRoleBinding => "ClusterRoleBinding",
+            Kind::SelfSubjectAccessReview => "SelfSubjectAccessReview",
+            Kind::SelfSubjectRulesReview => "SelfSubjectRulesReview",
+            Kind::SelfSubjectReview => "SelfSubjectReview",
         }
     }
 
@@ -94,6 +159,14 @@ impl Kind {
             Kind::Deployment => "deployments",
             Kind::StatefulSet => "statefulsets",
             Kind::Ingress => "ingresses",
+            Kind::EndpointSlice => "endpointslices",
+            Kind::Role => "roles",
+            Kind::RoleBinding => "rolebindings",
+            Kind::ClusterRole => "clusterroles",
+            Kind::ClusterRoleBinding => "clusterrolebindings",
+            Kind::SelfSubjectAccessReview => "selfsubjectaccessreviews",
+            Kind::SelfSubjectRulesReview => "selfsubjectrulesreviews",
+            Kind::SelfSubjectReview => "selfsubjectreviews",
         }
     }
 
@@ -111,15 +184,25 @@ impl Kind {
             Kind::Deployment => &["deploy"],
             Kind::StatefulSet => &["sts"],
             Kind::Ingress => &["ing"],
+            _ => &[],
         }
     }
 
     pub fn namespaced(self) -> bool {
-        self != Kind::Namespace
+        !matches!(
+            self,
+            Kind::Namespace
+                | Kind::ClusterRole
+                | Kind::ClusterRoleBinding
+                | Kind::SelfSubjectAccessReview
+                | Kind::SelfSubjectRulesReview
+                | Kind::SelfSubjectReview
+        )
     }
 
     pub fn verbs(self) -> &'static [&'static str] {
         match self {
+            k if k.is_review() => CREATE_ONLY,
             Kind::Pod => POD_VERBS,
             Kind::Deployment | Kind::StatefulSet => SCALABLE_VERBS,
             _ => READ_VERBS,

@@ -24,6 +24,8 @@ pub const OIDC_CLIENT_SECRET: &str = "demo-client-secret";
 pub enum KubeconfigAuth {
     /// The cluster's admin bearer token.
     Token,
+    /// A long-lived bearer token the cluster issued for `user` (subject to its Roles).
+    UserToken { user: String },
     /// A client certificate the demo's CA signed, for `user` (its CN) in `groups` (O).
     Cert { user: String, groups: Vec<String> },
     /// An exec plugin: `command` is the hasura-tui binary (`demo-credential`).
@@ -81,6 +83,13 @@ preferences: {{}}
 pub fn token_user(token: &str) -> User {
     User {
         name: format!("{CONTEXT}-admin"),
+        yaml: format!("token: {token}"),
+    }
+}
+
+pub fn named_token_user(user: &str, token: &str) -> User {
+    User {
+        name: format!("{CONTEXT}-{user}"),
         yaml: format!("token: {token}"),
     }
 }

@@ -1,5 +1,5 @@
-//! The pods' log output: a few lines when a pod starts, one a second with `--churn`, kept per pod
-//! (bounded) and broadcast to followers of `pods/log?follow=true`.
+//! The pods' log output, per container: a few lines when a container starts, one a second with
+//! `--churn`, kept per container (bounded) and broadcast to followers of `pods/log?follow=true`.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -8,19 +8,20 @@ use tokio::sync::broadcast;
 
 use super::store::now_rfc3339;
 
-/// Lines kept per pod; older lines fall off, as a container runtime's log rotation does.
-const LINES_PER_POD: usize = 1_000;
+/// Lines kept per container; older lines fall off, as a container runtime's log rotation does.
+const LINES_PER_CONTAINER: usize = 1_000;
 
 /// A line written by a pod, for followers.
 #[derive(Clone, Debug)]
 pub struct LogLine {
     pub namespace: Arc<str>,
     pub pod: Arc<str>,
+    pub container: Arc<str>,
     pub line: Arc<str>,
 }
 
-/// Each pod's recent lines, by (namespace, pod).
-type PodLines = HashMap<(String, String), VecDeque<Arc<str>>>;
+/// Each container's recent lines, by (namespace, pod, container).
+type PodLines = HashMap<(String, String, String), VecDeque<Arc<str>>>;
 
 pub struct LogBook {
     pods: Mutex<PodLines>,
@@ -43,15 +44,19 @@ impl LogBook {
         self.pods.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn write(&self, namespace: &str, pod: &str, text: &str) {
+    pub fn write(&self, namespace: &str, pod: &str, container: &str, text: &str) {
         let line: Arc<str> = Arc::from(format!("{} {text}", now_rfc3339()));
         {
             let mut pods = self.lock();
             let lines = pods
-                .entry((namespace.to_string(), pod.to_string()))
+                .entry((
+                    namespace.to_string(),
+                    pod.to_string(),
+                    container.to_string(),
+                ))
                 .or_default();
             lines.push_back(line.clone());
-            if lines.len() > LINES_PER_POD {
+            if lines.len() > LINES_PER_CONTAINER {
                 lines.pop_front();
             }
         }
@@ -59,36 +64,61 @@ impl LogBook {
         let _ = self.tx.send(LogLine {
             namespace: Arc::from(namespace),
             pod: Arc::from(pod),
+            container: Arc::from(container),
             line,
         });
     }
 
-    pub fn pod_started(&self, namespace: &str, pod: &str, microservice: &str) {
-        self.write(
-            namespace,
-            pod,
-            &format!("INFO starting {microservice} (pod {pod})"),
-        );
-        self.write(namespace, pod, "INFO configuration loaded");
-        self.write(namespace, pod, "INFO listening for connections");
+    /// What a container says as it starts: the microservice's own, or a sidecar's.
+    pub fn container_started(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        microservice: &str,
+    ) {
+        if container == microservice {
+            self.write(
+                namespace,
+                pod,
+                container,
+                &format!("INFO starting {microservice} (pod {pod})"),
+            );
+            self.write(namespace, pod, container, "INFO configuration loaded");
+            self.write(namespace, pod, container, "INFO listening for connections");
+        } else {
+            self.write(
+                namespace,
+                pod,
+                container,
+                &format!("info sidecar {container} starting for {microservice} (pod {pod})"),
+            );
+            self.write(namespace, pod, container, "info proxy ready");
+        }
     }
 
     pub fn pod_deleted(&self, namespace: &str, pod: &str) {
         self.lock()
-            .remove(&(namespace.to_string(), pod.to_string()));
+            .retain(|(ns, p, _), _| !(ns == namespace && p == pod));
     }
 
-    /// The last `tail` lines of a pod (all when `None`), and a receiver for the lines after them.
+    /// The last `tail` lines of a container (all when `None`), and a receiver for the lines
+    /// after them.
     pub fn read(
         &self,
         namespace: &str,
         pod: &str,
+        container: &str,
         tail: Option<usize>,
     ) -> (Vec<Arc<str>>, broadcast::Receiver<LogLine>) {
         let pods = self.lock();
         let receiver = self.tx.subscribe();
         let lines = pods
-            .get(&(namespace.to_string(), pod.to_string()))
+            .get(&(
+                namespace.to_string(),
+                pod.to_string(),
+                container.to_string(),
+            ))
             .map(|lines| {
                 let skip = tail.map_or(0, |t| lines.len().saturating_sub(t));
                 lines.iter().skip(skip).cloned().collect()
@@ -97,7 +127,8 @@ impl LogBook {
         (lines, receiver)
     }
 
-    pub fn pods(&self) -> Vec<(String, String)> {
+    /// Every (namespace, pod, container) that has written.
+    pub fn containers(&self) -> Vec<(String, String, String)> {
         self.lock().keys().cloned().collect()
     }
 }

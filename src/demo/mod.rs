@@ -6,6 +6,7 @@
 //! share a bug with the code they test. Only the commands that start it know it.
 
 mod api;
+mod authz;
 mod backends;
 mod content;
 mod controller;
@@ -76,8 +77,12 @@ pub struct DemoOptions {
     pub churn: bool,
     /// How long a new pod stays Pending (ContainerCreating) before it runs.
     pub pod_start_delay: Duration,
-    /// How long a deleted pod stays Terminating before it vanishes.
+    /// How long a deleted pod stays Terminating before it vanishes (its grace period).
     pub pod_termination_delay: Duration,
+    /// Load the Services of other shapes beside the seed (`--seed-only` leaves them out).
+    pub shapes: bool,
+    /// Serve v1 Endpoints besides EndpointSlices (a cluster may stop serving the deprecated API).
+    pub serve_endpoints: bool,
 }
 
 impl Default for DemoOptions {
@@ -88,6 +93,8 @@ impl Default for DemoOptions {
             churn: false,
             pod_start_delay: Duration::from_millis(400),
             pod_termination_delay: Duration::from_millis(300),
+            shapes: true,
+            serve_endpoints: true,
         }
     }
 }
@@ -213,11 +220,14 @@ impl Cluster {
                     return;
                 };
                 n += 1;
-                for (namespace, pod) in cluster.logs.pods() {
-                    if !pod.starts_with("svc-") {
-                        cluster
-                            .logs
-                            .write(&namespace, &pod, &format!("INFO handled request #{n}"));
+                for (namespace, pod, container) in cluster.logs.containers() {
+                    if !pod.starts_with("svc-") && pod.starts_with(container.as_str()) {
+                        cluster.logs.write(
+                            &namespace,
+                            &pod,
+                            &container,
+                            &format!("INFO handled request #{n}"),
+                        );
                     }
                 }
             }
@@ -251,6 +261,9 @@ impl DemoCluster {
             tokens: identity::TokenKey::random(),
         });
         cluster.load(content::seed_objects()?)?;
+        if options.shapes {
+            cluster.load(content::shape_objects()?)?;
+        }
         if options.scale > 0 {
             cluster.load(content::scaled_objects("default", options.scale))?;
         }
@@ -306,6 +319,14 @@ impl DemoCluster {
     pub fn kubeconfig_with(&self, auth: &KubeconfigAuth) -> Result<String, DemoError> {
         let user = match auth {
             KubeconfigAuth::Token => kubeconfig::token_user(&self.token),
+            KubeconfigAuth::UserToken { user } => {
+                let token = self.cluster.tokens.mint(
+                    user,
+                    identity::API_AUDIENCE,
+                    Duration::from_secs(30 * 24 * 3600),
+                );
+                kubeconfig::named_token_user(user, &token)
+            }
             KubeconfigAuth::Cert { user, groups } => {
                 let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
                 let (cert, key) = self.issuer.issue(user, &groups)?;

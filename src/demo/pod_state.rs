@@ -10,6 +10,44 @@ use super::store::now_rfc3339;
 pub enum PodFault {
     CrashLoopBackOff,
     NotReady,
+    /// Only the sidecar (the last container, or a native sidecar) crashes.
+    SidecarCrashLoopBackOff,
+}
+
+/// The pod's containers that run beside the app: native sidecars (init containers with
+/// `restartPolicy: Always`) first, then the app containers, as kubelet starts them.
+pub(crate) fn container_names(pod: &Value) -> Vec<String> {
+    let names = |list: &Value, sidecars_only: bool| -> Vec<String> {
+        list.as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| !sidecars_only || c["restartPolicy"] == "Always")
+            .filter_map(|c| c["name"].as_str().map(str::to_string))
+            .collect()
+    };
+    let mut all = names(&pod["spec"]["initContainers"], true);
+    all.extend(names(&pod["spec"]["containers"], false));
+    all
+}
+
+/// Which container a sidecar fault crashes: the native sidecar if there is one, else the last
+/// app container when there are several.
+fn sidecar_of(pod: &Value) -> Option<String> {
+    let native = pod["spec"]["initContainers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["restartPolicy"] == "Always")
+        .and_then(|c| c["name"].as_str());
+    let containers = pod["spec"]["containers"].as_array();
+    native
+        .or_else(|| {
+            containers
+                .filter(|c| c.len() > 1)
+                .and_then(|c| c.last())
+                .and_then(|c| c["name"].as_str())
+        })
+        .map(str::to_string)
 }
 
 /// Where a pod is in its life.
@@ -32,29 +70,58 @@ pub(crate) fn set_pod_status(
         .as_str()
         .map(str::to_string)
         .unwrap_or_else(now_rfc3339);
-    let statuses: Vec<Value> = pod["spec"]["containers"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let pod_name = pod["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let sidecar = sidecar_of(pod);
+    // Which containers a fault crashes: all of them, or only the sidecar.
+    let crashing = |name: &str| match fault {
+        Some(PodFault::CrashLoopBackOff) => true,
+        Some(PodFault::SidecarCrashLoopBackOff) => sidecar.as_deref() == Some(name),
+        _ => false,
+    };
+    let status_of = |c: &Value| {
+        let name = c["name"].as_str().unwrap_or_default();
+        let crashes = started && crashing(name);
+        let state = match phase {
+            Phase::Creating => json!({"waiting": {"reason": "ContainerCreating"}}),
+            Phase::Started if crashes => json!({"waiting": {
+                "reason": "CrashLoopBackOff",
+                "message": format!("back-off 10s restarting failed container={name} pod={pod_name}"),
+            }}),
+            Phase::Started => json!({"running": {"startedAt": start_time}}),
+        };
+        let mut status = json!({
+            "name": name, "image": c["image"], "imageID": "",
+            "ready": started && !crashes && fault != Some(PodFault::NotReady),
+            "restartCount": if crashes { restarts.max(1) } else { 0 },
+            "started": started && !crashes, "state": state,
+        });
+        if crashes {
+            status["lastState"] = json!({"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": now_rfc3339()}});
+        }
+        status
+    };
+    let list = |field: &str| pod["spec"][field].as_array().cloned().unwrap_or_default();
+    let statuses: Vec<Value> = list("containers").iter().map(status_of).collect();
+    // Init containers: native sidecars run beside the app; the others ran to completion.
+    let init_statuses: Vec<Value> = list("initContainers")
+        .iter()
         .map(|c| {
-            let state = match (phase, fault) {
-                (Phase::Creating, _) => json!({"waiting": {"reason": "ContainerCreating"}}),
-                (Phase::Started, Some(PodFault::CrashLoopBackOff)) => json!({"waiting": {
-                    "reason": "CrashLoopBackOff",
-                    "message": format!("back-off 10s restarting failed container={} pod={}", c["name"].as_str().unwrap_or_default(), pod["metadata"]["name"].as_str().unwrap_or_default()),
-                }}),
-                (Phase::Started, _) => json!({"running": {"startedAt": start_time}}),
-            };
-            let mut status = json!({
-                "name": c["name"], "image": c["image"], "imageID": "", "ready": ready,
-                "restartCount": restarts, "started": started && fault != Some(PodFault::CrashLoopBackOff), "state": state,
-            });
-            if fault == Some(PodFault::CrashLoopBackOff) {
-                status["lastState"] = json!({"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": now_rfc3339()}});
+            if c["restartPolicy"] == "Always" {
+                status_of(c)
+            } else {
+                json!({"name": c["name"], "image": c["image"], "imageID": "", "ready": true, "restartCount": 0,
+                       "started": false, "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}})
             }
-            status
         })
         .collect();
+    let ready = ready
+        && !statuses
+            .iter()
+            .chain(&init_statuses)
+            .any(|s| s["ready"] == false && s["state"]["terminated"].is_null());
     let condition = |kind: &str, ok: bool| json!({"type": kind, "status": if ok { "True" } else { "False" }, "lastTransitionTime": start_time});
     pod["status"] = json!({
         "phase": if started { "Running" } else { "Pending" },
@@ -64,13 +131,16 @@ pub(crate) fn set_pod_status(
         "startTime": start_time,
         "qosClass": "BestEffort",
         "conditions": [
-            condition("Initialized", true),
+            condition("Initialized", started || init_statuses.is_empty()),
             condition("Ready", ready),
             condition("ContainersReady", ready),
             condition("PodScheduled", true),
         ],
         "containerStatuses": statuses,
     });
+    if !init_statuses.is_empty() {
+        pod["status"]["initContainerStatuses"] = json!(init_statuses);
+    }
 }
 
 pub(crate) fn set_condition(pod: &mut Value, kind: &str, ok: bool) {
@@ -98,9 +168,13 @@ pub(crate) fn is_ready(pod: &Value) -> bool {
             .any(|c| c["type"] == "Ready" && c["status"] == "True")
 }
 
+/// The highest restart count of the pod's containers (a crash loop counts up from there).
 pub(crate) fn restarts_of(pod: &Value) -> u64 {
-    pod["status"]["containerStatuses"][0]["restartCount"]
-        .as_u64()
+    ["containerStatuses", "initContainerStatuses"]
+        .iter()
+        .flat_map(|f| pod["status"][*f].as_array().cloned().unwrap_or_default())
+        .filter_map(|c| c["restartCount"].as_u64())
+        .max()
         .unwrap_or(0)
 }
 

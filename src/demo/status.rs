@@ -35,15 +35,6 @@ impl ApiError {
     pub fn unauthorized() -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized")
     }
-    pub fn forbidden(plural: &str, namespace: &str) -> Self {
-        Self::new(
-            StatusCode::FORBIDDEN,
-            "Forbidden",
-            format!(
-                "{plural} is forbidden: User \"demo\" cannot list resource \"{plural}\" in API group \"\" in the namespace \"{namespace}\""
-            ),
-        )
-    }
     pub fn gone(message: impl Into<String>) -> Self {
         Self::new(StatusCode::GONE, "Expired", message)
     }

@@ -195,7 +195,7 @@ enum Outcome {
 
 /// The next Ready pod (round-robin) and the container port, waiting a little when there is none.
 async fn pick_backend(ctx: &mut ConnectionContext) -> Option<(String, u16)> {
-    let ready = |b: &Backends| !b.pods.is_empty() && b.port.is_some();
+    let ready = |b: &Backends| !b.pods.is_empty();
     let backends = tokio::select! {
         _ = ctx.cancel.cancelled() => return None,
         waited = tokio::time::timeout(NO_PODS_WAIT, ctx.backends.wait_for(ready)) => match waited {
@@ -204,7 +204,7 @@ async fn pick_backend(ctx: &mut ConnectionContext) -> Option<(String, u16)> {
         },
     };
     let i = ctx.next.fetch_add(1, Ordering::Relaxed) % backends.pods.len();
-    Some((backends.pods[i].clone(), backends.port?))
+    Some(backends.pods[i].clone())
 }
 
 /// Refuses a connection we could not connect onwards: a reset, not an empty success.

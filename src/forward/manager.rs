@@ -22,6 +22,7 @@ use super::request_log::{RequestEntry, RequestLog};
 use super::stats::Stats;
 use super::task::{self, TaskContext};
 use super::{ForwardError, ForwardKey, ForwardSpec, ForwardState, ForwardStatus, ForwardView};
+use crate::access::AccessCache;
 
 /// How long a stopping forward may take to close its listener and connections before it is
 /// forgotten anyway (its task is then aborted), and how long its successor waits for the port.
@@ -57,14 +58,21 @@ impl Forward {
 
 pub struct ForwardManager {
     client: kube::Client,
+    access: AccessCache,
     forwards: BTreeMap<ForwardKey, Forward>,
     changed: Arc<Notify>,
 }
 
 impl ForwardManager {
+    /// The permission answers this manager's forwards share (the logs pane asks them too).
+    pub fn access(&self) -> AccessCache {
+        self.access.clone()
+    }
+
     pub fn new(client: kube::Client) -> Self {
         ForwardManager {
             client,
+            access: AccessCache::default(),
             forwards: BTreeMap::new(),
             changed: Arc::new(Notify::new()),
         }
@@ -96,6 +104,7 @@ impl ForwardManager {
         let requests = RequestLog::new(self.changed.clone());
         let context = TaskContext {
             client: self.client.clone(),
+            access: self.access.clone(),
             spec: spec.clone(),
             stats: stats.clone(),
             status: status_tx,

@@ -1,9 +1,10 @@
 //! The port-forward engine: one tokio task per forward (the API server's port-forward over
-//! WebSocket, one upstream stream per local connection), local port choice, Endpoints-following
-//! pod selection that outlives pod restarts, and live counters. Used by the dashboard and by
+//! WebSocket, one upstream stream per local connection), local port choice, EndpointSlice-
+//! following pod selection that outlives pod restarts, and live counters. Used by the dashboard and by
 //! `hasura-tui port-forward` alike.
 
 mod connection;
+mod endpoints;
 pub mod gateway;
 pub mod gateway_access;
 mod http_proxy;
@@ -118,7 +119,7 @@ impl ForwardView {
         match &self.status.state {
             ForwardState::Starting => "starting…".to_string(),
             ForwardState::Stopping => "stopping…".to_string(),
-            ForwardState::Error(e) => format!("error: {e}"),
+            ForwardState::Error(e) => error_text(e),
             ForwardState::NoReadyPods => format!("{warn}{addr} no ready pods"),
             ForwardState::Active => format!(
                 "{warn}{addr} ▲{} ▼{} {}conn",
@@ -153,7 +154,7 @@ impl ForwardView {
         match &self.status.state {
             ForwardState::Starting => "starting…".to_string(),
             ForwardState::Stopping => "stopping…".to_string(),
-            ForwardState::Error(e) => format!("error: {e}"),
+            ForwardState::Error(e) => error_text(e),
             ForwardState::NoReadyPods => format!("{head} no pods"),
             ForwardState::Active => format!(
                 "{head} ▲{} ▼{}",
@@ -161,6 +162,16 @@ impl ForwardView {
                 stats::compact_bytes(self.stats.received)
             ),
         }
+    }
+}
+
+/// A forward's error as its row says it: `error: port 8080 in use`; a refusal that already
+/// says what it is (`forbidden: may not port-forward in hasura`) as it is.
+fn error_text(error: &str) -> String {
+    if error.starts_with("forbidden:") {
+        error.to_string()
+    } else {
+        format!("error: {error}")
     }
 }
 
@@ -182,6 +193,12 @@ pub enum ForwardError {
     UnresolvedPort(String),
     #[error("service {0} has no TCP ports")]
     NoPorts(String),
+    #[error(
+        "{0} is an ExternalName Service for {1}: a DNS name outside the cluster, nothing to forward to"
+    )]
+    ExternalName(String, String),
+    #[error("forbidden: may not port-forward in {0}")]
+    Forbidden(String),
     #[error(
         "{0} port {1} is not HTTP, so gateway headers cannot be added; forward it without them"
     )]

@@ -1,32 +1,35 @@
-//! The task behind one forward: resolve the Service and its port, follow its Endpoints (a watch,
-//! so every new connection sees the current Ready pods without asking the API), bind the local
-//! listener and serve connections until cancelled. Cancelling closes the listener and every
-//! connection at once.
+//! The task behind one forward: ask whether port-forwarding is allowed, resolve the Service and
+//! its port, follow its EndpointSlices (a watch, so every new connection sees the current ready
+//! pods without asking the API), bind the local listener and serve connections until
+//! cancelled. Cancelling closes the listener and every connection at once.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
-use futures::{FutureExt, StreamExt};
-use k8s_openapi::api::core::v1::{Endpoints, Pod, Service};
+use futures::FutureExt;
+use k8s_openapi::api::core::v1::{Pod, Service};
 use kube::Api;
-use kube::runtime::{WatchStreamExt, watcher};
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::connection::{self, ConnectionContext};
+use super::endpoints;
 use super::gateway;
 use super::http_proxy::{self, GatewayContext};
 use super::stats::Stats;
-use super::target::{self, Backends, PortChoice};
+use super::target::{self, Backends};
 use super::{ForwardError, ForwardSpec, ForwardState, ForwardStatus};
+use crate::access::AccessCache;
 
 /// How long to wait after a failed accept before the next.
 const ACCEPT_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
 
 pub struct TaskContext {
     pub client: kube::Client,
+    /// The answers about port-forward permission, shared by the manager's forwards.
+    pub access: AccessCache,
     pub spec: ForwardSpec,
     pub stats: Arc<Stats>,
     pub status: watch::Sender<ForwardStatus>,
@@ -96,7 +99,21 @@ async fn run(ctx: TaskContext) {
 async fn serve(ctx: &TaskContext) -> Result<(), ForwardError> {
     let spec = &ctx.spec;
     let services: Api<Service> = Api::namespaced(ctx.client.clone(), &spec.namespace);
-    let service = match services.get_opt(&spec.service).await {
+    // Both at once: on a far cluster each is a round trip.
+    let (allowed, service) = tokio::join!(
+        ctx.access.allowed(
+            &ctx.client,
+            &spec.namespace,
+            "create",
+            "pods",
+            "portforward"
+        ),
+        services.get_opt(&spec.service)
+    );
+    if !allowed {
+        return Err(ForwardError::Forbidden(spec.namespace.clone()));
+    }
+    let service = match service {
         Ok(Some(service)) => service,
         Ok(None) => return Err(ForwardError::NotFound(spec.label())),
         Err(e) => return Err(ForwardError::Api(api_message(&e))),
@@ -111,11 +128,10 @@ async fn serve(ctx: &TaskContext) -> Result<(), ForwardError> {
         };
         return Err(ForwardError::NotHttp(spec.label(), port));
     }
-    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &spec.namespace);
 
-    let (backends_tx, backends_rx) = watch::channel(Backends::default());
-    let backends_task = match &spec.pod {
+    let (backends_rx, backends_task) = match &spec.pod {
         Some(pod) => {
+            let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &spec.namespace);
             let pinned = pods
                 .get_opt(pod)
                 .await
@@ -123,30 +139,28 @@ async fn serve(ctx: &TaskContext) -> Result<(), ForwardError> {
             let pinned = pinned.ok_or_else(|| ForwardError::PodNotFound(pod.clone()))?;
             let port = target::container_port(&pinned, &choice.target)
                 .ok_or_else(|| ForwardError::UnresolvedPort(pod.clone()))?;
-            backends_tx.send_replace(Backends {
-                pods: vec![pod.clone()],
-                port: Some(port),
+            let (_, rx) = watch::channel(Backends {
+                pods: vec![(pod.clone(), port)],
             });
-            None
+            (rx, None)
         }
         None => {
-            let endpoints: Api<Endpoints> = Api::namespaced(ctx.client.clone(), &spec.namespace);
-            let initial = endpoints
-                .get_opt(&spec.service)
-                .await
-                .map_err(|e| ForwardError::Api(api_message(&e)))?;
-            backends_tx.send_replace(target::ready_backends(initial.as_ref(), &choice));
-            Some(tokio::spawn(follow_endpoints(
-                endpoints,
-                spec.service.clone(),
+            let follower = endpoints::follow(
+                ctx.client.clone(),
+                &service,
                 choice.clone(),
-                backends_tx,
                 ctx.cancel.clone(),
-            )))
+            )
+            .await
+            .map_err(ForwardError::Api)?;
+            (follower.backends, Some(follower.task))
         }
     };
 
-    let remote = backends_rx.borrow().port.unwrap_or(choice.service_port);
+    let remote = match choice.target {
+        target::Target::Number(n) => n,
+        target::Target::Name(_) => backends_rx.borrow().port().unwrap_or(choice.service_port),
+    };
     let listener = super::port::bind(spec.address, spec.local_port, remote)?;
     let local = listener
         .local_addr()
@@ -161,7 +175,7 @@ async fn serve(ctx: &TaskContext) -> Result<(), ForwardError> {
     };
     ctx.publish(|s| {
         s.local = Some(local);
-        s.remote_port = backends_rx.borrow().port;
+        s.remote_port = backends_rx.borrow().port().or(Some(remote));
         s.state = state_of(&backends_rx.borrow());
     });
 
@@ -188,7 +202,7 @@ async fn serve(ctx: &TaskContext) -> Result<(), ForwardError> {
                 let backends = watching.borrow_and_update().clone();
                 ctx.publish(|s| {
                     s.state = state_of(&backends);
-                    s.remote_port = backends.port.or(s.remote_port);
+                    s.remote_port = backends.port().or(s.remote_port);
                 });
             }
             changed = identity.changed(), if http && !http_aware => {
@@ -233,36 +247,6 @@ async fn serve(ctx: &TaskContext) -> Result<(), ForwardError> {
         task.abort();
     }
     Ok(())
-}
-
-/// Keeps `tx` at the Service's current Ready pods, from a watch of its Endpoints.
-async fn follow_endpoints(
-    api: Api<Endpoints>,
-    name: String,
-    choice: PortChoice,
-    tx: watch::Sender<Backends>,
-    cancel: CancellationToken,
-) {
-    let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
-    let mut events = watcher(api, config).default_backoff().boxed();
-    loop {
-        let event = tokio::select! {
-            _ = cancel.cancelled() => return,
-            event = events.next() => event,
-        };
-        match event {
-            Some(Ok(watcher::Event::Apply(e) | watcher::Event::InitApply(e))) => {
-                tx.send_replace(target::ready_backends(Some(&e), &choice));
-            }
-            Some(Ok(watcher::Event::Delete(_))) => {
-                tx.send_replace(target::ready_backends(None, &choice));
-            }
-            Some(Ok(_)) => {}
-            // Retried with backoff by the stream; the last known pods stay in use meanwhile.
-            Some(Err(e)) => tracing::debug!("endpoints watch for {name}: {e}"),
-            None => return,
-        }
-    }
 }
 
 fn api_message(e: &kube::Error) -> String {

@@ -1,7 +1,8 @@
 //! Following a microservice's logs: a watch of its pods (by label selector) and one log stream
-//! per running pod, all sending lines into one channel. A pod that starts later (a replacement
-//! for a killed one, a scale-up) gets a stream from its first line; a pod that goes away has its
-//! stream stopped. Everything ends when the token is cancelled or the receiver is dropped.
+//! per chosen container of each running pod, all sending lines into one channel. A pod that
+//! starts later (a replacement for a killed one, a scale-up) gets its streams from their first
+//! line; a pod that goes away has its streams stopped. Everything ends when the token is
+//! cancelled or the receiver is dropped.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -15,7 +16,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::containers;
 use super::{LogOptions, LogsError, Selector, not_found_as_pod, selector_string};
+use crate::access::AccessCache;
 
 /// Wait before reconnecting a pod's stream that ended while the pod still runs (API server
 /// restart, dropped connection): long enough not to spin on a failing server.
@@ -25,11 +28,18 @@ const RESTREAM_DELAY: Duration = Duration::from_secs(1);
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LogEvent {
     Line {
-        pod: Arc<str>,
+        /// Who wrote it: the pod, or `pod/container` when every container is shown.
+        source: Arc<str>,
         text: String,
     },
     /// About the stream itself: a pod started or went away, an error.
     Notice(String),
+    /// The containers of the microservice's pods (kubectl's `--all-containers` order) and the
+    /// default one, sent when the first pod is seen and whenever they change.
+    Containers {
+        names: Vec<String>,
+        default: Option<String>,
+    },
 }
 
 /// Follows the pods `selector` matches in `namespace` until `cancel` fires or `tx` closes.
@@ -47,10 +57,12 @@ pub fn spawn_follow(
     tokio::spawn(follow(api, config, options, tx, cancel))
 }
 
-/// Like `spawn_follow` for microservice `name`, finding its selector first (in the task, so
-/// the caller never waits on the API); a failure arrives as a notice.
+/// Like `spawn_follow` for microservice `name`, first asking whether `get pods/log` is allowed
+/// and finding its selector (in the task, so the caller never waits on the API); a refusal or
+/// failure arrives as a notice.
 pub fn spawn_follow_microservice(
     client: kube::Client,
+    access: AccessCache,
     namespace: &str,
     name: &str,
     options: LogOptions,
@@ -59,6 +71,15 @@ pub fn spawn_follow_microservice(
 ) -> JoinHandle<()> {
     let (namespace, name) = (namespace.to_string(), name.to_string());
     tokio::spawn(async move {
+        let allowed = tokio::select! {
+            _ = cancel.cancelled() => return,
+            allowed = access.allowed(&client, &namespace, "get", "pods", "log") => allowed,
+        };
+        if !allowed {
+            let notice = format!("forbidden: may not read logs in {namespace}");
+            let _ = tx.send(LogEvent::Notice(notice)).await;
+            return;
+        }
         let selector = tokio::select! {
             _ = cancel.cancelled() => return,
             s = super::selector(&client, &namespace, &name) => s,
@@ -91,28 +112,44 @@ async fn follow(
         cancel,
         streams: HashMap::new(),
         running: HashSet::new(),
+        refused: HashSet::new(),
+        containers: None,
         ended_tx,
     };
     follower.run(config, ended_rx).await;
-    // Ends every pod stream (they hold child tokens).
+    // Ends every stream (they hold child tokens).
     follower.cancel.cancel();
+}
+
+/// One container's stream: which pod, which container.
+type StreamKey = (String, String);
+
+/// A stream that ended by itself, and whether to open it again while its pod runs (not for an
+/// init container that has finished its work).
+struct Ended {
+    key: StreamKey,
+    again: bool,
 }
 
 struct Follower {
     api: Api<Pod>,
     options: LogOptions,
     tx: mpsc::Sender<LogEvent>,
-    /// Cancels the follower and, as parent, every pod stream.
+    /// Cancels the follower and, as parent, every stream.
     cancel: CancellationToken,
-    /// Pods with a stream open (or about to reopen).
-    streams: HashMap<String, CancellationToken>,
+    /// Streams open (or about to reopen).
+    streams: HashMap<StreamKey, CancellationToken>,
     /// Pods whose containers have started (logs can be read), as last seen by the watch.
     running: HashSet<String>,
-    ended_tx: mpsc::UnboundedSender<String>,
+    /// Pods whose choice of container failed (said once).
+    refused: HashSet<String>,
+    /// The containers last announced.
+    containers: Option<(Vec<String>, Option<String>)>,
+    ended_tx: mpsc::UnboundedSender<Ended>,
 }
 
 impl Follower {
-    async fn run(&mut self, config: watcher::Config, mut ended: mpsc::UnboundedReceiver<String>) {
+    async fn run(&mut self, config: watcher::Config, mut ended: mpsc::UnboundedReceiver<Ended>) {
         let mut pods = watcher(self.api.clone(), config).default_backoff().boxed();
         let mut first_listing = true;
         let mut listed: HashSet<String> = HashSet::new();
@@ -121,11 +158,11 @@ impl Follower {
             let event = tokio::select! {
                 _ = self.cancel.cancelled() => return,
                 _ = self.tx.closed() => return,
-                Some(pod) = ended.recv() => {
-                    self.streams.remove(&pod);
-                    if self.running.contains(&pod) {
+                Some(Ended { key, again }) = ended.recv() => {
+                    self.streams.remove(&key);
+                    if again && self.running.contains(&key.0) {
                         // Only lines from now on: the earlier ones were shown already.
-                        self.start(&pod, Some(0), RESTREAM_DELAY);
+                        self.start(key, Some(0), true, RESTREAM_DELAY);
                     }
                     continue;
                 }
@@ -175,32 +212,73 @@ impl Follower {
         }
     }
 
-    /// A pod as the watch reports it: start its stream once its containers have started.
+    /// A pod as the watch reports it: start its streams once its containers have started.
+    /// Sends are `try_send`: with the channel full a notice is dropped rather than the watch
+    /// stalled.
     fn seen(&mut self, pod: &Pod, tail: Option<i64>, announce: bool) {
         let name = pod.metadata.name.clone().unwrap_or_default();
+        self.announce_containers(pod);
         // Pending pods have no container to read from yet; the watch reports them again.
         let started = pod
             .status
             .as_ref()
             .and_then(|s| s.phase.as_deref())
             .is_some_and(|phase| phase != "Pending");
-        if !started || self.streams.contains_key(&name) {
+        if !started {
             return;
         }
+        let chosen = match containers::chosen(pod, &self.options.containers) {
+            Ok(chosen) => chosen,
+            Err(message) => {
+                if self.refused.insert(name) {
+                    let _ = self.tx.try_send(LogEvent::Notice(message));
+                }
+                return;
+            }
+        };
         let new = self.running.insert(name.clone());
         if announce && new {
-            // try_send: with the channel full the notice is dropped rather than the watch stalled.
             let _ = self
                 .tx
                 .try_send(LogEvent::Notice(format!("pod {name} started")));
         }
-        self.start(&name, tail, Duration::ZERO);
+        for container in chosen {
+            let key = (name.clone(), container);
+            if !self.streams.contains_key(&key) {
+                let again = keeps_running(pod, &key.1);
+                self.start(key, tail, again, Duration::ZERO);
+            }
+        }
+    }
+
+    fn announce_containers(&mut self, pod: &Pod) {
+        let names = containers::all_containers(pod);
+        if names.is_empty() {
+            return;
+        }
+        let current = (names, containers::default_container(pod));
+        if self.containers.as_ref() != Some(&current) {
+            let (names, default) = current.clone();
+            self.containers = Some(current);
+            let _ = self.tx.try_send(LogEvent::Containers { names, default });
+        }
     }
 
     async fn gone(&mut self, pod: &str) {
         self.running.remove(pod);
-        if let Some(token) = self.streams.remove(pod) {
-            token.cancel();
+        self.refused.remove(pod);
+        let keys: Vec<StreamKey> = self
+            .streams
+            .keys()
+            .filter(|k| k.0 == pod)
+            .cloned()
+            .collect();
+        for key in &keys {
+            if let Some(token) = self.streams.remove(key) {
+                token.cancel();
+            }
+        }
+        if !keys.is_empty() {
             let _ = self
                 .tx
                 .send(LogEvent::Notice(format!("pod {pod} gone")))
@@ -208,42 +286,56 @@ impl Follower {
         }
     }
 
-    fn start(&mut self, pod: &str, tail: Option<i64>, delay: Duration) {
+    fn start(&mut self, key: StreamKey, tail: Option<i64>, again: bool, delay: Duration) {
         let token = self.cancel.child_token();
-        self.streams.insert(pod.to_string(), token.clone());
+        self.streams.insert(key.clone(), token.clone());
         let options = LogOptions {
             tail,
             ..self.options.clone()
         };
         let (api, tx, ended) = (self.api.clone(), self.tx.clone(), self.ended_tx.clone());
-        let pod = pod.to_string();
         tokio::spawn(async move {
             tokio::select! {
                 _ = token.cancelled() => return,
                 _ = tokio::time::sleep(delay) => {}
             }
-            let prefix: Arc<str> = Arc::from(pod.as_str());
-            let result = stream_pod(&api, &pod, &options, &token, |text| {
+            let (pod, container) = &key;
+            let source: Arc<str> = Arc::from(options.source(pod, container));
+            let result = stream_pod(&api, pod, container, &options, &token, |text| {
                 let tx = tx.clone();
-                let pod = prefix.clone();
-                async move { tx.send(LogEvent::Line { pod, text }).await.is_ok() }
+                let source = source.clone();
+                async move { tx.send(LogEvent::Line { source, text }).await.is_ok() }
             })
             .await;
             if let Err(e) = result {
-                let _ = tx.send(LogEvent::Notice(format!("{pod}: {e}"))).await;
+                let _ = tx.send(LogEvent::Notice(format!("{source}: {e}"))).await;
             }
             if !token.is_cancelled() {
-                let _ = ended.send(pod);
+                let _ = ended.send(Ended { key, again });
             }
         });
     }
 }
 
-/// Streams one pod's lines (following) into `emit` until the stream ends, `cancel` fires, or
-/// `emit` returns false (nobody listens any more).
+/// Whether a container keeps running while its pod does: all but init containers that are
+/// not native sidecars (`restartPolicy: Always`), which finish before the others start.
+fn keeps_running(pod: &Pod, container: &str) -> bool {
+    let one_shot = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.init_containers.as_ref())
+        .into_iter()
+        .flatten()
+        .any(|c| c.name == container && c.restart_policy.as_deref() != Some("Always"));
+    !one_shot
+}
+
+/// Streams one container's lines (following) into `emit` until the stream ends, `cancel`
+/// fires, or `emit` returns false (nobody listens any more).
 pub async fn stream_pod<F, Fut>(
     api: &Api<Pod>,
     pod: &str,
+    container: &str,
     options: &LogOptions,
     cancel: &CancellationToken,
     mut emit: F,
@@ -252,7 +344,7 @@ where
     F: FnMut(String) -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let params = options.params(true, true);
+    let params = options.params(container, true);
     let reader = tokio::select! {
         _ = cancel.cancelled() => return Ok(()),
         reader = api.log_stream(pod, &params) => {

@@ -3,6 +3,7 @@
 //! that watches those pods and streams each one's lines, picking up replacements as they start.
 //! Used by the dashboard's logs pane and by `hasura-tui logs` alike.
 
+pub mod containers;
 mod follow;
 
 use std::collections::BTreeMap;
@@ -12,6 +13,7 @@ use k8s_openapi::api::core::v1::{Pod, Service};
 use kube::Api;
 use kube::api::{ListParams, LogParams};
 
+pub use containers::ContainerChoice;
 pub use follow::{LogEvent, spawn_follow, spawn_follow_microservice, stream_pod};
 
 /// Label selector of a microservice's pods (`matchLabels`; Hasura manifests use nothing else).
@@ -43,18 +45,29 @@ impl From<kube::Error> for LogsError {
 /// Which lines to read, as `kubectl logs` takes them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LogOptions {
-    /// The last N lines of each pod (all when `None`).
+    /// The last N lines of each container (all when `None`).
     pub tail: Option<i64>,
-    pub container: Option<String>,
+    pub containers: ContainerChoice,
 }
 
 impl LogOptions {
-    fn params(&self, follow: bool, tail: bool) -> LogParams {
+    /// The request for one container: always named, since a real API server answers 400
+    /// (`a container name must be specified`) for a pod with several and no name.
+    fn params(&self, container: &str, follow: bool) -> LogParams {
         LogParams {
             follow,
-            tail_lines: if tail { self.tail } else { None },
-            container: self.container.clone(),
+            tail_lines: self.tail,
+            container: Some(container.to_string()),
             ..LogParams::default()
+        }
+    }
+
+    /// How a line from `pod`'s `container` is labelled: `pod`, or `pod/container` when every
+    /// container is shown.
+    pub fn source(&self, pod: &str, container: &str) -> String {
+        match self.containers {
+            ContainerChoice::All => format!("{pod}/{container}"),
+            _ => pod.to_string(),
         }
     }
 }
@@ -100,33 +113,30 @@ pub fn selector_string(selector: &Selector) -> String {
         .join(",")
 }
 
-/// The names of the pods a selector matches, sorted.
+/// The pods a selector matches, sorted by name.
 pub async fn pods(
     client: &kube::Client,
     namespace: &str,
     selector: &Selector,
-) -> Result<Vec<String>, LogsError> {
+) -> Result<Vec<Pod>, LogsError> {
     let list = Api::<Pod>::namespaced(client.clone(), namespace)
         .list(&ListParams::default().labels(&selector_string(selector)))
         .await?;
-    let mut names: Vec<String> = list
-        .items
-        .into_iter()
-        .filter_map(|p| p.metadata.name)
-        .collect();
-    names.sort();
-    Ok(names)
+    let mut pods = list.items;
+    pods.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    Ok(pods)
 }
 
-/// One pod's lines so far (the last `tail` of them when asked).
+/// One container's lines so far (the last `tail` of them when asked).
 pub async fn read(
     client: &kube::Client,
     namespace: &str,
     pod: &str,
+    container: &str,
     options: &LogOptions,
 ) -> Result<String, LogsError> {
     Api::<Pod>::namespaced(client.clone(), namespace)
-        .logs(pod, &options.params(false, true))
+        .logs(pod, &options.params(container, false))
         .await
         .map_err(|e| not_found_as_pod(e, pod))
 }
@@ -153,15 +163,20 @@ mod tests {
     }
 
     #[test]
-    fn options_become_log_params() {
+    fn options_become_log_params_that_always_name_the_container() {
         let options = LogOptions {
             tail: Some(10),
-            container: Some("main".into()),
+            containers: ContainerChoice::Default,
         };
-        let p = options.params(true, false);
+        let p = options.params("main", true);
         assert!(p.follow);
-        assert_eq!(p.tail_lines, None);
+        assert_eq!(p.tail_lines, Some(10));
         assert_eq!(p.container.as_deref(), Some("main"));
-        assert_eq!(options.params(false, true).tail_lines, Some(10));
+        assert_eq!(options.source("data-1", "main"), "data-1");
+        let all = LogOptions {
+            containers: ContainerChoice::All,
+            ..options
+        };
+        assert_eq!(all.source("data-1", "main"), "data-1/main");
     }
 }

@@ -24,6 +24,9 @@ pub struct NamespaceObjects {
     pub services: Vec<ServiceInfo>,
     pub pods: Vec<PodInfo>,
     pub ingresses: Vec<IngressInfo>,
+    /// A workload kind may not be listed: a Service without a visible workload may still have
+    /// one, so its status is unknown rather than "No workload".
+    pub workloads_forbidden: bool,
 }
 
 /// The pods that carry every key of one selector shape (e.g. `{app}`), as
@@ -264,7 +267,11 @@ pub fn build_microservices(
                 namespace: s.namespace.clone(),
                 section,
                 workload_kind: None,
-                status: Status::NoWorkload,
+                status: match &s.external_name {
+                    Some(name) => Status::ExternalName(name.clone()),
+                    None if objs.workloads_forbidden => Status::Unknown,
+                    None => Status::NoWorkload,
+                },
                 ready: 0,
                 desired: 0,
                 internal_url: Some(internal_url(s)),

@@ -23,6 +23,7 @@ fn workload(kind: WorkloadKind, name: &str, ns: &str) -> WorkloadInfo {
         updated: 1,
         selector: labels(name),
         created: None,
+        failure: None,
     }
 }
 
@@ -43,6 +44,7 @@ fn service(name: &str, ns: &str, port: i32) -> ServiceInfo {
         }],
         external_url_annotation: None,
         load_balancer: None,
+        external_name: None,
         created: None,
     }
 }
@@ -91,6 +93,7 @@ fn seed_cluster_rows() {
         services: vec![service("my-app", "default", 80)],
         pods: vec![pod("my-app-7d9f-abcde", "default", "my-app")],
         ingresses: vec![],
+        workloads_forbidden: false,
     };
     let custom = build_microservices(Section::Custom, &user, Some(&routes));
     assert_eq!(
@@ -144,6 +147,7 @@ fn seed_cluster_rows() {
             .map(|n| pod(&format!("{n}-0"), "hasura", n))
             .collect(),
         ingresses: vec![],
+        workloads_forbidden: false,
     };
     let rows = build_microservices(Section::Hasura, &hasura, Some(&routes));
     let ext = |n: &str| s(&format!("http://{n}.gram29.hasura-app.io"));
@@ -229,6 +233,7 @@ fn web_url(annotation: bool, route: bool, ing: Option<IngressInfo>, lb: bool) ->
         services: vec![svc],
         ingresses: ing.into_iter().collect(),
         pods: vec![],
+        workloads_forbidden: false,
     };
     let rows = build_microservices(Section::Custom, &objs, route.then_some(&routes));
     rows[0].external_url.clone()

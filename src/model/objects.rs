@@ -39,6 +39,9 @@ pub struct WorkloadInfo {
     /// `spec.selector.matchLabels`; matchExpressions are not used by Hasura manifests.
     pub selector: Labels,
     pub created: Option<Timestamp>,
+    /// What the workload's own conditions say is wrong (`ProgressDeadlineExceeded`, a
+    /// `ReplicaFailure` reason): the status when its pods cannot be seen.
+    pub failure: Option<String>,
 }
 
 /// A Service, reduced to its ports and the sources of an external URL.
@@ -52,6 +55,8 @@ pub struct ServiceInfo {
     pub external_url_annotation: Option<String>,
     /// For `type: LoadBalancer`: the first ingress IP, else its hostname.
     pub load_balancer: Option<String>,
+    /// For `type: ExternalName`: the DNS name it stands for (nothing to forward to).
+    pub external_name: Option<String>,
     pub created: Option<Timestamp>,
 }
 
@@ -149,6 +154,21 @@ impl From<&Deployment> for WorkloadInfo {
             updated: status.and_then(|s| s.updated_replicas).unwrap_or(0),
             selector: labels(spec.and_then(|s| s.selector.match_labels.as_ref())),
             created: created_of(&d.metadata),
+            failure: status
+                .and_then(|s| s.conditions.as_ref())
+                .and_then(|conditions| {
+                    conditions
+                        .iter()
+                        .find_map(|c| match (c.type_.as_str(), c.status.as_str()) {
+                            ("ReplicaFailure", "True") => {
+                                Some(c.reason.clone().unwrap_or_else(|| "ReplicaFailure".into()))
+                            }
+                            ("Progressing", "False") => {
+                                Some(c.reason.clone().unwrap_or_else(|| "not progressing".into()))
+                            }
+                            _ => None,
+                        })
+                }),
         }
     }
 }
@@ -166,6 +186,7 @@ impl From<&StatefulSet> for WorkloadInfo {
             updated: status.and_then(|s| s.updated_replicas).unwrap_or(0),
             selector: labels(spec.and_then(|s| s.selector.match_labels.as_ref())),
             created: created_of(&s.metadata),
+            failure: None,
         }
     }
 }
@@ -217,6 +238,9 @@ impl From<&Service> for ServiceInfo {
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty()),
             load_balancer,
+            external_name: spec
+                .filter(|s| s.type_.as_deref() == Some("ExternalName"))
+                .and_then(|s| s.external_name.clone()),
             created: created_of(&s.metadata),
         }
     }

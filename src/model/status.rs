@@ -26,6 +26,10 @@ pub enum Status {
     Starting,
     /// A Service without a Deployment or StatefulSet of its name.
     NoWorkload,
+    /// A Service whose workload cannot be seen (its kind is forbidden to these credentials).
+    Unknown,
+    /// A Service of `type: ExternalName`: a DNS name outside the cluster.
+    ExternalName(String),
 }
 
 /// How a status should be coloured; the text carries the same meaning without colour.
@@ -45,7 +49,9 @@ impl Status {
                 Severity::Warn
             }
             Status::Error(_) => Severity::Error,
-            Status::Stopped | Status::NoWorkload => Severity::Off,
+            Status::Stopped | Status::NoWorkload | Status::Unknown | Status::ExternalName(_) => {
+                Severity::Off
+            }
         }
     }
 }
@@ -61,6 +67,8 @@ impl fmt::Display for Status {
             Status::Running => f.write_str("Running"),
             Status::Starting => f.write_str("Starting"),
             Status::NoWorkload => f.write_str("No workload"),
+            Status::Unknown => f.write_str("Unknown"),
+            Status::ExternalName(name) => write!(f, "external: {name}"),
         }
     }
 }
@@ -110,6 +118,10 @@ pub fn derive_status(workload: &WorkloadInfo, pods: &[&PodInfo]) -> Status {
     if live().any(|p| !p.scheduled || p.phase == "Pending") {
         return Status::Pending;
     }
+    // What the workload's own conditions say (the only word when its pods cannot be seen).
+    if let Some(failure) = &workload.failure {
+        return Status::Error(failure.clone());
+    }
     if workload.updated < workload.desired {
         return Status::Updating;
     }
@@ -134,6 +146,7 @@ mod tests {
             updated,
             selector: [("app", "data")].into_iter().collect(),
             created: None,
+            failure: None,
         }
     }
 

@@ -39,10 +39,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             ))],
             area.width,
         )
-    } else if app.logs.is_some() {
+    } else if let Some(pane) = &app.logs {
         fit_line(
             vec![Segment::keep(Span::styled(
-                super::logs::hints(),
+                super::logs::hints(pane),
                 theme::dim(app.color),
             ))],
             area.width,

@@ -28,9 +28,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, pane: &LogsPane) {
     frame.render_widget(title_line(app, pane), title);
     let lines: Vec<Line> = pane
         .window(body.height as usize)
-        .map(|line| match &line.pod {
-            Some(pod) => Line::from(vec![
-                Span::styled(format!("[{pod}] "), pod_style(pod, app.color)),
+        .map(|line| match &line.source {
+            Some(source) => Line::from(vec![
+                Span::styled(format!("[{source}] "), pod_style(source, app.color)),
                 Span::raw(line.text.as_str()),
             ]),
             None => Line::styled(format!("── {}", line.text), theme::dim(app.color)),
@@ -47,7 +47,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, pane: &LogsPane) {
 }
 
 fn title_line(app: &App, pane: &LogsPane) -> Line<'static> {
-    let pods: BTreeSet<&str> = pane.lines.iter().filter_map(|l| l.pod.as_deref()).collect();
+    let pods: BTreeSet<&str> = pane
+        .lines
+        .iter()
+        .filter_map(|l| l.source.as_deref())
+        .map(|source| source.split_once('/').map_or(source, |(pod, _)| pod))
+        .collect();
     let state = if pane.following() {
         Span::styled("following", theme::header_row())
     } else {
@@ -62,9 +67,12 @@ fn title_line(app: &App, pane: &LogsPane) -> Line<'static> {
             theme::title(true),
         ),
         Span::raw(format!(
-            "  {} pod{}  {} lines  ",
+            "  {} pod{}  {}{} lines  ",
             pods.len(),
             if pods.len() == 1 { "" } else { "s" },
+            pane.shown_containers()
+                .map(|c| format!("{c}  "))
+                .unwrap_or_default(),
             pane.lines.len()
         )),
         state,
@@ -81,7 +89,11 @@ fn pod_style(pod: &str, color: bool) -> Style {
     Style::default().fg(POD_COLOURS[hash % POD_COLOURS.len()])
 }
 
-/// The footer's hints while the pane is open.
-pub fn hints() -> &'static str {
-    "↑↓ scroll  PgUp PgDn page  g top  G follow  Esc back  ? help"
+/// The footer's hints while the pane is open (`c` only where there is a container to pick).
+pub fn hints(pane: &LogsPane) -> &'static str {
+    if pane.containers.len() > 1 {
+        "↑↓ scroll  PgUp PgDn page  g top  G follow  c container  Esc back  ? help"
+    } else {
+        "↑↓ scroll  PgUp PgDn page  g top  G follow  Esc back  ? help"
+    }
 }

@@ -48,10 +48,17 @@ pub fn draw(frame: &mut Frame, app: &App) {
         }
         return;
     }
+    let notes = |s: Section| !app.snapshot.section(s).notes.is_empty();
     let (custom_height, hasura_height) = layout::table_heights(
         area.height,
-        app.view(Section::Custom).visible.len(),
-        app.view(Section::Hasura).visible.len(),
+        layout::wanted(
+            app.view(Section::Custom).visible.len(),
+            notes(Section::Custom),
+        ),
+        layout::wanted(
+            app.view(Section::Hasura).visible.len(),
+            notes(Section::Hasura),
+        ),
     );
     let [header, custom, hasura, footer] = Layout::vertical([
         Constraint::Length(layout::HEADER_LINES),

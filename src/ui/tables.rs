@@ -114,8 +114,25 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, section: Section) {
     let view = app.snapshot.section(section);
     let table = app.view(section);
     let focused = app.focus == section;
-    let [title_area, body] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+    let has_notes = !view.notes.is_empty();
+    let [title_area, notes_area, body] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(u16::from(has_notes)),
+        Constraint::Min(0),
+    ])
+    .areas(area);
+    if has_notes {
+        frame.render_widget(
+            fit::fit_line(
+                vec![fit::Segment::keep(Span::styled(
+                    view.notes.join("; "),
+                    theme::warning(app.color),
+                ))],
+                notes_area.width,
+            ),
+            notes_area,
+        );
+    }
 
     let count = if app.filter.text.is_empty() {
         format!("{}", view.rows.len())
@@ -178,7 +195,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, section: Section) {
         .map(|w| w.max("FORWARD".len()));
     let columns = columns_for(body.width, &table.widths, forward_width);
     let selection = app.selection(section);
-    let viewport = layout::viewport(area.height);
+    let viewport = layout::viewport(area.height, has_notes);
     let rows_style = if view.stale {
         theme::dim(app.color)
     } else {

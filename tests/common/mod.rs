@@ -21,6 +21,18 @@ pub async fn start_demo() -> DemoCluster {
     .await
 }
 
+/// The same with only the seed of product.md (no Services of other shapes), for tests that
+/// compare against the seed itself.
+pub async fn start_seed_demo() -> DemoCluster {
+    start_demo_with(DemoOptions {
+        pod_start_delay: Duration::from_millis(150),
+        pod_termination_delay: Duration::from_millis(100),
+        shapes: false,
+        ..DemoOptions::default()
+    })
+    .await
+}
+
 pub async fn start_demo_with(options: DemoOptions) -> DemoCluster {
     DemoCluster::start(options)
         .await

@@ -76,10 +76,11 @@ async fn run(faults: &Faults, action: &str, body: &[u8]) -> Result<serde_json::V
             let fault = match args.fault.as_deref() {
                 Some("CrashLoopBackOff") => Some(PodFault::CrashLoopBackOff),
                 Some("NotReady") => Some(PodFault::NotReady),
+                Some("SidecarCrashLoopBackOff") => Some(PodFault::SidecarCrashLoopBackOff),
                 None | Some("none") => None,
                 Some(other) => {
                     return Err(format!(
-                        "unknown fault {other:?}: CrashLoopBackOff, NotReady or none"
+                        "unknown fault {other:?}: CrashLoopBackOff, SidecarCrashLoopBackOff, NotReady or none"
                     ));
                 }
             };

@@ -57,9 +57,11 @@ pub fn api_group(gv: GroupVersion) -> Value {
     value
 }
 
-pub fn resource_list(gv: GroupVersion) -> Value {
+/// The resources of a group version; `serve_endpoints` false leaves the deprecated v1
+/// Endpoints out, as a cluster that stopped serving them would.
+pub fn resource_list(gv: GroupVersion, serve_endpoints: bool) -> Value {
     let mut resources = Vec::new();
-    for kind in Kind::in_group(gv) {
+    for kind in Kind::in_group(gv).filter(|k| serve_endpoints || *k != Kind::Endpoints) {
         let mut resource = json!({
             "name": kind.plural(),
             "singularName": kind.singular(),

@@ -1,5 +1,8 @@
-//! `pods/log`: a pod's lines as plain text, the last `tailLines` of them, and with `follow=true`
-//! the lines it writes after, until the pod is gone, the server stops or the client leaves.
+//! `pods/log`: a container's lines as plain text, the last `tailLines` of them, and with
+//! `follow=true` the lines it writes after, until the pod is gone, the server stops or the
+//! client leaves. A pod with several containers needs `container`, as the API server requires
+//! (`pkg/registry/core/pod/strategy.go`, `LogLocation`; kubectl picks one itself, other clients
+//! get the 400 below).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -23,28 +26,16 @@ pub async fn handle(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     state.faults.count(Verb::Log);
-    if state.faults.is_forbidden(&namespace) {
-        return ApiError::forbidden("pods/log", &namespace).into_response();
-    }
     let Some(pod) = state.store.get(Kind::Pod, &namespace, &name) else {
         return ApiError::not_found("pods", &name).into_response();
     };
-    if let Some(container) = query.get("container") {
-        let known = pod["spec"]["containers"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|c| c["name"] == container.as_str());
-        if !known {
-            return ApiError::bad_request(format!(
-                "container {container} is not valid for pod {name}"
-            ))
-            .into_response();
-        }
-    }
+    let container = match choose_container(&pod, query.get("container").map(String::as_str)) {
+        Ok(container) => container,
+        Err(e) => return e.into_response(),
+    };
     let tail = query.get("tailLines").and_then(|t| t.parse::<usize>().ok());
     let follow = query.get("follow").is_some_and(|f| f == "true" || f == "1");
-    let (lines, mut receiver) = state.logs.read(&namespace, &name, tail);
+    let (lines, mut receiver) = state.logs.read(&namespace, &name, &container, tail);
     let mut text = String::new();
     for line in &lines {
         text.push_str(line);
@@ -68,7 +59,7 @@ pub async fn handle(
                     }
                 }
                 line = receiver.recv() => match line {
-                    Ok(line) if *line.namespace == *namespace && *line.pod == *name => {
+                    Ok(line) if *line.namespace == *namespace && *line.pod == *name && *line.container == *container => {
                         if tx.send(Bytes::from(format!("{}\n", line.line))).await.is_err() {
                             return;
                         }
@@ -86,4 +77,40 @@ pub async fn handle(
             .map(|bytes| (Ok::<_, Infallible>(bytes), rx))
     }));
     ([(header::CONTENT_TYPE, "text/plain")], body).into_response()
+}
+
+/// The container to read, as kube-apiserver decides it (`validateContainer` in
+/// pkg/registry/core/pod/strategy.go): the one asked for, which must exist; else the only app
+/// container (init containers do not count); else 400 naming every container as
+/// `podutil.VisitContainers` lists them (init, then app, then ephemeral) in Go's `[a b]` form.
+fn choose_container(pod: &serde_json::Value, asked: Option<&str>) -> Result<String, ApiError> {
+    let names = |field: &str| -> Vec<String> {
+        pod["spec"][field]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["name"].as_str().map(str::to_string))
+            .collect()
+    };
+    let (init, containers, ephemeral) = (
+        names("initContainers"),
+        names("containers"),
+        names("ephemeralContainers"),
+    );
+    let pod_name = pod["metadata"]["name"].as_str().unwrap_or_default();
+    let mut all = init.iter().chain(&containers).chain(&ephemeral);
+    match asked {
+        Some(name) if all.any(|c| c == name) => Ok(name.to_string()),
+        Some(name) => Err(ApiError::bad_request(format!(
+            "container {name} is not valid for pod {pod_name}"
+        ))),
+        None if containers.len() == 1 => Ok(containers[0].clone()),
+        None if containers.is_empty() => Err(ApiError::bad_request(format!(
+            "a container name must be specified for pod {pod_name}"
+        ))),
+        None => Err(ApiError::bad_request(format!(
+            "a container name must be specified for pod {pod_name}, choose one of: [{}]",
+            all.cloned().collect::<Vec<_>>().join(" ")
+        ))),
+    }
 }

@@ -1,10 +1,13 @@
 //! The demo cluster's HTTP API: routing, authentication and the faults that act on every request
 //! (revoked token, stall, forbidden namespace), then one module per kind of request.
 
+mod access_review;
 mod admin;
+mod age;
 mod discovery;
 mod logs;
 mod portforward;
+mod print_pod;
 mod resources;
 mod scale;
 mod table;
@@ -19,7 +22,10 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 
+use std::collections::HashMap;
+
 use super::Cluster;
+use super::authz::{self, Decision};
 use super::faults::Verb;
 use super::identity::{API_AUDIENCE, Identity, PeerCertificate};
 use super::kubeconfig::OIDC_CLIENT_ID;
@@ -79,6 +85,26 @@ async fn guard(State(cluster): State<ApiState>, mut request: Request, next: Next
         cluster.faults.count(Verb::Other);
         return ApiError::unauthorized().into_response();
     };
+    let query: HashMap<String, String> = request
+        .uri()
+        .query()
+        .and_then(|q| serde_urlencoded::from_str(q).ok())
+        .unwrap_or_default();
+    if let Some(attrs) = authz::attributes(request.method().as_str(), request.uri().path(), &query)
+    {
+        // The `forbid` fault denies a whole namespace, whoever asks; RBAC decides the rest.
+        let faulted = !attrs.namespace.is_empty() && cluster.faults.is_forbidden(&attrs.namespace);
+        if faulted
+            || matches!(
+                authz::authorize(&cluster.store, &identity, &attrs),
+                Decision::Denied
+            )
+        {
+            cluster.faults.count(Verb::Forbidden);
+            let status = authz::forbidden(&identity, &attrs);
+            return (StatusCode::FORBIDDEN, json_response(&status)).into_response();
+        }
+    }
     request.extensions_mut().insert(identity);
     let run = cluster.faults.current_run();
     tokio::select! {

@@ -31,9 +31,6 @@ pub async fn handle(
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
     state.faults.count(Verb::PortForward);
-    if state.faults.is_forbidden(&namespace) {
-        return ApiError::forbidden("pods/portforward", &namespace).into_response();
-    }
     let ports = match parse_ports(query.as_deref().unwrap_or_default()) {
         Ok(ports) => ports,
         Err(e) => return e.into_response(),

@@ -5,15 +5,18 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::json;
 
+use super::super::identity::Identity;
 use super::super::kinds::{GroupVersion, Kind};
 use super::super::selector::Selector;
-use super::{ApiError, ApiState, Verb, discovery, json_response, scale, table, watch};
+use super::{
+    ApiError, ApiState, Verb, access_review, discovery, json_response, scale, table, watch,
+};
 
 /// Largest page a list returns when the client sets no limit.
 const MAX_PAGE: usize = usize::MAX;
@@ -69,6 +72,7 @@ fn parse_target(gv: GroupVersion, segments: &[&str]) -> Result<Option<Target>, A
 
 pub async fn handle_core(
     state: State<ApiState>,
+    Extension(user): Extension<Identity>,
     Path(path): Path<String>,
     method: Method,
     headers: HeaderMap,
@@ -80,6 +84,7 @@ pub async fn handle_core(
         ["v1", rest @ ..] => {
             handle(
                 state,
+                &user,
                 GroupVersion::CORE,
                 rest,
                 method,
@@ -95,6 +100,7 @@ pub async fn handle_core(
 
 pub async fn handle_named(
     state: State<ApiState>,
+    Extension(user): Extension<Identity>,
     Path(path): Path<String>,
     method: Method,
     headers: HeaderMap,
@@ -117,14 +123,16 @@ pub async fn handle_named(
             json_response(&discovery::api_group(gv))
         }
         [version, rest @ ..] if *version == gv.version => {
-            handle(state, gv, rest, method, &headers, &query, body).await
+            handle(state, &user, gv, rest, method, &headers, &query, body).await
         }
         _ => ApiError::not_found("path", &path).into_response(),
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn handle(
     State(state): State<ApiState>,
+    user: &Identity,
     gv: GroupVersion,
     segments: &[&str],
     method: Method,
@@ -136,27 +144,28 @@ async fn handle(
         Ok(Some(target)) => target,
         Ok(None) => {
             state.faults.count(Verb::Discovery);
-            return json_response(&discovery::resource_list(gv));
+            return json_response(&discovery::resource_list(gv, state.options.serve_endpoints));
         }
         Err(e) => return e.into_response(),
     };
+    if target.kind == Kind::Endpoints && !state.options.serve_endpoints {
+        return ApiError::not_found("path", &segments.join("/")).into_response();
+    }
     // Namespaces are cluster-scoped: `/api/v1/namespaces/<name>` is a get of one.
     let (namespace, name) = match (target.kind, &target.namespace, &target.name) {
         (Kind::Namespace, None, name) => (None, name.clone()),
         (_, ns, name) => (ns.clone(), name.clone()),
     };
-    if let Some(ns) = &namespace
-        && state.faults.is_forbidden(ns)
-    {
-        state.faults.count(Verb::Other);
-        return ApiError::forbidden(target.kind.plural(), ns).into_response();
-    }
     let accept = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let as_table = table::wants_table(accept);
     let result = match (method, name, target.subresource.as_deref()) {
+        (Method::POST, None, None) if target.kind.is_review() => {
+            state.faults.count(Verb::Other);
+            access_review::handle(&state, target.kind, user, headers, &body)
+        }
         (Method::GET, None, None)
             if query.get("watch").is_some_and(|w| w == "true" || w == "1") =>
         {
@@ -215,7 +224,17 @@ async fn handle(
             Err(ApiError::method_not_allowed())
         }
     };
-    result.unwrap_or_else(IntoResponse::into_response)
+    let mut response = result.unwrap_or_else(IntoResponse::into_response);
+    if target.kind == Kind::Endpoints {
+        // What a v1.33 API server says on every Endpoints request (KEP-4974).
+        response.headers_mut().insert(
+            "warning",
+            header::HeaderValue::from_static(
+                "299 - \"v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice\"",
+            ),
+        );
+    }
+    response
 }
 
 /// `continue` tokens carry the list's version and the last key returned.

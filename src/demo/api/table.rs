@@ -1,10 +1,11 @@
 //! Server-side printing: the `Table` (meta.k8s.io/v1) form kubectl asks for, with the columns
 //! `kubectl get` shows for each kind (wide-only columns at priority 1).
 
-use k8s_openapi::jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::super::kinds::Kind;
+use super::age::age;
+use super::print_pod;
 
 /// Whether the client asked for a Table (kubectl does; kube-rs does not).
 pub fn wants_table(accept: &str) -> bool {
@@ -68,6 +69,26 @@ pub fn columns(kind: Kind) -> Vec<Value> {
             s("Ports"),
             s("Age"),
         ],
+        Kind::EndpointSlice => vec![
+            s("Name"),
+            s("AddressType"),
+            s("Ports"),
+            s("Endpoints"),
+            s("Age"),
+        ],
+        // Roles have no printer of their own: the API server's default table (`rest/table.go`).
+        Kind::Role | Kind::ClusterRole => vec![s("Name"), column("Created At", "date", 0)],
+        Kind::RoleBinding | Kind::ClusterRoleBinding => vec![
+            s("Name"),
+            s("Role"),
+            s("Age"),
+            wide("Users"),
+            wide("Groups"),
+            wide("ServiceAccounts"),
+        ],
+        Kind::SelfSubjectAccessReview | Kind::SelfSubjectRulesReview | Kind::SelfSubjectReview => {
+            vec![s("Name")]
+        }
     }
 }
 
@@ -115,30 +136,12 @@ fn cells(kind: Kind, o: &Value) -> Vec<Value> {
     };
     match kind {
         Kind::Pod => {
-            let statuses = status["containerStatuses"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            let ready = statuses.iter().filter(|c| c["ready"] == true).count();
-            let total = spec["containers"].as_array().map_or(0, Vec::len);
-            let restarts: u64 = statuses
-                .iter()
-                .filter_map(|c| c["restartCount"].as_u64())
-                .sum();
-            let reason = statuses
-                .iter()
-                .find_map(|c| c["state"]["waiting"]["reason"].as_str())
-                .map(str::to_string);
-            let shown = if !o["metadata"]["deletionTimestamp"].is_null() {
-                "Terminating".to_string()
-            } else {
-                reason.unwrap_or_else(|| text(&status["phase"]))
-            };
+            let (ready, shown, restarts) = print_pod::cells(o);
             vec![
                 name,
-                json!(format!("{ready}/{total}")),
+                json!(ready),
                 json!(shown),
-                json!(restarts.to_string()),
+                json!(restarts),
                 age,
                 json!(none_if_empty(text(&status["podIP"]))),
                 json!(none_if_empty(text(&spec["nodeName"]))),
@@ -234,6 +237,81 @@ fn cells(kind: Kind, o: &Value) -> Vec<Value> {
                 age,
             ]
         }
+        Kind::EndpointSlice => {
+            // printers.go formatDiscoveryPorts / formatDiscoveryEndpoints: the first three, then
+            // how many more; not-ready endpoints count too.
+            let first_three = |items: Vec<String>| {
+                let more = items.len().saturating_sub(3);
+                let shown = items.into_iter().take(3).collect::<Vec<_>>().join(",");
+                match (shown.is_empty(), more) {
+                    (true, _) => "<unset>".to_string(),
+                    (false, 0) => shown,
+                    (false, n) => format!("{shown} + {n} more..."),
+                }
+            };
+            let ports = o["ports"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(|p| {
+                    p["port"]
+                        .as_i64()
+                        .map_or("*".to_string(), |n| n.to_string())
+                })
+                .collect();
+            let addresses = o["endpoints"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .flat_map(|e| e["addresses"].as_array().cloned().unwrap_or_default())
+                .map(|a| text(&a))
+                .collect();
+            vec![
+                name,
+                json!(text(&o["addressType"])),
+                json!(first_three(ports)),
+                json!(first_three(addresses)),
+                age,
+            ]
+        }
+        Kind::Role | Kind::ClusterRole => {
+            vec![name, o["metadata"]["creationTimestamp"].clone()]
+        }
+        Kind::RoleBinding | Kind::ClusterRoleBinding => {
+            let subjects = |kind: &str| {
+                o["subjects"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .iter()
+                    .filter(|s| s["kind"] == kind)
+                    .map(|s| match s["namespace"].as_str() {
+                        Some(ns) if kind == "ServiceAccount" => {
+                            format!("{ns}/{}", text(&s["name"]))
+                        }
+                        _ => text(&s["name"]),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            vec![
+                name,
+                json!(format!(
+                    "{}/{}",
+                    text(&o["roleRef"]["kind"]),
+                    text(&o["roleRef"]["name"])
+                )),
+                age,
+                json!(subjects("User")),
+                json!(subjects("Group")),
+                json!(subjects("ServiceAccount")),
+            ]
+        }
+        Kind::SelfSubjectAccessReview | Kind::SelfSubjectRulesReview | Kind::SelfSubjectReview => {
+            vec![name]
+        }
     }
 }
 
@@ -267,21 +345,4 @@ pub fn table<'a>(
         "columnDefinitions": if with_columns { json!(columns(kind)) } else { Value::Null },
         "rows": objects.into_iter().map(|o| row(kind, o)).collect::<Vec<_>>(),
     })
-}
-
-/// kubectl's short human durations (`45s`, `3m12s`, `5h`, `12d`).
-fn age(created: &Value) -> String {
-    let Some(created) = created.as_str().and_then(|s| s.parse::<Timestamp>().ok()) else {
-        return "<unknown>".to_string();
-    };
-    let secs = (Timestamp::now().as_second() - created.as_second()).max(0);
-    let (m, h, d) = (secs / 60, secs / 3600, secs / 86_400);
-    match secs {
-        s if s < 120 => format!("{s}s"),
-        _ if m < 10 => format!("{m}m{}s", secs % 60),
-        _ if m < 180 => format!("{m}m"),
-        _ if h < 8 => format!("{h}h{}m", m % 60),
-        _ if h < 48 => format!("{h}h"),
-        _ => format!("{d}d"),
-    }
 }
