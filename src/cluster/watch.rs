@@ -255,3 +255,43 @@ fn tls_error<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a rus
     let inner = error.downcast_ref::<std::io::Error>()?.get_ref()?;
     tls_error(inner)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The waits of `n` failures in a row.
+    fn waits(failure: &Failure, n: usize) -> Vec<Duration> {
+        let mut backoff = Backoff::default();
+        (0..n).map(|_| backoff.next(failure)).collect()
+    }
+
+    #[test]
+    fn backoff_doubles_from_800ms_with_jitter_to_30s_or_5min_for_403() {
+        let forbidden = Failure::Forbidden("no".into());
+        let unreachable = Failure::Unreachable("refused".into());
+        for _ in 0..50 {
+            for (failure, cap) in [
+                (&forbidden, MAX_FORBIDDEN_BACKOFF),
+                (&unreachable, MAX_BACKOFF),
+            ] {
+                for (i, wait) in waits(failure, 20).into_iter().enumerate() {
+                    let step = (MIN_BACKOFF * (1 << i.min(16))).min(cap);
+                    assert!(
+                        wait >= step / 2 && wait <= step,
+                        "failure {i}: {wait:?} for step {step:?}"
+                    );
+                }
+            }
+        }
+        // The 403 wait keeps growing past the transport cap.
+        assert!(waits(&forbidden, 12)[11] > MAX_BACKOFF);
+        // A success starts over.
+        let mut backoff = Backoff::default();
+        (0..5).for_each(|_| {
+            backoff.next(&forbidden);
+        });
+        backoff.reset();
+        assert!(backoff.next(&forbidden) <= MIN_BACKOFF);
+    }
+}

@@ -28,6 +28,20 @@ pub struct Attributes {
     pub namespace: String,
 }
 
+/// `list statefulsets.apps in hasura`, `create pods/portforward in default`.
+impl std::fmt::Display for Attributes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.verb, self.resource_path())?;
+        if !self.group.is_empty() {
+            write!(f, ".{}", self.group)?;
+        }
+        if !self.namespace.is_empty() {
+            write!(f, " in {}", self.namespace)?;
+        }
+        Ok(())
+    }
+}
+
 impl Attributes {
     /// `pods` or `pods/log`, as rules name resources.
     fn resource_path(&self) -> String {

@@ -138,6 +138,11 @@ impl Faults {
         self.cluster.faults.counts()
     }
 
+    /// Requests refused with 403 so far, oldest first.
+    pub fn refusals(&self) -> Vec<super::faults::Refusal> {
+        self.cluster.faults.refusals()
+    }
+
     /// The loopback address of a pod's backend for a container port (starts it if needed).
     pub async fn backend_address(
         &self,

@@ -38,6 +38,18 @@ pub enum Verb {
 #[derive(Default)]
 struct Counters([AtomicU64; 8]);
 
+/// One request refused with 403, for tests that check how often a client asks again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub at: std::time::Instant,
+    pub user: String,
+    /// `list statefulsets.apps in hasura`: the verb, resource and namespace refused.
+    pub what: String,
+}
+
+/// Refusals kept; older ones fall off.
+const MAX_REFUSALS: usize = 10_000;
+
 pub struct ApiFaults {
     token: String,
     revoked: AtomicBool,
@@ -46,6 +58,7 @@ pub struct ApiFaults {
     watch_generation: watch::Sender<u64>,
     run: Mutex<CancellationToken>,
     counters: Counters,
+    refusals: Mutex<std::collections::VecDeque<Refusal>>,
 }
 
 pub fn random_token() -> String {
@@ -64,6 +77,7 @@ impl ApiFaults {
             watch_generation: watch::channel(0).0,
             run: Mutex::new(CancellationToken::new()),
             counters: Counters::default(),
+            refusals: Mutex::default(),
         }
     }
 
@@ -147,6 +161,25 @@ impl ApiFaults {
 
     pub fn count(&self, verb: Verb) {
         self.counters.0[verb as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a 403 and keeps what was refused to whom.
+    pub fn refused(&self, user: &str, what: String) {
+        self.count(Verb::Forbidden);
+        let mut refusals = self.refusals.lock().unwrap_or_else(|p| p.into_inner());
+        if refusals.len() == MAX_REFUSALS {
+            refusals.pop_front();
+        }
+        refusals.push_back(Refusal {
+            at: std::time::Instant::now(),
+            user: user.to_string(),
+            what,
+        });
+    }
+
+    pub fn refusals(&self) -> Vec<Refusal> {
+        let refusals = self.refusals.lock().unwrap_or_else(|p| p.into_inner());
+        refusals.iter().cloned().collect()
     }
 
     pub fn counts(&self) -> RequestCounts {

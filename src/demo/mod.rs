@@ -37,7 +37,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 pub use controls::Faults;
-pub use faults::RequestCounts;
+pub use faults::{Refusal, RequestCounts};
 pub use kinds::Kind;
 pub use kubeconfig::{ExecPlugin as DemoExecPlugin, KubeconfigAuth};
 pub use pod_state::PodFault;

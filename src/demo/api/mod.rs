@@ -100,7 +100,7 @@ async fn guard(State(cluster): State<ApiState>, mut request: Request, next: Next
                 Decision::Denied
             )
         {
-            cluster.faults.count(Verb::Forbidden);
+            cluster.faults.refused(&identity.user, attrs.to_string());
             let status = authz::forbidden(&identity, &attrs);
             return (StatusCode::FORBIDDEN, json_response(&status)).into_response();
         }

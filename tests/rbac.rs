@@ -1,0 +1,415 @@
+//! The demo cluster as a developer sees it (the Role in assets/demo-cluster/rbac.yaml: read and
+//! port-forward in `default`, read but not forward in `hasura`, no statefulsets, ingresses or
+//! configmaps): kubectl's answers first, so the demo is shown to refuse as a real API server
+//! does, then hasura-tui's `list`, feed, forwards and logs against the same Role.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hasura_tui::access::AccessCache;
+use hasura_tui::cluster::{FeedConfig, Namespaces, Snapshot, WatchState, spawn_feed};
+use hasura_tui::config::connect_yaml;
+use hasura_tui::demo::{DemoCluster, KubeconfigAuth};
+use hasura_tui::forward::{ForwardManager, ForwardSpec, ForwardState};
+use hasura_tui::logs::{self, LogEvent, LogOptions};
+use hasura_tui::model::Status;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+const BIN: &str = env!("CARGO_BIN_EXE_hasura-tui");
+
+struct Developer {
+    demo: DemoCluster,
+    kubeconfig: PathBuf,
+    yaml: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn developer() -> Developer {
+    developer_on(common::start_demo().await)
+}
+
+fn developer_on(demo: DemoCluster) -> Developer {
+    let auth = KubeconfigAuth::UserToken {
+        user: "developer".into(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("developer.yaml");
+    demo.write_kubeconfig_with(&kubeconfig, &auth).unwrap();
+    let yaml = demo.kubeconfig_with(&auth).unwrap();
+    Developer {
+        demo,
+        kubeconfig,
+        yaml,
+        _dir: dir,
+    }
+}
+
+/// Runs a process off the async runtime (the demo serves on it meanwhile).
+async fn run(
+    program: &std::path::Path,
+    kubeconfig: &std::path::Path,
+    args: &[&str],
+) -> (i32, String, String) {
+    let mut cmd = Command::new(program);
+    cmd.arg("--kubeconfig").arg(kubeconfig).args(args);
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_answers_for_the_developer_as_a_real_cluster_would() {
+    let dev = developer().await;
+    let program = common::kubectl();
+    let kubectl = |args: &'static [&'static str]| run(&program, &dev.kubeconfig, args);
+
+    let (code, out, _) = kubectl(&[
+        "auth",
+        "whoami",
+        "-o",
+        "jsonpath={.status.userInfo.username}",
+    ])
+    .await;
+    assert_eq!((code, out.as_str()), (0, "developer"));
+
+    // `pods/portforward` is a subresource: kubectl asks for it with --subresource (written
+    // `pods/portforward`, kubectl would read `portforward` as a pod's name).
+    let (code, out, _) = kubectl(&[
+        "auth",
+        "can-i",
+        "create",
+        "pods",
+        "--subresource=portforward",
+        "-n",
+        "hasura",
+    ])
+    .await;
+    assert_eq!((code, out.trim()), (1, "no"));
+    let (code, out, _) = kubectl(&[
+        "auth",
+        "can-i",
+        "create",
+        "pods",
+        "--subresource=portforward",
+        "-n",
+        "default",
+    ])
+    .await;
+    assert_eq!((code, out.trim()), (0, "yes"));
+    let (code, out, _) = kubectl(&[
+        "auth",
+        "can-i",
+        "get",
+        "pods",
+        "--subresource=log",
+        "-n",
+        "hasura",
+    ])
+    .await;
+    assert_eq!((code, out.trim()), (0, "yes"));
+    let (code, out, _) = kubectl(&[
+        "auth",
+        "can-i",
+        "list",
+        "statefulsets.apps",
+        "-n",
+        "default",
+    ])
+    .await;
+    assert_eq!((code, out.trim()), (1, "no"));
+
+    let (code, list, stderr) = kubectl(&["auth", "can-i", "--list", "-n", "default"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    let rule = |resource: &str| -> Option<String> {
+        list.lines()
+            .find(|l| l.split_whitespace().next() == Some(resource))
+            .map(|l| l.split_whitespace().last().unwrap().to_string())
+    };
+    assert_eq!(
+        rule("pods/portforward").as_deref(),
+        Some("create]"),
+        "{list}"
+    );
+    assert!(list.contains("[get create]"), "{list}");
+    assert!(rule("deployments.apps").is_some(), "{list}");
+    assert!(rule("endpointslices.discovery.k8s.io").is_some(), "{list}");
+    assert!(
+        rule("selfsubjectaccessreviews.authorization.k8s.io").is_some(),
+        "{list}"
+    );
+    assert!(!list.contains("statefulsets"), "{list}");
+    let (_, hasura_list, _) = kubectl(&["auth", "can-i", "--list", "-n", "hasura"]).await;
+    assert!(!hasura_list.contains("pods/portforward"), "{hasura_list}");
+
+    let (code, _, stderr) = kubectl(&["get", "statefulsets", "-n", "hasura"]).await;
+    assert_eq!(code, 1);
+    assert_eq!(
+        stderr.trim(),
+        "Error from server (Forbidden): statefulsets.apps is forbidden: User \"developer\" cannot list resource \"statefulsets\" in API group \"apps\" in the namespace \"hasura\""
+    );
+    let (code, _, stderr) = kubectl(&["get", "configmap", "hasura-conf", "-n", "hasura"]).await;
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("configmaps \"hasura-conf\" is forbidden: User \"developer\" cannot get resource \"configmaps\" in API group \"\" in the namespace \"hasura\""),
+        "{stderr}"
+    );
+
+    let (code, slices, stderr) = kubectl(&["get", "endpointslices", "-n", "hasura"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    let data = slices
+        .lines()
+        .find(|l| l.starts_with("data-"))
+        .unwrap_or_else(|| panic!("no slice of data:\n{slices}"));
+    let columns: Vec<&str> = data.split_whitespace().collect();
+    assert_eq!(&columns[1..3], ["IPv4", "8080"], "{slices}");
+
+    let (code, pods, stderr) = kubectl(&["get", "pods", "-n", "hasura"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    for (name, ready) in [("data-", "2/2"), ("filestore-", "2/2"), ("auth-", "1/1")] {
+        let line = pods.lines().find(|l| l.starts_with(name)).unwrap();
+        assert_eq!(line.split_whitespace().nth(1), Some(ready), "{pods}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_as_the_developer_shows_what_the_role_allows_and_says_what_it_cannot() {
+    let dev = developer().await;
+    let bin = PathBuf::from(BIN);
+    let (code, stdout, stderr) = run(&bin, &dev.kubeconfig, &["list"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    // No StatefulSets: postgres is there by its Service, its status unknown, legacy-backend
+    // (a StatefulSet without a Service) cannot be seen; no ConfigMap: no gateway routes.
+    let want = "\
+Custom microservices:
+NAME          STATUS                     INTERNAL-URL         EXTERNAL-URL
+cache         Running                    cache.default
+docs          external: docs.hasura.io   docs.default
+legacy-api    Unknown                    legacy-api.default
+my-app        Running                    my-app.default
+shop          Running                    shop.default
+shop-canary   Running
+
+Hasura microservices:
+NAME            STATUS    INTERNAL-URL           EXTERNAL-URL
+auth            Running   auth.hasura
+data            Running   data.hasura
+filestore       Running   filestore.hasura
+gateway         Running   gateway.hasura
+le-agent        Running   le-agent.hasura
+notify          Running   notify.hasura
+platform-sync   Running   platform-sync.hasura
+postgres        Unknown   postgres.hasura
+session-redis   Running   session-redis.hasura
+sshd            Running   sshd.hasura
+";
+    assert_eq!(stdout, want);
+    assert_eq!(
+        stderr.lines().collect::<Vec<_>>(),
+        [
+            "warning: custom microservices (default): statefulsets: forbidden (legacy-api: status unknown)",
+            "warning: custom microservices (default): ingresses: forbidden (external URLs from routes only)",
+            "warning: hasura microservices (hasura): statefulsets: forbidden (postgres: status unknown)",
+            "warning: hasura microservices (hasura): ingresses: forbidden (external URLs from routes only)",
+            "warning: hasura microservices (hasura): configmap hasura-conf: forbidden (no gateway routes)",
+        ]
+    );
+    // The admin sees postgres running and the routes.
+    let admin = dev._dir.path().join("admin.yaml");
+    dev.demo.write_kubeconfig(&admin).unwrap();
+    let (code, stdout, stderr) = run(&bin, &admin, &["list", "-n", "hasura"]).await;
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    assert!(stdout.contains("postgres        Running"), "{stdout}");
+    assert!(
+        stdout.contains("http://data.gram29.hasura-app.io"),
+        "{stdout}"
+    );
+}
+
+async fn feed(yaml: &str) -> (watch::Receiver<Arc<Snapshot>>, CancellationToken) {
+    let target = connect_yaml(yaml, "developer", None).await.unwrap();
+    let stop = CancellationToken::new();
+    let config = FeedConfig {
+        namespaces: Namespaces {
+            hasura: "hasura".into(),
+            user: "default".into(),
+            user_source: "default",
+        },
+        cluster_name: None,
+        kube_cluster_name: target.kube_cluster_name.clone(),
+        project: None,
+        pending: target.pending.clone(),
+    };
+    (spawn_feed(target.client, config, stop.clone()), stop)
+}
+
+#[tokio::test]
+async fn the_feed_keeps_every_allowed_kind_and_a_lasting_403_is_asked_once_per_backoff_step() {
+    let dev = developer().await;
+    let started = std::time::Instant::now();
+    let (mut rx, _stop) = feed(&dev.yaml).await;
+    let s = tokio::time::timeout(
+        Duration::from_secs(10),
+        rx.wait_for(|s| {
+            s.custom.state == WatchState::Synced && s.hasura.state == WatchState::Synced
+        }),
+    )
+    .await
+    .expect("both tables synced despite the forbidden kinds")
+    .unwrap()
+    .clone();
+    let status = |rows: &hasura_tui::cluster::Rows, name: &str| {
+        rows.iter()
+            .find(|m| m.name == name)
+            .map(|m| m.status.clone())
+    };
+    assert_eq!(status(&s.hasura.rows, "data"), Some(Status::Running));
+    assert_eq!(status(&s.hasura.rows, "postgres"), Some(Status::Unknown));
+    assert_eq!(s.hasura.rows.len(), 10);
+    assert!(!s.custom.stale && !s.hasura.stale);
+    assert_eq!(
+        s.hasura.notes,
+        [
+            "statefulsets: forbidden (postgres: status unknown)",
+            "ingresses: forbidden (external URLs from routes only)",
+            "configmap hasura-conf: forbidden (no gateway routes)",
+        ]
+    );
+    assert_eq!(s.custom.notes.len(), 2, "{:?}", s.custom.notes);
+
+    // Watch the refusals for a while: each forbidden watch is asked again only after its
+    // backoff, which starts at 800 ms, doubles, and is drawn between half and all of it.
+    let window = Duration::from_secs(7);
+    tokio::time::sleep(window.saturating_sub(started.elapsed())).await;
+    let refusals = dev.demo.faults().refusals();
+    let mut by_request: std::collections::BTreeMap<String, Vec<std::time::Instant>> =
+        Default::default();
+    for r in refusals.iter().filter(|r| r.user == "developer") {
+        by_request.entry(r.what.clone()).or_default().push(r.at);
+    }
+    let kinds: Vec<&String> = by_request.keys().collect();
+    assert_eq!(
+        kinds,
+        [
+            "list configmaps in hasura",
+            "list ingresses.networking.k8s.io in default",
+            "list ingresses.networking.k8s.io in hasura",
+            "list statefulsets.apps in default",
+            "list statefulsets.apps in hasura",
+        ],
+        "only the kinds the Role leaves out are refused"
+    );
+    for (what, times) in &by_request {
+        assert!(times.len() >= 3, "{what} retried: {times:?}");
+        for (step, pair) in times.windows(2).enumerate() {
+            let least = Duration::from_millis(400) * (1 << step);
+            let gap = pair[1] - pair[0];
+            assert!(
+                gap >= least.mul_f64(0.95),
+                "{what}: retry {} came {gap:?} after the one before, under the {least:?} backoff floor",
+                step + 1
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn forwards_are_refused_at_once_where_the_role_forbids_and_work_where_it_allows() {
+    let dev = developer().await;
+    let client = connect_yaml(&dev.yaml, "developer", None)
+        .await
+        .unwrap()
+        .client;
+    let mut manager = ForwardManager::new(client);
+    let mut spec = ForwardSpec::new("hasura", "data");
+    spec.local_port = Some(0);
+    let key = spec.key();
+    manager.start(spec);
+    let status = manager.wait_started(&key).await.unwrap();
+    assert_eq!(
+        status.state,
+        ForwardState::Error("forbidden: may not port-forward in hasura".into())
+    );
+    assert_eq!(status.local, None, "nothing was bound");
+    assert_eq!(dev.demo.faults().request_counts().portforward, 0);
+
+    let mut spec = ForwardSpec::new("default", "my-app");
+    spec.local_port = Some(0);
+    let key = spec.key();
+    manager.start(spec);
+    let status = manager.wait_started(&key).await.unwrap();
+    assert_eq!(status.state, ForwardState::Active, "{status:?}");
+    let mut stream = tokio::net::TcpStream::connect(status.local.unwrap())
+        .await
+        .unwrap();
+    stream
+        .write_all(b"GET /as-developer HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("/as-developer"), "{response}");
+}
+
+/// A user bound to a Role without `pods/log`: the logs follower says so before streaming.
+#[tokio::test]
+async fn logs_are_refused_at_once_without_pods_log() {
+    let demo = common::start_demo().await;
+    demo.faults()
+        .apply_manifests(
+            "\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: pods-only, namespace: default}
+rules:
+  - {apiGroups: [\"\"], resources: [pods, services], verbs: [get, list, watch]}
+  - {apiGroups: [apps], resources: [deployments], verbs: [get, list, watch]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: auditor, namespace: default}
+subjects: [{kind: User, apiGroup: rbac.authorization.k8s.io, name: auditor}]
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: pods-only}
+",
+        )
+        .unwrap();
+    let yaml = demo
+        .kubeconfig_with(&KubeconfigAuth::UserToken {
+            user: "auditor".into(),
+        })
+        .unwrap();
+    let client = connect_yaml(&yaml, "auditor", None).await.unwrap().client;
+    let (tx, mut rx) = mpsc::channel(16);
+    let cancel = CancellationToken::new();
+    logs::spawn_follow_microservice(
+        client,
+        AccessCache::default(),
+        "default",
+        "my-app",
+        LogOptions::default(),
+        tx,
+        cancel.clone(),
+    );
+    let first = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .unwrap();
+    assert_eq!(
+        first,
+        Some(LogEvent::Notice(
+            "forbidden: may not read logs in default".into()
+        ))
+    );
+    assert_eq!(demo.faults().request_counts().log, 0);
+    cancel.cancel();
+}
