@@ -214,3 +214,179 @@ async fn a_gibibyte_over_32_connections_arrives_intact() {
     );
     manager.stop_all().await;
 }
+
+/// `GET /` on a fresh connection through the forward: which pod answered.
+async fn answering_pod(addr: SocketAddr) -> Result<String, String> {
+    let exchange = async {
+        let mut stream = TcpStream::connect(addr).await?;
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await?;
+        Ok::<_, std::io::Error>(response)
+    };
+    let response = tokio::time::timeout(Duration::from_secs(5), exchange)
+        .await
+        .map_err(|_| "no answer within 5 s".to_string())?
+        .map_err(|e| e.to_string())?;
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let echo: serde_json::Value =
+        serde_json::from_str(body.trim()).map_err(|e| format!("{e}: {response:?}"))?;
+    echo["pod"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| format!("no pod in {body}"))
+}
+
+/// Each endpoint of my-app's slices as kubectl reads them: `pod ready serving terminating`.
+async fn slice_conditions(kubeconfig: std::path::PathBuf) -> String {
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(common::kubectl())
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .args([
+                "get",
+                "endpointslices",
+                "-n",
+                "default",
+                "-l",
+                "kubernetes.io/service-name=my-app",
+                "-o",
+                "jsonpath={range .items[*].endpoints[*]}{.targetRef.name} {.conditions.ready} {.conditions.serving} {.conditions.terminating}{\"\\n\"}{end}",
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Pods replaced one at a time, each deleted pod terminating for 5 s (its endpoint
+/// `ready: false, terminating: true`, as kubectl sees it) while a client connects every 50 ms:
+/// every connection is answered, and none that starts after the forward has seen the change
+/// goes to a terminating pod.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_replacement_with_a_grace_period_fails_no_connection() {
+    let demo = common::start_demo_with(hasura_tui::demo::DemoOptions {
+        pod_start_delay: Duration::from_millis(150),
+        pod_termination_delay: Duration::from_secs(5),
+        ..Default::default()
+    })
+    .await;
+    let faults = demo.faults();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    demo.write_kubeconfig(&kubeconfig).unwrap();
+    faults.scale("default", "my-app", 2).unwrap();
+    let serving = || {
+        let live = faults.live_pods("default", "my-app").unwrap();
+        let ready = faults.ready_pods("default", "my-app").unwrap();
+        live.into_iter()
+            .filter(|p| ready.contains(p))
+            .collect::<Vec<_>>()
+    };
+    let originals = eventually("two ready pods", Duration::from_secs(10), || async {
+        let pods = serving();
+        (pods.len() == 2).then_some(pods)
+    })
+    .await;
+    let mut manager = ForwardManager::new(common::client_for(&demo).await);
+    let addr = forward(&mut manager, "default", "my-app").await;
+
+    // The client: a new connection every 50 ms, each noted with when it started.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let client = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            let mut answers = Vec::new();
+            let mut tick = tokio::time::interval(Duration::from_millis(50));
+            while !stop.is_cancelled() {
+                tick.tick().await;
+                let started = Instant::now();
+                answers.push((started, answering_pod(addr).await));
+            }
+            answers
+        }
+    });
+
+    // Settling time: a change reaches the forward through its EndpointSlice watch.
+    const SEEN_WITHIN: Duration = Duration::from_millis(500);
+    let mut deleted_at = Vec::new();
+    for pod in &originals {
+        assert!(faults.kill_pod("default", pod));
+        deleted_at.push((pod.clone(), Instant::now()));
+        let conditions = slice_conditions(kubeconfig.clone()).await;
+        assert!(
+            conditions
+                .lines()
+                .any(|l| l == format!("{pod} false true true")),
+            "the deleted pod's endpoint is terminating, not ready:\n{conditions}"
+        );
+        eventually("a replacement ready", Duration::from_secs(10), || async {
+            (serving().len() == 2).then_some(())
+        })
+        .await;
+    }
+    // Through the rest of the last pod's grace period.
+    let last = deleted_at.last().unwrap().1;
+    tokio::time::sleep(Duration::from_secs(5).saturating_sub(last.elapsed())).await;
+    stop.cancel();
+    let answers = client.await.unwrap();
+
+    let failures: Vec<String> = answers
+        .iter()
+        .filter_map(|(started, a)| {
+            let after: Vec<String> = deleted_at
+                .iter()
+                .map(|(pod, at)| {
+                    let since = started.saturating_duration_since(*at);
+                    format!("{since:?} after deleting {pod}")
+                })
+                .collect();
+            a.as_ref()
+                .err()
+                .map(|e| format!("{e} ({})", after.join(", ")))
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} failed: {failures:#?}",
+        failures.len(),
+        answers.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} failed: {failures:?}",
+        failures.len(),
+        answers.len()
+    );
+    assert!(answers.len() >= 80, "only {} connections", answers.len());
+    for (pod, deleted) in &deleted_at {
+        let late: Vec<_> = answers
+            .iter()
+            .filter(|(started, a)| *started > *deleted + SEEN_WITHIN && a.as_deref() == Ok(pod))
+            .collect();
+        assert!(
+            late.is_empty(),
+            "{} connections went to terminating {pod}",
+            late.len()
+        );
+    }
+    let replacements: std::collections::BTreeSet<&str> = answers
+        .iter()
+        .filter_map(|(_, a)| a.as_deref().ok())
+        .filter(|p| !originals.iter().any(|o| o == p))
+        .collect();
+    assert_eq!(
+        replacements.len(),
+        2,
+        "both replacements answered: {replacements:?}"
+    );
+}

@@ -100,6 +100,12 @@ impl Backends {
         Ok(addr)
     }
 
+    /// Whether the pod's processes still run (they were started and not stopped since).
+    pub fn is_serving(&self, namespace: &str, pod: &str) -> bool {
+        self.lock()
+            .contains_key(&(namespace.to_string(), pod.to_string()))
+    }
+
     /// Closes the pod's listeners and connections (the pod died or stopped being ready).
     pub fn stop_pod(&self, namespace: &str, pod: &str) {
         if let Some(backend) = self

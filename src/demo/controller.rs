@@ -10,8 +10,7 @@ use serde_json::{Value, json};
 use super::Cluster;
 use super::kinds::Kind;
 use super::pod_state::{
-    self, Phase, PodFault, is_deleting, is_ready, pod_name_of, restarts_of, set_condition,
-    set_pod_status,
+    self, Phase, PodFault, is_deleting, is_ready, pod_name_of, restarts_of, set_pod_status,
 };
 use super::store::now_rfc3339;
 
@@ -183,18 +182,13 @@ impl Cluster {
     /// processes are stopped, cutting their connections, and it vanishes from the API.
     pub(crate) fn terminate_pod(self: &Arc<Self>, namespace: &str, pod_name: &str) -> bool {
         let Ok(pod) = self.store.update(Kind::Pod, namespace, pod_name, |pod| {
+            // Readiness is left as it is: the kubelet keeps probing a terminating pod, whose
+            // containers serve until they are killed (kubectl shows `1/1 Terminating`), and the
+            // EndpointSlice controller reports that as `serving` beside `terminating`
+            // (KEP-1672, discovery.k8s.io/v1 EndpointConditions). Only `ready` goes false.
             if !is_deleting(pod) {
                 pod["metadata"]["deletionTimestamp"] = json!(now_rfc3339());
                 pod["metadata"]["deletionGracePeriodSeconds"] = json!(30);
-                set_condition(pod, "Ready", false);
-                set_condition(pod, "ContainersReady", false);
-                for status in pod["status"]["containerStatuses"]
-                    .as_array_mut()
-                    .into_iter()
-                    .flatten()
-                {
-                    status["ready"] = json!(false);
-                }
             }
         }) else {
             return false;

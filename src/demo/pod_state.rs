@@ -143,18 +143,6 @@ pub(crate) fn set_pod_status(
     }
 }
 
-pub(crate) fn set_condition(pod: &mut Value, kind: &str, ok: bool) {
-    for condition in pod["status"]["conditions"]
-        .as_array_mut()
-        .into_iter()
-        .flatten()
-    {
-        if condition["type"] == kind {
-            condition["status"] = json!(if ok { "True" } else { "False" });
-        }
-    }
-}
-
 pub(crate) fn is_deleting(pod: &Value) -> bool {
     !pod["metadata"]["deletionTimestamp"].is_null()
 }

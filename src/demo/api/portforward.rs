@@ -17,7 +17,7 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
 
 use super::super::kinds::Kind;
-use super::super::pod_state::{is_deleting, is_ready};
+
 use super::{ApiError, ApiState, Verb};
 
 pub const PROTOCOL: &str = "v4.channel.k8s.io";
@@ -38,7 +38,11 @@ pub async fn handle(
     let Some(pod) = state.store.get(Kind::Pod, &namespace, &name) else {
         return ApiError::not_found("pods", &name).into_response();
     };
-    if is_deleting(&pod) || pod["status"]["phase"] != "Running" {
+    // A terminating pod still forwards: the apiserver only needs the pod to have a node
+    // (`PortForwardLocation`, pkg/registry/core/pod/strategy.go) and the kubelet serves it
+    // while the pod sandbox exists (`getPortForward`, pkg/kubelet/server/server.go), which is
+    // through the grace period. Its phase stays Running meanwhile.
+    if pod["status"]["phase"] != "Running" {
         return ApiError::bad_request(format!(
             "unable to upgrade connection: pod {name} is not running"
         ))
@@ -223,12 +227,11 @@ async fn pump_from_backend(
             Err(_) => break,
         }
     }
-    // A backend that went away because its pod died or stopped being ready is an error the
-    // client must see, not a clean end of stream.
-    let pod_gone = state
-        .store
-        .get(Kind::Pod, &namespace, &pod_name)
-        .is_none_or(|pod| !is_ready(&pod));
+    // A backend that went away because its pod's processes were stopped (it died, or its
+    // grace period ended) is an error the client must see, as kubelet reports it; a backend
+    // that closed its side (a reply with `Connection: close`) is a clean end of stream, also
+    // from a terminating pod, which still serves.
+    let pod_gone = !state.backends.is_serving(&namespace, &pod_name);
     if pod_gone {
         let message =
             format!("error forwarding port {port} to pod {pod_name}: lost connection to pod");
