@@ -53,8 +53,13 @@ impl Backends {
         self.pods.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The loopback address serving `port` of this pod, starting its listener if needed.
+    /// The loopback address serving `port` of this pod, starting its listener if needed. A
+    /// demo pod's processes listen on the ports its containers declare and nowhere else, so
+    /// another port is refused, as connecting inside the pod's network namespace would be.
     pub async fn address(&self, pod: &Value, port: u16) -> std::io::Result<SocketAddr> {
+        if !super::endpoints::container_ports(pod).any(|(_, p)| p == i64::from(port)) {
+            return Err(std::io::ErrorKind::ConnectionRefused.into());
+        }
         let namespace = pod["metadata"]["namespace"]
             .as_str()
             .unwrap_or_default()
