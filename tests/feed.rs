@@ -103,6 +103,63 @@ async fn the_first_snapshot_holds_the_seed_with_sections_and_urls() {
     }
 }
 
+/// A crashing sidecar is an error of the microservice (product.md 5.2 per container), for a
+/// mesh sidecar (data's istio-proxy) and a native one (filestore's cloud-sql-proxy); kubectl
+/// reads the same pods as 1/2 ready and crash-looping.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashing_sidecar_is_an_error_of_its_microservice() {
+    let demo = common::start_demo().await;
+    let faults = demo.faults();
+    let (mut rx, _stop) = feed_for(&demo).await;
+    wait_for(&mut rx, "sync", |s| s.settled()).await;
+    for name in ["data", "filestore"] {
+        faults
+            .set_pod_fault("hasura", name, Some(PodFault::SidecarCrashLoopBackOff))
+            .unwrap();
+    }
+    let s = wait_for(&mut rx, "both in CrashLoopBackOff", |s| {
+        ["data", "filestore"].iter().all(|n| {
+            row(s, true, n).is_some_and(|m| m.status == Status::Error("CrashLoopBackOff".into()))
+        })
+    })
+    .await;
+    assert_eq!(row(&s, true, "data").unwrap().replicas(), "0/1");
+
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    demo.write_kubeconfig(&kubeconfig).unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(common::kubectl())
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .args(["get", "pods", "-n", "hasura", "--no-headers"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let pods = String::from_utf8(out.stdout).unwrap();
+    // printPod names a native sidecar's crash as an init container's (it is one).
+    for (name, status) in [
+        ("data-", "CrashLoopBackOff"),
+        ("filestore-", "Init:CrashLoopBackOff"),
+    ] {
+        let line = pods.lines().find(|l| l.starts_with(name)).unwrap();
+        let columns: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(&columns[1..4], ["1/2", status, "1"], "{pods}");
+    }
+
+    for name in ["data", "filestore"] {
+        faults.set_pod_fault("hasura", name, None).unwrap();
+    }
+    wait_for(&mut rx, "both healthy again", |s| {
+        ["data", "filestore"]
+            .iter()
+            .all(|n| row(s, true, n).is_some_and(|m| m.status == Status::Running))
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn faults_show_in_the_next_snapshots() {
     let demo = common::start_demo().await;

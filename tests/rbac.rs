@@ -35,9 +35,12 @@ async fn developer() -> Developer {
 }
 
 fn developer_on(demo: DemoCluster) -> Developer {
-    let auth = KubeconfigAuth::UserToken {
-        user: "developer".into(),
-    };
+    developer_on_user(demo, "developer")
+}
+
+/// A kubeconfig for `user` (a token the demo issued), subject to the Roles bound to it.
+fn developer_on_user(demo: DemoCluster, user: &str) -> Developer {
+    let auth = KubeconfigAuth::UserToken { user: user.into() };
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("developer.yaml");
     demo.write_kubeconfig_with(&kubeconfig, &auth).unwrap();
@@ -412,4 +415,182 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: pods-only}
     );
     assert_eq!(demo.faults().request_counts().log, 0);
     cancel.cancel();
+}
+
+/// A Role that may not read pods: the status comes from the workloads (said in a note), and a
+/// forward still works, from the EndpointSlices.
+#[tokio::test]
+async fn without_pods_the_status_comes_from_the_workloads_and_forwards_still_work() {
+    let demo = common::start_demo().await;
+    demo.faults()
+        .apply_manifests(
+            "\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: no-pods, namespace: hasura}
+rules:
+  - {apiGroups: [\"\"], resources: [services, configmaps], verbs: [get, list, watch]}
+  - {apiGroups: [apps], resources: [deployments, statefulsets], verbs: [get, list, watch]}
+  - {apiGroups: [networking.k8s.io], resources: [ingresses], verbs: [get, list, watch]}
+  - {apiGroups: [discovery.k8s.io], resources: [endpointslices], verbs: [get, list, watch]}
+  - {apiGroups: [\"\"], resources: [pods/portforward], verbs: [get, create]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: operator, namespace: hasura}
+subjects: [{kind: User, apiGroup: rbac.authorization.k8s.io, name: operator}]
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: no-pods}
+",
+        )
+        .unwrap();
+    let yaml = demo
+        .kubeconfig_with(&KubeconfigAuth::UserToken {
+            user: "operator".into(),
+        })
+        .unwrap();
+    let (mut rx, _stop) = feed(&yaml).await;
+    let s = tokio::time::timeout(
+        Duration::from_secs(10),
+        rx.wait_for(|s| s.hasura.state == WatchState::Synced && !s.hasura.rows.is_empty()),
+    )
+    .await
+    .expect("the hasura table synced")
+    .unwrap()
+    .clone();
+    assert_eq!(
+        s.hasura.notes,
+        ["pods: forbidden (status from the workloads)"]
+    );
+    let data = s.hasura.rows.iter().find(|m| m.name == "data").unwrap();
+    assert_eq!(
+        (data.status.clone(), data.replicas()),
+        (Status::Running, "1/1".into())
+    );
+    assert_eq!(s.hasura.rows.len(), 10);
+
+    // The workload's own count follows a crash.
+    demo.faults()
+        .set_pod_fault(
+            "hasura",
+            "data",
+            Some(hasura_tui::demo::PodFault::CrashLoopBackOff),
+        )
+        .unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        rx.wait_for(|s| {
+            s.hasura
+                .rows
+                .iter()
+                .any(|m| m.name == "data" && m.replicas() == "0/1" && m.status != Status::Running)
+        }),
+    )
+    .await
+    .expect("data no longer ready, from its Deployment's status")
+    .unwrap();
+    demo.faults().set_pod_fault("hasura", "data", None).unwrap();
+
+    let client = connect_yaml(&yaml, "operator", None).await.unwrap().client;
+    let mut manager = ForwardManager::new(client);
+    let mut spec = ForwardSpec::new("hasura", "postgres");
+    spec.local_port = Some(0);
+    let key = spec.key();
+    manager.start(spec);
+    let status = manager.wait_started(&key).await.unwrap();
+    assert_eq!(status.state, ForwardState::Active, "{status:?}");
+    let mut stream = tokio::net::TcpStream::connect(status.local.unwrap())
+        .await
+        .unwrap();
+    stream.write_all(b"no pods needed").await.unwrap();
+    let mut back = [0u8; 14];
+    stream.read_exact(&mut back).await.unwrap();
+    assert_eq!(&back, b"no pods needed");
+}
+
+/// The YAML block of the README that starts with `marker`.
+fn readme_yaml(marker: &str) -> String {
+    let readme = include_str!("../README.md");
+    let start = readme
+        .find(marker)
+        .unwrap_or_else(|| panic!("the README has no {marker:?} block"));
+    let block = &readme[start..];
+    block[..block.find("```").unwrap()].to_string()
+}
+
+fn binding(user: &str, role: &str, namespace: &str) -> String {
+    format!(
+        "apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: {user}-{role}, namespace: {namespace}}}
+subjects: [{{kind: User, apiGroup: rbac.authorization.k8s.io, name: {user}}}]
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: {role}}}
+"
+    )
+}
+
+/// The two Roles the README gives, applied as written: the read Role shows exactly what the
+/// admin sees, with no note; the forward Role forwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_roles_show_everything_and_forward() {
+    let demo = common::start_demo().await;
+    let read = readme_yaml("# hasura-tui: read");
+    let forward = readme_yaml("# hasura-tui: forward");
+    for namespace in ["hasura", "default"] {
+        let role = read.replace("namespace: hasura", &format!("namespace: {namespace}"));
+        demo.faults().apply_manifests(&role).unwrap();
+        demo.faults()
+            .apply_manifests(&binding("reader", "hasura-tui-read", namespace))
+            .unwrap();
+    }
+    demo.faults().apply_manifests(&forward).unwrap();
+    demo.faults()
+        .apply_manifests(&binding("forwarder", "hasura-tui-forward", "default"))
+        .unwrap();
+
+    let reader = developer_on_user(demo, "reader");
+    let bin = PathBuf::from(BIN);
+    let (code, as_reader, stderr) = run(&bin, &reader.kubeconfig, &["list", "-o", "wide"]).await;
+    assert_eq!(
+        (code, stderr.as_str()),
+        (0, ""),
+        "no notes for the read Role"
+    );
+    let admin = reader._dir.path().join("admin.yaml");
+    reader.demo.write_kubeconfig(&admin).unwrap();
+    let (_, as_admin, _) = run(&bin, &admin, &["list", "-o", "wide"]).await;
+    let without_age = |text: &str| -> Vec<String> {
+        text.lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect()
+    };
+    assert_eq!(without_age(&as_reader), without_age(&as_admin));
+    let (code, lines, stderr) =
+        run(&bin, &reader.kubeconfig, &["logs", "data", "-n", "hasura"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(lines.contains("INFO starting data"), "{lines}");
+
+    let yaml = reader
+        .demo
+        .kubeconfig_with(&KubeconfigAuth::UserToken {
+            user: "forwarder".into(),
+        })
+        .unwrap();
+    let client = connect_yaml(&yaml, "forwarder", None).await.unwrap().client;
+    let mut manager = ForwardManager::new(client);
+    let mut spec = ForwardSpec::new("default", "my-app");
+    spec.local_port = Some(0);
+    let key = spec.key();
+    manager.start(spec);
+    let status = manager.wait_started(&key).await.unwrap();
+    assert_eq!(status.state, ForwardState::Active, "{status:?}");
+    let mut stream = tokio::net::TcpStream::connect(status.local.unwrap())
+        .await
+        .unwrap();
+    stream
+        .write_all(b"GET /forwarder HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.contains("/forwarder"), "{response}");
 }

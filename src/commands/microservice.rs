@@ -58,6 +58,16 @@ async fn check_microservice(
         ),
         Err(e) => bail!("cluster unreachable: {e}"),
     }
+    // A workload without a Service is a microservice too (product.md 5.1).
+    let deployment = Api::<Deployment>::namespaced(client.clone(), namespace)
+        .get_opt(name)
+        .await;
+    let statefulset = Api::<StatefulSet>::namespaced(client.clone(), namespace)
+        .get_opt(name)
+        .await;
+    if matches!(deployment, Ok(Some(_))) || matches!(statefulset, Ok(Some(_))) {
+        return Ok(());
+    }
     let mut names: Vec<String> = services
         .list(&ListParams::default())
         .await

@@ -143,9 +143,11 @@ impl Cluster {
         if self.store.create(Kind::Pod, pod.clone()).is_err() {
             return;
         }
+        let main = pod_state::main_container(&pod);
         for container in pod_state::container_names(&pod) {
+            let sidecar = main.as_deref() != Some(container.as_str());
             self.logs
-                .container_started(&namespace, &pod_name, &container, &workload_name);
+                .container_started(&namespace, &pod_name, &container, &workload_name, sidecar);
         }
         if immediate {
             self.refresh_endpoints_for_pod(&pod);

@@ -76,8 +76,9 @@ impl LogBook {
         pod: &str,
         container: &str,
         microservice: &str,
+        sidecar: bool,
     ) {
-        if container == microservice {
+        if !sidecar {
             self.write(
                 namespace,
                 pod,

@@ -30,6 +30,17 @@ pub(crate) fn container_names(pod: &Value) -> Vec<String> {
     all
 }
 
+/// The container that is the microservice itself: the one the
+/// `kubectl.kubernetes.io/default-container` annotation names, else the first app container;
+/// the others are sidecars.
+pub(crate) fn main_container(pod: &Value) -> Option<String> {
+    let annotated =
+        pod["metadata"]["annotations"]["kubectl.kubernetes.io/default-container"].as_str();
+    annotated
+        .or(pod["spec"]["containers"][0]["name"].as_str())
+        .map(str::to_string)
+}
+
 /// Which container a sidecar fault crashes: the native sidecar if there is one, else the last
 /// app container when there are several.
 fn sidecar_of(pod: &Value) -> Option<String> {
