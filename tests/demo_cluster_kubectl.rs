@@ -19,11 +19,16 @@ struct DemoProcess {
 
 impl DemoProcess {
     fn start() -> DemoProcess {
+        DemoProcess::start_with(&[])
+    }
+
+    fn start_with(args: &[&str]) -> DemoProcess {
         let dir = tempfile::tempdir().unwrap();
         let kubeconfig = dir.path().join("gram29.yaml");
         let mut child = Command::new(env!("CARGO_BIN_EXE_hasura-tui"))
             .args(["demo-cluster", "--write-kubeconfig"])
             .arg(&kubeconfig)
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -42,6 +47,21 @@ impl DemoProcess {
             kubeconfig,
             _dir: dir,
         }
+    }
+
+    /// kubectl's exit code, stdout and stderr, whatever they are.
+    fn kubectl_output(&self, args: &[&str]) -> (i32, String, String) {
+        let output = Command::new(kubectl())
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8(output.stdout).unwrap(),
+            String::from_utf8(output.stderr).unwrap(),
+        )
     }
 
     fn kubectl(&self, args: &[&str]) -> String {
@@ -229,4 +249,69 @@ fn kubectl_scale_and_delete_work_and_sigterm_exits_cleanly() {
     assert!(logs.contains("starting postgres"), "{logs}");
     let status = demo.terminate();
     assert!(status.success(), "exit status on SIGTERM: {status}");
+}
+
+/// Endpoints are served beside EndpointSlices with the deprecation warning kube-apiserver 1.33
+/// sends; `--no-endpoints` stops serving them (a cluster may), and hasura-tui's forwards, which
+/// follow EndpointSlices, do not notice.
+#[test]
+fn endpoints_are_deprecated_and_can_be_switched_off_without_hurting_forwards() {
+    let demo = DemoProcess::start();
+    let (code, out, stderr) = demo.kubectl_output(&["get", "endpoints", "data", "-n", "hasura"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(out.contains("10.244."), "{out}");
+    assert!(
+        stderr.contains(
+            "Warning: v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice"
+        ),
+        "{stderr}"
+    );
+    drop(demo);
+
+    let demo = DemoProcess::start_with(&["--no-endpoints"]);
+    let (code, _, stderr) = demo.kubectl_output(&["get", "endpoints", "-n", "hasura"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("the server doesn't have a resource type \"endpoints\""),
+        "{stderr}"
+    );
+    let slices = demo.kubectl(&["get", "endpointslices", "-n", "hasura"]);
+    assert!(slices.contains("data-"), "{slices}");
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let mut forward = Command::new(env!("CARGO_BIN_EXE_hasura-tui"))
+        .arg("--kubeconfig")
+        .arg(&demo.kubeconfig)
+        .args([
+            "port-forward",
+            "postgres",
+            "-n",
+            "hasura",
+            "--local-port",
+            &free,
+        ])
+        .env("XDG_STATE_HOME", demo._dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(forward.stdout.take().unwrap());
+    let mut first = String::new();
+    lines.read_line(&mut first).unwrap();
+    assert!(first.contains(&format!("127.0.0.1:{free}")), "{first}");
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{free}").parse().unwrap();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    std::io::Write::write_all(&mut stream, b"slices only").unwrap();
+    let mut back = [0u8; 11];
+    std::io::Read::read_exact(&mut stream, &mut back).unwrap();
+    assert_eq!(&back, b"slices only");
+    let _ = forward.kill();
+    let _ = forward.wait();
 }

@@ -313,6 +313,11 @@ async fn the_feed_keeps_every_allowed_kind_and_a_lasting_403_is_asked_once_per_b
         "only the kinds the Role leaves out are refused"
     );
     for (what, times) in &by_request {
+        let gaps: Vec<String> = times
+            .windows(2)
+            .map(|p| format!("{:.2}s", (p[1] - p[0]).as_secs_f64()))
+            .collect();
+        println!("{what}: {} requests, gaps {}", times.len(), gaps.join(" "));
         assert!(times.len() >= 3, "{what} retried: {times:?}");
         for (step, pair) in times.windows(2).enumerate() {
             let least = Duration::from_millis(400) * (1 << step);
