@@ -18,5 +18,6 @@ pub mod logs;
 pub mod model;
 pub mod opener;
 pub mod signals;
+pub mod spdy;
 pub mod tui;
 pub mod ui;
