@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use hasura_tui::forward::{ForwardManager, ForwardSpec, ForwardState};
 use rand::{Rng, SeedableRng};
-use sha2::{Digest, Sha256};
+use ring::digest::{Context, SHA256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -156,7 +156,7 @@ async fn stream_and_hash(addr: SocketAddr, seed: u64, total: usize) -> ([u8; 32]
     let (mut reader, mut writer) = stream.into_split();
     let writing = tokio::spawn(async move {
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-        let mut hash = Sha256::new();
+        let mut hash = Context::new(&SHA256);
         let mut chunk = vec![0u8; CHUNK];
         let mut sent = 0;
         while sent < total {
@@ -167,9 +167,9 @@ async fn stream_and_hash(addr: SocketAddr, seed: u64, total: usize) -> ([u8; 32]
             sent += n;
         }
         writer.shutdown().await.ok();
-        <[u8; 32]>::from(hash.finalize())
+        <[u8; 32]>::try_from(hash.finish().as_ref()).unwrap()
     });
-    let mut hash = Sha256::new();
+    let mut hash = Context::new(&SHA256);
     let mut buf = vec![0u8; CHUNK];
     let mut received = 0;
     while received < total {
@@ -181,7 +181,7 @@ async fn stream_and_hash(addr: SocketAddr, seed: u64, total: usize) -> ([u8; 32]
         hash.update(&buf[..n]);
         received += n;
     }
-    (writing.await.unwrap(), hash.finalize().into())
+    (writing.await.unwrap(), <[u8; 32]>::try_from(hash.finish().as_ref()).unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

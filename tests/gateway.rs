@@ -18,7 +18,7 @@ use hyper::body::Frame;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
+use ring::digest::{Context, SHA256};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -342,9 +342,9 @@ async fn large_bodies_stream_through_byte_identical_with_bounded_memory() {
         chunk[..8].copy_from_slice(&i.to_le_bytes());
         Bytes::from(chunk)
     };
-    let mut sent = Sha256::new();
+    let mut sent = Context::new(&SHA256);
     for i in 0..BIG / 65536 {
-        sent.update(chunk(i));
+        sent.update(&chunk(i));
     }
     let chunks = futures::stream::iter(
         (0..BIG / 65536).map(move |i| Ok::<_, std::io::Error>(Frame::data(chunk(i)))),
@@ -358,7 +358,7 @@ async fn large_bodies_stream_through_byte_identical_with_bounded_memory() {
     assert_eq!(response.status(), 200);
     let (received, len) = hash_body(response.into_body()).await;
     assert_eq!(len, BIG, "every byte came back");
-    assert_eq!(received, sent.finalize().to_vec(), "byte-identical upload");
+    assert_eq!(received, sent.finish().as_ref().to_vec(), "byte-identical upload");
 
     // Download: a 64 MiB pattern on the same keep-alive connection.
     conn.ready().await.unwrap();
@@ -370,7 +370,7 @@ async fn large_bodies_stream_through_byte_identical_with_bounded_memory() {
     assert_eq!(response.status(), 200);
     let (received, len) = hash_body(response.into_body()).await;
     assert_eq!(len, BIG);
-    let mut expected = Sha256::new();
+    let mut expected = Context::new(&SHA256);
     let period: Vec<u8> = (0..251u64).map(|i| i as u8).collect();
     let mut left = BIG;
     while left > 0 {
@@ -380,7 +380,7 @@ async fn large_bodies_stream_through_byte_identical_with_bounded_memory() {
     }
     assert_eq!(
         received,
-        expected.finalize().to_vec(),
+        expected.finish().as_ref().to_vec(),
         "byte-identical download"
     );
 
@@ -400,7 +400,7 @@ fn free_port() -> u16 {
 }
 
 async fn hash_body(mut body: hyper::body::Incoming) -> (Vec<u8>, u64) {
-    let mut hash = Sha256::new();
+    let mut hash = Context::new(&SHA256);
     let mut len = 0u64;
     while let Some(frame) = body.frame().await {
         if let Ok(data) = frame.expect("the body streams to its end").into_data() {
@@ -408,7 +408,7 @@ async fn hash_body(mut body: hyper::body::Incoming) -> (Vec<u8>, u64) {
             hash.update(&data);
         }
     }
-    (hash.finalize().to_vec(), len)
+    (hash.finish().as_ref().to_vec(), len)
 }
 
 /// VmHWM of a process: its peak resident memory, from the kernel.

@@ -133,6 +133,11 @@ pub struct Incoming {
 }
 
 impl Incoming {
+    /// The stream's id (odd: the client opened it).
+    pub fn id(&self) -> u32 {
+        self.stream.id
+    }
+
     /// Replies SYN_REPLY (an empty header block, as the kubelet sends) and hands the stream over.
     pub async fn accept(self) -> io::Result<Stream> {
         let frame = Frame::SynReply {
@@ -519,14 +524,19 @@ impl Stream {
         }
     }
 
-    /// RST_STREAM(CANCEL), unless FIN was sent already (spdystream `resetStream`).
+    /// RST_STREAM(CANCEL), unless FIN was sent already (spdystream `resetStream`). It follows
+    /// the stream's queued DATA when there is room, so what was written (an error message)
+    /// goes out before the reset.
     fn reset(&mut self) {
         if !self.fin_sent {
             self.fin_sent = true;
-            let _ = self.shared.control.send(Control::Frame(Frame::RstStream {
+            let rst = Frame::RstStream {
                 id: self.id,
                 status: CANCEL,
-            }));
+            };
+            if let Err(e) = self.shared.frames.try_send(rst) {
+                let _ = self.shared.control.send(Control::Frame(e.into_inner()));
+            }
         }
     }
 }
