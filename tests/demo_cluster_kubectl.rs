@@ -315,3 +315,156 @@ fn endpoints_are_deprecated_and_can_be_switched_off_without_hurting_forwards() {
     let _ = forward.kill();
     let _ = forward.wait();
 }
+
+/// `kubectl port-forward` as a process, its local port once it says where it listens.
+struct KubectlForward {
+    child: Child,
+    port: u16,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl KubectlForward {
+    fn start(demo: &DemoProcess, websockets: bool, args: &[&str]) -> KubectlForward {
+        let mut child = Command::new(kubectl())
+            .arg("--kubeconfig")
+            .arg(&demo.kubeconfig)
+            .arg("port-forward")
+            .args(args)
+            .arg("-v=6")
+            .env("KUBECTL_PORT_FORWARD_WEBSOCKETS", websockets.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let stderr = child.stderr.take().unwrap();
+        let stderr_log = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                stderr_log.lock().unwrap().push_str(&(line + "\n"));
+            }
+        });
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        let port = first
+            .split("127.0.0.1:")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no port in {first:?}: {}", log.lock().unwrap()));
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        KubectlForward { child, port, log }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    fn wait_exit(&mut self) -> Option<i32> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for KubectlForward {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends `data`, half-closes, reads to the end.
+fn exchange(port: u16, data: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(20)))?;
+    let writer = {
+        let mut stream = stream.try_clone()?;
+        let data = data.to_vec();
+        std::thread::spawn(move || {
+            let _ = stream.write_all(&data);
+            let _ = stream.shutdown(std::net::Shutdown::Write);
+        })
+    };
+    let mut back = Vec::new();
+    stream.read_to_end(&mut back)?;
+    let _ = writer.join();
+    Ok(back)
+}
+
+/// kubectl port-forwards through the demo cluster with both of its transports: SPDY in a
+/// WebSocket (1.31+'s default) and the legacy SPDY upgrade. Bytes come back identical, a
+/// Service's named targetPort is resolved by kubectl itself, and a port nothing listens on ends
+/// kubectl with the kubelet's message.
+#[test]
+fn kubectl_port_forward_works_through_the_demo_with_each_protocol() {
+    let demo = DemoProcess::start();
+    let payload: Vec<u8> = (0..4 << 20)
+        .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    for websockets in [true, false] {
+        let forward = KubectlForward::start(
+            &demo,
+            websockets,
+            &["-n", "hasura", "pod/postgres-0", ":5432"],
+        );
+        let back = exchange(forward.port, &payload).unwrap();
+        assert!(
+            back == payload,
+            "websockets={websockets}: {} bytes back of {}",
+            back.len(),
+            payload.len()
+        );
+        let log = forward.log();
+        if websockets {
+            assert!(
+                log.contains("negotiated protocol: portforward.k8s.io"),
+                "{log}"
+            );
+        } else {
+            assert!(
+                log.contains("verb=\"POST\"") && log.contains("101 Switching Protocols"),
+                "{log}"
+            );
+            assert!(!log.contains("tunneling_dialer"), "{log}");
+        }
+
+        // A Service: kubectl picks a pod by the selector and resolves `http` to 8080 itself.
+        let forward =
+            KubectlForward::start(&demo, websockets, &["-n", "hasura", "svc/data", ":80"]);
+        let reply = exchange(
+            forward.port,
+            b"GET /via-kubectl HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+        let reply = String::from_utf8_lossy(&reply);
+        assert!(
+            reply.starts_with("HTTP/1.1 200") && reply.contains("/via-kubectl"),
+            "{reply}"
+        );
+
+        // A port nothing listens on: kubectl prints the kubelet's error and ends with exit 1.
+        let mut forward = KubectlForward::start(
+            &demo,
+            websockets,
+            &["-n", "hasura", "pod/postgres-0", ":6000"],
+        );
+        let _ = exchange(forward.port, b"x");
+        assert_eq!(forward.wait_exit(), Some(1), "{}", forward.log());
+        let log = forward.log();
+        assert!(
+            log.contains("error forwarding port 6000 to pod ")
+                && log.contains(", uid : failed to execute portforward in network namespace")
+                && log.contains("connect: connection refused")
+                && log.contains("lost connection to pod"),
+            "{log}"
+        );
+    }
+}

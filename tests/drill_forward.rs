@@ -181,7 +181,10 @@ async fn stream_and_hash(addr: SocketAddr, seed: u64, total: usize) -> ([u8; 32]
         hash.update(&buf[..n]);
         received += n;
     }
-    (writing.await.unwrap(), <[u8; 32]>::try_from(hash.finish().as_ref()).unwrap())
+    (
+        writing.await.unwrap(),
+        <[u8; 32]>::try_from(hash.finish().as_ref()).unwrap(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -215,28 +218,43 @@ async fn a_gibibyte_over_32_connections_arrives_intact() {
     manager.stop_all().await;
 }
 
-/// `GET /` on a fresh connection through the forward: which pod answered.
+/// `GET /` on a fresh connection through the forward: which pod answered. The body is read by
+/// its Content-Length, as HTTP clients do: a container that closes first leaves the stream's
+/// end to the runtime's one-second linger (containerd), which a client need not wait for.
 async fn answering_pod(addr: SocketAddr) -> Result<String, String> {
     let exchange = async {
-        let mut stream = TcpStream::connect(addr).await?;
+        let stream = TcpStream::connect(addr).await?;
+        let mut stream = tokio::io::BufReader::new(stream);
         stream
+            .get_mut()
             .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             .await?;
-        let mut response = String::new();
-        stream.read_to_string(&mut response).await?;
-        Ok::<_, std::io::Error>(response)
+        let mut length = None;
+        loop {
+            let mut line = String::new();
+            if tokio::io::AsyncBufReadExt::read_line(&mut stream, &mut line).await? == 0 {
+                return Err(std::io::Error::other("the reply ended in its headers"));
+            }
+            if line == "\r\n" {
+                break;
+            }
+            if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = value.trim().parse::<usize>().ok();
+            }
+        }
+        let mut body = vec![0u8; length.ok_or_else(|| std::io::Error::other("no length"))?];
+        stream.read_exact(&mut body).await?;
+        Ok::<_, std::io::Error>(body)
     };
-    let response = tokio::time::timeout(Duration::from_secs(5), exchange)
+    let body = tokio::time::timeout(Duration::from_secs(5), exchange)
         .await
         .map_err(|_| "no answer within 5 s".to_string())?
         .map_err(|e| e.to_string())?;
-    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
-    let echo: serde_json::Value =
-        serde_json::from_str(body.trim()).map_err(|e| format!("{e}: {response:?}"))?;
+    let echo: serde_json::Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
     echo["pod"]
         .as_str()
         .map(str::to_string)
-        .ok_or_else(|| format!("no pod in {body}"))
+        .ok_or_else(|| format!("no pod in {echo}"))
 }
 
 /// Each endpoint of my-app's slices as kubectl reads them: `pod ready serving terminating`.

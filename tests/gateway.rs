@@ -17,8 +17,8 @@ use http_body_util::{BodyExt, Empty, StreamBody};
 use hyper::body::Frame;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
-use serde_json::Value;
 use ring::digest::{Context, SHA256};
+use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -358,7 +358,11 @@ async fn large_bodies_stream_through_byte_identical_with_bounded_memory() {
     assert_eq!(response.status(), 200);
     let (received, len) = hash_body(response.into_body()).await;
     assert_eq!(len, BIG, "every byte came back");
-    assert_eq!(received, sent.finish().as_ref().to_vec(), "byte-identical upload");
+    assert_eq!(
+        received,
+        sent.finish().as_ref().to_vec(),
+        "byte-identical upload"
+    );
 
     // Download: a 64 MiB pattern on the same keep-alive connection.
     conn.ready().await.unwrap();

@@ -89,6 +89,9 @@ async fn an_expiring_token_is_renewed_through_a_session_once_per_renewal() {
         ])
         .args(["--local-port", &port.to_string()])
         .env("XDG_STATE_HOME", dir.path())
+        // One API request per connection, so the session keeps needing fresh tokens: the
+        // multiplexed transports sign in once per tunnel and would not exercise renewal.
+        .env("HASURA_TUI_FORWARD_TRANSPORT", "v4")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -396,6 +396,7 @@ fn forward_view(state: ForwardState, port: Option<u16>, stats: StatsView) -> For
             remote_port: Some(8080),
             exposed: false,
             http: Some(true),
+            transport: None,
         },
         stats,
         gateway: None,

@@ -1,6 +1,8 @@
 //! One local connection through a forward: pick a Ready pod (fresh for every connection), open a
-//! port-forward stream to it, and copy both ways. A pod that dies mid-stream resets the local
-//! connection, so a client can never mistake a cut transfer for a complete one.
+//! stream to its port (`tunnels`), and copy both ways. The client's half-close is passed on
+//! where the transport can say it (SPDY's FIN), and the reply keeps coming until the pod's side
+//! ends. A pod that dies mid-stream resets the local connection, so a client can never mistake
+//! a cut transfer for a complete one.
 
 use std::io;
 use std::sync::Arc;
@@ -12,9 +14,10 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::pod_stream::PodStream;
+use super::port_stream::PortStream;
 use super::stats::{Counted, Stats};
 use super::target::Backends;
+use super::tunnels::Tunnels;
 
 /// How long a connection waits for a Ready pod before it is closed.
 pub const NO_PODS_WAIT: Duration = Duration::from_secs(3);
@@ -23,14 +26,14 @@ pub const NO_PODS_WAIT: Duration = Duration::from_secs(3);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Copy buffer per direction: large enough that a fast stream is not syscall-bound.
 const COPY_BUFFER: usize = 256 * 1024;
-/// After the client has finished sending, how long the pod may stay silent before the
-/// connection is closed (see the upload in `serve`). Short, because a client that closed for
-/// good looks the same until we write to it, and the pod's stream stays open until then.
-const HALF_CLOSED_IDLE: Duration = Duration::from_secs(2);
+/// On the v4 fallback only, which cannot pass a half-close on: after the client has finished
+/// sending, how long the pod may stay silent before the connection is closed. A client that
+/// closed for good looks the same as one that half-closed until we write to it, and the pod's
+/// WebSocket stays open until then.
+const V4_HALF_CLOSED_IDLE: Duration = Duration::from_secs(10);
 
 pub struct ConnectionContext {
-    pub client: kube::Client,
-    pub namespace: String,
+    pub tunnels: Arc<Tunnels>,
     pub backends: watch::Receiver<Backends>,
     pub stats: Arc<Stats>,
     pub next: Arc<AtomicUsize>,
@@ -41,7 +44,7 @@ pub struct ConnectionContext {
 /// A port-forward stream to one Ready pod, for one local connection.
 pub struct Upstream {
     pub pod: String,
-    pub stream: PodStream,
+    pub stream: PortStream,
 }
 
 /// Why a local connection got no upstream.
@@ -58,7 +61,7 @@ pub async fn open_upstream(ctx: &mut ConnectionContext) -> Result<Upstream, NoUp
         tracing::info!(forward = %ctx.label, "connection closed: no ready pods");
         return Err(NoUpstream::NoPods);
     };
-    let connect = PodStream::connect(&ctx.client, &ctx.namespace, &pod, port);
+    let connect = ctx.tunnels.open(&pod, port);
     match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
         Ok(Ok(stream)) => Ok(Upstream { pod, stream }),
         Ok(Err(e)) => {
@@ -85,29 +88,29 @@ pub async fn serve(local: TcpStream, mut ctx: ConnectionContext, switched: Cance
     let (local_read, local_write) = local.into_split();
     let to_pod = BufReader::with_capacity(COPY_BUFFER, Counted::new(local_read, ctx.stats.clone()));
     let mut to_client = Counted::new(local_write, ctx.stats.clone());
+    let half_closes = stream.half_closes();
     let (pod_read, mut pod_write) = tokio::io::split(stream);
     let mut from_pod = BufReader::with_capacity(COPY_BUFFER, pod_read);
 
     let last_from_pod = LastData::new();
     let outcome = {
-        // The client's end of input is not passed on. v4 port-forward has no half-close: the
-        // only way to say it is closing the WebSocket, and the API server answers that by ending
-        // the whole stream, dropping whatever the pod was still sending, so the client would see
-        // a clean end of a short transfer. The pod's side stays open instead, until the pod ends
-        // it, the client goes away (a write fails), or the pod has been silent for
-        // HALF_CLOSED_IDLE since the client finished.
         let pod_write = &mut pod_write;
         // Owns `to_pod`, so its buffer is freed as soon as the client has finished sending.
+        // The client's end of input goes on as FIN where the transport has one; the pod's
+        // side stays open for the reply either way.
         let upload = async move {
             let mut to_pod = to_pod;
-            let _ = tokio::io::copy_buf(&mut to_pod, pod_write).await;
+            let copied = tokio::io::copy_buf(&mut to_pod, pod_write).await;
+            if copied.is_ok() && half_closes {
+                let _ = pod_write.shutdown().await;
+            }
         };
         let download = copy_noting_activity(&mut from_pod, &mut to_client, &last_from_pod);
         tokio::pin!(upload, download);
         let mut upload_done = false;
         // The connection ends when the pod's side does: the pod will read nothing more after that.
         loop {
-            let idle_until = last_from_pod.get() + HALF_CLOSED_IDLE;
+            let idle_until = last_from_pod.get() + V4_HALF_CLOSED_IDLE;
             tokio::select! {
                 _ = ctx.cancel.cancelled() => break Outcome::Stopped,
                 _ = switched.cancelled() => break Outcome::Cut("gateway mode switched on".into()),
@@ -116,8 +119,9 @@ pub async fn serve(local: TcpStream, mut ctx: ConnectionContext, switched: Cance
                     // The pod's silence counts from the client's end of input.
                     last_from_pod.touch();
                 }
-                () = tokio::time::sleep_until(idle_until.into()), if upload_done => {
-                    if last_from_pod.get().elapsed() >= HALF_CLOSED_IDLE {
+                // v4 only: the pod cannot be told the client finished, so its silence ends it.
+                () = tokio::time::sleep_until(idle_until.into()), if upload_done && !half_closes => {
+                    if last_from_pod.get().elapsed() >= V4_HALF_CLOSED_IDLE {
                         break Outcome::Finished;
                     }
                 }

@@ -25,6 +25,15 @@ use super::target::{self, Backends, PortChoice};
 /// The label that ties a slice to its Service.
 const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
 
+/// Why following could not start.
+#[derive(Debug)]
+pub enum FollowError {
+    /// No source may be read (forbidden, or not served): retrying will not help.
+    Refused(String),
+    /// The list failed (the API server unreachable, a 5xx): it may pass.
+    Failed(String),
+}
+
 /// A running follower: its current answer and its task (which ends on cancel).
 pub struct Follower {
     pub backends: watch::Receiver<Backends>,
@@ -38,7 +47,7 @@ pub async fn follow(
     service: &Service,
     choice: PortChoice,
     cancel: CancellationToken,
-) -> Result<Follower, String> {
+) -> Result<Follower, FollowError> {
     let (tx, backends) = watch::channel(Backends::default());
     let (first_tx, first_rx) = oneshot::channel();
     let source = Source {
@@ -88,13 +97,13 @@ enum Outcome {
     Refused(u16),
 }
 
-type First = Option<oneshot::Sender<Result<(), String>>>;
+type First = Option<oneshot::Sender<Result<(), FollowError>>>;
 
 impl Source {
     async fn run(
         self,
         tx: watch::Sender<Backends>,
-        first: oneshot::Sender<Result<(), String>>,
+        first: oneshot::Sender<Result<(), FollowError>>,
         cancel: CancellationToken,
     ) {
         let mut first = Some(first);
@@ -124,7 +133,11 @@ impl Source {
         let Some(selector) = self.selector.clone() else {
             // Selector-less: only endpoints could say where it goes.
             if let Some(first) = first.take() {
-                let _ = first.send(Err(refused(code, "endpoints", &self.namespace)));
+                let _ = first.send(Err(FollowError::Refused(refused(
+                    code,
+                    "endpoints",
+                    &self.namespace,
+                ))));
             }
             return;
         };
@@ -137,7 +150,11 @@ impl Source {
             })
             .await;
         if let (Outcome::Refused(code), Some(first)) = (outcome, first.take()) {
-            let _ = first.send(Err(refused(code, "pods", &self.namespace)));
+            let _ = first.send(Err(FollowError::Refused(refused(
+                code,
+                "pods",
+                &self.namespace,
+            ))));
         }
     }
 
@@ -196,7 +213,7 @@ impl Source {
                 Some(Err(e)) => match first.take() {
                     // Before anything is known, the forward cannot start: say why.
                     Some(first) => {
-                        let _ = first.send(Err(message(&e)));
+                        let _ = first.send(Err(FollowError::Failed(message(&e))));
                         return Outcome::Cancelled;
                     }
                     // Retried with backoff by the stream; the last known pods stay in use.

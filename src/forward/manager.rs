@@ -21,8 +21,14 @@ use super::http_proxy::GatewayContext;
 use super::request_log::{RequestEntry, RequestLog};
 use super::stats::Stats;
 use super::task::{self, TaskContext};
+use super::transport::Transport;
+use super::tunnels::KeepAlive;
 use super::{ForwardError, ForwardKey, ForwardSpec, ForwardState, ForwardStatus, ForwardView};
 use crate::access::AccessCache;
+
+/// Forces a transport for every forward (`spdy-ws`, `spdy`, `v4`): for tests and benchmarks
+/// that drive the binary.
+pub const TRANSPORT_ENV: &str = "HASURA_TUI_FORWARD_TRANSPORT";
 
 /// How long a stopping forward may take to close its listener and connections before it is
 /// forgotten anyway (its task is then aborted), and how long its successor waits for the port.
@@ -61,6 +67,9 @@ pub struct ForwardManager {
     access: AccessCache,
     forwards: BTreeMap<ForwardKey, Forward>,
     changed: Arc<Notify>,
+    /// A transport every forward must use (tests, benchmarks); else each negotiates.
+    transport: Option<Transport>,
+    keepalive: KeepAlive,
 }
 
 impl ForwardManager {
@@ -75,7 +84,29 @@ impl ForwardManager {
             access: AccessCache::default(),
             forwards: BTreeMap::new(),
             changed: Arc::new(Notify::new()),
+            transport: std::env::var(TRANSPORT_ENV)
+                .ok()
+                .and_then(|t| Transport::parse(&t)),
+            keepalive: KeepAlive::default(),
         }
+    }
+
+    /// Every forward started from now uses `transport` and never falls back (tests and
+    /// benchmarks force each transport this way).
+    pub fn with_transport(mut self, transport: Transport) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// Keepalive timings for forwards started from now (tests shorten them).
+    pub fn with_keepalive(mut self, keepalive: KeepAlive) -> Self {
+        self.keepalive = keepalive;
+        self
+    }
+
+    /// A forward's status as it changes (tests, and the headless command while it waits).
+    pub fn status(&self, key: &ForwardKey) -> Option<watch::Receiver<ForwardStatus>> {
+        self.forwards.get(key).map(|f| f.status.clone())
     }
 
     /// Woken whenever a forward's state changes (not for every byte: read counters on a tick).
@@ -97,6 +128,7 @@ impl ForwardManager {
             remote_port: None,
             exposed: !spec.address.is_loopback(),
             http: None,
+            transport: None,
         });
         let stats = Arc::new(Stats::default());
         let cancel = CancellationToken::new();
@@ -114,6 +146,8 @@ impl ForwardManager {
                 identity,
                 log: requests.clone(),
             },
+            transport: self.transport,
+            keepalive: self.keepalive,
         };
         let task = tokio::spawn(task::run_after(previous, STOP_TIMEOUT, context));
         self.forwards.insert(

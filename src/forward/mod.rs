@@ -1,6 +1,7 @@
-//! The port-forward engine: one tokio task per forward (the API server's port-forward over
-//! WebSocket, one upstream stream per local connection), local port choice, EndpointSlice-
-//! following pod selection that outlives pod restarts, and live counters. Used by the dashboard and by
+//! The port-forward engine: one tokio task per forward (SPDY stream pairs multiplexed over a few
+//! upgraded connections per pod, as kubectl speaks to the API server, with kubectl's fallbacks),
+//! local port choice, EndpointSlice-following pod selection that outlives pod restarts, setup
+//! that waits out an unreachable API server, and live counters. Used by the dashboard and by
 //! `hasura-tui port-forward` alike.
 
 mod connection;
@@ -12,10 +13,13 @@ mod manager;
 pub mod persist;
 mod pod_stream;
 mod port;
+mod port_stream;
 pub mod request_log;
 mod stats;
 mod target;
 mod task;
+pub mod transport;
+pub mod tunnels;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -24,6 +28,8 @@ pub use manager::ForwardManager;
 pub use port::candidates as local_port_candidates;
 pub use request_log::RequestEntry;
 pub use stats::{StatsView, human_bytes};
+pub use transport::Transport;
+pub use tunnels::KeepAlive;
 
 /// Which microservice a forward belongs to (namespace, name): at most one forward each.
 pub type ForwardKey = (String, String);
@@ -78,6 +84,14 @@ pub enum ForwardState {
     NoReadyPods,
     /// Told to stop; its port and connections are being closed.
     Stopping,
+    /// The setup failed in a way that may pass (the API server unreachable, a 5xx): the port
+    /// is kept (when it was given) and the setup tried again after `retry_in`.
+    Waiting {
+        cause: String,
+        retry_in: std::time::Duration,
+    },
+    /// A connection to the API server was lost and none is up again yet.
+    Reconnecting(String),
     Error(String),
 }
 
@@ -92,6 +106,8 @@ pub struct ForwardStatus {
     pub exposed: bool,
     /// Whether the port speaks HTTP (gateway mode possible), once the Service is read.
     pub http: Option<bool>,
+    /// How connections reach the pods, once negotiated.
+    pub transport: Option<Transport>,
 }
 
 /// Everything the FORWARD column shows.
@@ -120,6 +136,12 @@ impl ForwardView {
             ForwardState::Starting => "starting…".to_string(),
             ForwardState::Stopping => "stopping…".to_string(),
             ForwardState::Error(e) => error_text(e),
+            ForwardState::Waiting { cause, retry_in } => {
+                format!("{warn}{addr} {}", waiting_text(cause, *retry_in))
+                    .trim()
+                    .to_string()
+            }
+            ForwardState::Reconnecting(_) => format!("{warn}{addr} reconnecting…"),
             ForwardState::NoReadyPods => format!("{warn}{addr} no ready pods"),
             ForwardState::Active => format!(
                 "{warn}{addr} ▲{} ▼{} {}conn",
@@ -155,6 +177,12 @@ impl ForwardView {
             ForwardState::Starting => "starting…".to_string(),
             ForwardState::Stopping => "stopping…".to_string(),
             ForwardState::Error(e) => error_text(e),
+            ForwardState::Waiting { cause, retry_in } => {
+                format!("{head} {}", waiting_text(cause, *retry_in))
+                    .trim()
+                    .to_string()
+            }
+            ForwardState::Reconnecting(_) => format!("{head} reconnecting…"),
             ForwardState::NoReadyPods => format!("{head} no pods"),
             ForwardState::Active => format!(
                 "{head} ▲{} ▼{}",
@@ -163,6 +191,11 @@ impl ForwardView {
             ),
         }
     }
+}
+
+/// `waiting: connection refused (retry in 4s)`.
+pub fn waiting_text(cause: &str, retry_in: std::time::Duration) -> String {
+    format!("waiting: {cause} (retry in {}s)", retry_in.as_secs().max(1))
 }
 
 /// A forward's error as its row says it: `error: port 8080 in use`; a refusal that already

@@ -1,5 +1,5 @@
-//! One port-forward stream to a pod, as a byte stream (`AsyncRead` + `AsyncWrite`) spoken
-//! directly over the API server's WebSocket (`v4.channel.k8s.io`), for one port.
+//! One port-forward stream to a pod over the `v4.channel.k8s.io` fallback (one WebSocket per
+//! local connection, no half-close), as a byte stream (`AsyncRead` + `AsyncWrite`).
 //!
 //! kube-rs's `Api::portforward` does the same through a 1 MiB in-memory pipe and a task, and cuts
 //! what the client sends into 4 KiB frames; through TLS and WebSocket framing on both sides that
@@ -25,7 +25,7 @@ use tokio_tungstenite::tungstenite::{self, Message};
 const DATA: u8 = 0;
 const ERROR: u8 = 1;
 
-pub struct PodStream {
+pub struct V4Stream {
     ws: WebSocketStream<TokioIo<Upgraded>>,
     /// What is left of the last data frame.
     pending: Bytes,
@@ -37,19 +37,19 @@ pub struct PodStream {
     closing: bool,
 }
 
-impl PodStream {
+impl V4Stream {
     /// Opens a port-forward to `port` of the pod.
     pub async fn connect(
         client: &kube::Client,
         namespace: &str,
         pod: &str,
         port: u16,
-    ) -> Result<PodStream, kube::Error> {
+    ) -> Result<V4Stream, kube::Error> {
         let request = kube::core::Request::new(Pod::url_path(&(), Some(namespace)))
             .portforward(pod, &[port])
             .map_err(kube::Error::BuildRequest)?;
         let ws = client.connect(request).await?.into_stream();
-        Ok(PodStream {
+        Ok(V4Stream {
             ws,
             pending: Bytes::new(),
             data_started: false,
@@ -67,7 +67,7 @@ fn ws_error(e: tungstenite::Error) -> io::Error {
     }
 }
 
-impl AsyncRead for PodStream {
+impl AsyncRead for V4Stream {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -129,7 +129,7 @@ impl AsyncRead for PodStream {
     }
 }
 
-impl AsyncWrite for PodStream {
+impl AsyncWrite for V4Stream {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,

@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
+use std::time::Duration;
 
 use futures::FutureExt;
 use k8s_openapi::api::core::v1::{Pod, Service};
@@ -19,12 +20,23 @@ use super::endpoints;
 use super::gateway;
 use super::http_proxy::{self, GatewayContext};
 use super::stats::Stats;
-use super::target::{self, Backends};
+use super::target::{self, Backends, PortChoice};
+use super::transport::Transport;
+use super::tunnels::{Health, KeepAlive, Tunnels};
 use super::{ForwardError, ForwardSpec, ForwardState, ForwardStatus};
 use crate::access::AccessCache;
 
 /// How long to wait after a failed accept before the next.
 const ACCEPT_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
+/// Waits between setup attempts that may pass: doubling to 30 s.
+const SETUP_BACKOFF: [Duration; 6] = [
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+    Duration::from_secs(8),
+    Duration::from_secs(15),
+    Duration::from_secs(30),
+];
 
 pub struct TaskContext {
     pub client: kube::Client,
@@ -36,6 +48,9 @@ pub struct TaskContext {
     pub changed: Arc<Notify>,
     pub cancel: CancellationToken,
     pub gateway: GatewayContext,
+    /// The transport to use, never falling back (tests, benchmarks); negotiated when `None`.
+    pub transport: Option<Transport>,
+    pub keepalive: KeepAlive,
 }
 
 impl TaskContext {
@@ -90,93 +105,108 @@ async fn run(ctx: TaskContext) {
     crate::crash::test_panic("forward");
     if let Err(error) = serve(&ctx).await {
         tracing::warn!(forward = %ctx.spec.label(), "forward failed: {error}");
-        ctx.publish(|s| s.state = ForwardState::Error(error.to_string()));
+        // The listener is closed by now: the row must not offer its address.
+        ctx.publish(|s| {
+            s.state = ForwardState::Error(error.to_string());
+            s.local = None;
+        });
         // Stay until stopped, so the error stays visible in the row.
         ctx.cancel.cancelled().await;
     }
 }
 
+/// What the setup found: the port, the pods to send to, and the connections to them.
+struct Ready {
+    choice: PortChoice,
+    http: bool,
+    backends: watch::Receiver<Backends>,
+    follower: Option<tokio::task::JoinHandle<()>>,
+    tunnels: Arc<Tunnels>,
+}
+
+/// Why the setup did not finish.
+enum SetupError {
+    /// Trying again will not help: shown as the forward's error.
+    Final(ForwardError),
+    /// It may pass (the API server unreachable, a 5xx): wait and try again.
+    Transient(String),
+}
+
+impl From<ForwardError> for SetupError {
+    fn from(e: ForwardError) -> Self {
+        SetupError::Final(e)
+    }
+}
+
+/// An API error that says something about the request (final) or about the server (may pass).
+fn classify(e: &kube::Error) -> SetupError {
+    match e {
+        kube::Error::Api(status) if status.code >= 500 || status.code == 429 => {
+            SetupError::Transient(api_message(e))
+        }
+        kube::Error::Api(_) => SetupError::Final(ForwardError::Api(api_message(e))),
+        other => SetupError::Transient(super::transport::innermost(other)),
+    }
+}
+
 async fn serve(ctx: &TaskContext) -> Result<(), ForwardError> {
     let spec = &ctx.spec;
-    let services: Api<Service> = Api::namespaced(ctx.client.clone(), &spec.namespace);
-    // Both at once: on a far cluster each is a round trip.
-    let (allowed, service) = tokio::join!(
-        ctx.access.allowed(
-            &ctx.client,
-            &spec.namespace,
-            "create",
-            "pods",
-            "portforward"
-        ),
-        services.get_opt(&spec.service)
-    );
-    if !allowed {
-        return Err(ForwardError::Forbidden(spec.namespace.clone()));
-    }
-    let service = match service {
-        Ok(Some(service)) => service,
-        Ok(None) => return Err(ForwardError::NotFound(spec.label())),
-        Err(e) => return Err(ForwardError::Api(api_message(&e))),
+    // An exact local port is taken at once and kept while the setup waits.
+    let mut listener = match spec.local_port {
+        Some(_) => Some(super::port::bind(spec.address, spec.local_port, 0)?),
+        None => None,
     };
-    let choice = target::choose_port(&service, spec.remote_port)?;
-    let http = gateway::is_http(&choice);
-    ctx.publish(|s| s.http = Some(http));
-    if spec.gateway.is_some() && !http {
-        let port = match &choice.name {
-            Some(name) => format!("{} ({name})", choice.service_port),
-            None => choice.service_port.to_string(),
-        };
-        return Err(ForwardError::NotHttp(spec.label(), port));
+    if let Some(listener) = &listener {
+        let local = listener.local_addr().ok();
+        ctx.publish(|s| s.local = local);
     }
-
-    let (backends_rx, backends_task) = match &spec.pod {
-        Some(pod) => {
-            let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &spec.namespace);
-            let pinned = pods
-                .get_opt(pod)
-                .await
-                .map_err(|e| ForwardError::Api(api_message(&e)))?;
-            let pinned = pinned.ok_or_else(|| ForwardError::PodNotFound(pod.clone()))?;
-            let port = target::container_port(&pinned, &choice.target)
-                .ok_or_else(|| ForwardError::UnresolvedPort(pod.clone()))?;
-            let (_, rx) = watch::channel(Backends {
-                pods: vec![(pod.clone(), port)],
-            });
-            (rx, None)
-        }
-        None => {
-            let follower = endpoints::follow(
-                ctx.client.clone(),
-                &service,
-                choice.clone(),
-                ctx.cancel.clone(),
-            )
-            .await
-            .map_err(ForwardError::Api)?;
-            (follower.backends, Some(follower.task))
+    let mut attempt = 0;
+    let ready = loop {
+        match setup(ctx).await {
+            Ok(ready) => break ready,
+            Err(SetupError::Final(e)) => return Err(e),
+            Err(SetupError::Transient(cause)) => {
+                let retry_in = SETUP_BACKOFF[attempt.min(SETUP_BACKOFF.len() - 1)];
+                attempt += 1;
+                tracing::warn!(forward = %spec.label(), "setup failed: {cause}; again in {retry_in:?}");
+                ctx.publish(|s| s.state = ForwardState::Waiting { cause, retry_in });
+                tokio::select! {
+                    _ = ctx.cancel.cancelled() => return Ok(()),
+                    _ = tokio::time::sleep(retry_in) => {}
+                }
+            }
         }
     };
-
+    let Ready {
+        choice,
+        http,
+        backends: backends_rx,
+        follower,
+        tunnels,
+    } = ready;
     let remote = match choice.target {
         target::Target::Number(n) => n,
         target::Target::Name(_) => backends_rx.borrow().port().unwrap_or(choice.service_port),
     };
-    let listener = super::port::bind(spec.address, spec.local_port, remote)?;
+    let listener = match listener.take() {
+        Some(listener) => listener,
+        None => super::port::bind(spec.address, spec.local_port, remote)?,
+    };
     let local = listener
         .local_addr()
         .map_err(|e| ForwardError::Bind(SocketAddr::new(spec.address, 0), e.to_string()))?;
-    tracing::info!(forward = %spec.label(), %local, remote, "forward listening");
-    let state_of = |b: &Backends| {
-        if b.pods.is_empty() {
-            ForwardState::NoReadyPods
-        } else {
-            ForwardState::Active
-        }
+    tracing::info!(forward = %spec.label(), %local, remote, transport = %tunnels.transport(), "forward listening");
+    let mut health = tunnels.health();
+    let state_of = |b: &Backends, h: &Health| match (b.pods.is_empty(), h) {
+        (true, _) => ForwardState::NoReadyPods,
+        (false, Health::Reconnecting(why)) => ForwardState::Reconnecting(why.clone()),
+        (false, Health::Up) => ForwardState::Active,
     };
     ctx.publish(|s| {
         s.local = Some(local);
         s.remote_port = backends_rx.borrow().port().or(Some(remote));
-        s.state = state_of(&backends_rx.borrow());
+        s.transport = Some(tunnels.transport());
+        s.state = state_of(&backends_rx.borrow(), &health.borrow());
     });
 
     let connections = TaskTracker::new();
@@ -200,9 +230,21 @@ async fn serve(ctx: &TaskContext) -> Result<(), ForwardError> {
                     continue;
                 }
                 let backends = watching.borrow_and_update().clone();
+                // New pods get their connection before their first client.
+                tunnels.prewarm(&backends);
                 ctx.publish(|s| {
-                    s.state = state_of(&backends);
+                    s.state = state_of(&backends, &health.borrow());
                     s.remote_port = backends.port().or(s.remote_port);
+                });
+            }
+            changed = health.changed() => {
+                if changed.is_err() {
+                    continue;
+                }
+                let now = health.borrow_and_update().clone();
+                ctx.publish(|s| {
+                    s.state = state_of(&watching.borrow(), &now);
+                    s.transport = Some(tunnels.transport());
                 });
             }
             changed = identity.changed(), if http && !http_aware => {
@@ -223,8 +265,7 @@ async fn serve(ctx: &TaskContext) -> Result<(), ForwardError> {
                     }
                 };
                 let connection = ConnectionContext {
-                    client: ctx.client.clone(),
-                    namespace: spec.namespace.clone(),
+                    tunnels: tunnels.clone(),
                     backends: backends_rx.clone(),
                     stats: ctx.stats.clone(),
                     next: next.clone(),
@@ -243,10 +284,102 @@ async fn serve(ctx: &TaskContext) -> Result<(), ForwardError> {
     drop(listener);
     connections.close();
     connections.wait().await;
-    if let Some(task) = backends_task {
+    tunnels.close_all();
+    if let Some(task) = follower {
         task.abort();
     }
     Ok(())
+}
+
+/// Permission, the Service and its port, the pods behind it, and a first connection to one of
+/// them. All or nothing: a failure undoes what was started.
+async fn setup(ctx: &TaskContext) -> Result<Ready, SetupError> {
+    let spec = &ctx.spec;
+    let services: Api<Service> = Api::namespaced(ctx.client.clone(), &spec.namespace);
+    // Both at once: on a far cluster each is a round trip.
+    let (allowed, service) = tokio::join!(
+        ctx.access.allowed(
+            &ctx.client,
+            &spec.namespace,
+            "create",
+            "pods",
+            "portforward"
+        ),
+        services.get_opt(&spec.service)
+    );
+    if !allowed {
+        return Err(ForwardError::Forbidden(spec.namespace.clone()).into());
+    }
+    let service = match service {
+        Ok(Some(service)) => service,
+        Ok(None) => return Err(ForwardError::NotFound(spec.label()).into()),
+        Err(e) => return Err(classify(&e)),
+    };
+    let choice = target::choose_port(&service, spec.remote_port)?;
+    let http = gateway::is_http(&choice);
+    ctx.publish(|s| s.http = Some(http));
+    if spec.gateway.is_some() && !http {
+        let port = match &choice.name {
+            Some(name) => format!("{} ({name})", choice.service_port),
+            None => choice.service_port.to_string(),
+        };
+        return Err(ForwardError::NotHttp(spec.label(), port).into());
+    }
+
+    let (backends, follower) = match &spec.pod {
+        Some(pod) => {
+            let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &spec.namespace);
+            let pinned = pods.get_opt(pod).await.map_err(|e| classify(&e))?;
+            let pinned = pinned.ok_or_else(|| ForwardError::PodNotFound(pod.clone()))?;
+            let port = target::container_port(&pinned, &choice.target)
+                .ok_or_else(|| ForwardError::UnresolvedPort(pod.clone()))?;
+            let (_, rx) = watch::channel(Backends {
+                pods: vec![(pod.clone(), port)],
+            });
+            (rx, None)
+        }
+        None => {
+            let follower = endpoints::follow(
+                ctx.client.clone(),
+                &service,
+                choice.clone(),
+                ctx.cancel.clone(),
+            )
+            .await
+            .map_err(|e| match e {
+                endpoints::FollowError::Refused(m) => SetupError::Final(ForwardError::Api(m)),
+                endpoints::FollowError::Failed(m) => SetupError::Transient(m),
+            })?;
+            (follower.backends, Some(follower.task))
+        }
+    };
+    let tunnels = Tunnels::new(
+        ctx.client.clone(),
+        &spec.namespace,
+        &spec.label(),
+        ctx.transport,
+        ctx.keepalive,
+        backends.clone(),
+        ctx.cancel.child_token(),
+    );
+    // The first connection before the forward says `active`.
+    let first = backends.borrow().pods.first().map(|(pod, _)| pod.clone());
+    if let Some(pod) = first
+        && let Err(cause) = tunnels.warm(&pod).await
+    {
+        tunnels.close_all();
+        if let Some(task) = follower {
+            task.abort();
+        }
+        return Err(SetupError::Transient(cause));
+    }
+    Ok(Ready {
+        choice,
+        http,
+        backends,
+        follower,
+        tunnels,
+    })
 }
 
 fn api_message(e: &kube::Error) -> String {

@@ -73,6 +73,10 @@ impl Budget {
         self.buffered.fetch_add(n, Ordering::AcqRel);
     }
 
+    fn full(&self) -> bool {
+        self.buffered.load(Ordering::Acquire) >= MAX_BUFFERED
+    }
+
     fn release(&self, n: usize) {
         let before = self.buffered.fetch_sub(n, Ordering::AcqRel);
         if before >= MAX_BUFFERED && before - n < MAX_BUFFERED {
@@ -92,6 +96,8 @@ struct Shared {
     role: Role,
     streams: Mutex<HashMap<u32, Entry>>,
     next_stream: AtomicU32,
+    /// Held from taking a stream id to queueing its SYN_STREAM.
+    open_order: Mutex<()>,
     next_ping: AtomicU32,
     pings: Mutex<HashMap<u32, oneshot::Sender<()>>>,
     frames: mpsc::Sender<Frame>,
@@ -102,9 +108,16 @@ struct Shared {
     started: Instant,
     /// Milliseconds from `started` to the last bytes read: what keepalive measures.
     last_read: AtomicU64,
+    /// The reader waits for this side's streams to read what it has (not for the peer).
+    paused: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
+    fn touch(&self) {
+        let millis = self.started.elapsed().as_millis() as u64;
+        self.last_read.store(millis, Ordering::Relaxed);
+    }
+
     fn lock_streams(&self) -> std::sync::MutexGuard<'_, HashMap<u32, Entry>> {
         self.streams.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -174,6 +187,7 @@ impl Session {
             role,
             streams: Mutex::new(HashMap::new()),
             next_stream: AtomicU32::new(if role == Role::Client { 1 } else { 2 }),
+            open_order: Mutex::new(()),
             next_ping: AtomicU32::new(if role == Role::Client { 1 } else { 2 }),
             pings: Mutex::new(HashMap::new()),
             frames: frames_tx,
@@ -183,6 +197,7 @@ impl Session {
             why_closed: Mutex::new(None),
             started: Instant::now(),
             last_read: AtomicU64::new(0),
+            paused: std::sync::atomic::AtomicBool::new(false),
         });
         let (read, write) = tokio::io::split(io);
         tokio::spawn(write_loop(write, frames_rx, control_rx, shared.clone()));
@@ -204,16 +219,27 @@ impl Session {
         if self.shared.closed.is_cancelled() {
             return Err(closed_error());
         }
-        let id = self.shared.next_stream.fetch_add(2, Ordering::Relaxed);
+        // Ids must reach the wire in increasing order, or the peer refuses the late one
+        // (spdystream's `CreateStream` holds `nextIdLock` "all the way to writing the frame"):
+        // the room in the queue is taken first, then the id and the frame go in at once.
+        let permit = self
+            .shared
+            .frames
+            .reserve()
+            .await
+            .map_err(|_| closed_error())?;
         let (reply_tx, reply_rx) = oneshot::channel();
+        let _order = self
+            .shared
+            .open_order
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let id = self.shared.next_stream.fetch_add(2, Ordering::Relaxed);
+        // Known before its SYN_STREAM leaves, so the reply cannot arrive first.
         let mut stream = self.register(id, Some(reply_tx));
         stream.replied = Some(reply_rx);
         stream.fin_sent = fin;
-        self.shared
-            .frames
-            .send(Frame::SynStream { id, fin, headers })
-            .await
-            .map_err(|_| closed_error())?;
+        permit.send(Frame::SynStream { id, fin, headers });
         Ok(stream)
     }
 
@@ -273,6 +299,11 @@ impl Session {
         self.shared.close(why.to_string());
     }
 
+    /// Whether two handles are the same connection.
+    pub fn same(&self, other: &Session) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
     pub fn is_closed(&self) -> bool {
         self.shared.closed.is_cancelled()
     }
@@ -293,6 +324,12 @@ impl Session {
     /// When bytes last came from the peer.
     pub fn last_read(&self) -> Instant {
         self.shared.started + Duration::from_millis(self.shared.last_read.load(Ordering::Relaxed))
+    }
+
+    /// Whether reading is paused because this side's streams are behind: the peer may be
+    /// perfectly alive meanwhile.
+    pub fn reading_paused(&self) -> bool {
+        self.shared.paused.load(Ordering::Relaxed)
     }
 
     /// Streams open on this connection.
@@ -386,10 +423,7 @@ async fn read_loop<R: AsyncRead>(read: R, shared: Arc<Shared>, incoming: mpsc::S
         };
         match n {
             Ok(0) => break "the peer closed the connection".to_string(),
-            Ok(_) => {
-                let millis = shared.started.elapsed().as_millis() as u64;
-                shared.last_read.store(millis, Ordering::Relaxed);
-            }
+            Ok(_) => shared.touch(),
             Err(e) => break format!("reading: {e}"),
         }
     };
@@ -415,7 +449,15 @@ async fn handle(
                 return None;
             }
             if !data.is_empty() {
-                shared.budget.reserve(data.len()).await;
+                if shared.budget.full() {
+                    // Our readers are behind, not the peer: keepalive must not count this wait.
+                    shared.paused.store(true, Ordering::Relaxed);
+                    shared.budget.reserve(data.len()).await;
+                    shared.paused.store(false, Ordering::Relaxed);
+                    shared.touch();
+                } else {
+                    shared.budget.reserve(data.len()).await;
+                }
                 let sent = shared
                     .lock_streams()
                     .get(&id)
@@ -672,6 +714,26 @@ mod tests {
             ("port".into(), "80".into()),
             ("requestid".into(), id.to_string()),
         ]
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn streams_opened_at_once_from_many_tasks_reach_the_peer_in_id_order() {
+        let (client, _server, mut incoming) = pair();
+        let opening = (0..400).map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move { client.open(headers("data", i), true).await.unwrap() })
+        });
+        let streams = futures::future::join_all(opening).await;
+        let (mut last, mut accepted) = (0, Vec::new());
+        for _ in 0..400 {
+            let offered = incoming.recv().await.unwrap();
+            assert!(offered.id() > last, "{} after {last}", offered.id());
+            last = offered.id();
+            accepted.push(offered.accept().await.unwrap());
+        }
+        for stream in streams {
+            stream.unwrap().replied().await.unwrap();
+        }
     }
 
     #[tokio::test]

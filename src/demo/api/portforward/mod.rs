@@ -8,6 +8,7 @@
 //!   kubectl's fallback and what kubectl before 1.30 speaks;
 //! - a WebSocket in `v4.channel.k8s.io` with the ports in the query (kubelet
 //!   `portforward/websocket.go`), what kube-rs speaks.
+//!
 //! The pod must be Running. Everything else is the pod's side (`kubelet`).
 
 mod kubelet;
@@ -91,7 +92,9 @@ pub async fn handle(
             }
             let protocol = format!("{TUNNEL_PREFIX}{SPDY_PROTOCOL}");
             serve(Box::pin(async move {
-                let Some(io) = upgraded(on_upgrade).await else { return };
+                let Some(io) = upgraded(on_upgrade).await else {
+                    return;
+                };
                 let ws = WebSocketStream::from_raw_socket(io, Role::Server, None).await;
                 spdy::serve(WsIo::new(ws), sandbox).await;
             }));
@@ -119,7 +122,9 @@ pub async fn handle(
             Err(e) => return e.into_response(),
         };
         serve(Box::pin(async move {
-            let Some(io) = upgraded(on_upgrade).await else { return };
+            let Some(io) = upgraded(on_upgrade).await else {
+                return;
+            };
             let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
                 .max_frame_size(Some(16 << 20));
             let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
@@ -176,7 +181,9 @@ pub async fn handle(
             return response;
         }
         serve(Box::pin(async move {
-            let Some(io) = upgraded(on_upgrade).await else { return };
+            let Some(io) = upgraded(on_upgrade).await else {
+                return;
+            };
             spdy::serve(io, sandbox).await;
         }));
         return switching(&[
@@ -255,7 +262,9 @@ fn parse_ports(query: &str) -> Result<Vec<u16>, ApiError> {
         }
     }
     if ports.is_empty() {
-        return Err(ApiError::bad_request("query parameter \"port\" is required"));
+        return Err(ApiError::bad_request(
+            "query parameter \"port\" is required",
+        ));
     }
     Ok(ports)
 }

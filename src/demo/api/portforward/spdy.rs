@@ -97,7 +97,10 @@ where
 /// The pair key, stream type and port of a new stream, or `None` to reject it.
 fn check(offered: &Incoming) -> Option<(String, String, u16)> {
     let headers = &offered.headers;
-    let port = get(headers, "port")?.parse::<u16>().ok().filter(|p| *p > 0)?;
+    let port = get(headers, "port")?
+        .parse::<u16>()
+        .ok()
+        .filter(|p| *p > 0)?;
     let kind = get(headers, "streamtype")?;
     if kind != "error" && kind != "data" {
         return None;
