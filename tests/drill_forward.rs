@@ -408,3 +408,56 @@ async fn a_rolling_replacement_with_a_grace_period_fails_no_connection() {
         "both replacements answered: {replacements:?}"
     );
 }
+
+/// A forward started while the API server is down keeps its port, says it is waiting and why,
+/// and turns active by itself once the server is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forward_started_while_the_api_is_down_waits_then_serves() {
+    let demo = common::start_demo().await;
+    let faults = demo.faults();
+    let mut manager = ForwardManager::new(common::client_for(&demo).await);
+    faults.stop_server().await;
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut spec = ForwardSpec::new("hasura", "postgres");
+    spec.local_port = Some(port);
+    let key = spec.key();
+    manager.start(spec);
+    let mut status = manager.status(&key).unwrap();
+    let waiting = tokio::time::timeout(
+        Duration::from_secs(20),
+        status.wait_for(|s| matches!(s.state, ForwardState::Waiting { .. })),
+    )
+    .await
+    .expect("waiting within 20 s")
+    .unwrap()
+    .clone();
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    assert_eq!(waiting.local, Some(addr), "the exact port is shown");
+    assert!(
+        std::net::TcpListener::bind(addr).is_err(),
+        "port {port} is held while the forward waits"
+    );
+    let ForwardState::Waiting { cause, .. } = &waiting.state else {
+        unreachable!()
+    };
+    assert!(!cause.is_empty());
+    println!("while down: {}", hasura_tui::forward::waiting_text(cause, Duration::from_secs(1)));
+
+    faults.restart_server().await.unwrap();
+    let restarted = Instant::now();
+    tokio::time::timeout(
+        Duration::from_secs(40),
+        status.wait_for(|s| s.state == ForwardState::Active),
+    )
+    .await
+    .expect("active within the longest backoff after the restart")
+    .unwrap();
+    println!("active {:?} after the restart", restarted.elapsed());
+    assert_eq!(echo_once(addr, b"back").await.unwrap(), b"back");
+    manager.stop_all().await;
+}

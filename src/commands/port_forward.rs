@@ -33,20 +33,40 @@ pub async fn run(
     let mut manager = ForwardManager::new(target.client.clone());
     let key = spec.key();
     manager.start(spec.clone());
-    let status = manager.wait_started(&key).await;
-    let Some(status) = status else {
+    let Some(mut status) = manager.status(&key) else {
         bail!("the forward to {} stopped unexpectedly", spec.label())
     };
-    if let ForwardState::Error(e) = &status.state {
+    // Until it listens: a setup that may pass (the API server unreachable) is waited for,
+    // saying so on stderr, as long as nobody interrupts.
+    let mut signals = crate::signals::Signals::new();
+    let mut said = None;
+    let first = loop {
+        let now = status.borrow_and_update().clone();
+        match &now.state {
+            ForwardState::Starting => {}
+            ForwardState::Waiting { .. } => tell(&mut said, &now.state),
+            _ => break now,
+        }
+        tokio::select! {
+            changed = status.changed() => if changed.is_err() {
+                bail!("the forward to {} stopped unexpectedly", spec.label())
+            },
+            _ = signals.recv() => {
+                manager.stop_all().await;
+                return Ok(());
+            }
+        }
+    };
+    if let ForwardState::Error(e) = &first.state {
         manager.stop_all().await;
-        if status.http == Some(false) && spec.gateway.is_some() {
+        if first.http == Some(false) && spec.gateway.is_some() {
             // The flag does not fit this microservice: a usage error, like a bad port.
             return Err(UsageError(format!("--as-role: {e}")).into());
         }
         bail!("cannot forward {}: {e}", spec.label());
     }
-    let local = status.local.map(|a| a.to_string()).unwrap_or_default();
-    let remote = status
+    let local = first.local.map(|a| a.to_string()).unwrap_or_default();
+    let remote = first
         .remote_port
         .map(|p| p.to_string())
         .unwrap_or_else(|| "?".into());
@@ -59,7 +79,10 @@ pub async fn run(
         "Forwarding from {local} -> {remote} ({}){identity}",
         spec.label()
     );
-    if status.exposed {
+    if let Some(transport) = first.transport {
+        eprintln!("connected by {transport}");
+    }
+    if first.exposed {
         eprintln!(
             "warning: listening on {local}, which is reachable from other machines, not just this one"
         );
@@ -69,13 +92,61 @@ pub async fn run(
             );
         }
     }
-    if status.state == ForwardState::NoReadyPods {
+    if first.state == ForwardState::NoReadyPods {
         eprintln!(
             "note: {} has no ready pods yet; connections wait for one",
             spec.label()
         );
     }
-    crate::signals::shutdown().await;
+    // Then every change of state, one line each, until interrupted or failed.
+    let mut said = Some(first.state);
+    let failed = loop {
+        tokio::select! {
+            changed = status.changed() => {
+                if changed.is_err() {
+                    break None;
+                }
+                let now = status.borrow_and_update().state.clone();
+                if let ForwardState::Error(e) = &now {
+                    break Some(e.clone());
+                }
+                tell(&mut said, &now);
+            }
+            _ = signals.recv() => break None,
+        }
+    };
     manager.stop_all().await;
-    Ok(())
+    match failed {
+        Some(e) => bail!("forward {} failed: {e}", spec.label()),
+        None => Ok(()),
+    }
+}
+
+/// One stderr line for a state not said just before: `waiting: …`, `reconnecting: …`,
+/// `connected again`, `no ready pods`.
+fn tell(said: &mut Option<ForwardState>, state: &ForwardState) {
+    let text = match state {
+        ForwardState::Waiting { cause, retry_in } => {
+            // Only the cause counts: the next retry's wait alone is not news.
+            if let Some(ForwardState::Waiting { cause: before, .. }) = said
+                && before == cause
+            {
+                *said = Some(state.clone());
+                return;
+            }
+            crate::forward::waiting_text(cause, *retry_in)
+        }
+        ForwardState::Reconnecting(why) => format!("reconnecting: {why}"),
+        ForwardState::Active => match said {
+            Some(ForwardState::Active) => return,
+            Some(ForwardState::NoReadyPods) => "a pod is ready".to_string(),
+            _ => "connected again".to_string(),
+        },
+        ForwardState::NoReadyPods => "no ready pods; connections wait for one".to_string(),
+        ForwardState::Starting | ForwardState::Stopping | ForwardState::Error(_) => return,
+    };
+    if said.as_ref() != Some(state) {
+        eprintln!("{text}");
+    }
+    *said = Some(state.clone());
 }
