@@ -446,7 +446,10 @@ async fn a_forward_started_while_the_api_is_down_waits_then_serves() {
         unreachable!()
     };
     assert!(!cause.is_empty());
-    println!("while down: {}", hasura_tui::forward::waiting_text(cause, Duration::from_secs(1)));
+    println!(
+        "while down: {}",
+        hasura_tui::forward::waiting_text(cause, Duration::from_secs(1))
+    );
 
     faults.restart_server().await.unwrap();
     let restarted = Instant::now();

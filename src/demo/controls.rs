@@ -123,6 +123,11 @@ impl Faults {
         self.cluster.faults.stall(stalled);
     }
 
+    /// Port-forward connections stop answering PINGs (and answer again with `false`).
+    pub fn lose_pings(&self, lost: bool) {
+        self.cluster.faults.lose_pings(lost);
+    }
+
     /// Stops the API server: closes the listener and every connection. Pods keep running.
     pub async fn stop_server(&self) {
         self.server.stop().await;

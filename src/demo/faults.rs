@@ -55,6 +55,9 @@ pub struct ApiFaults {
     revoked: AtomicBool,
     forbidden: RwLock<HashSet<String>>,
     stalled: watch::Sender<bool>,
+    /// Port-forward connections stop echoing PINGs: a connection that died somewhere on the
+    /// way (a NAT that forgot it, a VPN that dropped) without either end seeing it close.
+    pings_lost: watch::Sender<bool>,
     watch_generation: watch::Sender<u64>,
     run: Mutex<CancellationToken>,
     counters: Counters,
@@ -74,6 +77,7 @@ impl ApiFaults {
             revoked: AtomicBool::new(false),
             forbidden: RwLock::new(HashSet::new()),
             stalled: watch::channel(false).0,
+            pings_lost: watch::channel(false).0,
             watch_generation: watch::channel(0).0,
             run: Mutex::new(CancellationToken::new()),
             counters: Counters::default(),
@@ -129,6 +133,14 @@ impl ApiFaults {
 
     pub fn stall(&self, stalled: bool) {
         self.stalled.send_replace(stalled);
+    }
+
+    pub fn lose_pings(&self, lost: bool) {
+        self.pings_lost.send_replace(lost);
+    }
+
+    pub fn pings_lost(&self) -> watch::Receiver<bool> {
+        self.pings_lost.subscribe()
     }
 
     /// Waits while responses are stalled (returns at once when they are not).

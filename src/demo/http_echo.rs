@@ -1,7 +1,7 @@
 //! What an HTTP pod answers. Every request gets a JSON echo of itself (who answered, method, path,
-//! headers, body size), as the product contract describes. Two paths under `/_demo/` stream large
-//! bodies for transfer tests without holding them, and a WebSocket upgrade on any path is answered
-//! by a frame echo whose first message is the JSON echo of the handshake (so a client can see the
+//! headers, body size), as the product contract describes. Under `/_demo/`, two paths stream large
+//! bodies for transfer tests without holding them and one answers late; a WebSocket upgrade on
+//! any path is answered by a frame echo whose first message is the JSON echo of the handshake (so a client can see the
 //! headers its handshake arrived with).
 
 use std::convert::Infallible;
@@ -27,6 +27,9 @@ pub type Body = BoxBody<Bytes, hyper::Error>;
 const ECHO_BODY_PATH: &str = "/_demo/echo-body";
 /// `GET /_demo/bytes/N`: N bytes where byte `i` is `i % 251`, streamed in chunks.
 const BYTES_PATH: &str = "/_demo/bytes/";
+/// `GET /_demo/delay/MS`: the JSON echo, MS milliseconds late (a slow query, for half-close
+/// drills).
+const DELAY_PATH: &str = "/_demo/delay/";
 const CHUNK: usize = 64 * 1024;
 
 /// The pod a backend answers for. `stop` ends upgraded connections too when the pod dies.
@@ -52,6 +55,9 @@ pub async fn respond(
         && let Some(n) = path.strip_prefix(BYTES_PATH).and_then(|n| n.parse().ok())
     {
         return Ok(pattern_response(n));
+    }
+    if let Some(ms) = path.strip_prefix(DELAY_PATH).and_then(|n| n.parse().ok()) {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
     }
     let mut echo = describe(&req, &answerer);
     // Count the body as it streams rather than buffering it: uploads may be large.

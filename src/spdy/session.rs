@@ -96,6 +96,8 @@ struct Shared {
     role: Role,
     streams: Mutex<HashMap<u32, Entry>>,
     next_stream: AtomicU32,
+    /// Whether the peer's PINGs are echoed (always, but for the demo's lost-PING drill).
+    answer_pings: std::sync::atomic::AtomicBool,
     /// Held from taking a stream id to queueing its SYN_STREAM.
     open_order: Mutex<()>,
     next_ping: AtomicU32,
@@ -188,6 +190,7 @@ impl Session {
             streams: Mutex::new(HashMap::new()),
             next_stream: AtomicU32::new(if role == Role::Client { 1 } else { 2 }),
             open_order: Mutex::new(()),
+            answer_pings: std::sync::atomic::AtomicBool::new(true),
             next_ping: AtomicU32::new(if role == Role::Client { 1 } else { 2 }),
             pings: Mutex::new(HashMap::new()),
             frames: frames_tx,
@@ -262,6 +265,11 @@ impl Session {
             fin_sent: false,
             replied: None,
         }
+    }
+
+    /// Whether the peer's PINGs are echoed: a connection lost on the way, for drills.
+    pub fn answer_pings(&self, answer: bool) {
+        self.shared.answer_pings.store(answer, Ordering::Relaxed);
     }
 
     /// Sends a PING and waits for its echo; the round trip.
@@ -528,7 +536,7 @@ async fn handle(
                 {
                     let _ = waiter.send(());
                 }
-            } else {
+            } else if shared.answer_pings.load(Ordering::Relaxed) {
                 let _ = shared.control.send(Control::Frame(Frame::Ping { id }));
             }
         }

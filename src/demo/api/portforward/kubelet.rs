@@ -53,6 +53,11 @@ impl PodSandbox {
         }
     }
 
+    /// Whether PINGs go unanswered now, and when that changes.
+    pub fn pings_lost(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.state.faults.pings_lost()
+    }
+
     /// Connects to `port` inside the pod, or containerd's account of why not.
     pub async fn connect(&self, port: u16) -> Result<TcpStream, String> {
         let connected = match self.state.backends.address(&self.pod, port).await {

@@ -43,8 +43,13 @@ where
     // Pairs that timed out: kept (neither closed nor reset) until the connection ends.
     let mut forgotten = Vec::new();
     let connection = format!("{:p}", Arc::as_ptr(&sandbox));
+    let mut pings_lost = sandbox.pings_lost();
+    session.answer_pings(!*pings_lost.borrow_and_update());
     loop {
         tokio::select! {
+            Ok(()) = pings_lost.changed() => {
+                session.answer_pings(!*pings_lost.borrow_and_update());
+            }
             offered = incoming.recv() => {
                 let Some(offered) = offered else { break };
                 let Some((request, kind, port)) = check(&offered) else {
