@@ -259,6 +259,8 @@ fn a_cycles_gateway_headers_that_curl_sees_and_r_shows_the_requests() {
         pane.contains("/as/anonymous") && pane.contains("as admin (user id 0)"),
         "{pane}"
     );
+    // The transport in use, kubectl's first choice against a 1.33 API server.
+    assert!(pane.contains("via SPDY over WebSocket"), "{pane}");
     // Requests made while the pane is open appear in it.
     role("/while/open");
     tmux.wait_for("a new request in the log", Duration::from_secs(5), |s| {

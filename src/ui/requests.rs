@@ -26,8 +26,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, pane: &RequestLogPane) {
         None => "forward stopped".to_string(),
     };
     let total = forward.map_or(pane.seen, |f| f.requests);
+    let via = forward
+        .and_then(|f| f.status.transport)
+        .map(|t| format!("  via {t}"))
+        .unwrap_or_default();
     let title = format!(
-        " requests: {}  {mode}  {total} in all, last {} kept  (Esc closes) ",
+        " requests: {}  {mode}{via}  {total} in all, last {} kept  (Esc closes) ",
         pane.label(),
         crate::forward::request_log::CAPACITY
     );
