@@ -41,7 +41,7 @@ fn main() {
     let started = Instant::now();
     let mut report = Report::default();
     let parts = std::env::var("BENCH_PARTS")
-        .unwrap_or_else(|_| "scales,forward,stop,sign-in,wan,render".into());
+        .unwrap_or_else(|_| "scales,forward,versus,stop,sign-in,wan,render".into());
     let part = |name: &str| parts.split(',').any(|p| p.trim() == name);
     println!("{}", support::report::HEADER);
     if part("scales") {
@@ -51,6 +51,9 @@ fn main() {
     }
     if part("forward") {
         runtime.block_on(forward_figures(&mut report));
+    }
+    if part("versus") {
+        runtime.block_on(versus_figures(&mut report));
     }
     if part("stop") {
         runtime.block_on(stop_figures(&mut report));
@@ -293,6 +296,145 @@ async fn forward_figures(report: &mut Report) {
         ),
         "all byte-identical",
         Some(f.concurrent_identical == f.concurrent),
+    );
+}
+
+/// `hasura-tui port-forward` beside `kubectl port-forward`, both as processes, on loopback and
+/// 50 ms away (the delaying proxy).
+async fn versus_figures(report: &mut Report) {
+    let connections = env_or("FORWARD_BENCH_CONNECTIONS", 1000usize);
+    let mib_total = env_or("FORWARD_BENCH_MIB", 1024usize);
+    let wan_mib = env_or("FORWARD_BENCH_WAN_MIB", 256usize);
+    let v = support::versus::measure(connections, mib_total, wan_mib).await;
+    let (o, k) = (&v.ours, &v.kubectl);
+    let rtt = v.wan.rtt();
+    let ratio = |a: f64, b: f64| format!("{:.2}", a / b);
+    report.add_compared(
+        &format!(
+            "vs kubectl: connection set-up p50 / p99, {} sequential, loopback",
+            v.connections
+        ),
+        format!("{} / {}", ms(o.setup_p50), ms(o.setup_p99)),
+        format!(
+            "{} / {} kubectl; {} / {} direct",
+            ms(k.setup_p50),
+            ms(k.setup_p99),
+            ms(v.direct_setup_p50),
+            ms(v.direct_setup_p99)
+        ),
+        ratio(o.setup_p50.as_secs_f64(), k.setup_p50.as_secs_f64()),
+        "p50 ≤ 0.5 ms",
+        Some(o.setup_p50 <= Duration::from_micros(500)),
+    );
+    report.add_compared(
+        &format!(
+            "vs kubectl: connection set-up p50 at {} ms RTT, {} sequential",
+            rtt.as_millis(),
+            v.wan_connections
+        ),
+        format!(
+            "{} ({:.2} RTT)",
+            ms(o.setup_wan_p50),
+            o.setup_wan_p50.as_secs_f64() / rtt.as_secs_f64()
+        ),
+        format!(
+            "{} kubectl ({:.2} RTT)",
+            ms(k.setup_wan_p50),
+            k.setup_wan_p50.as_secs_f64() / rtt.as_secs_f64()
+        ),
+        ratio(o.setup_wan_p50.as_secs_f64(), k.setup_wan_p50.as_secs_f64()),
+        "≤ 1.2 RTT and ≤ kubectl",
+        Some(o.setup_wan_p50 <= rtt.mul_f64(1.2) && o.setup_wan_p50 <= k.setup_wan_p50),
+    );
+    let of_direct = o.one_connection / v.direct_one_connection;
+    report.add_compared(
+        &format!("vs kubectl: {} MiB through one connection, loopback", v.mib),
+        format!("{:.0} MiB/s ({:.2} of direct)", o.one_connection, of_direct),
+        format!(
+            "{:.0} MiB/s kubectl; {:.0} MiB/s direct",
+            k.one_connection, v.direct_one_connection
+        ),
+        ratio(o.one_connection, k.one_connection),
+        "≥ 1.5x kubectl and ≥ 0.5 of direct",
+        Some(o.one_connection >= 1.5 * k.one_connection && of_direct >= 0.5),
+    );
+    report.add_compared(
+        "vs kubectl: the forwarder's CPU per GiB each way (same transfer)",
+        secs(o.cpu_per_gib),
+        format!("{} kubectl", secs(k.cpu_per_gib)),
+        ratio(o.cpu_per_gib.as_secs_f64(), k.cpu_per_gib.as_secs_f64()),
+        "",
+        None,
+    );
+    let link = v.wan.bits_per_sec as f64 / 8.0 / (1024.0 * 1024.0);
+    report.add_compared(
+        &format!(
+            "vs kubectl: {} MiB through one connection at {} ms RTT, {} Mbit/s",
+            v.wan_mib,
+            rtt.as_millis(),
+            v.wan.bits_per_sec / 1_000_000
+        ),
+        format!(
+            "{:.1} MiB/s ({:.2} of the link)",
+            o.wan_throughput,
+            o.wan_throughput / link
+        ),
+        format!(
+            "{:.1} MiB/s kubectl ({:.2})",
+            k.wan_throughput,
+            k.wan_throughput / link
+        ),
+        ratio(o.wan_throughput, k.wan_throughput),
+        "≥ 0.8 of the link",
+        Some(o.wan_throughput >= 0.8 * link),
+    );
+    report.add_compared(
+        &format!(
+            "vs kubectl: {} concurrent connections x {} MiB, loopback",
+            v.concurrent, v.concurrent_mib
+        ),
+        format!(
+            "{}/{} identical, {:.0} MiB/s",
+            o.concurrent_identical, v.concurrent, o.concurrent_rate
+        ),
+        format!(
+            "{}/{} identical, {:.0} MiB/s kubectl",
+            k.concurrent_identical, v.concurrent, k.concurrent_rate
+        ),
+        ratio(o.concurrent_rate, k.concurrent_rate),
+        "all identical, ≥ kubectl",
+        Some(o.concurrent_identical == v.concurrent && o.concurrent_rate >= k.concurrent_rate),
+    );
+    report.add_compared(
+        "vs kubectl: half-closed request, reply after 0.5 s / after 5 s (bytes received)",
+        format!("{} B / {} B", o.half_closed_quick, o.half_closed_slow),
+        format!(
+            "{} B / {} B kubectl",
+            k.half_closed_quick, k.half_closed_slow
+        ),
+        String::new(),
+        "whole reply (the 5 s one is cut by containerd for every client: see the note)",
+        Some(o.half_closed_quick > 0 && o.half_closed_quick == k.half_closed_quick),
+    );
+    report.add_compared(
+        &format!(
+            "vs kubectl: {} browser-style connections at once at {} ms RTT, until all replied",
+            v.browsers,
+            rtt.as_millis()
+        ),
+        format!(
+            "{} ({:.2} RTT)",
+            ms(o.browser_wan),
+            o.browser_wan.as_secs_f64() / rtt.as_secs_f64()
+        ),
+        format!(
+            "{} kubectl ({:.2} RTT)",
+            ms(k.browser_wan),
+            k.browser_wan.as_secs_f64() / rtt.as_secs_f64()
+        ),
+        ratio(o.browser_wan.as_secs_f64(), k.browser_wan.as_secs_f64()),
+        "≤ 2 RTT + transfer",
+        Some(o.browser_wan <= rtt * 2 + Duration::from_millis(10)),
     );
 }
 

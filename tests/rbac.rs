@@ -14,7 +14,7 @@ use hasura_tui::access::AccessCache;
 use hasura_tui::cluster::{FeedConfig, Namespaces, Snapshot, WatchState, spawn_feed};
 use hasura_tui::config::connect_yaml;
 use hasura_tui::demo::{DemoCluster, KubeconfigAuth};
-use hasura_tui::forward::{ForwardManager, ForwardSpec, ForwardState};
+use hasura_tui::forward::{ForwardManager, ForwardSpec, ForwardState, Transport};
 use hasura_tui::logs::{self, LogEvent, LogOptions};
 use hasura_tui::model::Status;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -598,4 +598,114 @@ async fn the_readme_roles_show_everything_and_forward() {
     let mut response = String::new();
     stream.read_to_string(&mut response).await.unwrap();
     assert!(response.contains("/forwarder"), "{response}");
+}
+
+/// A Role that grants `create pods/portforward` but not `get` (the classic grant, what kubectl
+/// before 1.30 needed): the WebSocket upgrade (a GET) is refused with 403, and both kubectl
+/// and hasura-tui fall back to the legacy SPDY upgrade (a POST, `create`) and forward.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_with_only_create_forwards_through_the_legacy_spdy_upgrade() {
+    let demo = common::start_demo().await;
+    demo.faults()
+        .apply_manifests(
+            "apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: create-only, namespace: default}
+rules:
+  - {apiGroups: [\"\"], resources: [services, pods], verbs: [get, list, watch]}
+  - {apiGroups: [discovery.k8s.io], resources: [endpointslices], verbs: [list, watch]}
+  - {apiGroups: [\"\"], resources: [pods/portforward], verbs: [create]}
+",
+        )
+        .unwrap();
+    demo.faults()
+        .apply_manifests(&binding("classic", "create-only", "default"))
+        .unwrap();
+    let classic = developer_on_user(demo, "classic");
+
+    // kubectl, WebSockets on (its default since 1.31): falls back and forwards.
+    let pod = classic
+        .demo
+        .faults()
+        .live_pods("default", "my-app")
+        .unwrap()[0]
+        .clone();
+    let kubectl = common::kubectl();
+    let mut child = Command::new(&kubectl)
+        .arg("--kubeconfig")
+        .arg(&classic.kubeconfig)
+        .args([
+            "port-forward",
+            "-n",
+            "default",
+            &format!("pod/{pod}"),
+            ":8080",
+            "-v=6",
+        ])
+        .env("KUBECTL_PORT_FORWARD_WEBSOCKETS", "true")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let first = tokio::task::spawn_blocking({
+        let stdout = child.stdout.take().unwrap();
+        move || {
+            use std::io::BufRead;
+            let mut stdout = std::io::BufReader::new(stdout);
+            let mut line = String::new();
+            stdout.read_line(&mut line).unwrap();
+            // kubectl says `Handling connection for …` there; a closed pipe would end it.
+            std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+            line
+        }
+    })
+    .await
+    .unwrap();
+    let port: u16 = first
+        .split("127.0.0.1:")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("kubectl said {first:?}"));
+    let reply = get(([127, 0, 0, 1], port).into(), "/via-kubectl").await;
+    let _ = child.kill();
+    let output = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(reply.contains("/via-kubectl"), "{reply}\n{log}");
+    assert!(
+        log.contains("fallback to secondary dialer")
+            && log.contains("cannot get resource \"pods/portforward\""),
+        "the WebSocket upgrade was refused, then the legacy upgrade used: {log}"
+    );
+
+    // hasura-tui: the same fallback, and the row knows which transport it uses.
+    let client = connect_yaml(&classic.yaml, "classic", None)
+        .await
+        .unwrap()
+        .client;
+    let mut manager = ForwardManager::new(client);
+    let mut spec = ForwardSpec::new("default", "my-app");
+    spec.local_port = Some(0);
+    let key = spec.key();
+    manager.start(spec);
+    let status = manager.wait_started(&key).await.unwrap();
+    assert_eq!(status.state, ForwardState::Active, "{status:?}");
+    let reply = get(status.local.unwrap(), "/via-hasura-tui").await;
+    assert!(reply.contains("/via-hasura-tui"), "{reply}");
+    let status = manager.status(&key).unwrap().borrow().clone();
+    assert_eq!(status.transport, Some(Transport::Spdy), "{status:?}");
+    manager.stop_all().await;
+}
+
+async fn get(addr: std::net::SocketAddr, path: &str) -> String {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    let _ = tokio::time::timeout(
+        Duration::from_secs(10),
+        stream.read_to_string(&mut response),
+    )
+    .await;
+    response
 }

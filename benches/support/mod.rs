@@ -12,4 +12,5 @@ pub mod sign_in;
 pub mod stop;
 #[path = "../../tests/common/tmux.rs"]
 pub mod tmux;
+pub mod versus;
 pub mod wan;

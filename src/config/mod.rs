@@ -4,6 +4,7 @@
 //! is sent to the cluster here, and no sign-in plugin runs: the caller decides when (before the
 //! screen for a plugin that needs the person, in the background for one that does not).
 
+mod http_stack;
 pub mod kubeconfig;
 mod proxy;
 
@@ -183,7 +184,7 @@ pub async fn connect_kubeconfig(
         .trim_end_matches('/')
         .to_string();
     let pending = PendingRequests::default();
-    let builder = kube::client::ClientBuilder::try_from(config)
+    let builder = http_stack::builder(config)
         .map_err(|e| unusable(first_line(&e.to_string())))?
         .with_layer(&pending.layer());
     let client = match &credentials {

@@ -24,8 +24,9 @@ pub const NO_PODS_WAIT: Duration = Duration::from_secs(3);
 /// How long opening the stream may take before the client is told (a reset): a stalled API
 /// server must not leave connections hanging.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Copy buffer per direction: large enough that a fast stream is not syscall-bound.
-const COPY_BUFFER: usize = 256 * 1024;
+/// Copy buffer per direction: large enough that a fast stream is not syscall-bound, small
+/// enough to stay in cache (256 KiB buffers made every copy a cache miss: 85 vs 150 MiB/s).
+const COPY_BUFFER: usize = 64 * 1024;
 /// On the v4 fallback only, which cannot pass a half-close on: after the client has finished
 /// sending, how long the pod may stay silent before the connection is closed. A client that
 /// closed for good looks the same as one that half-closed until we write to it, and the pod's
