@@ -54,6 +54,10 @@ impl DemoProcess {
         let output = Command::new(kubectl())
             .arg("--kubeconfig")
             .arg(&self.kubeconfig)
+            // Discovery cached per demo: kubectl keys its cache by host and port, and a port
+            // reused from an earlier demo (with Endpoints) would answer for this one.
+            .arg("--cache-dir")
+            .arg(self._dir.path().join("kube-cache"))
             .args(args)
             .output()
             .unwrap();
@@ -68,6 +72,10 @@ impl DemoProcess {
         let output = Command::new(kubectl())
             .arg("--kubeconfig")
             .arg(&self.kubeconfig)
+            // Discovery cached per demo: kubectl keys its cache by host and port, and a port
+            // reused from an earlier demo (with Endpoints) would answer for this one.
+            .arg("--cache-dir")
+            .arg(self._dir.path().join("kube-cache"))
             .args(args)
             .output()
             .unwrap();
@@ -388,14 +396,21 @@ fn exchange(port: u16, data: &[u8]) -> std::io::Result<Vec<u8>> {
     let writer = {
         let mut stream = stream.try_clone()?;
         let data = data.to_vec();
-        std::thread::spawn(move || {
-            let _ = stream.write_all(&data);
-            let _ = stream.shutdown(std::net::Shutdown::Write);
-        })
+        std::thread::spawn(move || stream.write_all(&data))
     };
+    // As much back as was sent (or the end) before the half-close: a runtime gives the pod
+    // at most 1 s after the client's end of input (containerd's linger).
     let mut back = Vec::new();
-    stream.read_to_end(&mut back)?;
+    let mut buf = vec![0u8; 64 * 1024];
+    while back.len() < data.len() {
+        match stream.read(&mut buf)? {
+            0 => break,
+            n => back.extend_from_slice(&buf[..n]),
+        }
+    }
     let _ = writer.join();
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    stream.read_to_end(&mut back)?;
     Ok(back)
 }
 

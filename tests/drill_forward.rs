@@ -166,8 +166,13 @@ async fn stream_and_hash(addr: SocketAddr, seed: u64, total: usize) -> ([u8; 32]
             writer.write_all(&chunk[..n]).await.expect("write");
             sent += n;
         }
-        writer.shutdown().await.ok();
-        <[u8; 32]>::try_from(hash.finish().as_ref()).unwrap()
+        // The write side stays open until every byte is back: a runtime gives the pod's reply
+        // at most 1 s after the client's end of input (containerd's linger, see
+        // `forward_transports.rs`), and 32 echoes at once can lag more than that.
+        (
+            <[u8; 32]>::try_from(hash.finish().as_ref()).unwrap(),
+            writer,
+        )
     });
     let mut hash = Context::new(&SHA256);
     let mut buf = vec![0u8; CHUNK];
@@ -181,10 +186,14 @@ async fn stream_and_hash(addr: SocketAddr, seed: u64, total: usize) -> ([u8; 32]
         hash.update(&buf[..n]);
         received += n;
     }
-    (
-        writing.await.unwrap(),
-        <[u8; 32]>::try_from(hash.finish().as_ref()).unwrap(),
-    )
+    let (sent, mut writer) = writing.await.unwrap();
+    writer.shutdown().await.expect("half-close");
+    let end = tokio::time::timeout(Duration::from_secs(10), reader.read(&mut buf)).await;
+    assert!(
+        matches!(end, Ok(Ok(0))),
+        "stream {seed}: a clean end after the echo: {end:?}"
+    );
+    (sent, <[u8; 32]>::try_from(hash.finish().as_ref()).unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
