@@ -19,7 +19,8 @@ impl DemoProcess {
         let dir = tempfile::tempdir().unwrap();
         let kubeconfig = dir.path().join("kubeconfig");
         let mut child = Command::new(BIN)
-            .args(["demo-cluster", "--scale", &scale.to_string()])
+            // The seed's microservices and N more, as every report before the Service shapes.
+            .args(["demo-cluster", "--seed-only", "--scale", &scale.to_string()])
             .arg("--write-kubeconfig")
             .arg(&kubeconfig)
             .stdout(Stdio::piped())

@@ -20,7 +20,6 @@ mod identity;
 mod kinds;
 pub mod kubeconfig;
 mod logs;
-mod oidc;
 mod pod_state;
 mod selector;
 mod server;
@@ -338,7 +337,7 @@ impl DemoCluster {
                     self.cluster
                         .tokens
                         .mint(user, kubeconfig::OIDC_CLIENT_ID, Duration::ZERO);
-                let refresh = oidc::refresh_token(&self.cluster.tokens, user);
+                let refresh = api::oidc::refresh_token(&self.cluster.tokens, user);
                 kubeconfig::oidc_user(user, &self.url(), &self.ca_pem, &expired, &refresh)
             }
         };

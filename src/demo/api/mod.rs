@@ -6,6 +6,7 @@ mod admin;
 mod age;
 mod discovery;
 mod logs;
+pub(super) mod oidc;
 mod portforward;
 mod print_pod;
 mod resources;
@@ -59,11 +60,8 @@ pub fn router(cluster: Arc<Cluster>) -> Router {
             "/demo/admin/{action}",
             post(admin::handle).get(admin::handle),
         )
-        .route(
-            "/.well-known/openid-configuration",
-            get(super::oidc::discovery),
-        )
-        .route("/demo/oidc/token", post(super::oidc::token))
+        .route("/.well-known/openid-configuration", get(oidc::discovery))
+        .route("/demo/oidc/token", post(oidc::token))
         .merge(api)
         .with_state(cluster)
 }

@@ -1,0 +1,149 @@
+use super::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn pair() -> (Session, Session, mpsc::Receiver<Incoming>) {
+    let (a, b) = tokio::io::duplex(64 * 1024);
+    let client = Session::client(a);
+    let (server, incoming) = Session::start(b, Role::Server);
+    (client, server, incoming)
+}
+
+fn headers(kind: &str, id: u32) -> Headers {
+    vec![
+        ("streamtype".into(), kind.into()),
+        ("port".into(), "80".into()),
+        ("requestid".into(), id.to_string()),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_opened_at_once_from_many_tasks_reach_the_peer_in_id_order() {
+    let (client, _server, mut incoming) = pair();
+    let opening = (0..400).map(|i| {
+        let client = client.clone();
+        tokio::spawn(async move { client.open(headers("data", i), true).await.unwrap() })
+    });
+    let streams = futures::future::join_all(opening).await;
+    let (mut last, mut accepted) = (0, Vec::new());
+    for _ in 0..400 {
+        let offered = incoming.recv().await.unwrap();
+        assert!(offered.id() > last, "{} after {last}", offered.id());
+        last = offered.id();
+        accepted.push(offered.accept().await.unwrap());
+    }
+    for stream in streams {
+        stream.unwrap().replied().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn streams_carry_bytes_both_ways_and_half_close_each_way() {
+    let (client, _server, mut incoming) = pair();
+    let mut stream = client.open(headers("data", 0), false).await.unwrap();
+    let offered = incoming.recv().await.unwrap();
+    assert_eq!(
+        super::super::headers::get(&offered.headers, "StreamType"),
+        Some("data")
+    );
+    let mut served = offered.accept().await.unwrap();
+    stream.replied().await.unwrap();
+
+    let big = vec![7u8; 1_000_000];
+    stream.write_all(&big).await.unwrap();
+    stream.shutdown().await.unwrap();
+    let mut got = Vec::new();
+    served.read_to_end(&mut got).await.unwrap();
+    assert_eq!(got, big, "the server read up to the client's FIN");
+    // The other way still works after the client's half-close.
+    served.write_all(b"late reply").await.unwrap();
+    served.shutdown().await.unwrap();
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply).await.unwrap();
+    assert_eq!(reply, b"late reply");
+}
+
+#[tokio::test]
+async fn a_reset_is_an_error_and_a_dropped_stream_resets() {
+    let (client, _server, mut incoming) = pair();
+    let mut stream = client.open(headers("data", 0), false).await.unwrap();
+    incoming.recv().await.unwrap().reject();
+    let mut buf = [0u8; 1];
+    let err = stream.read(&mut buf).await.unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::ConnectionReset);
+    assert!(stream.replied().await.is_err());
+
+    let stream = client.open(headers("data", 1), false).await.unwrap();
+    let mut served = incoming.recv().await.unwrap().accept().await.unwrap();
+    drop(stream);
+    let err = served.read(&mut buf).await.unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::ConnectionReset);
+}
+
+#[tokio::test]
+async fn pings_are_echoed_and_goaway_ends_the_streams() {
+    let (client, server, mut incoming) = pair();
+    client.ping().await.unwrap();
+    server.ping().await.unwrap();
+    let mut stream = client.open(headers("data", 0), false).await.unwrap();
+    let _served = incoming.recv().await.unwrap().accept().await.unwrap();
+    server.close();
+    client.closed().await;
+    let mut buf = [0u8; 1];
+    assert_eq!(
+        stream.read(&mut buf).await.unwrap_err().kind(),
+        io::ErrorKind::ConnectionAborted
+    );
+    assert!(client.why_closed().unwrap().contains("GOAWAY"));
+}
+
+#[tokio::test]
+async fn a_slow_reader_does_not_hold_up_another_stream() {
+    let (client, _server, mut incoming) = pair();
+    let _slow = client.open(headers("data", 0), false).await.unwrap();
+    let mut slow_served = incoming.recv().await.unwrap().accept().await.unwrap();
+    let mut fast = client.open(headers("data", 1), false).await.unwrap();
+    let mut fast_served = incoming.recv().await.unwrap().accept().await.unwrap();
+    // 8 MiB toward a reader that never reads, then a small message on the other stream.
+    slow_served.write_all(&vec![1u8; 8 << 20]).await.unwrap();
+    fast_served.write_all(b"through").await.unwrap();
+    let mut buf = [0u8; 7];
+    tokio::time::timeout(Duration::from_secs(5), fast.read_exact(&mut buf))
+        .await
+        .expect("the fast stream is not held up")
+        .unwrap();
+    assert_eq!(&buf, b"through");
+}
+
+#[tokio::test]
+async fn syn_streams_must_grow() {
+    // A raw client that opens stream 3, then 1: the second is refused with PROTOCOL_ERROR.
+    let (mut raw, b) = tokio::io::duplex(64 * 1024);
+    let (_server, mut incoming) = Session::start(b, Role::Server);
+    let mut c = Compressor::default();
+    let mut out = BytesMut::new();
+    for id in [3, 1] {
+        Frame::SynStream {
+            id,
+            fin: false,
+            headers: headers("data", id),
+        }
+        .encode(&mut c, &mut out);
+    }
+    raw.write_all(&out).await.unwrap();
+    assert!(incoming.recv().await.is_some());
+    let mut d = Decompressor::default();
+    let mut buf = BytesMut::new();
+    let frame = loop {
+        if let Some(f) = Frame::decode(&mut buf, &mut d).unwrap() {
+            break f;
+        }
+        raw.read_buf(&mut buf).await.unwrap();
+    };
+    assert_eq!(
+        frame,
+        Frame::RstStream {
+            id: 1,
+            status: PROTOCOL_ERROR
+        }
+    );
+}
