@@ -31,11 +31,12 @@ pub async fn measure(connections: usize, mib: usize, concurrent: usize) -> Forwa
     let demo = DemoCluster::start(DemoOptions::default())
         .await
         .expect("demo cluster");
-    let kubeconfig = kube::config::Kubeconfig::from_yaml(&demo.kubeconfig_yaml()).unwrap();
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+    // The client as the product builds it (its HTTP stack sets TCP_NODELAY).
+    let client = hasura_tui::config::connect_yaml(&demo.kubeconfig_yaml(), "demo.yaml", None)
         .await
-        .unwrap();
-    let mut forwards = ForwardManager::new(kube::Client::try_from(config).unwrap());
+        .expect("the demo's kubeconfig")
+        .client;
+    let mut forwards = ForwardManager::new(client);
     let mut spec = ForwardSpec::new("hasura", "postgres");
     spec.local_port = Some(0);
     let key = spec.key();
