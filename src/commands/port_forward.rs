@@ -79,9 +79,6 @@ pub async fn run(
         "Forwarding from {local} -> {remote} ({}){identity}",
         spec.label()
     );
-    if let Some(transport) = first.transport {
-        eprintln!("connected by {transport}");
-    }
     if first.exposed {
         eprintln!(
             "warning: listening on {local}, which is reachable from other machines, not just this one"
@@ -91,6 +88,9 @@ pub async fn run(
                 "warning: gateway headers are added only to requests from this machine; other machines' requests go out without them"
             );
         }
+    }
+    if let Some(transport) = first.transport {
+        eprintln!("connected by {transport}");
     }
     if first.state == ForwardState::NoReadyPods {
         eprintln!(
