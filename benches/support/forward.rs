@@ -12,6 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::measure::percentile;
+use super::versus::setup_times;
 
 pub struct ForwardFigures {
     pub setup_p50: (Duration, Duration),
@@ -87,21 +88,6 @@ pub async fn measure(connections: usize, mib: usize, concurrent: usize) -> Forwa
         concurrent_identical: identical,
         concurrent_throughput: rate(concurrent_time, each * concurrent),
     }
-}
-
-async fn setup_times(addr: SocketAddr, count: usize) -> Vec<Duration> {
-    let mut times = Vec::with_capacity(count);
-    for _ in 0..count {
-        let started = Instant::now();
-        let mut stream = TcpStream::connect(addr).await.expect("connect");
-        stream.set_nodelay(true).ok();
-        stream.write_all(b"x").await.expect("write");
-        let mut byte = [0u8; 1];
-        stream.read_exact(&mut byte).await.expect("echo");
-        times.push(started.elapsed());
-    }
-    times.sort();
-    times
 }
 
 /// Pushes `total` bytes through an echo and reads them back; returns the elapsed time.
