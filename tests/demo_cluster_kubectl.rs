@@ -352,16 +352,8 @@ impl KubectlForward {
                 stderr_log.lock().unwrap().push_str(&(line + "\n"));
             }
         });
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        stdout.read_line(&mut first).unwrap();
-        let port = first
-            .split("127.0.0.1:")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("no port in {first:?}: {}", log.lock().unwrap()));
-        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        let port = common::forwarding_port(child.stdout.take().unwrap())
+            .unwrap_or_else(|first| panic!("no port in {first:?}: {}", log.lock().unwrap()));
         KubectlForward { child, port, log }
     }
 

@@ -179,7 +179,6 @@ async fn kubectl_loses_a_slow_half_closed_reply() {
 }
 
 fn kubectl_port_forward(kubeconfig: &std::path::Path, pod: &str, websockets: &str) -> (Child, u16) {
-    use std::io::{BufRead, BufReader};
     let mut child = Command::new(common::kubectl())
         .arg("--kubeconfig")
         .arg(kubeconfig)
@@ -195,16 +194,8 @@ fn kubectl_port_forward(kubeconfig: &std::path::Path, pod: &str, websockets: &st
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let port = first
-        .split("127.0.0.1:")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no port in {first:?}"));
-    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    let port = common::forwarding_port(child.stdout.take().unwrap())
+        .unwrap_or_else(|first| panic!("no port in {first:?}"));
     (child, port)
 }
 

@@ -647,26 +647,11 @@ rules:
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let first = tokio::task::spawn_blocking({
-        let stdout = child.stdout.take().unwrap();
-        move || {
-            use std::io::BufRead;
-            let mut stdout = std::io::BufReader::new(stdout);
-            let mut line = String::new();
-            stdout.read_line(&mut line).unwrap();
-            // kubectl says `Handling connection for …` there; a closed pipe would end it.
-            std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-            line
-        }
-    })
-    .await
-    .unwrap();
-    let port: u16 = first
-        .split("127.0.0.1:")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("kubectl said {first:?}"));
+    let stdout = child.stdout.take().unwrap();
+    let port = tokio::task::spawn_blocking(move || common::forwarding_port(stdout))
+        .await
+        .unwrap()
+        .unwrap_or_else(|first| panic!("kubectl said {first:?}"));
     let reply = get(([127, 0, 0, 1], port).into(), "/via-kubectl").await;
     let _ = child.kill();
     let output = child.wait_with_output().unwrap();

@@ -96,3 +96,21 @@ pub fn browser_double(dir: &std::path::Path) -> (std::path::PathBuf, std::path::
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     (script, opened)
 }
+
+/// The local port a `kubectl port-forward` announces on its first stdout line
+/// (`Forwarding from 127.0.0.1:PORT -> …`), or that line when it names none. The rest of stdout
+/// is drained in the background: kubectl writes `Handling connection for …` there, and Go ends
+/// a process that writes into a closed pipe.
+pub fn forwarding_port(stdout: std::process::ChildStdout) -> Result<u16, String> {
+    use std::io::BufRead;
+    let mut stdout = std::io::BufReader::new(stdout);
+    let mut first = String::new();
+    stdout.read_line(&mut first).map_err(|e| e.to_string())?;
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    first
+        .split("127.0.0.1:")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .ok_or(first)
+}
