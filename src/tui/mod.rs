@@ -9,8 +9,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossterm::event::{Event, EventStream};
-use futures::StreamExt;
+use crossterm::event::Event;
 use tokio::sync::{mpsc, watch};
 
 use crate::app::{Action, App, keys};
@@ -26,7 +25,10 @@ use crate::ui;
 const FRAME_INTERVAL: Duration = Duration::from_millis(33);
 /// The tick for counters on screen ("reconnecting (5s)", forward traffic).
 const TICK_INTERVAL: Duration = Duration::from_secs(1);
+mod key_reader;
 mod suspend;
+
+use key_reader::KeyReader;
 
 /// What the dashboard listens to besides keys.
 pub struct Inputs {
@@ -133,7 +135,7 @@ async fn event_loop(
     let forwards_changed = forwards.changed();
     let size = terminal.size()?;
     app.update(Action::Resize(size.width, size.height));
-    let mut events = EventStream::new();
+    let mut events = KeyReader::default();
     let mut tick = tokio::time::interval(TICK_INTERVAL);
     let mut dirty = true;
     // A key changed the screen: draw now, not when the interval allows.

@@ -5,18 +5,19 @@
 
 use std::io;
 
-use crossterm::event::EventStream;
 use crossterm::execute;
 use crossterm::terminal::{Clear, ClearType, EnterAlternateScreen, enable_raw_mode};
 
 use crate::auth::HandOver;
 use crate::auth::terminal::run_here;
 
-/// Runs `handed` on the real terminal with the dashboard suspended; `events` is the key reader,
-/// stopped during the run and started afresh after it.
+use super::KeyReader;
+
+/// Runs `handed` on the real terminal with the dashboard suspended; `keys` is the key reader,
+/// stopped during the run and started afresh when the event loop next reads.
 pub async fn run_with_terminal(
     terminal: &mut ratatui::DefaultTerminal,
-    events: &mut EventStream,
+    keys: &mut KeyReader,
     handed: HandOver,
 ) -> io::Result<()> {
     let HandOver {
@@ -24,9 +25,7 @@ pub async fn run_with_terminal(
         banner,
         reply,
     } = handed;
-    // Dropping the reader stops its polling thread, so the program gets every key typed. Its
-    // replacement reads nothing until the event loop polls it again, after the program.
-    drop(std::mem::replace(events, EventStream::new()));
+    keys.stop();
     ratatui::restore();
     let output = run_here(&mut command, &banner).await;
     let _ = reply.send(output);
