@@ -42,35 +42,87 @@ impl Cluster {
                     }
                 }
                 for pod in &live {
-                    let ordinal = pod_name_of(pod)
-                        .rsplit('-')
-                        .next()
-                        .and_then(|o| o.parse::<usize>().ok());
-                    if ordinal.is_none_or(|o| o >= desired) {
+                    if ordinal_of(pod).is_none_or(|o| o >= desired) {
                         self.terminate_pod(namespace, pod_name_of(pod));
                     }
                 }
-            }
-            _ => {
-                for _ in live.len()..desired {
-                    let pod_name = format!("{}-{}", replica_set_name(name), random_suffix(5));
-                    self.create_pod(&workload, kind, pod_name, immediate);
+                // RollingUpdate, the default with partition 0 (kubernetes
+                // `pkg/controller/statefulset/stateful_set_control.go`): once every pod is there
+                // and ready, the highest ordinal of an older revision is deleted; it comes back
+                // at the current revision when it is gone (above).
+                let revision = revision_of(&workload);
+                if live.len() == desired && live.iter().all(|p| is_ready(p)) {
+                    let stale = live
+                        .iter()
+                        .filter(|p| p["metadata"]["labels"][REVISION_LABEL] != revision.as_str())
+                        .max_by_key(|p| ordinal_of(p));
+                    if let Some(stale) = stale {
+                        self.terminate_pod(namespace, pod_name_of(stale));
+                    }
                 }
-                // Scale down removes the newest pods first, as a ReplicaSet prefers.
-                for pod in live.iter().rev().take(live.len().saturating_sub(desired)) {
-                    self.terminate_pod(namespace, pod_name_of(pod));
-                }
             }
+            _ => self.reconcile_deployment(&workload, &live, desired, immediate),
         }
         self.refresh_workload_status(kind, namespace, name);
     }
 
-    /// The pods a workload owns (by owner reference), in name order.
-    pub(crate) fn pods_of(&self, kind: Kind, namespace: &str, name: &str) -> Vec<Arc<Value>> {
-        let owner = match kind {
-            Kind::StatefulSet => name.to_string(),
-            _ => replica_set_name(name),
+    /// A Deployment's pods towards `desired` replicas of its current template. Pods of an older
+    /// template (after a PATCH such as `kubectl rollout restart`) are replaced as the
+    /// Deployment controller's RollingUpdate does with its defaults (maxSurge 25% rounded up,
+    /// maxUnavailable 25% rounded down; kubernetes `pkg/controller/deployment/rolling.go`):
+    /// new pods while the total stays within desired + surge, and an old pod removed only while
+    /// the ready ones stay at least desired - unavailable, unready old pods first. One old pod
+    /// is removed per call: its termination reconciles again, and so does each new pod that
+    /// starts, so the rollout moves on as pods come and go.
+    fn reconcile_deployment(
+        self: &Arc<Self>,
+        workload: &Value,
+        live: &[&Arc<Value>],
+        desired: usize,
+        immediate: bool,
+    ) {
+        let namespace = workload["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_default();
+        let name = workload["metadata"]["name"].as_str().unwrap_or_default();
+        let hash = template_hash(&workload["spec"]["template"]);
+        let (new, old): (Vec<&Arc<Value>>, Vec<&Arc<Value>>) = live
+            .iter()
+            .partition(|p| p["metadata"]["labels"]["pod-template-hash"] == hash.as_str());
+        let create = |count: usize| {
+            for _ in 0..count {
+                let pod_name = format!("{name}-{hash}-{}", random_suffix(5));
+                self.create_pod(workload, Kind::Deployment, pod_name, immediate);
+            }
         };
+        if old.is_empty() {
+            create(desired.saturating_sub(new.len()));
+            // Scale down removes the newest pods first, as a ReplicaSet prefers.
+            for pod in new.iter().rev().take(new.len().saturating_sub(desired)) {
+                self.terminate_pod(namespace, pod_name_of(pod));
+            }
+            return;
+        }
+        let (surge, unavailable) = rolling_bounds(desired);
+        create(
+            (desired + surge)
+                .saturating_sub(live.len())
+                .min(desired.saturating_sub(new.len())),
+        );
+        let ready = live.iter().filter(|p| is_ready(p)).count();
+        let removable = match old.iter().find(|p| !is_ready(p)) {
+            Some(unready) => Some(unready),
+            None if ready > desired.saturating_sub(unavailable) => old.first(),
+            None => None,
+        };
+        if let Some(pod) = removable {
+            self.terminate_pod(namespace, pod_name_of(pod));
+        }
+    }
+
+    /// The pods a workload owns (by owner reference), in name order: a StatefulSet's own, a
+    /// Deployment's through its ReplicaSets (`<deployment>-<hash>`, old and new).
+    pub(crate) fn pods_of(&self, kind: Kind, namespace: &str, name: &str) -> Vec<Arc<Value>> {
         let Some(app) = self.store.get(kind, namespace, name).and_then(|w| {
             w["spec"]["template"]["metadata"]["labels"]["app"]
                 .as_str()
@@ -82,7 +134,15 @@ impl Cluster {
             .by_app(Kind::Pod, namespace, &app)
             .into_iter()
             .filter(|p| {
-                p["metadata"]["ownerReferences"][0]["name"].as_str() == Some(owner.as_str())
+                let owner = p["metadata"]["ownerReferences"][0]["name"]
+                    .as_str()
+                    .unwrap_or_default();
+                match kind {
+                    Kind::StatefulSet => owner == name,
+                    _ => owner
+                        .rsplit_once('-')
+                        .is_some_and(|(deployment, _)| deployment == name),
+                }
             })
             .collect()
     }
@@ -107,12 +167,14 @@ impl Cluster {
         let owner = match kind {
             Kind::StatefulSet => {
                 labels["statefulset.kubernetes.io/pod-name"] = json!(pod_name);
+                labels[REVISION_LABEL] = json!(revision_of(workload));
                 json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "name": workload_name,
                        "uid": workload["metadata"]["uid"], "controller": true})
             }
             _ => {
-                labels["pod-template-hash"] = json!(template_hash(&workload_name));
-                json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": replica_set_name(&workload_name),
+                let hash = template_hash(template);
+                labels["pod-template-hash"] = json!(hash);
+                json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": format!("{workload_name}-{hash}"),
                        "uid": workload["metadata"]["uid"], "controller": true})
             }
         };
@@ -176,7 +238,8 @@ impl Cluster {
             return;
         };
         self.refresh_endpoints_for_pod(&pod);
-        self.refresh_workload_status(kind, namespace, workload);
+        // A new pod ready may let a rollout remove an old one; reconcile refreshes the status.
+        self.reconcile(kind, namespace, workload, false);
     }
 
     /// Starts a pod's graceful termination: its endpoints turn not ready (terminating) at once,
@@ -274,24 +337,60 @@ impl Cluster {
 
     pub(crate) fn refresh_workload_status(&self, kind: Kind, namespace: &str, name: &str) {
         let pods = self.pods_of(kind, namespace, name);
-        let live = pods.iter().filter(|p| !is_deleting(p)).count() as u64;
+        let live: Vec<&Arc<Value>> = pods.iter().filter(|p| !is_deleting(p)).collect();
         let ready = pods.iter().filter(|p| is_ready(p)).count() as u64;
+        let mut revisions = None;
         let _ = self.store.update(kind, namespace, name, |w| {
             let generation = w["metadata"]["generation"].clone();
-            let mut status = json!({"observedGeneration": generation, "replicas": live, "updatedReplicas": live});
+            let updated = match kind {
+                Kind::StatefulSet => {
+                    let revision = revision_of(w);
+                    let of_revision = |r: &str| {
+                        live.iter()
+                            .filter(|p| p["metadata"]["labels"][REVISION_LABEL] == r)
+                            .count()
+                    };
+                    // The current revision is the old one until every pod is at the new one.
+                    let current = live
+                        .iter()
+                        .filter_map(|p| p["metadata"]["labels"][REVISION_LABEL].as_str())
+                        .find(|r| *r != revision)
+                        .unwrap_or(&revision)
+                        .to_string();
+                    revisions = Some((of_revision(&current), current, revision.clone()));
+                    of_revision(&revision)
+                }
+                _ => {
+                    let hash = template_hash(&w["spec"]["template"]);
+                    live.iter()
+                        .filter(|p| p["metadata"]["labels"]["pod-template-hash"] == hash.as_str())
+                        .count()
+                }
+            } as u64;
+            let live = live.len() as u64;
+            let mut status = json!({"observedGeneration": generation, "replicas": live, "updatedReplicas": updated});
             if ready > 0 {
                 status["readyReplicas"] = json!(ready);
                 status["availableReplicas"] = json!(ready);
             }
-            if kind == Kind::StatefulSet {
-                status["currentReplicas"] = json!(live);
+            if let Some((current_replicas, current, update)) = revisions.take() {
+                status["currentReplicas"] = json!(current_replicas);
+                status["currentRevision"] = json!(current);
+                status["updateRevision"] = json!(update);
             } else {
                 let desired = w["spec"]["replicas"].as_u64().unwrap_or(1);
                 let available = ready >= desired;
+                // What `kubectl rollout status` and `describe` read: Progressing says whether
+                // the newest ReplicaSet has taken over (`NewReplicaSetAvailable`).
+                let complete = updated == desired && live == desired && ready >= desired;
                 status["conditions"] = json!([{
                     "type": "Available",
                     "status": if available { "True" } else { "False" },
                     "reason": if available { "MinimumReplicasAvailable" } else { "MinimumReplicasUnavailable" },
+                }, {
+                    "type": "Progressing",
+                    "status": "True",
+                    "reason": if complete { "NewReplicaSetAvailable" } else { "ReplicaSetUpdated" },
                 }]);
             }
             w["status"] = status;
@@ -305,15 +404,38 @@ pub(crate) fn selector_matches(selector: &Value, labels: &Value) -> bool {
         .is_some_and(|sel| !sel.is_empty() && sel.iter().all(|(k, v)| labels.get(k) == Some(v)))
 }
 
-fn replica_set_name(deployment: &str) -> String {
-    format!("{deployment}-{}", template_hash(deployment))
+/// The label a StatefulSet's pods carry with the revision of the template they were made from.
+const REVISION_LABEL: &str = "controller-revision-hash";
+
+/// A StatefulSet's current revision: `<name>-<template hash>`, as its ControllerRevisions are named.
+fn revision_of(statefulset: &Value) -> String {
+    let name = statefulset["metadata"]["name"].as_str().unwrap_or_default();
+    format!("{name}-{}", template_hash(&statefulset["spec"]["template"]))
 }
 
-/// A stable 10-character hash in the alphabet Kubernetes uses for pod-template-hash.
-fn template_hash(seed: &str) -> String {
+/// A StatefulSet pod's ordinal (`postgres-0` is 0).
+fn ordinal_of(pod: &Value) -> Option<usize> {
+    pod_name_of(pod).rsplit('-').next()?.parse().ok()
+}
+
+/// RollingUpdate's defaults for `desired` replicas: (maxSurge 25% rounded up, maxUnavailable
+/// 25% rounded down), and never both zero (`deploymentutil.ResolveFenceposts`).
+fn rolling_bounds(desired: usize) -> (usize, usize) {
+    let surge = desired.div_ceil(4);
+    let unavailable = desired / 4;
+    if surge == 0 && unavailable == 0 {
+        (0, 1)
+    } else {
+        (surge, unavailable)
+    }
+}
+
+/// The pod-template-hash of a template: a stable 10-character hash of its JSON (keys sorted)
+/// in the alphabet Kubernetes uses, so a changed template means a new ReplicaSet.
+fn template_hash(template: &Value) -> String {
     // FNV-1a: stable across runs and platforms, unlike std's RandomState.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in seed.bytes() {
+    for b in template.to_string().bytes() {
         h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
     }
     (0..10)

@@ -12,6 +12,7 @@ mod content;
 mod controller;
 mod controls;
 pub mod credential_plugin;
+mod defaults;
 mod endpoints;
 mod faults;
 mod history;
@@ -157,6 +158,7 @@ impl Cluster {
                 kind.name()
             )));
         }
+        defaults::apply(kind, &mut object);
         let replaced = self.store.update(kind, &namespace, &name, |current| {
             let cluster_ip = current["spec"]["clusterIP"].clone();
             for field in ["spec", "data"] {

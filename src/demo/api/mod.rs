@@ -7,6 +7,7 @@ mod age;
 mod discovery;
 mod logs;
 pub(super) mod oidc;
+mod patch;
 mod portforward;
 mod print_pod;
 mod resources;

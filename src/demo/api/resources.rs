@@ -15,7 +15,7 @@ use super::super::identity::Identity;
 use super::super::kinds::{GroupVersion, Kind};
 use super::super::selector::Selector;
 use super::{
-    ApiError, ApiState, Verb, access_review, discovery, json_response, scale, table, watch,
+    ApiError, ApiState, Verb, access_review, discovery, json_response, patch, scale, table, watch,
 };
 
 /// Largest page a list returns when the client sets no limit.
@@ -211,11 +211,12 @@ async fn handle(
             if matches!(target.kind, Kind::Deployment | Kind::StatefulSet) =>
         {
             state.faults.count(Verb::Other);
-            scale::patch_replicas(
+            patch::workload(
                 &state,
                 target.kind,
                 namespace.as_deref().unwrap_or_default(),
                 &name,
+                headers,
                 &body,
             )
         }

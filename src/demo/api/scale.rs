@@ -1,5 +1,5 @@
 //! Writes to a workload's replica count: the `scale` subresource (GET, PUT, PATCH of an
-//! autoscaling/v1 Scale), and a PATCH of the workload's `spec.replicas`.
+//! autoscaling/v1 Scale). A PATCH of the workload itself is `patch`'s.
 
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
@@ -62,18 +62,6 @@ pub fn scale(
     let replicas = replicas_from(body)?;
     let workload = set_replicas(state, kind, namespace, name, replicas)?;
     Ok(json_response(&scale_object(&workload)))
-}
-
-pub fn patch_replicas(
-    state: &ApiState,
-    kind: Kind,
-    namespace: &str,
-    name: &str,
-    body: &[u8],
-) -> Result<Response, ApiError> {
-    let replicas = replicas_from(body)?;
-    let workload = set_replicas(state, kind, namespace, name, replicas)?;
-    Ok(json_response(&workload))
 }
 
 fn set_replicas(

@@ -1,0 +1,277 @@
+//! Writes to workloads as kubectl makes them, against the demo cluster: `kubectl rollout
+//! restart` (a strategic merge patch of the template's annotation) replaces every pod under a
+//! new pod-template-hash, one step at a time, and `kubectl rollout status` follows it to the
+//! end; `kubectl patch` by merge and JSON patch changes only what it names.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
+use kube::api::ListParams;
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A demo whose new pods take 2 s to start, so each rollout lasts seconds and `kubectl rollout
+/// status`, started after `rollout restart` returns, finds it under way.
+async fn slow_starting_demo() -> hasura_tui::demo::DemoCluster {
+    common::start_demo_with(hasura_tui::demo::DemoOptions {
+        pod_start_delay: Duration::from_secs(2),
+        pod_termination_delay: Duration::from_millis(100),
+        ..hasura_tui::demo::DemoOptions::default()
+    })
+    .await
+}
+
+async fn kubectl(kubeconfig: &Path, args: &[&str]) -> (i32, String, String) {
+    let output = tokio::process::Command::new(common::kubectl())
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .output()
+        .await
+        .expect("kubectl runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The live (not terminating) pods of `app`: name and pod-template-hash.
+async fn live_pods(pods: &Api<Pod>, app: &str) -> BTreeSet<(String, String)> {
+    pods.list(&ListParams::default().labels(&format!("app={app}")))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .map(|p| {
+            let hash = p.metadata.labels.unwrap_or_default()["pod-template-hash"].clone();
+            (p.metadata.name.unwrap_or_default(), hash)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_rollout_restart_replaces_every_pod_and_rollout_status_sees_it_through() {
+    let demo = slow_starting_demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    demo.write_kubeconfig(&kubeconfig).unwrap();
+    let client = common::client_for(&demo).await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let deployments: Api<Deployment> = Api::namespaced(client, "default");
+    let before = live_pods(&pods, "cache").await;
+    assert_eq!(before.len(), 2, "{before:?}");
+
+    let (code, out, err) = kubectl(
+        &kubeconfig,
+        &["rollout", "restart", "deploy/cache", "-n", "default"],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("deployment.apps/cache restarted"), "{out}");
+    let (code, out, err) = kubectl(
+        &kubeconfig,
+        &[
+            "rollout",
+            "status",
+            "deploy/cache",
+            "-n",
+            "default",
+            "--timeout=60s",
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("Waiting for deployment \"cache\" rollout to finish"),
+        "it saw the rollout under way:\n{out}"
+    );
+    assert!(
+        out.contains("deployment \"cache\" successfully rolled out"),
+        "{out}"
+    );
+
+    let after = common::eventually("only new pods left", TIMEOUT, || async {
+        let after = live_pods(&pods, "cache").await;
+        (after.len() == 2).then_some(after)
+    })
+    .await;
+    let old_hash = &before.iter().next().unwrap().1;
+    for (name, hash) in &after {
+        assert_ne!(hash, old_hash, "{name} is of the old template");
+        assert!(name.starts_with(&format!("cache-{hash}-")), "{name}");
+        assert!(
+            !before.iter().any(|(old, _)| old == name),
+            "{name} was not replaced"
+        );
+    }
+    let cache = deployments.get("cache").await.unwrap();
+    let template = cache
+        .spec
+        .as_ref()
+        .unwrap()
+        .template
+        .metadata
+        .as_ref()
+        .unwrap();
+    assert!(
+        template
+            .annotations
+            .as_ref()
+            .unwrap()
+            .contains_key("kubectl.kubernetes.io/restartedAt"),
+        "{template:?}"
+    );
+    assert_eq!(
+        cache.spec.unwrap().replicas,
+        Some(2),
+        "the patch was not read as a whole object"
+    );
+    let status = cache.status.unwrap();
+    assert_eq!(
+        (status.updated_replicas, status.ready_replicas),
+        (Some(2), Some(2))
+    );
+    demo.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statefulset_restart_replaces_its_pods_by_revision_and_rollout_status_follows() {
+    let demo = slow_starting_demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    demo.write_kubeconfig(&kubeconfig).unwrap();
+    let pods: Api<Pod> = Api::namespaced(common::client_for(&demo).await, "hasura");
+    let before = pods.get("postgres-0").await.unwrap();
+    let old_revision = before.metadata.labels.unwrap()["controller-revision-hash"].clone();
+    assert!(old_revision.starts_with("postgres-"), "{old_revision}");
+
+    let (code, out, err) = kubectl(
+        &kubeconfig,
+        &["rollout", "restart", "sts/postgres", "-n", "hasura"],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = kubectl(
+        &kubeconfig,
+        &[
+            "rollout",
+            "status",
+            "sts/postgres",
+            "-n",
+            "hasura",
+            "--timeout=60s",
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}{err}");
+    // What kubectl prints against a real cluster too: the API server defaults
+    // `updateStrategy.rollingUpdate.partition` to 0, and kubectl's StatefulSetStatusViewer then
+    // reports a partitioned roll out.
+    assert!(
+        out.contains("Waiting for 1 pods to be ready..."),
+        "it saw the pod replaced:\n{out}"
+    );
+    assert!(
+        out.contains("partitioned roll out complete: 1 new pods have been updated..."),
+        "{out}"
+    );
+    let after = pods.get("postgres-0").await.unwrap();
+    assert_ne!(
+        after.metadata.uid, before.metadata.uid,
+        "the pod was replaced"
+    );
+    assert_ne!(
+        after.metadata.labels.unwrap()["controller-revision-hash"],
+        old_revision
+    );
+    demo.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_patch_by_merge_and_json_patch_changes_only_what_it_names() {
+    let demo = common::start_demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    demo.write_kubeconfig(&kubeconfig).unwrap();
+    let client = common::client_for(&demo).await;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "hasura");
+    let pods: Api<Pod> = Api::namespaced(client, "hasura");
+
+    let (code, out, err) = kubectl(
+        &kubeconfig,
+        &[
+            "patch",
+            "deploy/auth",
+            "-n",
+            "hasura",
+            "--type=merge",
+            "-p",
+            r#"{"metadata":{"labels":{"team":"platform"}},"spec":{"replicas":3}}"#,
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}{err}");
+    common::eventually("auth at 3 pods", TIMEOUT, || async {
+        (live_pods(&pods, "auth").await.len() == 3).then_some(())
+    })
+    .await;
+    let auth = deployments.get("auth").await.unwrap();
+    assert_eq!(auth.metadata.labels.unwrap()["team"], "platform");
+    assert_eq!(
+        auth.spec
+            .as_ref()
+            .unwrap()
+            .template
+            .spec
+            .as_ref()
+            .unwrap()
+            .containers
+            .len(),
+        1
+    );
+
+    let (code, out, err) = kubectl(
+        &kubeconfig,
+        &[
+            "patch",
+            "deploy/auth",
+            "-n",
+            "hasura",
+            "--type=json",
+            "-p",
+            r#"[{"op":"replace","path":"/spec/replicas","value":1}]"#,
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}{err}");
+    common::eventually("auth back at 1 pod", TIMEOUT, || async {
+        (live_pods(&pods, "auth").await.len() == 1).then_some(())
+    })
+    .await;
+
+    // A replica count that is not one is refused, as the API server's validation does.
+    let (code, _, err) = kubectl(
+        &kubeconfig,
+        &[
+            "patch",
+            "deploy/auth",
+            "-n",
+            "hasura",
+            "--type=merge",
+            "-p",
+            r#"{"spec":{"replicas":-1}}"#,
+        ],
+    )
+    .await;
+    assert_eq!(code, 1);
+    assert!(err.contains("spec.replicas"), "{err}");
+    demo.shutdown().await;
+}
