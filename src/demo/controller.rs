@@ -12,10 +12,12 @@ use super::kinds::Kind;
 use super::pod_state::{
     self, Phase, PodFault, is_deleting, is_ready, pod_name_of, restarts_of, set_pod_status,
 };
+use super::revisions::{
+    HASH_ALPHABET, REVISION_LABEL, ordinal_of, revision_of, rolling_bounds, template_hash,
+};
 use super::store::now_rfc3339;
 
 pub(crate) const NODE_NAME: &str = "demo-node-1";
-const HASH_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
 impl Cluster {
     /// Brings a workload's pods to its desired count and refreshes what depends on them.
@@ -334,118 +336,12 @@ impl Cluster {
             _ => None,
         }
     }
-
-    pub(crate) fn refresh_workload_status(&self, kind: Kind, namespace: &str, name: &str) {
-        let pods = self.pods_of(kind, namespace, name);
-        let live: Vec<&Arc<Value>> = pods.iter().filter(|p| !is_deleting(p)).collect();
-        let ready = pods.iter().filter(|p| is_ready(p)).count() as u64;
-        let mut revisions = None;
-        let _ = self.store.update(kind, namespace, name, |w| {
-            let generation = w["metadata"]["generation"].clone();
-            let updated = match kind {
-                Kind::StatefulSet => {
-                    let revision = revision_of(w);
-                    let of_revision = |r: &str| {
-                        live.iter()
-                            .filter(|p| p["metadata"]["labels"][REVISION_LABEL] == r)
-                            .count()
-                    };
-                    // The current revision is the old one until every pod is at the new one.
-                    let current = live
-                        .iter()
-                        .filter_map(|p| p["metadata"]["labels"][REVISION_LABEL].as_str())
-                        .find(|r| *r != revision)
-                        .unwrap_or(&revision)
-                        .to_string();
-                    revisions = Some((of_revision(&current), current, revision.clone()));
-                    of_revision(&revision)
-                }
-                _ => {
-                    let hash = template_hash(&w["spec"]["template"]);
-                    live.iter()
-                        .filter(|p| p["metadata"]["labels"]["pod-template-hash"] == hash.as_str())
-                        .count()
-                }
-            } as u64;
-            let live = live.len() as u64;
-            let mut status = json!({"observedGeneration": generation, "replicas": live, "updatedReplicas": updated});
-            if ready > 0 {
-                status["readyReplicas"] = json!(ready);
-                status["availableReplicas"] = json!(ready);
-            }
-            if let Some((current_replicas, current, update)) = revisions.take() {
-                status["currentReplicas"] = json!(current_replicas);
-                status["currentRevision"] = json!(current);
-                status["updateRevision"] = json!(update);
-            } else {
-                let desired = w["spec"]["replicas"].as_u64().unwrap_or(1);
-                let available = ready >= desired;
-                // What `kubectl rollout status` and `describe` read: Progressing says whether
-                // the newest ReplicaSet has taken over (`NewReplicaSetAvailable`).
-                let complete = updated == desired && live == desired && ready >= desired;
-                status["conditions"] = json!([{
-                    "type": "Available",
-                    "status": if available { "True" } else { "False" },
-                    "reason": if available { "MinimumReplicasAvailable" } else { "MinimumReplicasUnavailable" },
-                }, {
-                    "type": "Progressing",
-                    "status": "True",
-                    "reason": if complete { "NewReplicaSetAvailable" } else { "ReplicaSetUpdated" },
-                }]);
-            }
-            w["status"] = status;
-        });
-    }
 }
 
 pub(crate) fn selector_matches(selector: &Value, labels: &Value) -> bool {
     selector
         .as_object()
         .is_some_and(|sel| !sel.is_empty() && sel.iter().all(|(k, v)| labels.get(k) == Some(v)))
-}
-
-/// The label a StatefulSet's pods carry with the revision of the template they were made from.
-const REVISION_LABEL: &str = "controller-revision-hash";
-
-/// A StatefulSet's current revision: `<name>-<template hash>`, as its ControllerRevisions are named.
-fn revision_of(statefulset: &Value) -> String {
-    let name = statefulset["metadata"]["name"].as_str().unwrap_or_default();
-    format!("{name}-{}", template_hash(&statefulset["spec"]["template"]))
-}
-
-/// A StatefulSet pod's ordinal (`postgres-0` is 0).
-fn ordinal_of(pod: &Value) -> Option<usize> {
-    pod_name_of(pod).rsplit('-').next()?.parse().ok()
-}
-
-/// RollingUpdate's defaults for `desired` replicas: (maxSurge 25% rounded up, maxUnavailable
-/// 25% rounded down), and never both zero (`deploymentutil.ResolveFenceposts`).
-fn rolling_bounds(desired: usize) -> (usize, usize) {
-    let surge = desired.div_ceil(4);
-    let unavailable = desired / 4;
-    if surge == 0 && unavailable == 0 {
-        (0, 1)
-    } else {
-        (surge, unavailable)
-    }
-}
-
-/// The pod-template-hash of a template: a stable 10-character hash of its JSON (keys sorted)
-/// in the alphabet Kubernetes uses, so a changed template means a new ReplicaSet.
-fn template_hash(template: &Value) -> String {
-    // FNV-1a: stable across runs and platforms, unlike std's RandomState.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in template.to_string().bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    (0..10)
-        .map(|_| {
-            let c = HASH_ALPHABET[(h % HASH_ALPHABET.len() as u64) as usize] as char;
-            h /= HASH_ALPHABET.len() as u64;
-            h = h.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(1);
-            c
-        })
-        .collect()
 }
 
 pub(crate) fn random_suffix(len: usize) -> String {

@@ -22,11 +22,13 @@ mod kinds;
 pub mod kubeconfig;
 mod logs;
 mod pod_state;
+mod revisions;
 mod selector;
 mod server;
 mod status;
 mod store;
 mod tls;
+mod workload_status;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
