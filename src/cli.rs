@@ -53,6 +53,10 @@ pub struct GlobalArgs {
     /// A Hasura project directory whose conf/routes.yaml and conf/domains.yaml are used.
     #[arg(long, global = true, value_name = "DIR")]
     pub project: Option<PathBuf>,
+
+    /// Change nothing in the cluster: restart and scale are refused.
+    #[arg(long, global = true, env = "HASURA_TUI_READ_ONLY", value_parser = clap::builder::FalseyValueParser::new())]
+    pub read_only: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -78,6 +82,26 @@ pub enum ClusterCommand {
     Logs(LogsArgs),
     /// Open a microservice's external URL in the browser (like `hasura microservice open`).
     Open(OpenArgs),
+    /// Restart a microservice's pods one by one, as `kubectl rollout restart` does.
+    Restart(RestartArgs),
+    /// Set a microservice's replica count (the scale subresource, as `kubectl scale`).
+    Scale(ScaleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RestartArgs {
+    #[command(flatten)]
+    pub target: MicroserviceArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ScaleArgs {
+    #[command(flatten)]
+    pub target: MicroserviceArg,
+
+    /// The number of pods wanted.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(0..))]
+    pub replicas: i32,
 }
 
 /// How the kubeconfig `demo-cluster` writes signs in.

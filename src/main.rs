@@ -2,6 +2,7 @@
 
 use clap::Parser;
 
+use hasura_tui::change::Change;
 use hasura_tui::cli::{Cli, ClusterCommand, Command};
 use hasura_tui::commands;
 use hasura_tui::config::{self, ConfigError};
@@ -84,6 +85,13 @@ async fn run(cli: Cli, log_path: Option<std::path::PathBuf>) -> i32 {
         Some(ClusterCommand::List(args)) => commands::list::run(target, global, &args).await,
         Some(ClusterCommand::Logs(args)) => commands::logs::run(target, global, &args).await,
         Some(ClusterCommand::Open(args)) => commands::open::run(target, global, &args).await,
+        Some(ClusterCommand::Restart(args)) => {
+            commands::change::run(target, global, &args.target, Change::Restart).await
+        }
+        Some(ClusterCommand::Scale(args)) => {
+            let change = Change::Scale(args.replicas);
+            commands::change::run(target, global, &args.target, change).await
+        }
         None => commands::dashboard::run(target, global, log_path, !cli.no_restore).await,
     };
     exit_code(result)

@@ -1,5 +1,6 @@
 //! The commands: thin front ends over the same engine.
 
+pub mod change;
 pub mod dashboard;
 pub mod demo_cluster;
 pub mod demo_credential;

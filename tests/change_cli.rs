@@ -1,0 +1,259 @@
+//! `hasura-tui restart` and `scale` against the demo cluster, each checked by the image's
+//! kubectl in the same test: the restart is a rollout `kubectl rollout status` sees through, the
+//! scale is what `kubectl get` reads back; `--read-only` refuses both and changes nothing; and a
+//! user the API server would refuse is told so before any attempt, as `kubectl auth can-i` says.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use hasura_tui::demo::KubeconfigAuth;
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::Api;
+
+const BIN: &str = env!("CARGO_BIN_EXE_hasura-tui");
+
+async fn run(
+    program: &Path,
+    kubeconfig: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (i32, String, String) {
+    let output = tokio::process::Command::new(program)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .envs(env.iter().copied())
+        .env("XDG_STATE_HOME", kubeconfig.parent().unwrap())
+        .output()
+        .await
+        .expect("runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_and_scale_do_what_kubectl_sees_and_read_only_changes_nothing() {
+    let demo = common::start_demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    demo.write_kubeconfig(&kubeconfig).unwrap();
+    let kubectl = common::kubectl();
+    let deployments: Api<Deployment> = Api::namespaced(common::client_for(&demo).await, "hasura");
+
+    let (code, out, err) = run(
+        BIN.as_ref(),
+        &kubeconfig,
+        &["restart", "data", "-n", "hasura"],
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "deployment.apps/data restarted\n"),
+        "{err}"
+    );
+    let (code, out, err) = run(
+        &kubectl,
+        &kubeconfig,
+        &[
+            "rollout",
+            "status",
+            "deploy/data",
+            "-n",
+            "hasura",
+            "--timeout=60s",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("deployment \"data\" successfully rolled out"),
+        "{out}"
+    );
+    let data = deployments.get("data").await.unwrap();
+    let annotations = data
+        .spec
+        .unwrap()
+        .template
+        .metadata
+        .unwrap()
+        .annotations
+        .unwrap();
+    assert!(
+        annotations.contains_key("kubectl.kubernetes.io/restartedAt"),
+        "{annotations:?}"
+    );
+    // The change is in the log: who (as the API server knows them), what, on which context.
+    let log = std::fs::read_to_string(dir.path().join("hasura-tui/hasura-tui.log")).unwrap();
+    let audit = log
+        .lines()
+        .find(|l| l.contains("hasura_tui::audit"))
+        .unwrap_or_else(|| panic!("{log}"));
+    for part in [
+        "restarted",
+        "user=\"admin\"",
+        "context=\"gram29\"",
+        "workload=deployment.apps/data",
+    ] {
+        assert!(audit.contains(part), "{part} in {audit}");
+    }
+
+    let (code, out, err) = run(
+        BIN.as_ref(),
+        &kubeconfig,
+        &["scale", "auth", "-n", "hasura", "--replicas", "0"],
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "deployment.apps/auth scaled\n"),
+        "{err}"
+    );
+    common::eventually(
+        "kubectl sees auth at 0/0",
+        Duration::from_secs(30),
+        || async {
+            let (_, out, _) = run(
+                &kubectl,
+                &kubeconfig,
+                &["get", "deploy", "auth", "-n", "hasura", "--no-headers"],
+                &[],
+            )
+            .await;
+            (out.split_whitespace().nth(1) == Some("0/0")).then_some(())
+        },
+    )
+    .await;
+
+    // Read-only: refused with one line, by the flag and by the environment, and nothing moves.
+    let generation = deployments.get("auth").await.unwrap().metadata.generation;
+    for (args, env) in [
+        (
+            &[
+                "--read-only",
+                "scale",
+                "auth",
+                "-n",
+                "hasura",
+                "--replicas",
+                "1",
+            ][..],
+            &[][..],
+        ),
+        (
+            &["restart", "auth", "-n", "hasura"][..],
+            &[("HASURA_TUI_READ_ONLY", "1")][..],
+        ),
+    ] {
+        let (code, out, err) = run(BIN.as_ref(), &kubeconfig, args, env).await;
+        assert_eq!(code, 1, "{out}{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("read-only mode"), "{err}");
+    }
+    assert_eq!(
+        deployments.get("auth").await.unwrap().metadata.generation,
+        generation
+    );
+
+    let (code, out, err) = run(
+        BIN.as_ref(),
+        &kubeconfig,
+        &["scale", "auth", "-n", "hasura", "--replicas", "2"],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}{err}");
+    common::eventually(
+        "kubectl sees auth at 2/2",
+        Duration::from_secs(30),
+        || async {
+            let (_, out, _) = run(
+                &kubectl,
+                &kubeconfig,
+                &["get", "deploy", "auth", "-n", "hasura", "--no-headers"],
+                &[],
+            )
+            .await;
+            (out.split_whitespace().nth(1) == Some("2/2")).then_some(())
+        },
+    )
+    .await;
+    demo.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_without_the_right_is_told_before_any_attempt() {
+    let demo = common::start_demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("developer.yaml");
+    demo.write_kubeconfig_with(
+        &kubeconfig,
+        &KubeconfigAuth::UserToken {
+            user: "developer".into(),
+        },
+    )
+    .unwrap();
+    let admin: Api<Deployment> = Api::namespaced(common::client_for(&demo).await, "hasura");
+    let generation = admin.get("data").await.unwrap().metadata.generation;
+
+    let (code, out, _) = run(
+        &common::kubectl(),
+        &kubeconfig,
+        &["auth", "can-i", "patch", "deployments", "-n", "hasura"],
+        &[],
+    )
+    .await;
+    assert_eq!((code, out.trim()), (1, "no"));
+    let (code, out, err) = run(
+        BIN.as_ref(),
+        &kubeconfig,
+        &["restart", "data", "-n", "hasura"],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(
+        err.trim(),
+        "hasura-tui: not allowed: you may not patch deployments in namespace hasura (asked the API server)"
+    );
+    let (code, out, _) = run(
+        &common::kubectl(),
+        &kubeconfig,
+        &[
+            "auth",
+            "can-i",
+            "patch",
+            "deployments",
+            "--subresource=scale",
+            "-n",
+            "hasura",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!((code, out.trim()), (1, "no"));
+    let (code, _, err) = run(
+        BIN.as_ref(),
+        &kubeconfig,
+        &["scale", "data", "-n", "hasura", "--replicas", "3"],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("you may not patch deployments/scale in namespace hasura"),
+        "{err}"
+    );
+    assert_eq!(
+        admin.get("data").await.unwrap().metadata.generation,
+        generation
+    );
+    demo.shutdown().await;
+}
