@@ -120,6 +120,25 @@ fn seed_cluster_at_120x30() {
     insta::assert_snapshot!(draw(&app(seed(), 120, 30, Instant::now())));
 }
 
+/// Both namespaces listed but the gateway's routes not yet: EXTERNAL-URLs may still be missing,
+/// so the header does not say synced (an e2e test once saw `synced` without them, under load).
+#[test]
+fn not_synced_until_the_routes_are_listed() {
+    let mut early = (*seed()).clone();
+    early.routes_listed = false;
+    let screen = draw(&app(Arc::new(early), 120, 30, Instant::now()));
+    let header = screen.lines().next().unwrap();
+    assert!(
+        header.contains("syncing") && !header.contains("synced"),
+        "{header}"
+    );
+    let screen = draw(&app(seed(), 120, 30, Instant::now()));
+    assert!(
+        screen.lines().next().unwrap().contains(" synced "),
+        "{screen}"
+    );
+}
+
 #[test]
 fn seed_cluster_at_60x20_drops_columns_before_names() {
     let screen = draw(&app(seed(), 60, 20, Instant::now()));

@@ -85,7 +85,8 @@ fn watch_summary(app: &App) -> (String, Option<String>, Style) {
     {
         return (format!("error: {message}"), None, theme::error(app.color));
     }
-    if states.iter().any(|s| **s == WatchState::Syncing) {
+    // Until the gateway's routes are known, EXTERNAL-URLs may still be missing: not synced yet.
+    if states.iter().any(|s| **s == WatchState::Syncing) || !app.snapshot.routes_listed {
         return ("syncing".to_string(), None, theme::warning(app.color));
     }
     // A forbidden namespace is that table's business; the connection itself is fine.
