@@ -20,28 +20,24 @@ async fn run(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> (i32, String, String) {
-    let output = tokio::process::Command::new(program)
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(args)
-        .envs(env.iter().copied())
-        .env("XDG_STATE_HOME", kubeconfig.parent().unwrap())
-        .output()
-        .await
-        .expect("runs");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    common::run_with_kubeconfig(program, kubeconfig, args, env).await
+}
+
+/// Waits until `kubectl get deploy NAME -n hasura` shows READY `ready` (e.g. `2/2`).
+async fn kubectl_sees_ready(kubeconfig: &Path, name: &str, ready: &str) {
+    let kubectl = common::kubectl();
+    let args = ["get", "deploy", name, "-n", "hasura", "--no-headers"];
+    let what = format!("kubectl sees {name} at {ready}");
+    common::eventually(&what, Duration::from_secs(30), || async {
+        let (_, out, _) = run(&kubectl, kubeconfig, &args, &[]).await;
+        (out.split_whitespace().nth(1) == Some(ready)).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_and_scale_do_what_kubectl_sees_and_read_only_changes_nothing() {
-    let demo = common::start_demo().await;
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    demo.write_kubeconfig(&kubeconfig).unwrap();
+    let (demo, kubeconfig, dir) = common::demo_with_kubeconfig(common::quick_demo()).await;
     let kubectl = common::kubectl();
     let deployments: Api<Deployment> = Api::namespaced(common::client_for(&demo).await, "hasura");
 
@@ -116,21 +112,7 @@ async fn restart_and_scale_do_what_kubectl_sees_and_read_only_changes_nothing() 
         (0, "deployment.apps/auth scaled\n"),
         "{err}"
     );
-    common::eventually(
-        "kubectl sees auth at 0/0",
-        Duration::from_secs(30),
-        || async {
-            let (_, out, _) = run(
-                &kubectl,
-                &kubeconfig,
-                &["get", "deploy", "auth", "-n", "hasura", "--no-headers"],
-                &[],
-            )
-            .await;
-            (out.split_whitespace().nth(1) == Some("0/0")).then_some(())
-        },
-    )
-    .await;
+    kubectl_sees_ready(&kubeconfig, "auth", "0/0").await;
 
     // Read-only: refused with one line, by the flag and by the environment, and nothing moves.
     let generation = deployments.get("auth").await.unwrap().metadata.generation;
@@ -170,21 +152,7 @@ async fn restart_and_scale_do_what_kubectl_sees_and_read_only_changes_nothing() 
     )
     .await;
     assert_eq!(code, 0, "{out}{err}");
-    common::eventually(
-        "kubectl sees auth at 2/2",
-        Duration::from_secs(30),
-        || async {
-            let (_, out, _) = run(
-                &kubectl,
-                &kubeconfig,
-                &["get", "deploy", "auth", "-n", "hasura", "--no-headers"],
-                &[],
-            )
-            .await;
-            (out.split_whitespace().nth(1) == Some("2/2")).then_some(())
-        },
-    )
-    .await;
+    kubectl_sees_ready(&kubeconfig, "auth", "2/2").await;
     demo.shutdown().await;
 }
 

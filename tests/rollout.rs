@@ -18,28 +18,15 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A demo whose new pods take 2 s to start, so each rollout lasts seconds and `kubectl rollout
 /// status`, started after `rollout restart` returns, finds it under way.
-async fn slow_starting_demo() -> hasura_tui::demo::DemoCluster {
-    common::start_demo_with(hasura_tui::demo::DemoOptions {
+fn slow_starting() -> hasura_tui::demo::DemoOptions {
+    hasura_tui::demo::DemoOptions {
         pod_start_delay: Duration::from_secs(2),
-        pod_termination_delay: Duration::from_millis(100),
-        ..hasura_tui::demo::DemoOptions::default()
-    })
-    .await
+        ..common::quick_demo()
+    }
 }
 
 async fn kubectl(kubeconfig: &Path, args: &[&str]) -> (i32, String, String) {
-    let output = tokio::process::Command::new(common::kubectl())
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(args)
-        .output()
-        .await
-        .expect("kubectl runs");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    common::run_with_kubeconfig(&common::kubectl(), kubeconfig, args, &[]).await
 }
 
 /// The live (not terminating) pods of `app`: name and pod-template-hash.
@@ -59,10 +46,7 @@ async fn live_pods(pods: &Api<Pod>, app: &str) -> BTreeSet<(String, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_rollout_restart_replaces_every_pod_and_rollout_status_sees_it_through() {
-    let demo = slow_starting_demo().await;
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    demo.write_kubeconfig(&kubeconfig).unwrap();
+    let (demo, kubeconfig, _dir) = common::demo_with_kubeconfig(slow_starting()).await;
     let client = common::client_for(&demo).await;
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
     let deployments: Api<Deployment> = Api::namespaced(client, "default");
@@ -144,10 +128,7 @@ async fn kubectl_rollout_restart_replaces_every_pod_and_rollout_status_sees_it_t
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_statefulset_restart_replaces_its_pods_by_revision_and_rollout_status_follows() {
-    let demo = slow_starting_demo().await;
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    demo.write_kubeconfig(&kubeconfig).unwrap();
+    let (demo, kubeconfig, _dir) = common::demo_with_kubeconfig(slow_starting()).await;
     let pods: Api<Pod> = Api::namespaced(common::client_for(&demo).await, "hasura");
     let before = pods.get("postgres-0").await.unwrap();
     let old_revision = before.metadata.labels.unwrap()["controller-revision-hash"].clone();
@@ -197,10 +178,7 @@ async fn a_statefulset_restart_replaces_its_pods_by_revision_and_rollout_status_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_patch_by_merge_and_json_patch_changes_only_what_it_names() {
-    let demo = common::start_demo().await;
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    demo.write_kubeconfig(&kubeconfig).unwrap();
+    let (demo, kubeconfig, _dir) = common::demo_with_kubeconfig(common::quick_demo()).await;
     let client = common::client_for(&demo).await;
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), "hasura");
     let pods: Api<Pod> = Api::namespaced(client, "hasura");

@@ -13,12 +13,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 
 /// Starts a demo cluster on a free loopback port with quick pod transitions.
 pub async fn start_demo() -> DemoCluster {
-    start_demo_with(DemoOptions {
-        pod_start_delay: Duration::from_millis(150),
-        pod_termination_delay: Duration::from_millis(100),
-        ..DemoOptions::default()
-    })
-    .await
+    start_demo_with(quick_demo()).await
 }
 
 /// The same with only the seed of product.md (no Services of other shapes), for tests that
@@ -113,4 +108,48 @@ pub fn forwarding_port(stdout: std::process::ChildStdout) -> Result<u16, String>
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|p| p.parse().ok())
         .ok_or(first)
+}
+
+/// Runs `program --kubeconfig KUBECONFIG ARGS…` (kubectl or hasura-tui) with `env` added, its log
+/// kept beside the kubeconfig; returns its exit code, stdout and stderr, whatever they are.
+pub async fn run_with_kubeconfig(
+    program: &std::path::Path,
+    kubeconfig: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (i32, String, String) {
+    let output = tokio::process::Command::new(program)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .envs(env.iter().copied())
+        .env("XDG_STATE_HOME", kubeconfig.parent().unwrap())
+        .output()
+        .await
+        .expect("the program runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A demo cluster and an admin kubeconfig for it in a temporary folder.
+pub async fn demo_with_kubeconfig(
+    options: DemoOptions,
+) -> (DemoCluster, std::path::PathBuf, tempfile::TempDir) {
+    let demo = start_demo_with(options).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    demo.write_kubeconfig(&kubeconfig).unwrap();
+    (demo, kubeconfig, dir)
+}
+
+/// The options `start_demo` uses: quick pod transitions.
+pub fn quick_demo() -> DemoOptions {
+    DemoOptions {
+        pod_start_delay: Duration::from_millis(150),
+        pod_termination_delay: Duration::from_millis(100),
+        ..DemoOptions::default()
+    }
 }
