@@ -5,8 +5,6 @@
 //! for the verb kubectl's request needs), so a `no` is one line instead of a failed attempt, and
 //! written to the log with who, what and when.
 
-use std::fmt;
-
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::authentication::v1::SelfSubjectReview;
 use k8s_openapi::jiff::Timestamp;
@@ -25,7 +23,7 @@ pub enum Change {
 }
 
 impl Change {
-    /// The verb, resource suffix and subresource kubectl's request for it is authorized as.
+    /// The verb and subresource (`""` for none) kubectl's request for it is authorized as.
     fn permission(self) -> (&'static str, &'static str) {
         match self {
             Change::Restart => ("patch", ""),
@@ -211,10 +209,4 @@ where
         }
         other => ChangeError::Api(other.to_string()),
     })
-}
-
-impl fmt::Display for Workload {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.kubectl_name())
-    }
 }
