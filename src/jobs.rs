@@ -26,6 +26,12 @@ struct LogsJob {
 
 pub struct Jobs {
     client: kube::Client,
+    /// The kubeconfig context (for the audit log) and `--read-only`, for `change`.
+    context: String,
+    read_only: bool,
+    /// What restarts and scales came to, for the footer.
+    notices_tx: mpsc::UnboundedSender<String>,
+    notices: mpsc::UnboundedReceiver<String>,
     logs: Option<LogsJob>,
     store: Option<ForwardStore>,
     /// The last save error shown, so a failing disk is reported once, not every second.
@@ -34,12 +40,24 @@ pub struct Jobs {
 
 impl Jobs {
     pub fn new(client: kube::Client, store: Option<ForwardStore>) -> Self {
+        let (notices_tx, notices) = mpsc::unbounded_channel();
         Jobs {
             client,
+            context: String::new(),
+            read_only: false,
+            notices_tx,
+            notices,
             logs: None,
             store,
             save_error: None,
         }
+    }
+
+    /// Who changes the cluster (the context, in the audit log) and whether it may.
+    pub fn with_actor(mut self, context: &str, read_only: bool) -> Self {
+        self.context = context.to_string();
+        self.read_only = read_only;
+        self
     }
 
     /// Runs an effect; returns what `update` should hear of it.
@@ -94,6 +112,22 @@ impl Jobs {
                 Ok(()) => format!("opened {url}"),
                 Err(e) => e.to_string(),
             })),
+            Effect::Change(workload, change) => {
+                let under_way = format!("{} {}…", change_word(change), workload.name);
+                let (client, access) = (self.client.clone(), forwards.access());
+                let (context, read_only) = (self.context.clone(), self.read_only);
+                let notices = self.notices_tx.clone();
+                tokio::spawn(async move {
+                    let actor = crate::change::Actor {
+                        context: &context,
+                        read_only,
+                    };
+                    let outcome =
+                        crate::change::apply(&client, &access, &actor, &workload, change).await;
+                    let _ = notices.send(outcome.unwrap_or_else(|e| e.to_string()));
+                });
+                Some(Action::Notify(under_way))
+            }
             Effect::Copy(text) => {
                 let result = crate::clipboard::copy(&mut std::io::stdout(), &text);
                 result
@@ -109,25 +143,15 @@ impl Jobs {
         }
     }
 
-    /// The next lines for the logs pane; pending while no pane follows anything.
-    /// Cancel-safe: nothing is lost when another branch of a `select!` wins.
-    pub async fn next_logs(&mut self) -> Action {
-        let Some(job) = &mut self.logs else {
-            return std::future::pending().await;
-        };
-        let Some(first) = job.rx.recv().await else {
-            // The follower ended (e.g. no such microservice); its notice came before.
-            self.logs = None;
-            return std::future::pending().await;
-        };
-        let mut batch = vec![first];
-        while batch.len() < BATCH {
-            match job.rx.try_recv() {
-                Ok(event) => batch.push(event),
-                Err(_) => break,
-            }
+    /// The next lines for the logs pane, or what a restart or scale came to; pending while
+    /// neither is under way. Cancel-safe: nothing is lost when another branch of a `select!`
+    /// wins.
+    pub async fn next_action(&mut self) -> Action {
+        tokio::select! {
+            action = next_logs(&mut self.logs) => action,
+            // The sender lives in `self`: the channel never closes while this runs.
+            Some(text) = self.notices.recv() => Action::Notify(text),
         }
-        Action::Logs(LogsAction::Events(job.session, batch))
     }
 
     /// Saves the running forwards when they changed; a failure is reported once.
@@ -155,4 +179,31 @@ impl Drop for Jobs {
     fn drop(&mut self) {
         self.stop_logs();
     }
+}
+
+fn change_word(change: crate::change::Change) -> &'static str {
+    match change {
+        crate::change::Change::Restart => "restarting",
+        crate::change::Change::Scale(_) => "scaling",
+    }
+}
+
+/// The next lines of the logs pane's follower; pending while there is none.
+async fn next_logs(logs: &mut Option<LogsJob>) -> Action {
+    let Some(job) = logs else {
+        return std::future::pending().await;
+    };
+    let Some(first) = job.rx.recv().await else {
+        // The follower ended (e.g. no such microservice); its notice came before.
+        *logs = None;
+        return std::future::pending().await;
+    };
+    let mut batch = vec![first];
+    while batch.len() < BATCH {
+        match job.rx.try_recv() {
+            Ok(event) => batch.push(event),
+            Err(_) => break,
+        }
+    }
+    Action::Logs(LogsAction::Events(job.session, batch))
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::LogsAction;
+use crate::change::{Change, Workload};
 use crate::cluster::Snapshot;
 use crate::forward::{ForwardKey, ForwardSpec, ForwardView, GatewayIdentity, RequestEntry};
 use crate::logs::ContainerChoice;
@@ -52,6 +53,14 @@ pub enum Action {
     OpenExternal,
     /// `y`: copy its internal URL.
     CopyInternal,
+    /// `R`: restart the selected microservice (after a y/N prompt).
+    Restart,
+    /// `S`: scale it (after a prompt for the count).
+    Scale,
+    PromptInput(char),
+    PromptBackspace,
+    PromptSubmit,
+    PromptCancel,
     /// A message for the footer, for a few seconds.
     Notify(String),
     /// A lasting warning for the header (something refused at start-up).
@@ -78,4 +87,6 @@ pub enum Effect {
     OpenUrl(String),
     /// Put text on the clipboard (OSC 52).
     Copy(String),
+    /// Restart or scale a workload (`change`); its outcome comes back as a notice.
+    Change(Workload, Change),
 }

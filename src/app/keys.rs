@@ -32,6 +32,15 @@ pub fn action_for(app: &App, key: KeyEvent) -> Option<Action> {
     if app.logs.is_some() {
         return super::verbs::logs_key(key);
     }
+    if app.prompt.is_some() {
+        return match key.code {
+            KeyCode::Esc => Some(Action::PromptCancel),
+            KeyCode::Enter => Some(Action::PromptSubmit),
+            KeyCode::Backspace => Some(Action::PromptBackspace),
+            KeyCode::Char(c) if !ctrl => Some(Action::PromptInput(c)),
+            _ => None,
+        };
+    }
     if app.dialog.is_some() {
         return match key.code {
             KeyCode::Esc => Some(Action::DialogCancel),
@@ -70,6 +79,8 @@ pub fn action_for(app: &App, key: KeyEvent) -> Option<Action> {
         KeyCode::Char('l') => Action::Logs(super::LogsAction::Open),
         KeyCode::Char('o') => Action::OpenExternal,
         KeyCode::Char('y') => Action::CopyInternal,
+        KeyCode::Char('R') => Action::Restart,
+        KeyCode::Char('S') => Action::Scale,
         KeyCode::Esc if !app.filter.text.is_empty() => Action::ClearFilter,
         KeyCode::Char('?') => Action::ToggleHelp,
         KeyCode::Char('q') => Action::Quit,
@@ -109,6 +120,11 @@ pub const HELP: &[(&str, &str)] = &[
         "y",
         "copy its internal URL (OSC 52: works over ssh and in tmux)",
     ),
+    (
+        "R",
+        "restart: pods replaced one by one (kubectl rollout restart), after y",
+    ),
+    ("S", "scale: type the replica count, Enter"),
     ("?", "this help; Esc closes"),
     ("q  Ctrl-C", "quit"),
 ];

@@ -2,6 +2,7 @@
 //! Rendering reads `&App`; nothing here does I/O, so all of it is testable without a terminal.
 
 mod action;
+mod changes;
 pub mod dialog;
 pub mod keys;
 pub mod layout;
@@ -22,6 +23,7 @@ use crate::forward::{ForwardKey, ForwardSpec, ForwardView, GatewayIdentity};
 use crate::model::{Microservice, Section};
 
 pub use action::{Action, Effect};
+pub use changes::{Prompt, PromptKind};
 pub use dialog::ForwardDialog;
 pub use logs_pane::LogsPane;
 pub use requests::RequestLogPane;
@@ -72,6 +74,10 @@ pub struct App {
     pub warnings: Vec<String>,
     /// How signing in to the cluster stands (exec plugins).
     pub sign_in: SignIn,
+    /// The `R`/`S` prompt, while it is open.
+    pub prompt: Option<Prompt>,
+    /// `--read-only`: `R` and `S` are refused.
+    pub read_only: bool,
 }
 
 impl App {
@@ -104,6 +110,8 @@ impl App {
             flash: None,
             warnings: Vec::new(),
             sign_in: SignIn::NotYet,
+            prompt: None,
+            read_only: false,
         };
         app.refresh_views();
         app
@@ -225,6 +233,12 @@ impl App {
             Action::OpenExternal => return self.open_external(),
             Action::CopyInternal => return self.copy_internal(),
             Action::Notify(text) => return self.flash(text),
+            Action::Restart => return self.open_change_prompt(false),
+            Action::Scale => return self.open_change_prompt(true),
+            Action::PromptInput(c) => return self.prompt_input(c),
+            Action::PromptBackspace => return self.prompt_backspace(),
+            Action::PromptSubmit => return self.prompt_submit(),
+            Action::PromptCancel => return self.prompt_cancel(),
             Action::Warn(text) => self.warnings.push(text),
             Action::SignIn(state) => {
                 if state == self.sign_in {

@@ -55,6 +55,7 @@ pub async fn run(
     };
     let snapshot = snapshots.borrow().clone();
     let mut app = App::new(connection, snapshot, (80, 24), Instant::now());
+    app.read_only = global.read_only;
     if let Some(credentials) = &target.credentials {
         // Nothing fetched yet: the first requests will run the plugin; say so from frame one.
         let now = credentials.sign_in().borrow().clone();
@@ -67,7 +68,8 @@ pub async fn run(
     }
     let mut forwards = ForwardManager::new(target.client.clone());
     let store = restore_forwards(&target.context, restore, &mut forwards, &mut app).await;
-    let mut jobs = Jobs::new(target.client.clone(), store);
+    let mut jobs =
+        Jobs::new(target.client.clone(), store).with_actor(&target.context, global.read_only);
     let inputs = tui::Inputs {
         snapshots,
         credentials: target.credentials.clone(),

@@ -206,7 +206,7 @@ async fn event_loop(
                 forwards.reap();
                 dirty |= refresh_forwards(app, forwards, jobs);
             }
-            action = jobs.next_logs() => dirty |= app.update(action),
+            action = jobs.next_action() => dirty |= app.update(action),
             _ = tick.tick(), if app.needs_ticks() || !forwards.is_empty() => {
                 dirty |= app.update(Action::Tick(Instant::now()));
                 dirty |= refresh_forwards(app, forwards, jobs);

@@ -31,6 +31,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             Span::styled("▏", theme::dim(app.color)),
             Span::styled("   Enter keep  Esc clear", theme::dim(app.color)),
         ])
+    } else if let Some(prompt) = &app.prompt {
+        Line::from(vec![
+            Span::styled(prompt.question(), theme::header_row()),
+            Span::raw(prompt.typed().to_string()),
+            Span::styled("▏", theme::dim(app.color)),
+            Span::styled("   Esc cancel", theme::dim(app.color)),
+        ])
     } else if let Some(flash) = &app.flash {
         fit_line(
             vec![Segment::keep(Span::styled(
