@@ -22,7 +22,7 @@ struct Setup {
     runtime: tokio::runtime::Runtime,
     demo: Option<DemoCluster>,
     kubeconfig: std::path::PathBuf,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Setup {
@@ -38,13 +38,17 @@ impl Setup {
             runtime,
             demo: Some(demo),
             kubeconfig,
-            _dir: dir,
+            dir,
         }
     }
 
     fn dashboard(&self, flags: &str) -> Tmux {
+        self.dashboard_with(&self.kubeconfig, flags)
+    }
+
+    fn dashboard_with(&self, kubeconfig: &std::path::Path, flags: &str) -> Tmux {
         let tmux = Tmux::start(
-            &format!("{BIN} --kubeconfig {} {flags}", self.kubeconfig.display()),
+            &format!("{BIN} --kubeconfig {} {flags}", kubeconfig.display()),
             150,
             30,
         );
@@ -168,6 +172,36 @@ fn read_only_refuses_r_and_s_in_one_line() {
         });
         assert!(!screen.contains("y/N"), "{screen}");
     }
+    assert_eq!(setup.generation("data"), generation);
+    tmux.send(&["q"]);
+    assert_eq!(tmux.wait_exit(WAIT), 0);
+}
+
+/// The developer Role may read `hasura` but not change it: `R` and `y` end in the one line the
+/// access review gives, before any PATCH (the generation does not move).
+#[test]
+fn a_user_without_the_right_is_told_at_the_key() {
+    let setup = Setup::new();
+    let developer = setup.dir.path().join("developer.yaml");
+    let auth = hasura_tui::demo::KubeconfigAuth::UserToken {
+        user: "developer".into(),
+    };
+    setup
+        .demo
+        .as_ref()
+        .unwrap()
+        .write_kubeconfig_with(&developer, &auth)
+        .unwrap();
+    let tmux = setup.dashboard_with(&developer, "");
+    let generation = setup.generation("data");
+    tmux.send(&["R"]);
+    tmux.wait_for("the restart question", WAIT, |s| {
+        s.contains("restart data?")
+    });
+    tmux.send(&["y"]);
+    tmux.wait_for("the refusal", WAIT, |s| {
+        s.contains("not allowed: you may not patch deployments in namespace hasura")
+    });
     assert_eq!(setup.generation("data"), generation);
     tmux.send(&["q"]);
     assert_eq!(tmux.wait_exit(WAIT), 0);
