@@ -23,6 +23,11 @@ async fn run(
     common::run_with_kubeconfig(program, kubeconfig, args, env).await
 }
 
+/// Runs this hasura-tui with `args`.
+async fn hasura_tui(kubeconfig: &Path, args: &[&str]) -> (i32, String, String) {
+    run(BIN.as_ref(), kubeconfig, args, &[]).await
+}
+
 /// Waits until `kubectl get deploy NAME -n hasura` shows READY `ready` (e.g. `2/2`).
 async fn kubectl_sees_ready(kubeconfig: &Path, name: &str, ready: &str) {
     let kubectl = common::kubectl();
@@ -41,13 +46,7 @@ async fn restart_and_scale_do_what_kubectl_sees_and_read_only_changes_nothing() 
     let kubectl = common::kubectl();
     let deployments: Api<Deployment> = Api::namespaced(common::client_for(&demo).await, "hasura");
 
-    let (code, out, err) = run(
-        BIN.as_ref(),
-        &kubeconfig,
-        &["restart", "data", "-n", "hasura"],
-        &[],
-    )
-    .await;
+    let (code, out, err) = hasura_tui(&kubeconfig, &["restart", "data", "-n", "hasura"]).await;
     assert_eq!(
         (code, out.as_str()),
         (0, "deployment.apps/data restarted\n"),
@@ -100,11 +99,9 @@ async fn restart_and_scale_do_what_kubectl_sees_and_read_only_changes_nothing() 
         assert!(audit.contains(part), "{part} in {audit}");
     }
 
-    let (code, out, err) = run(
-        BIN.as_ref(),
+    let (code, out, err) = hasura_tui(
         &kubeconfig,
         &["scale", "auth", "-n", "hasura", "--replicas", "0"],
-        &[],
     )
     .await;
     assert_eq!(
@@ -144,11 +141,9 @@ async fn restart_and_scale_do_what_kubectl_sees_and_read_only_changes_nothing() 
         generation
     );
 
-    let (code, out, err) = run(
-        BIN.as_ref(),
+    let (code, out, err) = hasura_tui(
         &kubeconfig,
         &["scale", "auth", "-n", "hasura", "--replicas", "2"],
-        &[],
     )
     .await;
     assert_eq!(code, 0, "{out}{err}");
@@ -179,13 +174,7 @@ async fn a_user_without_the_right_is_told_before_any_attempt() {
     )
     .await;
     assert_eq!((code, out.trim()), (1, "no"));
-    let (code, out, err) = run(
-        BIN.as_ref(),
-        &kubeconfig,
-        &["restart", "data", "-n", "hasura"],
-        &[],
-    )
-    .await;
+    let (code, out, err) = hasura_tui(&kubeconfig, &["restart", "data", "-n", "hasura"]).await;
     assert_eq!(code, 1, "{out}{err}");
     assert_eq!(
         err.trim(),
@@ -207,11 +196,9 @@ async fn a_user_without_the_right_is_told_before_any_attempt() {
     )
     .await;
     assert_eq!((code, out.trim()), (1, "no"));
-    let (code, _, err) = run(
-        BIN.as_ref(),
+    let (code, _, err) = hasura_tui(
         &kubeconfig,
         &["scale", "data", "-n", "hasura", "--replicas", "3"],
-        &[],
     )
     .await;
     assert_eq!(code, 1);

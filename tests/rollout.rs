@@ -29,6 +29,21 @@ async fn kubectl(kubeconfig: &Path, args: &[&str]) -> (i32, String, String) {
     common::run_with_kubeconfig(&common::kubectl(), kubeconfig, args, &[]).await
 }
 
+/// What `kubectl rollout status TARGET -n NAMESPACE` prints, once it has exited 0.
+async fn rollout_status(kubeconfig: &Path, target: &str, namespace: &str) -> String {
+    let args = [
+        "rollout",
+        "status",
+        target,
+        "-n",
+        namespace,
+        "--timeout=60s",
+    ];
+    let (code, out, err) = kubectl(kubeconfig, &args).await;
+    assert_eq!(code, 0, "{out}{err}");
+    out
+}
+
 /// The live (not terminating) pods of `app`: name and pod-template-hash.
 async fn live_pods(pods: &Api<Pod>, app: &str) -> BTreeSet<(String, String)> {
     pods.list(&ListParams::default().labels(&format!("app={app}")))
@@ -60,19 +75,7 @@ async fn kubectl_rollout_restart_replaces_every_pod_and_rollout_status_sees_it_t
     .await;
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("deployment.apps/cache restarted"), "{out}");
-    let (code, out, err) = kubectl(
-        &kubeconfig,
-        &[
-            "rollout",
-            "status",
-            "deploy/cache",
-            "-n",
-            "default",
-            "--timeout=60s",
-        ],
-    )
-    .await;
-    assert_eq!(code, 0, "{out}{err}");
+    let out = rollout_status(&kubeconfig, "deploy/cache", "default").await;
     assert!(
         out.contains("Waiting for deployment \"cache\" rollout to finish"),
         "it saw the rollout under way:\n{out}"
@@ -140,19 +143,7 @@ async fn a_statefulset_restart_replaces_its_pods_by_revision_and_rollout_status_
     )
     .await;
     assert_eq!(code, 0, "{out}{err}");
-    let (code, out, err) = kubectl(
-        &kubeconfig,
-        &[
-            "rollout",
-            "status",
-            "sts/postgres",
-            "-n",
-            "hasura",
-            "--timeout=60s",
-        ],
-    )
-    .await;
-    assert_eq!(code, 0, "{out}{err}");
+    let out = rollout_status(&kubeconfig, "sts/postgres", "hasura").await;
     // What kubectl prints against a real cluster too: the API server defaults
     // `updateStrategy.rollingUpdate.partition` to 0, and kubectl's StatefulSetStatusViewer then
     // reports a partitioned roll out.
