@@ -212,7 +212,7 @@ impl Kind {
     /// Subresources served, by name (`pods/log`, `deployments/scale`, ...).
     pub fn subresources(self) -> &'static [&'static str] {
         match self {
-            Kind::Pod => &["log", "portforward"],
+            Kind::Pod => &["exec", "log", "portforward"],
             Kind::Deployment | Kind::StatefulSet => &["scale"],
             _ => &[],
         }

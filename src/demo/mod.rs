@@ -21,6 +21,7 @@ mod identity;
 mod kinds;
 pub mod kubeconfig;
 mod logs;
+mod pod_shell;
 mod pod_state;
 mod revisions;
 mod selector;

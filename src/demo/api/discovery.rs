@@ -78,6 +78,7 @@ pub fn resource_list(gv: GroupVersion, serve_endpoints: bool) -> Value {
             let (sub_kind, verbs, group, version): (&str, &[&str], &str, &str) = match *sub {
                 "scale" => ("Scale", &["get", "patch", "update"], "autoscaling", "v1"),
                 "portforward" => ("PodPortForwardOptions", &["create", "get"], "", "v1"),
+                "exec" => ("PodExecOptions", &["create", "get"], "", "v1"),
                 _ => ("Pod", &["get"], "", "v1"),
             };
             resources.push(json!({

@@ -83,7 +83,10 @@ pub async fn handle(
 /// pkg/registry/core/pod/strategy.go): the one asked for, which must exist; else the only app
 /// container (init containers do not count); else 400 naming every container as
 /// `podutil.VisitContainers` lists them (init, then app, then ephemeral) in Go's `[a b]` form.
-fn choose_container(pod: &serde_json::Value, asked: Option<&str>) -> Result<String, ApiError> {
+pub(super) fn choose_container(
+    pod: &serde_json::Value,
+    asked: Option<&str>,
+) -> Result<String, ApiError> {
     let names = |field: &str| -> Vec<String> {
         pod["spec"][field]
             .as_array()

@@ -5,6 +5,7 @@ mod access_review;
 mod admin;
 mod age;
 mod discovery;
+mod exec;
 mod logs;
 pub(super) mod oidc;
 mod patch;
@@ -43,6 +44,10 @@ pub fn router(cluster: Arc<Cluster>) -> Router {
         .route(
             "/api/v1/namespaces/{namespace}/pods/{name}/portforward",
             any(portforward::handle),
+        )
+        .route(
+            "/api/v1/namespaces/{namespace}/pods/{name}/exec",
+            any(exec::handle),
         )
         .route(
             "/api/v1/namespaces/{namespace}/pods/{name}/log",
