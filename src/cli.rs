@@ -54,7 +54,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "DIR")]
     pub project: Option<PathBuf>,
 
-    /// Change nothing in the cluster: restart and scale are refused.
+    /// Change nothing in the cluster: exec, restart and scale are refused.
     #[arg(long, global = true, env = "HASURA_TUI_READ_ONLY", value_parser = clap::builder::FalseyValueParser::new())]
     pub read_only: bool,
 }
@@ -86,6 +86,36 @@ pub enum ClusterCommand {
     Restart(RestartArgs),
     /// Set a microservice's replica count (the scale subresource, as `kubectl scale`).
     Scale(ScaleArgs),
+    /// Run a command in a microservice's pod (like `hasura microservice exec` and `kubectl
+    /// exec`); the remote exit code becomes ours.
+    Exec(ExecArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub target: MicroserviceArg,
+
+    /// The pod (default: the first running one, by name).
+    #[arg(short = 'p', long = "pod", value_name = "POD")]
+    pub pod: Option<String>,
+
+    /// The container (default: the one the pod's kubectl.kubernetes.io/default-container
+    /// annotation names, else the first).
+    #[arg(short = 'c', long, value_name = "C")]
+    pub container: Option<String>,
+
+    /// Pass stdin to the command.
+    #[arg(short = 'i', long)]
+    pub stdin: bool,
+
+    /// Give the command a terminal (stdin must be one).
+    #[arg(short = 't', long)]
+    pub tty: bool,
+
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]

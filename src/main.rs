@@ -92,6 +92,12 @@ async fn run(cli: Cli, log_path: Option<std::path::PathBuf>) -> i32 {
             let change = Change::Scale(args.replicas);
             commands::change::run(target, global, &args.target, change).await
         }
+        Some(ClusterCommand::Exec(args)) => {
+            return match commands::exec::run(target, global, &args).await {
+                Ok(code) => code,
+                Err(e) => exit_code(Err(e)),
+            };
+        }
         None => commands::dashboard::run(target, global, log_path, !cli.no_restore).await,
     };
     exit_code(result)
