@@ -12,7 +12,11 @@ use crate::config::ClusterTarget;
 use crate::exec::{self, Exit, Session, Terminal};
 
 /// Runs the command; its exit code.
-pub async fn run(target: ClusterTarget, global: &GlobalArgs, args: &ExecArgs) -> anyhow::Result<i32> {
+pub async fn run(
+    target: ClusterTarget,
+    global: &GlobalArgs,
+    args: &ExecArgs,
+) -> anyhow::Result<i32> {
     if global.read_only {
         return Err(ChangeError::ReadOnly("exec").into());
     }

@@ -114,13 +114,15 @@ pub fn choose(
 ) -> Result<ExecTarget, ExecError> {
     let pod_name = |p: &Pod| p.metadata.name.clone().unwrap_or_default();
     let chosen = match pod {
-        Some(wanted) => pods.iter().find(|p| pod_name(p) == wanted).ok_or_else(|| {
-            ExecError::NotItsPod {
-                pod: wanted.to_string(),
-                name: name.to_string(),
-                running: pods.iter().map(pod_name).collect::<Vec<_>>().join(", "),
-            }
-        })?,
+        Some(wanted) => {
+            pods.iter()
+                .find(|p| pod_name(p) == wanted)
+                .ok_or_else(|| ExecError::NotItsPod {
+                    pod: wanted.to_string(),
+                    name: name.to_string(),
+                    running: pods.iter().map(pod_name).collect::<Vec<_>>().join(", "),
+                })?
+        }
         None => pods
             .first()
             .ok_or_else(|| ExecError::NoRunningPod(name.to_string()))?,
@@ -194,7 +196,11 @@ impl Exit {
                 return Exit::Code(code);
             }
         }
-        Exit::Failed(status.message.unwrap_or_else(|| "the command failed".into()))
+        Exit::Failed(
+            status
+                .message
+                .unwrap_or_else(|| "the command failed".into()),
+        )
     }
 
     /// Whether the program never started (so the next shell may be tried): the runtime's

@@ -112,7 +112,9 @@ pub async fn run_session(session: Session, terminal: Terminal) -> Result<Exit, E
         }));
     }
     let resizer = if raw {
-        process.terminal_size().map(|sizes| tokio::spawn(send_sizes(sizes)))
+        process
+            .terminal_size()
+            .map(|sizes| tokio::spawn(send_sizes(sizes)))
     } else {
         None
     };
@@ -134,10 +136,7 @@ pub async fn run_session(session: Session, terminal: Terminal) -> Result<Exit, E
 }
 
 /// Copies a remote stream here as it comes (flushed at once: a prompt has no newline).
-async fn copy(
-    from: Option<impl AsyncRead + Unpin>,
-    mut to: impl Write,
-) -> Result<(), ExecError> {
+async fn copy(from: Option<impl AsyncRead + Unpin>, mut to: impl Write) -> Result<(), ExecError> {
     let Some(mut from) = from else {
         return Ok(());
     };

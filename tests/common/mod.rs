@@ -134,6 +134,35 @@ pub async fn run_with_kubeconfig(
     )
 }
 
+/// As `run_with_kubeconfig`, with `input` on the program's stdin (then closed).
+pub async fn run_with_input(
+    program: &std::path::Path,
+    kubeconfig: &std::path::Path,
+    args: &[&str],
+    input: &[u8],
+) -> (i32, String, String) {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new(program)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .env("XDG_STATE_HOME", kubeconfig.parent().unwrap())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the program runs");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input).await.unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().await.unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
 /// A demo cluster and an admin kubeconfig for it in a temporary folder.
 pub async fn demo_with_kubeconfig(
     options: DemoOptions,
