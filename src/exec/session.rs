@@ -59,9 +59,7 @@ impl Session {
     /// Waits up to `wait` for the program's first output; `Some` when it ended first (a shell
     /// that is not there ends at once, with the runtime's start failure).
     pub async fn ended_before_output(&mut self, wait: Duration) -> Option<Exit> {
-        let Some(stdout) = self.stdout.as_mut() else {
-            return None;
-        };
+        let stdout = self.stdout.as_mut()?;
         let mut buffer = vec![0u8; 4096];
         tokio::select! {
             read = stdout.read(&mut buffer) => match read {
