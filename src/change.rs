@@ -152,7 +152,7 @@ pub async fn apply(
 
 /// Who the API server says we are (a SelfSubjectReview, what `kubectl auth whoami` asks);
 /// `unknown` where it cannot say (before Kubernetes 1.28, or not allowed).
-async fn user_name(client: &kube::Client) -> String {
+pub(crate) async fn user_name(client: &kube::Client) -> String {
     let api: Api<SelfSubjectReview> = Api::all(client.clone());
     match api
         .create(&PostParams::default(), &SelfSubjectReview::default())

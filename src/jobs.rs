@@ -7,6 +7,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::{Action, Effect, LogsAction};
+use crate::exec::{self, ExecTarget, Prepared};
 use crate::forward::ForwardManager;
 use crate::forward::persist::ForwardStore;
 use crate::logs::{self, LogEvent, LogOptions};
@@ -24,14 +25,25 @@ struct LogsJob {
     cancel: CancellationToken,
 }
 
+/// What `Jobs::next` hands the event loop.
+pub enum JobOutput {
+    /// For `update`.
+    Action(Action),
+    /// A shell that passed its checks: the event loop gives it the terminal.
+    Shell(ExecTarget),
+}
+
 pub struct Jobs {
     client: kube::Client,
     /// The kubeconfig context (for the audit log) and `--read-only`, for `change`.
     context: String,
     read_only: bool,
-    /// What restarts and scales came to, for the footer.
-    notices_tx: mpsc::UnboundedSender<String>,
-    notices: mpsc::UnboundedReceiver<String>,
+    /// What background work came to: restarts' and scales' notices, a shell's pod list.
+    notices_tx: mpsc::UnboundedSender<Action>,
+    notices: mpsc::UnboundedReceiver<Action>,
+    /// Shells checked and ready for the terminal.
+    shells_tx: mpsc::UnboundedSender<ExecTarget>,
+    shells: mpsc::UnboundedReceiver<ExecTarget>,
     logs: Option<LogsJob>,
     store: Option<ForwardStore>,
     /// The last save error shown, so a failing disk is reported once, not every second.
@@ -41,12 +53,15 @@ pub struct Jobs {
 impl Jobs {
     pub fn new(client: kube::Client, store: Option<ForwardStore>) -> Self {
         let (notices_tx, notices) = mpsc::unbounded_channel();
+        let (shells_tx, shells) = mpsc::unbounded_channel();
         Jobs {
             client,
             context: String::new(),
             read_only: false,
             notices_tx,
             notices,
+            shells_tx,
+            shells,
             logs: None,
             store,
             save_error: None,
@@ -124,9 +139,36 @@ impl Jobs {
                     };
                     let outcome =
                         crate::change::apply(&client, &access, &actor, &workload, change).await;
-                    let _ = notices.send(outcome.unwrap_or_else(|e| e.to_string()));
+                    let text = outcome.unwrap_or_else(|e| e.to_string());
+                    let _ = notices.send(Action::Notify(text));
                 });
                 Some(Action::Notify(under_way))
+            }
+            Effect::Shell(request) => {
+                if self.read_only {
+                    let text = crate::change::ChangeError::ReadOnly("shell").to_string();
+                    return Some(Action::Notify(text));
+                }
+                let (client, access) = (self.client.clone(), forwards.access());
+                let (notices, shells) = (self.notices_tx.clone(), self.shells_tx.clone());
+                tokio::spawn(async move {
+                    let prepared = exec::prepare(
+                        &client,
+                        &access,
+                        &request.namespace,
+                        &request.name,
+                        request.pod.as_deref(),
+                    )
+                    .await;
+                    let _ = match prepared {
+                        Ok(Prepared::Ready(target)) => shells.send(target).map_err(drop),
+                        Ok(Prepared::PickPod(pods)) => {
+                            notices.send(Action::PickPod(request, pods)).map_err(drop)
+                        }
+                        Err(e) => notices.send(Action::Notify(e.to_string())).map_err(drop),
+                    };
+                });
+                None
             }
             Effect::Copy(text) => {
                 let result = crate::clipboard::copy(&mut std::io::stdout(), &text);
@@ -143,15 +185,22 @@ impl Jobs {
         }
     }
 
-    /// The next lines for the logs pane, or what a restart or scale came to; pending while
-    /// neither is under way. Cancel-safe: nothing is lost when another branch of a `select!`
+    /// What background work came to: the next lines for the logs pane, a restart's or
+    /// scale's notice, a shell's pod list, or a shell ready for the terminal; pending while
+    /// nothing is under way. Cancel-safe: nothing is lost when another branch of a `select!`
     /// wins.
-    pub async fn next_action(&mut self) -> Action {
+    pub async fn next(&mut self) -> JobOutput {
         tokio::select! {
-            action = next_logs(&mut self.logs) => action,
-            // The sender lives in `self`: the channel never closes while this runs.
-            Some(text) = self.notices.recv() => Action::Notify(text),
+            action = next_logs(&mut self.logs) => JobOutput::Action(action),
+            // The senders live in `self`: the channels never close while this runs.
+            Some(action) = self.notices.recv() => JobOutput::Action(action),
+            Some(target) = self.shells.recv() => JobOutput::Shell(target),
         }
+    }
+
+    /// The cluster client and the context, for a shell run on the terminal.
+    pub fn exec_client(&self) -> (&kube::Client, &str) {
+        (&self.client, &self.context)
     }
 
     /// Saves the running forwards when they changed; a failure is reported once.

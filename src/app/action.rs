@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::LogsAction;
+use super::{LogsAction, ShellRequest};
 use crate::change::{Change, Workload};
 use crate::cluster::Snapshot;
 use crate::forward::{ForwardKey, ForwardSpec, ForwardView, GatewayIdentity, RequestEntry};
@@ -61,6 +61,13 @@ pub enum Action {
     PromptBackspace,
     PromptSubmit,
     PromptCancel,
+    /// `s`: a shell in the selected microservice's pod.
+    Shell,
+    /// Its running pods, for the person to pick one.
+    PickPod(ShellRequest, Vec<String>),
+    PickerMove(isize),
+    PickerSubmit,
+    PickerCancel,
     /// A message for the footer, for a few seconds.
     Notify(String),
     /// A lasting warning for the header (something refused at start-up).
@@ -89,4 +96,6 @@ pub enum Effect {
     Copy(String),
     /// Restart or scale a workload (`change`); its outcome comes back as a notice.
     Change(Workload, Change),
+    /// A shell in a microservice's pod: the checks and the pod list, then the terminal.
+    Shell(ShellRequest),
 }

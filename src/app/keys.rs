@@ -32,6 +32,15 @@ pub fn action_for(app: &App, key: KeyEvent) -> Option<Action> {
     if app.logs.is_some() {
         return super::verbs::logs_key(key);
     }
+    if app.pod_picker.is_some() {
+        return match key.code {
+            KeyCode::Esc | KeyCode::Char('q') => Some(Action::PickerCancel),
+            KeyCode::Enter => Some(Action::PickerSubmit),
+            KeyCode::Up | KeyCode::Char('k') | KeyCode::BackTab => Some(Action::PickerMove(-1)),
+            KeyCode::Down | KeyCode::Char('j') | KeyCode::Tab => Some(Action::PickerMove(1)),
+            _ => None,
+        };
+    }
     if app.prompt.is_some() {
         return match key.code {
             KeyCode::Esc => Some(Action::PromptCancel),
@@ -79,6 +88,7 @@ pub fn action_for(app: &App, key: KeyEvent) -> Option<Action> {
         KeyCode::Char('l') => Action::Logs(super::LogsAction::Open),
         KeyCode::Char('o') => Action::OpenExternal,
         KeyCode::Char('y') => Action::CopyInternal,
+        KeyCode::Char('s') => Action::Shell,
         KeyCode::Char('R') => Action::Restart,
         KeyCode::Char('S') => Action::Scale,
         KeyCode::Esc if !app.filter.text.is_empty() => Action::ClearFilter,
@@ -119,6 +129,10 @@ pub const HELP: &[(&str, &str)] = &[
     (
         "y",
         "copy its internal URL (OSC 52: works over ssh and in tmux)",
+    ),
+    (
+        "s",
+        "shell in its pod (/bin/bash, else /bin/sh); exit comes back here",
     ),
     (
         "R",

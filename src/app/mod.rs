@@ -9,6 +9,7 @@ pub mod layout;
 pub mod logs_pane;
 pub mod requests;
 pub mod selection;
+mod shell;
 mod tables;
 pub mod verbs;
 pub mod widths;
@@ -28,6 +29,7 @@ pub use dialog::ForwardDialog;
 pub use logs_pane::LogsPane;
 pub use requests::RequestLogPane;
 pub use selection::Selection;
+pub use shell::{PodPicker, ShellRequest};
 pub use tables::{Filter, TableView};
 pub use verbs::{Flash, LogsAction};
 pub use widths::ColumnWidths;
@@ -76,8 +78,10 @@ pub struct App {
     pub sign_in: SignIn,
     /// The `R`/`S` prompt, while it is open.
     pub prompt: Option<Prompt>,
-    /// `--read-only`: `R` and `S` are refused.
+    /// `--read-only`: `s`, `R` and `S` are refused.
     pub read_only: bool,
+    /// The `s` pod list, when the microservice runs several pods.
+    pub pod_picker: Option<PodPicker>,
 }
 
 impl App {
@@ -112,6 +116,7 @@ impl App {
             sign_in: SignIn::NotYet,
             prompt: None,
             read_only: false,
+            pod_picker: None,
         };
         app.refresh_views();
         app
@@ -239,6 +244,11 @@ impl App {
             Action::PromptBackspace => return self.prompt_backspace(),
             Action::PromptSubmit => return self.prompt_submit(),
             Action::PromptCancel => return self.prompt_cancel(),
+            Action::Shell => return self.open_shell(),
+            Action::PickPod(request, pods) => return self.pick_pod(request, pods),
+            Action::PickerMove(delta) => return self.picker_move(delta),
+            Action::PickerSubmit => return self.picker_submit(),
+            Action::PickerCancel => return self.picker_cancel(),
             Action::Warn(text) => self.warnings.push(text),
             Action::SignIn(state) => {
                 if state == self.sign_in {

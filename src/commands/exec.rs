@@ -36,6 +36,7 @@ pub async fn run(
         eprintln!("Unable to use a TTY - input is not a terminal or the right kind of file");
         tty = false;
     }
+    exec::audit(client, &target.context, &chosen, &args.command).await;
     let process = exec::start(client, &chosen, &args.command, args.stdin, tty).await?;
     let terminal = if tty { Terminal::Raw } else { Terminal::Plain };
     match exec::run_session(Session::new(process, args.stdin, tty), terminal).await? {

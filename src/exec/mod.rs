@@ -164,6 +164,71 @@ pub async fn start(
     Ok(api.exec(&target.pod, command.to_vec(), &params).await?)
 }
 
+/// What the dashboard's `s` needs next: the person to pick among several pods, or nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Prepared {
+    PickPod(Vec<String>),
+    Ready(ExecTarget),
+}
+
+/// Checks and choices before a shell: the access review, the running pods, and `pod` when
+/// the person picked one (else the only one, or the list to pick from).
+pub async fn prepare(
+    client: &kube::Client,
+    access: &AccessCache,
+    namespace: &str,
+    name: &str,
+    pod: Option<&str>,
+) -> Result<Prepared, ExecError> {
+    check_allowed(client, access, namespace).await?;
+    let pods = running_pods(client, namespace, name).await?;
+    if pod.is_none() && pods.len() > 1 {
+        let names = pods.iter().filter_map(|p| p.metadata.name.clone()).collect();
+        return Ok(Prepared::PickPod(names));
+    }
+    choose(namespace, name, &pods, pod, None).map(Prepared::Ready)
+}
+
+/// Starts an interactive shell with a TTY: `/bin/bash`, else `/bin/sh` when bash could not
+/// be started. Returns the session (its first output kept) and the shell it runs.
+pub async fn open_shell(
+    client: &kube::Client,
+    target: &ExecTarget,
+) -> Result<(Session, &'static str), ExecError> {
+    for shell in SHELLS {
+        let process = start(client, target, &[shell.to_string()], true, true).await?;
+        let mut session = Session::new(process, true, true);
+        match session.ended_before_output(SHELL_START_WAIT).await {
+            Some(exit) if exit.did_not_start() => continue,
+            Some(Exit::Failed(why)) => return Err(ExecError::Api(why)),
+            Some(Exit::Code(code)) => {
+                return Err(ExecError::Api(format!("{shell} ended at once (exit {code})")));
+            }
+            None => return Ok((session, shell)),
+        }
+    }
+    Err(ExecError::NoShell(target.pod.clone()))
+}
+
+/// How long a shell may stay silent before it counts as started (a shell prints its prompt at
+/// once; one that cannot start is refused within a round trip).
+const SHELL_START_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Writes an exec to the audit log: who (as the API server knows us), where, what.
+pub async fn audit(client: &kube::Client, context: &str, target: &ExecTarget, command: &[String]) {
+    let user = crate::change::user_name(client).await;
+    tracing::info!(
+        target: "hasura_tui::audit",
+        user,
+        context,
+        namespace = %target.namespace,
+        pod = %target.pod,
+        container = %target.container,
+        "exec {}",
+        command.join(" ")
+    );
+}
+
 /// How a remote command ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Exit {

@@ -16,7 +16,7 @@ use crate::app::{Action, App, keys};
 use crate::auth::{Credentials, HandOver, SignIn};
 use crate::cluster::Snapshot;
 use crate::forward::ForwardManager;
-use crate::jobs::Jobs;
+use crate::jobs::{JobOutput, Jobs};
 use crate::signals::Signals;
 use crate::ui;
 
@@ -206,7 +206,22 @@ async fn event_loop(
                 forwards.reap();
                 dirty |= refresh_forwards(app, forwards, jobs);
             }
-            action = jobs.next_action() => dirty |= app.update(action),
+            output = jobs.next() => match output {
+                JobOutput::Action(action) => dirty |= app.update(action),
+                JobOutput::Shell(target) => {
+                    let (client, context) = jobs.exec_client();
+                    let (client, context) = (client.clone(), context.to_string());
+                    let said = suspend::run_shell(terminal, &mut events, &client, &context, target).await?;
+                    // The terminal may have been resized meanwhile.
+                    let size = terminal.size()?;
+                    app.update(Action::Resize(size.width, size.height));
+                    app.update(Action::Notify(said));
+                    // Ticks missed while the shell ran would come in a burst and wipe the
+                    // notice at once.
+                    tick.reset();
+                    dirty = true;
+                }
+            },
             _ = tick.tick(), if app.needs_ticks() || !forwards.is_empty() => {
                 dirty |= app.update(Action::Tick(Instant::now()));
                 dirty |= refresh_forwards(app, forwards, jobs);

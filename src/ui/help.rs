@@ -8,7 +8,10 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use super::theme;
 use crate::app::keys::HELP;
 
-pub fn render(frame: &mut Frame, area: Rect) {
+/// Keys that change the cluster (or open a shell in it): off in read-only mode.
+const ACTING_KEYS: [&str; 3] = ["s", "R", "S"];
+
+pub fn render(frame: &mut Frame, area: Rect, read_only: bool) {
     let key_width = HELP
         .iter()
         .map(|(k, _)| k.chars().count())
@@ -17,8 +20,16 @@ pub fn render(frame: &mut Frame, area: Rect) {
     let lines: Vec<Line> = HELP
         .iter()
         .map(|(key, what)| {
+            let key_text = format!(" {key:<key_width$}  ");
+            if read_only && ACTING_KEYS.contains(key) {
+                let off = ratatui::style::Style::default().add_modifier(ratatui::style::Modifier::DIM);
+                return Line::from(vec![
+                    Span::styled(key_text, off),
+                    Span::styled(format!("(off: read-only) {what}"), off),
+                ]);
+            }
             Line::from(vec![
-                Span::styled(format!(" {key:<key_width$}  "), theme::header_row()),
+                Span::styled(key_text, theme::header_row()),
                 Span::raw(*what),
             ])
         })

@@ -6,6 +6,7 @@ mod footer;
 mod header;
 mod help;
 mod logs;
+mod picker;
 mod requests;
 mod tables;
 mod theme;
@@ -44,7 +45,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         logs::render(frame, body, app, pane);
         footer::render(frame, footer, app);
         if app.help_open {
-            help::render(frame, inset(area));
+            help::render(frame, inset(area), app.read_only);
         }
         return;
     }
@@ -77,8 +78,11 @@ pub fn draw(frame: &mut Frame, app: &App) {
     if let Some(pane) = &app.request_log {
         requests::render(frame, inset(area), app, pane);
     }
+    if let Some(picker) = &app.pod_picker {
+        picker::render(frame, inset(area), picker);
+    }
     if app.help_open {
-        help::render(frame, inset(area));
+        help::render(frame, inset(area), app.read_only);
     }
 }
 
