@@ -1,14 +1,20 @@
-//! `R` restart and `S` scale in the dashboard, in a real terminal under tmux against the demo
-//! cluster: the prompt in the footer, `n` changing nothing, `y` starting a rolling restart the
-//! row follows (the new pod's state, then `Running` on pods of the new template), a count scaling the
-//! workload, the change in the audit log; and `--read-only` refusing both in one line.
+//! `s` shell, `R` restart and `S` scale in the dashboard, in a real terminal under tmux against
+//! the demo cluster: the shell on the real terminal (its hostname, env and `stty size` following
+//! a resize) with a forward carrying traffic meanwhile, and the dashboard back as it was after
+//! `exit`; the pod picker when several pods run; the restart prompt, `n` changing nothing, `y`
+//! starting a rolling restart the row follows while a forward keeps serving a connection every
+//! 50 ms, a count scaling the workload, each in the audit log; and `--read-only` and a user
+//! without the right refused in one line.
 
 mod common;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::tmux::Tmux;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use common::tmux::{Tmux, forward_address};
 use hasura_tui::demo::{DemoCluster, DemoOptions};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
@@ -118,6 +124,29 @@ fn r_restarts_with_a_rolling_replacement_and_s_scales() {
     tmux.wait_for("the question gone", WAIT, |s| !s.contains("restart data?"));
     assert_eq!(setup.generation("data"), generation, "n changes nothing");
 
+    // A forward on data, and a new connection through it every 50 ms for the whole rollout.
+    tmux.send(&["f"]);
+    let screen = tmux.wait_for("data forwarded", WAIT, |s| {
+        forward_address(s, "data").is_some()
+    });
+    let address = forward_address(&screen, "data").unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let prober = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let (mut served, mut failures) = (0u32, Vec::new());
+            while !stop.load(Ordering::Relaxed) {
+                match common::http_get(address, "/") {
+                    Ok(r) if r.starts_with("HTTP/1.1 200") => served += 1,
+                    Ok(r) => failures.push(r.lines().next().unwrap_or_default().to_string()),
+                    Err(e) => failures.push(e.to_string()),
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            (served, failures)
+        })
+    };
+
     tmux.send(&["R"]);
     tmux.wait_for("the restart question", WAIT, |s| {
         s.contains("restart data?")
@@ -138,6 +167,23 @@ fn r_restarts_with_a_rolling_replacement_and_s_scales() {
     let after = setup.data_pods();
     assert_eq!(after.len(), 1, "{after:?}");
     assert!(after.is_disjoint(&before), "{before:?} -> {after:?}");
+    stop.store(true, Ordering::Relaxed);
+    let (served, failures) = prober.join().unwrap();
+    let log = || std::fs::read_to_string(tmux.home().join("state/hasura-tui/hasura-tui.log"));
+    assert!(
+        failures.is_empty(),
+        "connections failed during the rollout: {failures:?}\n{}",
+        log().unwrap_or_default()
+    );
+    assert!(
+        served >= 10,
+        "only {served} connections were made during the rollout"
+    );
+    // The forward still serves, now from the new pod.
+    tmux.send(&["f"]);
+    tmux.wait_for("data's forward stopped", WAIT, |s| {
+        forward_address(s, "data").is_none()
+    });
 
     tmux.send(&["S"]);
     tmux.wait_for("the count question", WAIT, |s| {
@@ -161,11 +207,11 @@ fn r_restarts_with_a_rolling_replacement_and_s_scales() {
 }
 
 #[test]
-fn read_only_refuses_r_and_s_in_one_line() {
+fn read_only_refuses_s_r_and_s_in_one_line() {
     let setup = Setup::new();
     let tmux = setup.dashboard("--read-only");
     let generation = setup.generation("data");
-    for (key, word) in [("R", "restart"), ("S", "scale")] {
+    for (key, word) in [("s", "shell"), ("R", "restart"), ("S", "scale")] {
         tmux.send(&[key]);
         let screen = tmux.wait_for("the refusal", WAIT, |s| {
             s.contains(&format!("read-only mode: {word} is off"))
@@ -203,6 +249,103 @@ fn a_user_without_the_right_is_told_at_the_key() {
         s.contains("not allowed: you may not patch deployments in namespace hasura")
     });
     assert_eq!(setup.generation("data"), generation);
+    tmux.send(&["s"]);
+    tmux.wait_for("the shell refusal", WAIT, |s| {
+        s.contains("not allowed: you may not create pods/exec in namespace hasura")
+    });
+    tmux.send(&["q"]);
+    assert_eq!(tmux.wait_exit(WAIT), 0);
+}
+
+#[test]
+fn s_opens_a_shell_on_the_real_terminal_and_exit_comes_back_with_forwards_intact() {
+    let setup = Setup::new();
+    let tmux = setup.dashboard("");
+    let pod = setup.data_pods().into_iter().next().unwrap();
+    tmux.send(&["f"]);
+    let screen = tmux.wait_for("data forwarded", WAIT, |s| {
+        forward_address(s, "data").is_some()
+    });
+    let address = forward_address(&screen, "data").unwrap();
+
+    tmux.send(&["s"]);
+    // busybox has no /bin/bash: the fallback to /bin/sh is said, then its prompt.
+    tmux.wait_for("the shell's prompt", WAIT, |s| {
+        s.contains(&format!("hasura-tui: /bin/sh in {pod} (container data")) && s.contains("/ #")
+    });
+    tmux.type_text("hostname");
+    tmux.send(&["Enter"]);
+    tmux.type_text("echo $HOSTNAME-$LOG_LEVEL");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("hostname and $HOSTNAME", WAIT, |s| {
+        s.lines().any(|l| l == pod) && s.contains(&format!("{pod}-info"))
+    });
+    tmux.type_text("stty size");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("the size", WAIT, |s| s.lines().any(|l| l == "30 150"));
+    tmux.resize(120, 40);
+    tmux.type_text("stty size");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("the new size", WAIT, |s| s.lines().any(|l| l == "40 120"));
+
+    // The forward serves while the shell has the terminal.
+    let response = common::http_get(address, "/").unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+
+    tmux.type_text("exit 7");
+    tmux.send(&["Enter"]);
+    let screen = tmux.wait_for("the dashboard back", WAIT, |s| {
+        s.contains(&format!("/bin/sh in {pod} ended (exit 7)"))
+    });
+    assert_eq!(forward_address(&screen, "data"), Some(address), "{screen}");
+    // The selection is where it was: `y` copies data's URL.
+    tmux.send(&["y"]);
+    tmux.wait_for("data still selected", WAIT, |s| {
+        s.contains("copied data.hasura")
+    });
+    let response = common::http_get(address, "/").unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    // Keys are the dashboard's again (none stolen by the ended session): `?` opens help.
+    tmux.send(&["?"]);
+    tmux.wait_for("help", WAIT, |s| s.contains("keys (Esc closes)"));
+    tmux.send(&["Escape"]);
+
+    // Two pods: the picker asks which.
+    let api: Api<Deployment> = Api::namespaced(setup.client(), "hasura");
+    let patch = kube::api::Patch::Merge(serde_json::json!({"spec": {"replicas": 2}}));
+    setup
+        .runtime
+        .block_on(api.patch_scale("data", &kube::api::PatchParams::default(), &patch))
+        .unwrap();
+    tmux.wait_for("data at 2/2", WAIT, |s| {
+        row(s, "data").is_some_and(|r| r.contains("2/2"))
+    });
+    let pods: Vec<String> = setup.data_pods().into_iter().collect();
+    tmux.send(&["s"]);
+    tmux.wait_for("the pod picker", WAIT, |s| {
+        s.contains("shell in which pod of data?") && pods.iter().all(|p| s.contains(p.as_str()))
+    });
+    tmux.send(&["j", "Enter"]);
+    tmux.wait_for("the second pod's shell", WAIT, |s| {
+        s.contains(&format!("/bin/sh in {}", pods[1])) && s.contains("/ #")
+    });
+    tmux.type_text("exit");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("the dashboard back", WAIT, |s| {
+        s.contains(&format!("/bin/sh in {} ended (exit 0)", pods[1]))
+    });
+
+    let log = std::fs::read_to_string(tmux.home().join("state/hasura-tui/hasura-tui.log")).unwrap();
+    let audit: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("hasura_tui::audit") && l.contains("exec /bin/sh"))
+        .collect();
+    assert_eq!(audit.len(), 2, "{log}");
+    assert!(
+        audit[0].contains(&pod) && audit[0].contains("user=\"admin\""),
+        "{}",
+        audit[0]
+    );
     tmux.send(&["q"]);
     assert_eq!(tmux.wait_exit(WAIT), 0);
 }

@@ -89,18 +89,6 @@ fn a_bad_kubeconfig_fails_before_the_screen_opens() {
     assert_eq!(tmux.display("#{alternate_on}"), "0");
 }
 
-fn http_get(addr: std::net::SocketAddr, path: &str) -> std::io::Result<String> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    stream.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
-    )?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    Ok(response)
-}
-
 #[test]
 fn f_starts_and_stops_a_forward_and_quitting_closes_every_port() {
     let tmux = Tmux::start(&format!("{BIN} --demo"), 140, 30);
@@ -117,7 +105,7 @@ fn f_starts_and_stops_a_forward_and_quitting_closes_every_port() {
     assert!(data.ip().is_loopback(), "{screen}");
     assert!(screen.contains("1 forward"), "{screen}");
 
-    let response = http_get(data, "/from/e2e").unwrap();
+    let response = common::http_get(data, "/from/e2e").unwrap();
     assert!(
         response.contains("\"microservice\":\"data\"") && response.contains("/from/e2e"),
         "{response}"
@@ -132,7 +120,7 @@ fn f_starts_and_stops_a_forward_and_quitting_closes_every_port() {
         forward_address(s, "data").is_none() && s.contains("0 forwards")
     });
     assert!(
-        http_get(data, "/").is_err(),
+        common::http_get(data, "/").is_err(),
         "the stopped forward's port is closed"
     );
 
@@ -148,7 +136,10 @@ fn f_starts_and_stops_a_forward_and_quitting_closes_every_port() {
         forward_address(&screen, "filestore").unwrap(),
     ];
     for addr in ports {
-        assert!(http_get(addr, "/").is_ok(), "{addr} serves before quitting");
+        assert!(
+            common::http_get(addr, "/").is_ok(),
+            "{addr} serves before quitting"
+        );
     }
     tmux.send(&["q"]);
     assert_eq!(tmux.wait_exit(Duration::from_secs(10)), 0);

@@ -183,7 +183,10 @@ pub async fn prepare(
     check_allowed(client, access, namespace).await?;
     let pods = running_pods(client, namespace, name).await?;
     if pod.is_none() && pods.len() > 1 {
-        let names = pods.iter().filter_map(|p| p.metadata.name.clone()).collect();
+        let names = pods
+            .iter()
+            .filter_map(|p| p.metadata.name.clone())
+            .collect();
         return Ok(Prepared::PickPod(names));
     }
     choose(namespace, name, &pods, pod, None).map(Prepared::Ready)
@@ -202,7 +205,9 @@ pub async fn open_shell(
             Some(exit) if exit.did_not_start() => continue,
             Some(Exit::Failed(why)) => return Err(ExecError::Api(why)),
             Some(Exit::Code(code)) => {
-                return Err(ExecError::Api(format!("{shell} ended at once (exit {code})")));
+                return Err(ExecError::Api(format!(
+                    "{shell} ended at once (exit {code})"
+                )));
             }
             None => return Ok((session, shell)),
         }

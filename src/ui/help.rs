@@ -22,7 +22,8 @@ pub fn render(frame: &mut Frame, area: Rect, read_only: bool) {
         .map(|(key, what)| {
             let key_text = format!(" {key:<key_width$}  ");
             if read_only && ACTING_KEYS.contains(key) {
-                let off = ratatui::style::Style::default().add_modifier(ratatui::style::Modifier::DIM);
+                let off =
+                    ratatui::style::Style::default().add_modifier(ratatui::style::Modifier::DIM);
                 return Line::from(vec![
                     Span::styled(key_text, off),
                     Span::styled(format!("(off: read-only) {what}"), off),

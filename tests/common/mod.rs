@@ -163,6 +163,41 @@ pub async fn run_with_input(
     )
 }
 
+/// One HTTP/1.1 GET on a fresh connection; the whole response, headers included. Done when
+/// `Content-Length` bytes of body are in, as curl is: through a port-forward the connection's
+/// end comes up to a second after the reply (containerd's linger), so waiting for it would
+/// time the linger, not the forward.
+pub fn http_get(addr: std::net::SocketAddr, path: &str) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    stream.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+    )?;
+    let mut response = Vec::new();
+    let mut buffer = [0u8; 16 * 1024];
+    loop {
+        let n = stream.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        response.extend_from_slice(&buffer[..n]);
+        let text = String::from_utf8_lossy(&response);
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text[..end].lines().find_map(|l| {
+                let (name, value) = l.split_once(':')?;
+                name.eq_ignore_ascii_case("content-length")
+                    .then(|| value.trim().parse::<usize>().ok())
+                    .flatten()
+            });
+            if length.is_some_and(|length| response.len() >= end + 4 + length) {
+                break;
+            }
+        }
+    }
+    Ok(String::from_utf8_lossy(&response).into_owned())
+}
+
 /// A demo cluster and an admin kubeconfig for it in a temporary folder.
 pub async fn demo_with_kubeconfig(
     options: DemoOptions,

@@ -112,8 +112,15 @@ impl PodSandbox {
 
 /// containerd's copy between a client's stream and the connection to the container: both ways
 /// until one direction ends, then at most `RUNTIME_LINGER` for the other, then the connection
-/// is closed. The first direction's error, if any, is the forward's.
-pub async fn copy_as_containerd<S>(stream: S, container: TcpStream) -> io::Result<()>
+/// is closed. The first direction's error, else the second's, is the forward's (`errFwd` in
+/// `sandbox_portforward_linux.go`); the linger's end is no error. `alive` says whether the pod's processes still run: a first direction that ended
+/// because they were killed is the cut a client must see (`ConnectionReset`); a pod killed
+/// after the container had answered and closed is not.
+pub async fn copy_as_containerd<S>(
+    stream: S,
+    container: TcpStream,
+    alive: impl Fn() -> bool,
+) -> io::Result<()>
 where
     S: AsyncRead + AsyncWrite,
 {
@@ -134,6 +141,12 @@ where
         r = &mut to_client => (r, false),
         r = &mut to_container => (r, true),
     };
+    if !alive() {
+        return Err(io::Error::new(
+            io::ErrorKind::ConnectionReset,
+            "the pod's processes were killed",
+        ));
+    }
     let linger = tokio::time::sleep(RUNTIME_LINGER);
     let second = if other_done {
         tokio::select! {

@@ -124,11 +124,15 @@ fn check(offered: &Incoming) -> Option<(String, String, u16)> {
 async fn forward(sandbox: Arc<PodSandbox>, port: u16, mut error: Stream, mut data: Stream) {
     let outcome = match sandbox.connect(port).await {
         Err(cause) => Err(cause),
-        Ok(container) => match copy_as_containerd(&mut data, container).await {
-            _ if !sandbox.is_running() => Err(sandbox.reset_cause(port)),
-            Err(e) => Err(format!("{e}")),
-            Ok(()) => Ok(()),
-        },
+        Ok(container) => {
+            match copy_as_containerd(&mut data, container, || sandbox.is_running()).await {
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                    Err(sandbox.reset_cause(port))
+                }
+                Err(e) => Err(format!("{e}")),
+                Ok(()) => Ok(()),
+            }
+        }
     };
     match outcome {
         Ok(()) => {
