@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 mod common;
 
 use common::screen::{app, draw};
-use hasura_tui::app::{Action, Effect};
+use hasura_tui::app::{Action, Effect, ShellRequest};
 use hasura_tui::cluster::{SectionView, Snapshot, WatchState};
 use hasura_tui::forward::{
     ForwardState, ForwardStatus, ForwardView, GatewayIdentity, RequestEntry, StatsView,
@@ -507,4 +507,67 @@ fn request_log_pane_and_gateway_notices() {
         app.flash.as_ref().map(|f| f.text.as_str()),
         Some("postgres.hasura is not an HTTP service: gateway headers need HTTP")
     );
+}
+
+#[test]
+fn s_asks_for_a_shell_and_the_pod_picker_picks_one() {
+    let mut app = app(seed(), 120, 30, Instant::now());
+    app.update(Action::SwitchTable);
+    app.update(Action::Move(1));
+    assert_eq!(app.selected().map(|m| m.name.as_str()), Some("data"));
+    app.update(Action::Shell);
+    let request = ShellRequest {
+        namespace: "hasura".into(),
+        name: "data".into(),
+        pod: None,
+    };
+    assert_eq!(app.effects, vec![Effect::Shell(request.clone())]);
+    app.effects.clear();
+
+    let pods = vec!["data-5d9c7b-a1".to_string(), "data-5d9c7b-b2".to_string()];
+    app.update(Action::PickPod(request.clone(), pods));
+    app.update(Action::PickerMove(1));
+    insta::assert_snapshot!("pod_picker", draw(&app));
+    app.update(Action::PickerSubmit);
+    assert!(app.pod_picker.is_none());
+    assert_eq!(
+        app.effects,
+        vec![Effect::Shell(ShellRequest {
+            pod: Some("data-5d9c7b-b2".into()),
+            ..request
+        })]
+    );
+}
+
+#[test]
+fn read_only_turns_s_r_and_s_off_and_help_says_so() {
+    let mut app = app(seed(), 120, 30, Instant::now());
+    app.read_only = true;
+    app.update(Action::SwitchTable);
+    for (action, word) in [
+        (Action::Shell, "shell"),
+        (Action::Restart, "restart"),
+        (Action::Scale, "scale"),
+    ] {
+        app.update(action);
+        let flash = app
+            .flash
+            .as_ref()
+            .map(|f| f.text.clone())
+            .unwrap_or_default();
+        assert!(
+            flash.starts_with(&format!("read-only mode: {word} is off")),
+            "{flash}"
+        );
+    }
+    assert!(app.effects.is_empty() && app.prompt.is_none());
+    app.update(Action::ToggleHelp);
+    let help = draw(&app);
+    for key in ["s ", "R ", "S "] {
+        let line = help
+            .lines()
+            .find(|l| l.contains(&format!("│ {key}")))
+            .unwrap_or_else(|| panic!("{key} in help:\n{help}"));
+        assert!(line.contains("(off: read-only)"), "{line}");
+    }
 }
