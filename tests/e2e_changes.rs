@@ -194,14 +194,24 @@ fn r_restarts_with_a_rolling_replacement_and_s_scales() {
     tmux.wait_for("data at 0/0", WAIT, |s| {
         row(s, "data").is_some_and(|r| r.contains("0/0"))
     });
+    tmux.send(&["S"]);
+    tmux.wait_for("the count question", WAIT, |s| {
+        s.contains("scale data to (now 0): ")
+    });
+    tmux.type_text("1");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("data back at 1/1", WAIT, |s| {
+        row(s, "data").is_some_and(|r| r.contains("Running") && r.contains("1/1"))
+    });
     let log = std::fs::read_to_string(tmux.home().join("state/hasura-tui/hasura-tui.log")).unwrap();
     let audit: Vec<&str> = log
         .lines()
         .filter(|l| l.contains("hasura_tui::audit"))
         .collect();
-    assert_eq!(audit.len(), 2, "{log}");
+    assert_eq!(audit.len(), 3, "{log}");
     assert!(audit[0].contains("restarted") && audit[0].contains("deployment.apps/data"));
     assert!(audit[1].contains("scaled to 0") && audit[1].contains("user=\"admin\""));
+    assert!(audit[2].contains("scaled to 1"));
     tmux.send(&["q"]);
     assert_eq!(tmux.wait_exit(WAIT), 0);
 }
