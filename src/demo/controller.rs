@@ -15,6 +15,7 @@ use super::pod_state::{
 use super::revisions::{
     HASH_ALPHABET, REVISION_LABEL, ordinal_of, revision_of, rolling_bounds, template_hash,
 };
+use super::events::{EventType, Occurrence, Reporter};
 use super::store::now_rfc3339;
 
 pub(crate) const NODE_NAME: &str = "demo-node-1";
@@ -91,7 +92,32 @@ impl Cluster {
         let (new, old): (Vec<&Arc<Value>>, Vec<&Arc<Value>>) = live
             .iter()
             .partition(|p| p["metadata"]["labels"]["pod-template-hash"] == hash.as_str());
+        // The Deployment controller's `ScalingReplicaSet` events (`pkg/controller/deployment/
+        // sync.go`: "Scaled up replica set %s to %d" for a new one, else "Scaled %s replica
+        // set %s to %d from %d"); none at start-up, whose history is long gone.
+        let scaled = |replica_set: &str, from: usize, to: usize| {
+            if immediate || from == to {
+                return;
+            }
+            let message = match (from, to > from) {
+                (0, true) => format!("Scaled up replica set {replica_set} to {to}"),
+                (_, up) => format!(
+                    "Scaled {} replica set {replica_set} to {to} from {from}",
+                    if up { "up" } else { "down" }
+                ),
+            };
+            self.record(Occurrence {
+                object: workload,
+                field_path: None,
+                kind: EventType::Normal,
+                reason: "ScalingReplicaSet",
+                message,
+                reporter: Reporter::DeploymentController,
+            });
+        };
+        let new_set = format!("{name}-{hash}");
         let create = |count: usize| {
+            scaled(&new_set, new.len(), new.len() + count);
             for _ in 0..count {
                 let pod_name = format!("{name}-{hash}-{}", random_suffix(5));
                 self.create_pod(workload, Kind::Deployment, pod_name, immediate);
@@ -100,7 +126,9 @@ impl Cluster {
         if old.is_empty() {
             create(desired.saturating_sub(new.len()));
             // Scale down removes the newest pods first, as a ReplicaSet prefers.
-            for pod in new.iter().rev().take(new.len().saturating_sub(desired)) {
+            let excess = new.len().saturating_sub(desired);
+            scaled(&new_set, new.len(), new.len() - excess);
+            for pod in new.iter().rev().take(excess) {
                 self.terminate_pod(namespace, pod_name_of(pod));
             }
             return;
@@ -118,6 +146,15 @@ impl Cluster {
             None => None,
         };
         if let Some(pod) = removable {
+            let old_set = pod["metadata"]["labels"]["pod-template-hash"]
+                .as_str()
+                .map(|h| format!("{name}-{h}"))
+                .unwrap_or_default();
+            let in_set = old
+                .iter()
+                .filter(|p| p["metadata"]["labels"]["pod-template-hash"] == pod["metadata"]["labels"]["pod-template-hash"])
+                .count();
+            scaled(&old_set, in_set, in_set - 1);
             self.terminate_pod(namespace, pod_name_of(pod));
         }
     }
@@ -204,8 +241,31 @@ impl Cluster {
         };
         let mut pod = pod;
         set_pod_status(&mut pod, phase, fault, &ip, 0);
-        if self.store.create(Kind::Pod, pod.clone()).is_err() {
+        let Ok(stored) = self.store.create(Kind::Pod, pod.clone()) else {
             return;
+        };
+        if !immediate {
+            self.record(Occurrence {
+                object: &stored,
+                field_path: None,
+                kind: EventType::Normal,
+                reason: "Scheduled",
+                message: format!("Successfully assigned {namespace}/{pod_name} to {NODE_NAME}"),
+                reporter: Reporter::Scheduler,
+            });
+            if kind == Kind::StatefulSet {
+                // `pkg/controller/statefulset/stateful_pod_control.go` (`recordPodEvent`).
+                self.record(Occurrence {
+                    object: workload,
+                    field_path: None,
+                    kind: EventType::Normal,
+                    reason: "SuccessfulCreate",
+                    message: format!(
+                        "create Pod {pod_name} in StatefulSet {workload_name} successful"
+                    ),
+                    reporter: Reporter::StatefulSetController,
+                });
+            }
         }
         let main = pod_state::main_container(&pod);
         for container in pod_state::container_names(&pod) {
@@ -239,6 +299,12 @@ impl Cluster {
         }) else {
             return;
         };
+        if !is_deleting(&pod) {
+            self.record_containers_started(&pod);
+            if let Some(fault) = fault {
+                self.fault_goes_on(namespace, workload, fault, false);
+            }
+        }
         self.refresh_endpoints_for_pod(&pod);
         // A new pod ready may let a rollout remove an old one; reconcile refreshes the status.
         self.reconcile(kind, namespace, workload, false);
@@ -248,6 +314,10 @@ impl Cluster {
     /// its owner replaces it, and after the grace period (`pod_termination_delay`) its
     /// processes are stopped, cutting their connections, and it vanishes from the API.
     pub(crate) fn terminate_pod(self: &Arc<Self>, namespace: &str, pod_name: &str) -> bool {
+        let already = self
+            .store
+            .get(Kind::Pod, namespace, pod_name)
+            .is_some_and(|p| is_deleting(&p));
         let Ok(pod) = self.store.update(Kind::Pod, namespace, pod_name, |pod| {
             // Readiness is left as it is: the kubelet keeps probing a terminating pod, whose
             // containers serve until they are killed (kubectl shows `1/1 Terminating`), and the
@@ -260,6 +330,9 @@ impl Cluster {
         }) else {
             return false;
         };
+        if !already {
+            self.record_containers_killed(&pod);
+        }
         self.refresh_endpoints_for_pod(&pod);
         if let Some((kind, owner)) = self.owner_workload(&pod) {
             self.reconcile(kind, namespace, &owner, false);
@@ -316,6 +389,9 @@ impl Cluster {
                 }
                 self.refresh_endpoints_for_pod(&pod);
             }
+        }
+        if let Some(fault) = fault {
+            self.fault_goes_on(namespace, workload, fault, false);
         }
         self.refresh_workload_status(kind, namespace, workload);
     }

@@ -13,6 +13,8 @@ pub enum Kind {
     StatefulSet,
     Ingress,
     EndpointSlice,
+    /// core/v1 Events, written by the demo's kubelet and controllers (`events`).
+    Event,
     Role,
     RoleBinding,
     ClusterRole,
@@ -85,7 +87,7 @@ const SCALABLE_VERBS: &[&str] = &["get", "list", "patch", "update", "watch"];
 const CREATE_ONLY: &[&str] = &["create"];
 
 impl Kind {
-    pub const ALL: [Kind; 16] = [
+    pub const ALL: [Kind; 17] = [
         Kind::Namespace,
         Kind::Pod,
         Kind::Service,
@@ -95,6 +97,7 @@ impl Kind {
         Kind::StatefulSet,
         Kind::Ingress,
         Kind::EndpointSlice,
+        Kind::Event,
         Kind::Role,
         Kind::RoleBinding,
         Kind::ClusterRole,
@@ -139,6 +142,7 @@ impl Kind {
             Kind::StatefulSet => "StatefulSet",
             Kind::Ingress => "Ingress",
             Kind::EndpointSlice => "EndpointSlice",
+            Kind::Event => "Event",
             Kind::Role => "Role",
             Kind::RoleBinding => "RoleBinding",
             Kind::ClusterRole => "ClusterRole",
@@ -160,6 +164,7 @@ impl Kind {
             Kind::StatefulSet => "statefulsets",
             Kind::Ingress => "ingresses",
             Kind::EndpointSlice => "endpointslices",
+            Kind::Event => "events",
             Kind::Role => "roles",
             Kind::RoleBinding => "rolebindings",
             Kind::ClusterRole => "clusterroles",
@@ -184,6 +189,7 @@ impl Kind {
             Kind::Deployment => &["deploy"],
             Kind::StatefulSet => &["sts"],
             Kind::Ingress => &["ing"],
+            Kind::Event => &["ev"],
             _ => &[],
         }
     }

@@ -11,9 +11,11 @@ mod backends;
 mod content;
 mod controller;
 mod controls;
+mod crash_loop;
 pub mod credential_plugin;
 mod defaults;
 mod endpoints;
+mod events;
 mod faults;
 mod history;
 mod http_echo;
@@ -86,6 +88,8 @@ pub struct DemoOptions {
     pub shapes: bool,
     /// Serve v1 Endpoints besides EndpointSlices (a cluster may stop serving the deprecated API).
     pub serve_endpoints: bool,
+    /// How often a crashing container is restarted (and a failing probe reported again).
+    pub restart_backoff: Duration,
 }
 
 impl Default for DemoOptions {
@@ -98,6 +102,7 @@ impl Default for DemoOptions {
             pod_termination_delay: Duration::from_millis(300),
             shapes: true,
             serve_endpoints: true,
+            restart_backoff: Duration::from_secs(10),
         }
     }
 }
@@ -115,6 +120,8 @@ pub(crate) struct Cluster {
     server: OnceLock<server::ApiServer>,
     /// Signs the tokens the demo issues (exec plugin, OIDC).
     tokens: identity::TokenKey,
+    /// Events written so far, for counting repeats.
+    events: events::EventIndex,
 }
 
 impl Cluster {
@@ -129,6 +136,16 @@ impl Cluster {
             .unwrap_or_else(|p| p.into_inner())
             .get(&(namespace.to_string(), workload.to_string()))
             .copied()
+    }
+
+    /// Every workload in a fault now.
+    fn faults_now(&self) -> Vec<((String, String), PodFault)> {
+        self.pod_faults
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
     }
 
     fn set_fault(&self, namespace: &str, workload: &str, fault: Option<PodFault>) {
@@ -263,6 +280,7 @@ impl DemoCluster {
             next_ip: AtomicU32::new(0),
             server: OnceLock::new(),
             tokens: identity::TokenKey::random(),
+            events: events::EventIndex::default(),
         });
         cluster.load(content::seed_objects()?)?;
         if options.shapes {
@@ -274,6 +292,7 @@ impl DemoCluster {
         if options.churn {
             cluster.spawn_churn();
         }
+        cluster.spawn_crash_loop();
         let router = api::router(cluster.clone());
         let server = server::ApiServer::start(
             options.listen,

@@ -110,7 +110,13 @@ pub(crate) fn set_pod_status(
             "started": started && !crashes, "state": state,
         });
         if crashes {
-            status["lastState"] = json!({"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": now_rfc3339()}});
+            // What the app said on its way out, as the kubelet reads it from
+            // /dev/termination-log into `message`.
+            status["lastState"] = json!({"terminated": {
+                "exitCode": 1, "reason": "Error", "startedAt": start_time, "finishedAt": now_rfc3339(),
+                "message": "fatal: cannot reach postgres.hasura:5432: connection refused",
+                "containerID": format!("containerd://{:064x}", restarts),
+            }});
         }
         status
     };

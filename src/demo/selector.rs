@@ -31,13 +31,14 @@ impl Selector {
     }
 
     /// The `labelSelector` and `fieldSelector` of a list or watch request (field selectors only
-    /// on the fields the API server supports for every kind).
+    /// on the fields the API server supports for the kind).
     pub fn from_query(
         query: &std::collections::HashMap<String, String>,
+        events: bool,
     ) -> Result<(Selector, Selector), String> {
         let labels = Selector::parse(query.get("labelSelector").map_or("", String::as_str))?;
         let fields = Selector::parse(query.get("fieldSelector").map_or("", String::as_str))?;
-        fields.check_fields()?;
+        fields.check_fields(events)?;
         Ok((labels, fields))
     }
 
@@ -66,23 +67,51 @@ impl Selector {
                 "metadata.namespace" => &object["metadata"]["namespace"],
                 "status.phase" => &object["status"]["phase"],
                 "spec.nodeName" => &object["spec"]["nodeName"],
-                _ => return None,
+                // Events: `source` is the component, else the reporting controller.
+                "source" => match object["source"]["component"].as_str() {
+                    Some(c) if !c.is_empty() => &object["source"]["component"],
+                    _ => &object["reportingComponent"],
+                },
+                "reason" | "type" | "reportingComponent" => &object[path],
+                _ => match path.strip_prefix("involvedObject.") {
+                    Some(field) => &object["involvedObject"][field],
+                    None => return None,
+                },
             };
             Some(value.as_str().unwrap_or_default().to_string())
         })
     }
 
     /// Field selectors only support the paths above; reject others as the API server does.
-    pub fn check_fields(&self) -> Result<(), String> {
+    /// Events take their own labels (`pkg/registry/core/event/strategy.go`
+    /// `ToSelectableFields`).
+    pub fn check_fields(&self, events: bool) -> Result<(), String> {
         for req in &self.0 {
             let key = match req {
                 Requirement::Equals(k, _) | Requirement::NotEquals(k, _) => k,
                 _ => return Err("field selectors support only =, == and !=".to_string()),
             };
-            if !matches!(
-                key.as_str(),
-                "metadata.name" | "metadata.namespace" | "status.phase" | "spec.nodeName"
-            ) {
+            let common = matches!(key.as_str(), "metadata.name" | "metadata.namespace");
+            let allowed = if events {
+                common
+                    || matches!(
+                        key.as_str(),
+                        "involvedObject.kind"
+                            | "involvedObject.namespace"
+                            | "involvedObject.name"
+                            | "involvedObject.uid"
+                            | "involvedObject.apiVersion"
+                            | "involvedObject.resourceVersion"
+                            | "involvedObject.fieldPath"
+                            | "reason"
+                            | "reportingComponent"
+                            | "source"
+                            | "type"
+                    )
+            } else {
+                common || matches!(key.as_str(), "status.phase" | "spec.nodeName")
+            };
+            if !allowed {
                 return Err(format!("field label not supported: {key}"));
             }
         }
@@ -170,7 +199,7 @@ mod tests {
     fn field_selectors() {
         let obj = json!({"metadata": {"name": "x", "namespace": "hasura"}});
         let s = Selector::parse("metadata.name=x").unwrap();
-        assert!(s.check_fields().is_ok() && s.matches_fields(&obj));
+        assert!(s.check_fields(false).is_ok() && s.matches_fields(&obj));
         assert!(
             !Selector::parse("metadata.name=y")
                 .unwrap()
@@ -179,7 +208,7 @@ mod tests {
         assert!(
             Selector::parse("spec.foo=1")
                 .unwrap()
-                .check_fields()
+                .check_fields(false)
                 .is_err()
         );
     }

@@ -258,7 +258,8 @@ fn list(
     query: &HashMap<String, String>,
     as_table: bool,
 ) -> Result<Response, ApiError> {
-    let (labels, fields) = Selector::from_query(query).map_err(ApiError::bad_request)?;
+    let (labels, fields) =
+        Selector::from_query(query, kind == Kind::Event).map_err(ApiError::bad_request)?;
     let limit = match query.get("limit").map(|l| l.parse::<usize>()) {
         Some(Ok(0)) | None => MAX_PAGE,
         Some(Ok(n)) => n,

@@ -76,6 +76,19 @@ pub fn columns(kind: Kind) -> Vec<Value> {
             s("Endpoints"),
             s("Age"),
         ],
+        // printers.go `AddHandlers`, eventColumnDefinitions.
+        Kind::Event => vec![
+            s("Last Seen"),
+            s("Type"),
+            s("Reason"),
+            s("Object"),
+            wide("Subobject"),
+            wide("Source"),
+            s("Message"),
+            wide("First Seen"),
+            column("Count", "integer", 1),
+            wide("Name"),
+        ],
         // Roles have no printer of their own: the API server's default table (`rest/table.go`).
         Kind::Role | Kind::ClusterRole => vec![s("Name"), column("Created At", "date", 0)],
         Kind::RoleBinding | Kind::ClusterRoleBinding => vec![
@@ -274,6 +287,41 @@ fn cells(kind: Kind, o: &Value) -> Vec<Value> {
                 json!(first_three(ports)),
                 json!(first_three(addresses)),
                 age,
+            ]
+        }
+        Kind::Event => {
+            // printers.go `printEvent`: Last Seen from lastTimestamp (else First Seen), First
+            // Seen from firstTimestamp (else eventTime), Count 0 shown as 1, Object as
+            // `kind/name` in lower case.
+            let first = match &o["firstTimestamp"] {
+                Value::Null => &o["eventTime"],
+                t => t,
+            };
+            let last = match &o["lastTimestamp"] {
+                Value::Null => first,
+                t => t,
+            };
+            let involved = &o["involvedObject"];
+            let source = &o["source"];
+            let source = match (text(&source["component"]), text(&source["host"])) {
+                (c, h) if h.is_empty() => c,
+                (c, h) => format!("{c}, {h}"),
+            };
+            vec![
+                json!(super::age::age(last)),
+                json!(text(&o["type"])),
+                json!(text(&o["reason"])),
+                json!(format!(
+                    "{}/{}",
+                    text(&involved["kind"]).to_lowercase(),
+                    text(&involved["name"])
+                )),
+                json!(text(&involved["fieldPath"])),
+                json!(source),
+                json!(text(&o["message"]).trim()),
+                json!(super::age::age(first)),
+                json!(o["count"].as_i64().unwrap_or(0).max(1)),
+                name,
             ]
         }
         Kind::Role | Kind::ClusterRole => {

@@ -49,7 +49,8 @@ pub fn respond(
     query: &HashMap<String, String>,
     as_table: bool,
 ) -> Result<Response, ApiError> {
-    let (labels, fields) = Selector::from_query(query).map_err(ApiError::bad_request)?;
+    let (labels, fields) =
+        Selector::from_query(query, kind == Kind::Event).map_err(ApiError::bad_request)?;
     let since = match query.get("resourceVersion").map(String::as_str) {
         None | Some("") | Some("0") => None,
         Some(rv) => Some(
