@@ -86,9 +86,30 @@ pub enum ClusterCommand {
     Restart(RestartArgs),
     /// Set a microservice's replica count (the scale subresource, as `kubectl scale`).
     Scale(ScaleArgs),
+    /// Describe a microservice: its workload, pods (last termination of a crashing container),
+    /// events, routes and ports (the dashboard's `d` view, printed once).
+    Describe(DescribeArgs),
     /// Run a command in a microservice's pod (like `hasura microservice exec` and `kubectl
     /// exec`); the remote exit code becomes ours.
     Exec(ExecArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DescribeArgs {
+    #[command(flatten)]
+    pub target: MicroserviceArg,
+
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = DescribeFormat::Text)]
+    pub output: DescribeFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DescribeFormat {
+    /// Sections of text, as the dashboard shows them.
+    Text,
+    /// One object with stable field names.
+    Json,
 }
 
 #[derive(Debug, Args)]

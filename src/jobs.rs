@@ -3,10 +3,11 @@
 //! forwards, opening URLs and copying to the clipboard. Each reports back as an `Action`, so the
 //! `App` still changes only in `update`.
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::app::{Action, Effect, LogsAction};
+use crate::detail::Detail;
 use crate::exec::{self, ExecTarget, Prepared};
 use crate::forward::ForwardManager;
 use crate::forward::persist::ForwardStore;
@@ -45,6 +46,8 @@ pub struct Jobs {
     shells_tx: mpsc::UnboundedSender<ExecTarget>,
     shells: mpsc::UnboundedReceiver<ExecTarget>,
     logs: Option<LogsJob>,
+    /// The detail view's follower: its latest account, and how to stop it.
+    detail: Option<(watch::Receiver<Detail>, CancellationToken)>,
     store: Option<ForwardStore>,
     /// The last save error shown, so a failing disk is reported once, not every second.
     save_error: Option<String>,
@@ -63,6 +66,7 @@ impl Jobs {
             shells_tx,
             shells,
             logs: None,
+            detail: None,
             store,
             save_error: None,
         }
@@ -123,6 +127,24 @@ impl Jobs {
                 self.stop_logs();
                 None
             }
+            Effect::StartDetail { namespace, name } => {
+                self.stop_detail();
+                let (tx, rx) = watch::channel(Detail::loading(&namespace, &name));
+                let cancel = CancellationToken::new();
+                crate::detail::live::spawn(
+                    self.client.clone(),
+                    namespace,
+                    name,
+                    tx,
+                    cancel.clone(),
+                );
+                self.detail = Some((rx, cancel));
+                None
+            }
+            Effect::StopDetail => {
+                self.stop_detail();
+                None
+            }
             Effect::OpenUrl(url) => Some(Action::Notify(match crate::opener::open(&url) {
                 Ok(()) => format!("opened {url}"),
                 Err(e) => e.to_string(),
@@ -179,6 +201,12 @@ impl Jobs {
         }
     }
 
+    fn stop_detail(&mut self) {
+        if let Some((_, cancel)) = self.detail.take() {
+            cancel.cancel();
+        }
+    }
+
     fn stop_logs(&mut self) {
         if let Some(job) = self.logs.take() {
             job.cancel.cancel();
@@ -192,6 +220,7 @@ impl Jobs {
     pub async fn next(&mut self) -> JobOutput {
         tokio::select! {
             action = next_logs(&mut self.logs) => JobOutput::Action(action),
+            detail = next_detail(&mut self.detail) => JobOutput::Action(Action::Detail(Box::new(detail))),
             // The senders live in `self`: the channels never close while this runs.
             Some(action) = self.notices.recv() => JobOutput::Action(action),
             Some(target) = self.shells.recv() => JobOutput::Shell(target),
@@ -227,6 +256,7 @@ impl Jobs {
 impl Drop for Jobs {
     fn drop(&mut self) {
         self.stop_logs();
+        self.stop_detail();
     }
 }
 
@@ -235,6 +265,18 @@ fn change_word(change: crate::change::Change) -> &'static str {
         crate::change::Change::Restart => "restarting",
         crate::change::Change::Scale(_) => "scaling",
     }
+}
+
+/// The detail follower's next account; pending while there is none (or it ended).
+async fn next_detail(detail: &mut Option<(watch::Receiver<Detail>, CancellationToken)>) -> Detail {
+    let Some((rx, _)) = detail else {
+        return std::future::pending().await;
+    };
+    if rx.changed().await.is_err() {
+        *detail = None;
+        return std::future::pending().await;
+    }
+    rx.borrow_and_update().clone()
 }
 
 /// The next lines of the logs pane's follower; pending while there is none.

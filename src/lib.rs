@@ -12,6 +12,7 @@ pub mod commands;
 pub mod config;
 pub mod crash;
 pub mod demo;
+pub mod detail;
 pub mod exec;
 pub mod forward;
 pub mod jobs;

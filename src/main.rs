@@ -92,6 +92,9 @@ async fn run(cli: Cli, log_path: Option<std::path::PathBuf>) -> i32 {
             let change = Change::Scale(args.replicas);
             commands::change::run(target, global, &args.target, change).await
         }
+        Some(ClusterCommand::Describe(args)) => {
+            commands::describe::run(target, global, &args).await
+        }
         Some(ClusterCommand::Exec(args)) => {
             return match commands::exec::run(target, global, &args).await {
                 Ok(code) => code,

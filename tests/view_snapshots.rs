@@ -571,3 +571,279 @@ fn read_only_turns_s_r_and_s_off_and_help_says_so() {
         assert!(line.contains("(off: read-only)"), "{line}");
     }
 }
+
+mod detail_view {
+    use super::*;
+    use hasura_tui::app::App;
+    use hasura_tui::detail::{
+        Detail, EventLine, Part, PodLine, PortLine, Termination, WorkloadLine,
+    };
+    use k8s_openapi::jiff::{SignedDuration, Timestamp};
+
+    /// `secs` before the app's fixed wall clock, so ages print the same on every run.
+    fn ago(app: &App, secs: i64) -> Option<Timestamp> {
+        app.wall_clock
+            .1
+            .checked_sub(SignedDuration::from_secs(secs))
+            .ok()
+    }
+
+    /// The seed at 120x40 with data's detail open.
+    fn opened() -> App {
+        let mut app = app(seed(), 120, 40, Instant::now());
+        app.update(Action::SwitchTable);
+        app.update(Action::Move(1));
+        app.update(Action::OpenDetail);
+        assert_eq!(
+            app.effects,
+            vec![Effect::StartDetail {
+                namespace: "hasura".into(),
+                name: "data".into()
+            }]
+        );
+        app
+    }
+
+    fn workload(app: &App, desired: i32, ready: i32) -> WorkloadLine {
+        WorkloadLine {
+            kind: "Deployment".into(),
+            desired,
+            updated: desired,
+            ready,
+            available: ready,
+            images: vec!["hasura/data:v0.15.3".into()],
+            created: ago(app, 3 * 3600),
+            conditions: Vec::new(),
+            rolled_out: ready == desired,
+        }
+    }
+
+    fn pod(app: &App, name: &str, status: &str, ready: u32) -> PodLine {
+        PodLine {
+            name: name.into(),
+            ready,
+            containers: 1,
+            status: status.into(),
+            restarts: 0,
+            last_restart: None,
+            created: ago(app, 2 * 3600),
+            node: Some("demo-node-1".into()),
+            ip: Some("10.244.0.7".into()),
+            terminating: status == "Terminating",
+            last_termination: None,
+        }
+    }
+
+    fn event(
+        app: &App,
+        warning: bool,
+        reason: &str,
+        object: &str,
+        message: &str,
+        count: i32,
+        first: i64,
+        last: i64,
+    ) -> EventLine {
+        EventLine {
+            warning,
+            reason: reason.into(),
+            object: object.into(),
+            message: message.into(),
+            count,
+            first: ago(app, first),
+            last: ago(app, last),
+            source: if object.starts_with("Pod/") {
+                "kubelet"
+            } else {
+                "deployment-controller"
+            }
+            .into(),
+        }
+    }
+
+    fn port(ready: &[&str], terminating: &[&str]) -> PortLine {
+        PortLine {
+            name: Some("http".into()),
+            port: 80,
+            target: "http".into(),
+            container_port: Some(8080),
+            ready: ready.iter().map(|s| s.to_string()).collect(),
+            not_ready: Vec::new(),
+            terminating: terminating.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn show(app: &mut App, detail: Detail) -> String {
+        app.update(Action::Detail(Box::new(detail)));
+        draw(app)
+    }
+
+    fn base(app: &App) -> Detail {
+        let mut detail = Detail::loading("hasura", "data");
+        detail.workload = Some(workload(app, 1, 1));
+        detail.pods = Part::Ready(vec![pod(app, "data-5d9c7b-x2k4q", "Running", 1)]);
+        detail.events = Part::Ready(Vec::new());
+        detail.ports = vec![port(&["data-5d9c7b-x2k4q"], &[])];
+        detail
+    }
+
+    #[test]
+    fn healthy_with_a_forward_and_traffic() {
+        let mut app = opened();
+        let stats = StatsView {
+            sent: 40_000,
+            received: 1_200_000,
+            open: 2,
+            total: 31,
+        };
+        let mut forwards = std::collections::BTreeMap::new();
+        forwards.insert(
+            ("hasura".into(), "data".into()),
+            forward_view(ForwardState::Active, Some(8080), stats),
+        );
+        app.update(Action::Forwards(forwards));
+        let mut detail = base(&app);
+        detail.events = Part::Ready(vec![event(
+            &app,
+            false,
+            "ScalingReplicaSet",
+            "Deployment/data",
+            "Scaled up replica set data-5d9c7b to 1",
+            1,
+            7200,
+            7200,
+        )]);
+        let pane = app.detail.as_mut().unwrap();
+        for second in 0..60u64 {
+            pane.traffic
+                .push_back((second * 100, (60 - second) * 2_000));
+        }
+        let screen = show(&mut app, detail);
+        assert!(screen.contains("forward  127.0.0.1:8080"), "{screen}");
+        assert!(
+            screen.contains("external http://data.gram29.hasura-app.io"),
+            "{screen}"
+        );
+        insta::assert_snapshot!("detail_healthy_forwarded", screen);
+        // Idle: with no forward, nothing asks for a tick.
+        app.update(Action::Forwards(Default::default()));
+        assert!(!app.needs_ticks());
+    }
+
+    #[test]
+    fn crash_loop_with_its_last_termination_and_backoff_events() {
+        let mut app = opened();
+        let mut detail = base(&app);
+        let mut crashing = pod(&app, "data-5d9c7b-x2k4q", "CrashLoopBackOff", 0);
+        crashing.restarts = 12;
+        crashing.last_restart = ago(&app, 40);
+        crashing.last_termination = Some(Termination {
+            container: "data".into(),
+            reason: "Error".into(),
+            exit_code: 1,
+            finished: ago(&app, 40),
+            message: Some("fatal: cannot reach postgres.hasura:5432: connection refused".into()),
+        });
+        detail.workload = Some(WorkloadLine {
+            conditions: vec!["Available=False (MinimumReplicasUnavailable): Deployment does not have minimum availability.".into()],
+            ..workload(&app, 1, 0)
+        });
+        detail.pods = Part::Ready(vec![crashing]);
+        detail.ports = vec![PortLine {
+            ready: vec![],
+            not_ready: vec!["data-5d9c7b-x2k4q".into()],
+            ..port(&[], &[])
+        }];
+        detail.events = Part::Ready(vec![
+            event(
+                &app,
+                true,
+                "BackOff",
+                "Pod/data-5d9c7b-x2k4q",
+                "Back-off restarting failed container data in pod data-5d9c7b-x2k4q_hasura(uid)",
+                12,
+                529,
+                40,
+            ),
+            event(
+                &app,
+                false,
+                "Started",
+                "Pod/data-5d9c7b-x2k4q",
+                "Started container data",
+                13,
+                530,
+                41,
+            ),
+        ]);
+        let screen = show(&mut app, detail);
+        assert!(
+            screen.contains(
+                "last termination of data: Error, exit code 1, 40s ago: fatal: cannot reach"
+            ),
+            "{screen}"
+        );
+        assert!(screen.contains("40s (x12 over 8m49s)"), "{screen}");
+        insta::assert_snapshot!("detail_crash_loop", screen);
+    }
+
+    #[test]
+    fn scaled_to_zero() {
+        let mut app = opened();
+        let mut detail = base(&app);
+        detail.workload = Some(workload(&app, 0, 0));
+        detail.pods = Part::Ready(Vec::new());
+        detail.ports = vec![port(&[], &[])];
+        detail.events = Part::Ready(vec![event(
+            &app,
+            false,
+            "ScalingReplicaSet",
+            "Deployment/data",
+            "Scaled down replica set data-5d9c7b to 0 from 1",
+            1,
+            90,
+            90,
+        )]);
+        let screen = show(&mut app, detail);
+        assert!(screen.contains("none (scaled to 0"), "{screen}");
+        insta::assert_snapshot!("detail_scaled_to_zero", screen);
+    }
+
+    #[test]
+    fn two_pods_one_terminating() {
+        let mut app = opened();
+        let mut detail = base(&app);
+        detail.workload = Some(workload(&app, 1, 1));
+        detail.pods = Part::Ready(vec![
+            pod(&app, "data-5d9c7b-x2k4q", "Terminating", 1),
+            pod(&app, "data-6f7d8e-b9c1d", "Running", 1),
+        ]);
+        detail.ports = vec![port(&["data-6f7d8e-b9c1d"], &["data-5d9c7b-x2k4q"])];
+        let screen = show(&mut app, detail);
+        assert!(
+            screen.contains("terminating: data-5d9c7b-x2k4q"),
+            "{screen}"
+        );
+        insta::assert_snapshot!("detail_two_pods_one_terminating", screen);
+    }
+
+    #[test]
+    fn forbidden_events_leave_the_rest() {
+        let mut app = opened();
+        let mut detail = base(&app);
+        detail.events = Part::Forbidden("events is forbidden".into());
+        let screen = show(&mut app, detail);
+        assert!(
+            screen.contains("forbidden: these credentials may not read events"),
+            "{screen}"
+        );
+        assert!(screen.contains("data-5d9c7b-x2k4q"), "{screen}");
+        insta::assert_snapshot!("detail_forbidden_events", screen);
+        // Esc: back to the table, the follower stopped, the selection where it was.
+        app.effects.clear();
+        app.update(Action::CloseDetail);
+        assert!(app.detail.is_none());
+        assert_eq!(app.effects, vec![Effect::StopDetail]);
+        assert_eq!(app.selected().map(|m| m.name.as_str()), Some("data"));
+    }
+}

@@ -63,6 +63,12 @@ pub enum Action {
     PromptCancel,
     /// `s`: a shell in the selected microservice's pod.
     Shell,
+    /// `d`: the detail view of the selected microservice.
+    OpenDetail,
+    CloseDetail,
+    /// A new account of it from the watches.
+    Detail(Box<crate::detail::Detail>),
+    DetailScroll(isize),
     /// Its running pods, for the person to pick one.
     PickPod(ShellRequest, Vec<String>),
     PickerMove(isize),
@@ -98,4 +104,10 @@ pub enum Effect {
     Change(Workload, Change),
     /// A shell in a microservice's pod: the checks and the pod list, then the terminal.
     Shell(ShellRequest),
+    /// Follow a microservice for the detail view (replacing any follower).
+    StartDetail {
+        namespace: String,
+        name: String,
+    },
+    StopDetail,
 }

@@ -32,6 +32,22 @@ pub fn action_for(app: &App, key: KeyEvent) -> Option<Action> {
     if app.logs.is_some() {
         return super::verbs::logs_key(key);
     }
+    if app.detail.is_some() && app.prompt.is_none() && app.pod_picker.is_none() {
+        return match key.code {
+            KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('d') => Some(Action::CloseDetail),
+            KeyCode::Up | KeyCode::Char('k') => Some(Action::DetailScroll(-1)),
+            KeyCode::Down | KeyCode::Char('j') => Some(Action::DetailScroll(1)),
+            KeyCode::PageUp => Some(Action::DetailScroll(-10)),
+            KeyCode::PageDown | KeyCode::Char(' ') => Some(Action::DetailScroll(10)),
+            KeyCode::Char('f') => Some(Action::ToggleForward),
+            KeyCode::Char('s') => Some(Action::Shell),
+            KeyCode::Char('R') => Some(Action::Restart),
+            KeyCode::Char('S') => Some(Action::Scale),
+            KeyCode::Char('l') => Some(Action::Logs(super::LogsAction::Open)),
+            KeyCode::Char('?') => Some(Action::ToggleHelp),
+            _ => None,
+        };
+    }
     if app.pod_picker.is_some() {
         return match key.code {
             KeyCode::Esc | KeyCode::Char('q') => Some(Action::PickerCancel),
@@ -89,6 +105,7 @@ pub fn action_for(app: &App, key: KeyEvent) -> Option<Action> {
         KeyCode::Char('o') => Action::OpenExternal,
         KeyCode::Char('y') => Action::CopyInternal,
         KeyCode::Char('s') => Action::Shell,
+        KeyCode::Char('d') => Action::OpenDetail,
         KeyCode::Char('R') => Action::Restart,
         KeyCode::Char('S') => Action::Scale,
         KeyCode::Esc if !app.filter.text.is_empty() => Action::ClearFilter,
@@ -129,6 +146,10 @@ pub const HELP: &[(&str, &str)] = &[
     (
         "y",
         "copy its internal URL (OSC 52: works over ssh and in tmux)",
+    ),
+    (
+        "d",
+        "detail: workload, pods, events, routes, ports, forward traffic; Esc back",
     ),
     (
         "s",

@@ -3,6 +3,7 @@
 
 mod action;
 mod changes;
+pub mod detail_pane;
 pub mod dialog;
 pub mod keys;
 pub mod layout;
@@ -25,6 +26,7 @@ use crate::model::{Microservice, Section};
 
 pub use action::{Action, Effect};
 pub use changes::{Prompt, PromptKind};
+pub use detail_pane::DetailPane;
 pub use dialog::ForwardDialog;
 pub use logs_pane::LogsPane;
 pub use requests::RequestLogPane;
@@ -65,6 +67,9 @@ pub struct App {
     pub size: (u16, u16),
     /// "Now" for ages on screen; set by the event loop, fixed in tests.
     pub now: Instant,
+    /// An `Instant` and the wall-clock time it was, to turn `now` into a time of day for ages
+    /// of API timestamps (fixed with `now` in tests).
+    pub wall_clock: (Instant, k8s_openapi::jiff::Timestamp),
     pub color: bool,
     /// The logs pane, when open (it replaces the tables).
     pub logs: Option<LogsPane>,
@@ -82,6 +87,8 @@ pub struct App {
     pub read_only: bool,
     /// The `s` pod list, when the microservice runs several pods.
     pub pod_picker: Option<PodPicker>,
+    /// The `d` detail view, when open (it replaces the tables).
+    pub detail: Option<DetailPane>,
 }
 
 impl App {
@@ -108,6 +115,7 @@ impl App {
             should_quit: false,
             size,
             now,
+            wall_clock: (now, k8s_openapi::jiff::Timestamp::now()),
             color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
             logs: None,
             logs_session: 0,
@@ -117,6 +125,7 @@ impl App {
             prompt: None,
             read_only: false,
             pod_picker: None,
+            detail: None,
         };
         app.refresh_views();
         app
@@ -127,12 +136,26 @@ impl App {
         self.forwards.get(&(m.namespace.clone(), m.name.clone()))
     }
 
+    /// `now` as a time of day.
+    pub fn wall_now(&self) -> k8s_openapi::jiff::Timestamp {
+        let (at, wall) = self.wall_clock;
+        let since = self.now.saturating_duration_since(at);
+        k8s_openapi::jiff::SignedDuration::try_from(since)
+            .ok()
+            .and_then(|d| wall.checked_add(d).ok())
+            .unwrap_or(wall)
+    }
+
     /// Whether any table waits on a reconnect (its counter needs a tick a second).
     pub fn needs_ticks(&self) -> bool {
         [&self.snapshot.custom, &self.snapshot.hasura]
             .iter()
             .any(|s| matches!(s.state, WatchState::Reconnecting { .. }))
             || self.flash.is_some()
+            || self.detail.as_ref().is_some_and(|d| {
+                self.forwards
+                    .contains_key(&(d.namespace.clone(), d.name.clone()))
+            })
     }
 
     /// Applies an action. Returns whether the screen must be redrawn.
@@ -175,6 +198,7 @@ impl App {
             Action::Tick(now) => {
                 self.now = now;
                 let flash_gone = self.tick_flash();
+                self.sample_traffic();
                 return flash_gone || self.needs_ticks();
             }
             Action::ToggleForward => {
@@ -245,6 +269,10 @@ impl App {
             Action::PromptSubmit => return self.prompt_submit(),
             Action::PromptCancel => return self.prompt_cancel(),
             Action::Shell => return self.open_shell(),
+            Action::OpenDetail => return self.open_detail(),
+            Action::CloseDetail => return self.close_detail(),
+            Action::Detail(detail) => return self.take_detail(*detail),
+            Action::DetailScroll(delta) => return self.scroll_detail(delta),
             Action::PickPod(request, pods) => return self.pick_pod(request, pods),
             Action::PickerMove(delta) => return self.picker_move(delta),
             Action::PickerSubmit => return self.picker_submit(),

@@ -79,7 +79,7 @@ pub async fn run(
 }
 
 /// The first snapshot in which both namespaces (`namespaces`) have synced or failed.
-pub(super) async fn settled_snapshot(
+pub(crate) async fn settled_snapshot(
     target: &ClusterTarget,
     global: &GlobalArgs,
     namespaces: Namespaces,

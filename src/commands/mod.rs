@@ -4,6 +4,7 @@ pub mod change;
 pub mod dashboard;
 pub mod demo_cluster;
 pub mod demo_credential;
+pub mod describe;
 pub mod exec;
 pub mod list;
 pub mod logs;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::Cluster;
+use super::events::{EventType, Occurrence, Reporter};
 use super::kinds::Kind;
 use super::pod_state::{
     self, Phase, PodFault, is_deleting, is_ready, pod_name_of, restarts_of, set_pod_status,
@@ -15,7 +16,6 @@ use super::pod_state::{
 use super::revisions::{
     HASH_ALPHABET, REVISION_LABEL, ordinal_of, revision_of, rolling_bounds, template_hash,
 };
-use super::events::{EventType, Occurrence, Reporter};
 use super::store::now_rfc3339;
 
 pub(crate) const NODE_NAME: &str = "demo-node-1";
@@ -152,7 +152,10 @@ impl Cluster {
                 .unwrap_or_default();
             let in_set = old
                 .iter()
-                .filter(|p| p["metadata"]["labels"]["pod-template-hash"] == pod["metadata"]["labels"]["pod-template-hash"])
+                .filter(|p| {
+                    p["metadata"]["labels"]["pod-template-hash"]
+                        == pod["metadata"]["labels"]["pod-template-hash"]
+                })
                 .count();
             scaled(&old_set, in_set, in_set - 1);
             self.terminate_pod(namespace, pod_name_of(pod));

@@ -56,7 +56,10 @@ impl Cluster {
                 match self
                     .store
                     .update(Kind::Pod, namespace, pod_name_of(&pod), |pod| {
-                        let ip = pod["status"]["podIP"].as_str().unwrap_or_default().to_string();
+                        let ip = pod["status"]["podIP"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_string();
                         set_pod_status(pod, Phase::Started, Some(fault), &ip, restarts);
                     }) {
                     Ok(pod) => pod,
@@ -107,7 +110,9 @@ fn crashing_containers(pod: &Value, fault: PodFault) -> Vec<String> {
     ["containerStatuses", "initContainerStatuses"]
         .iter()
         .flat_map(|f| pod["status"][*f].as_array().cloned().unwrap_or_default())
-        .filter(|s| fault != PodFault::NotReady && s["state"]["waiting"]["reason"] == "CrashLoopBackOff")
+        .filter(|s| {
+            fault != PodFault::NotReady && s["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+        })
         .filter_map(|s| s["name"].as_str().map(str::to_string))
         .collect()
 }

@@ -145,7 +145,10 @@ impl Cluster {
             let image = container["image"].as_str().unwrap_or_default();
             let path = Some(format!("spec.containers{{{name}}}"));
             for (reason, message) in [
-                ("Pulled", format!("Container image \"{image}\" already present on machine")),
+                (
+                    "Pulled",
+                    format!("Container image \"{image}\" already present on machine"),
+                ),
                 ("Created", format!("Created container: {name}")),
                 ("Started", format!("Started container {name}")),
             ] {
@@ -178,5 +181,8 @@ impl Cluster {
 }
 
 fn containers(pod: &Value) -> Vec<Value> {
-    pod["spec"]["containers"].as_array().cloned().unwrap_or_default()
+    pod["spec"]["containers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }

@@ -46,6 +46,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             ))],
             area.width,
         )
+    } else if app.detail.is_some() && app.logs.is_none() {
+        fit_line(
+            vec![Segment::keep(Span::styled(
+                "j k scroll  f forward  l logs  s shell  R restart  S scale  Esc back  ? help",
+                theme::dim(app.color),
+            ))],
+            area.width,
+        )
     } else if let Some(pane) = &app.logs {
         fit_line(
             vec![Segment::keep(Span::styled(

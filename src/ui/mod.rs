@@ -1,5 +1,6 @@
 //! Rendering only: widgets that read `&App` and draw. No I/O, no mutation.
 
+mod detail;
 mod dialog;
 pub mod fit;
 mod footer;
@@ -32,6 +33,24 @@ pub fn draw(frame: &mut Frame, app: &App) {
             Paragraph::new(notice).wrap(ratatui::widgets::Wrap { trim: true }),
             area,
         );
+        return;
+    }
+    if let (Some(pane), None) = (&app.detail, &app.logs) {
+        let [header, body, footer] = Layout::vertical([
+            Constraint::Length(layout::HEADER_LINES),
+            Constraint::Min(1),
+            Constraint::Length(layout::FOOTER_LINES),
+        ])
+        .areas(area);
+        header::render(frame, header, app);
+        detail::render(frame, body, app, pane);
+        footer::render(frame, footer, app);
+        if let Some(picker) = &app.pod_picker {
+            picker::render(frame, inset(area), picker);
+        }
+        if app.help_open {
+            help::render(frame, inset(area), app.read_only);
+        }
         return;
     }
     if let Some(pane) = &app.logs {

@@ -1,0 +1,159 @@
+//! One microservice in detail, to answer "what is wrong and where does it go": its workload,
+//! pods (with the last termination of a crashing container), Events, ports and the endpoints
+//! behind them. Built from API objects by pure functions, so the dashboard's live view
+//! (`live`), `hasura-tui describe` (`fetch`) and the tests share one account of it; `text`
+//! words it for both screens.
+
+pub mod events;
+pub mod fetch;
+pub mod live;
+pub mod pods;
+pub mod text;
+
+use k8s_openapi::api::core::v1::{Event, Pod, Service};
+use k8s_openapi::jiff::Timestamp;
+use serde::Serialize;
+
+pub use events::EventLine;
+pub use pods::{PodLine, Termination};
+
+/// A part of the view that may not be readable with these credentials.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "state", content = "items", rename_all = "lowercase")]
+pub enum Part<T> {
+    Loading,
+    Ready(T),
+    /// The API server refused (403): the rest still shows.
+    Forbidden(String),
+    Failed(String),
+}
+
+impl<T> Part<T> {
+    pub fn from_result(result: Result<T, kube::Error>) -> Part<T> {
+        match result {
+            Ok(value) => Part::Ready(value),
+            Err(kube::Error::Api(status)) if status.code == 403 => Part::Forbidden(status.message),
+            Err(e) => Part::Failed(e.to_string()),
+        }
+    }
+
+    pub fn ready(&self) -> Option<&T> {
+        match self {
+            Part::Ready(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+/// The workload's side: counts, rollout, images, conditions that are not true.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct WorkloadLine {
+    pub kind: String,
+    pub desired: i32,
+    pub updated: i32,
+    pub ready: i32,
+    pub available: i32,
+    pub images: Vec<String>,
+    pub created: Option<Timestamp>,
+    /// `Available=False (MinimumReplicasUnavailable): Deployment does not have minimum availability.`
+    pub conditions: Vec<String>,
+    /// Whether the newest template has rolled out everywhere.
+    pub rolled_out: bool,
+}
+
+/// One Service port: where it goes and which pods are behind it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct PortLine {
+    pub name: Option<String>,
+    pub port: i32,
+    /// The targetPort as written (`8080` or `http`).
+    pub target: String,
+    /// The container port it resolves to on the pods.
+    pub container_port: Option<i32>,
+    pub ready: Vec<String>,
+    pub not_ready: Vec<String>,
+    pub terminating: Vec<String>,
+}
+
+/// Where the microservice is reached, as the tables say it (routes, Ingress or annotation).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Urls {
+    pub internal: Option<String>,
+    pub external: Option<String>,
+}
+
+/// Everything the view shows of one microservice.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Detail {
+    pub namespace: String,
+    pub name: String,
+    pub workload: Option<WorkloadLine>,
+    pub pods: Part<Vec<PodLine>>,
+    pub events: Part<Vec<EventLine>>,
+    pub ports: Vec<PortLine>,
+    pub urls: Urls,
+}
+
+impl Detail {
+    pub fn loading(namespace: &str, name: &str) -> Detail {
+        Detail {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            workload: None,
+            pods: Part::Loading,
+            events: Part::Loading,
+            ports: Vec::new(),
+            urls: Urls::default(),
+        }
+    }
+}
+
+/// What the view is built from.
+pub struct Objects<'a> {
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub workload: Option<WorkloadLine>,
+    pub service: Option<&'a Service>,
+    pub pods: Part<&'a [Pod]>,
+    pub events: Part<&'a [Event]>,
+}
+
+pub fn build(objects: Objects<'_>) -> Detail {
+    let pods = match &objects.pods {
+        Part::Ready(pods) => Part::Ready(pods.iter().map(pods::line).collect()),
+        Part::Loading => Part::Loading,
+        Part::Forbidden(m) => Part::Forbidden(m.clone()),
+        Part::Failed(m) => Part::Failed(m.clone()),
+    };
+    let pod_names: Vec<String> = objects
+        .pods
+        .ready()
+        .into_iter()
+        .flat_map(|p| p.iter())
+        .filter_map(|p| p.metadata.name.clone())
+        .collect();
+    let events = match &objects.events {
+        Part::Ready(events) => Part::Ready(events::lines(
+            events,
+            objects.name,
+            &pod_names,
+            objects.workload.as_ref().map(|w| w.kind.as_str()),
+        )),
+        Part::Loading => Part::Loading,
+        Part::Forbidden(m) => Part::Forbidden(m.clone()),
+        Part::Failed(m) => Part::Failed(m.clone()),
+    };
+    let ports = objects
+        .service
+        .map(|s| pods::ports(s, objects.pods.ready().copied().unwrap_or_default()))
+        .unwrap_or_default();
+    Detail {
+        namespace: objects.namespace.to_string(),
+        name: objects.name.to_string(),
+        workload: objects.workload,
+        pods,
+        events,
+        ports,
+        urls: Urls::default(),
+    }
+}

@@ -1,0 +1,171 @@
+//! A pod as `kubectl get pods` words it (READY, STATUS, RESTARTS, AGE, NODE, IP; printers.go
+//! `printPod`, simplified to what microservices show), with the last termination of its most
+//! restarted container, and a Service's ports with the pods behind them.
+
+use k8s_openapi::api::core::v1::{ContainerStatus, Pod, Service};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use k8s_openapi::jiff::Timestamp;
+use serde::Serialize;
+
+use super::PortLine;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct PodLine {
+    pub name: String,
+    pub ready: u32,
+    pub containers: u32,
+    /// `Running`, `CrashLoopBackOff`, `Terminating`, `ContainerCreating`, …
+    pub status: String,
+    pub restarts: u32,
+    pub last_restart: Option<Timestamp>,
+    pub created: Option<Timestamp>,
+    pub node: Option<String>,
+    pub ip: Option<String>,
+    pub terminating: bool,
+    pub last_termination: Option<Termination>,
+}
+
+/// How a container last ended, for one that restarts.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Termination {
+    pub container: String,
+    pub reason: String,
+    pub exit_code: i32,
+    pub finished: Option<Timestamp>,
+    /// The first line of its termination message.
+    pub message: Option<String>,
+}
+
+pub fn line(pod: &Pod) -> PodLine {
+    let status = pod.status.as_ref();
+    let statuses: &[ContainerStatus] = status
+        .and_then(|s| s.container_statuses.as_deref())
+        .unwrap_or_default();
+    let containers = pod.spec.as_ref().map_or(0, |s| s.containers.len()) as u32;
+    let ready = statuses.iter().filter(|c| c.ready).count() as u32;
+    let restarts = statuses.iter().map(|c| c.restart_count.max(0) as u32).sum();
+    let most_restarted = statuses
+        .iter()
+        .filter(|c| c.restart_count > 0)
+        .max_by_key(|c| c.restart_count);
+    let last_termination = most_restarted.and_then(|c| {
+        let terminated = c.last_state.as_ref()?.terminated.as_ref()?;
+        Some(Termination {
+            container: c.name.clone(),
+            reason: terminated.reason.clone().unwrap_or_default(),
+            exit_code: terminated.exit_code,
+            finished: terminated.finished_at.as_ref().map(|t| t.0),
+            message: terminated
+                .message
+                .as_deref()
+                .and_then(|m| m.lines().find(|l| !l.trim().is_empty()))
+                .map(|l| l.trim().to_string()),
+        })
+    });
+    let terminating = pod.metadata.deletion_timestamp.is_some();
+    PodLine {
+        name: pod.metadata.name.clone().unwrap_or_default(),
+        ready,
+        containers,
+        status: status_word(pod, statuses, terminating),
+        restarts,
+        last_restart: last_termination.as_ref().and_then(|t| t.finished),
+        created: pod.metadata.creation_timestamp.as_ref().map(|t| t.0),
+        node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
+        ip: status.and_then(|s| s.pod_ip.clone()),
+        terminating,
+        last_termination,
+    }
+}
+
+/// kubectl's STATUS: Terminating for a pod being deleted, else the first waiting or terminated
+/// reason of a container, else the phase.
+fn status_word(pod: &Pod, statuses: &[ContainerStatus], terminating: bool) -> String {
+    if terminating {
+        return "Terminating".into();
+    }
+    let status = pod.status.as_ref();
+    if let Some(reason) = status.and_then(|s| s.reason.clone()) {
+        return reason;
+    }
+    for c in statuses.iter().rev() {
+        let state = c.state.as_ref();
+        if let Some(reason) = state
+            .and_then(|s| s.waiting.as_ref())
+            .and_then(|w| w.reason.clone())
+        {
+            return reason;
+        }
+        if let Some(terminated) = state.and_then(|s| s.terminated.as_ref()) {
+            return terminated
+                .reason
+                .clone()
+                .unwrap_or_else(|| format!("ExitCode:{}", terminated.exit_code));
+        }
+    }
+    status
+        .and_then(|s| s.phase.clone())
+        .unwrap_or_else(|| "Unknown".into())
+}
+
+/// Each Service port, the container port its targetPort resolves to, and the pods behind it
+/// as the EndpointSlice controller sorts them: ready, not ready, terminating.
+pub fn ports(service: &Service, pods: &[Pod]) -> Vec<PortLine> {
+    let Some(spec) = &service.spec else {
+        return Vec::new();
+    };
+    let selected: Vec<&Pod> = pods.iter().collect();
+    spec.ports
+        .iter()
+        .flatten()
+        .map(|port| {
+            let target = port
+                .target_port
+                .clone()
+                .unwrap_or(IntOrString::Int(port.port));
+            let container_port = |pod: &Pod| -> Option<i32> {
+                match &target {
+                    IntOrString::Int(n) => Some(*n),
+                    IntOrString::String(name) => pod
+                        .spec
+                        .as_ref()?
+                        .containers
+                        .iter()
+                        .flat_map(|c| c.ports.iter().flatten())
+                        .find(|p| p.name.as_deref() == Some(name.as_str()))
+                        .map(|p| p.container_port),
+                }
+            };
+            let mut line = PortLine {
+                name: port.name.clone(),
+                port: port.port,
+                target: match &target {
+                    IntOrString::Int(n) => n.to_string(),
+                    IntOrString::String(s) => s.clone(),
+                },
+                container_port: selected.iter().find_map(|p| container_port(p)),
+                ..PortLine::default()
+            };
+            for pod in &selected {
+                let name = pod.metadata.name.clone().unwrap_or_default();
+                if pod.metadata.deletion_timestamp.is_some() {
+                    line.terminating.push(name);
+                } else if is_ready(pod) {
+                    line.ready.push(name);
+                } else {
+                    line.not_ready.push(name);
+                }
+            }
+            line
+        })
+        .collect()
+}
+
+fn is_ready(pod: &Pod) -> bool {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .into_iter()
+        .flatten()
+        .any(|c| c.type_ == "Ready" && c.status == "True")
+}
