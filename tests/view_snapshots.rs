@@ -634,24 +634,23 @@ mod detail_view {
         }
     }
 
+    /// `seen`: how many times, seconds since the first, seconds since the last.
     fn event(
         app: &App,
         warning: bool,
         reason: &str,
         object: &str,
         message: &str,
-        count: i32,
-        first: i64,
-        last: i64,
+        seen: (i32, i64, i64),
     ) -> EventLine {
         EventLine {
             warning,
             reason: reason.into(),
             object: object.into(),
             message: message.into(),
-            count,
-            first: ago(app, first),
-            last: ago(app, last),
+            count: seen.0,
+            first: ago(app, seen.1),
+            last: ago(app, seen.2),
             source: if object.starts_with("Pod/") {
                 "kubelet"
             } else {
@@ -709,9 +708,7 @@ mod detail_view {
             "ScalingReplicaSet",
             "Deployment/data",
             "Scaled up replica set data-5d9c7b to 1",
-            1,
-            7200,
-            7200,
+            (1, 7200, 7200),
         )]);
         let pane = app.detail.as_mut().unwrap();
         for second in 0..60u64 {
@@ -761,9 +758,7 @@ mod detail_view {
                 "BackOff",
                 "Pod/data-5d9c7b-x2k4q",
                 "Back-off restarting failed container data in pod data-5d9c7b-x2k4q_hasura(uid)",
-                12,
-                529,
-                40,
+                (12, 529, 40),
             ),
             event(
                 &app,
@@ -771,9 +766,7 @@ mod detail_view {
                 "Started",
                 "Pod/data-5d9c7b-x2k4q",
                 "Started container data",
-                13,
-                530,
-                41,
+                (13, 530, 41),
             ),
         ]);
         let screen = show(&mut app, detail);
@@ -800,9 +793,7 @@ mod detail_view {
             "ScalingReplicaSet",
             "Deployment/data",
             "Scaled down replica set data-5d9c7b to 0 from 1",
-            1,
-            90,
-            90,
+            (1, 90, 90),
         )]);
         let screen = show(&mut app, detail);
         assert!(screen.contains("none (scaled to 0"), "{screen}");
