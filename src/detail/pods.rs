@@ -44,10 +44,13 @@ pub fn line(pod: &Pod) -> PodLine {
     let containers = pod.spec.as_ref().map_or(0, |s| s.containers.len()) as u32;
     let ready = statuses.iter().filter(|c| c.ready).count() as u32;
     let restarts = statuses.iter().map(|c| c.restart_count.max(0) as u32).sum();
+    // The most restarted container; among equals the first, the app before its sidecars.
     let most_restarted = statuses
         .iter()
-        .filter(|c| c.restart_count > 0)
-        .max_by_key(|c| c.restart_count);
+        .enumerate()
+        .filter(|(_, c)| c.restart_count > 0)
+        .max_by_key(|(i, c)| (c.restart_count, std::cmp::Reverse(*i)))
+        .map(|(_, c)| c);
     let last_termination = most_restarted.and_then(|c| {
         let terminated = c.last_state.as_ref()?.terminated.as_ref()?;
         Some(Termination {

@@ -1,0 +1,261 @@
+//! The detail view (`d`) and `hasura-tui describe` against the demo cluster, checked by the
+//! image's kubectl reading the same cluster: under tmux, `data` put into CrashLoopBackOff
+//! through the admin path shows its restarts growing and its BackOff count rising with no key
+//! pressed, and `Esc` returns to the table where it was; `describe` in text and JSON says what
+//! `kubectl describe pod` and `kubectl get events` say.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::tmux::Tmux;
+use hasura_tui::demo::{DemoOptions, PodFault};
+
+const BIN: &str = env!("CARGO_BIN_EXE_hasura-tui");
+const WAIT: Duration = Duration::from_secs(30);
+
+fn crash_looping() -> DemoOptions {
+    DemoOptions {
+        // A restart every 700 ms, so the counts move within the test.
+        restart_backoff: Duration::from_millis(700),
+        shapes: false,
+        ..common::quick_demo()
+    }
+}
+
+async fn kubectl(kubeconfig: &Path, args: &[&str]) -> (i32, String, String) {
+    common::run_with_kubeconfig(&common::kubectl(), kubeconfig, args, &[]).await
+}
+
+/// The number after `label` in `text` (`RESTARTS` cells, `(x12 over …)` counts).
+fn number_after(text: &str, label: &str) -> Option<u32> {
+    let rest = &text[text.find(label)? + label.len()..];
+    let digits: String = rest
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+#[test]
+fn the_detail_view_follows_a_crash_loop_without_a_key_and_esc_goes_back() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (demo, kubeconfig, _dir) = runtime.block_on(common::demo_with_kubeconfig(crash_looping()));
+    let tmux = Tmux::start(
+        &format!("{BIN} --kubeconfig {}", kubeconfig.display()),
+        160,
+        45,
+    );
+    tmux.wait_for("the dashboard", WAIT, |s| {
+        s.contains("data") && s.contains(" synced ")
+    });
+    tmux.send(&["Tab", "j", "d"]);
+    tmux.wait_for("data's detail", WAIT, |s| {
+        s.contains("Deployment hasura/data") && s.contains("Pods (1)")
+    });
+
+    demo.faults()
+        .set_pod_fault("hasura", "data", Some(PodFault::CrashLoopBackOff))
+        .unwrap();
+    let first = tmux.wait_for("the crash loop", WAIT, |s| {
+        s.contains("CrashLoopBackOff")
+            && s.contains("last termination of data: Error, exit code 1")
+            && s.contains("BackOff")
+    });
+    let restarts = |s: &str| number_after(s, "CrashLoopBackOff");
+    let backoffs = |s: &str| {
+        s.lines()
+            .filter(|l| l.contains("BackOff") && l.contains("failed container data"))
+            .find_map(|l| number_after(l, "(x"))
+            .unwrap_or(1)
+    };
+    let (restarts_before, backoffs_before) = (restarts(&first).unwrap_or(0), backoffs(&first));
+    tmux.wait_for("restarts and BackOff count growing", WAIT, |s| {
+        restarts(s).is_some_and(|r| r >= restarts_before + 2) && backoffs(s) >= backoffs_before + 2
+    });
+
+    tmux.send(&["Escape"]);
+    tmux.wait_for("the table again", WAIT, |s| {
+        s.contains("Hasura microservices")
+    });
+    // The selection is where it was: `y` copies data's URL.
+    tmux.send(&["y"]);
+    tmux.wait_for("data still selected", WAIT, |s| {
+        s.contains("copied data.hasura")
+    });
+    tmux.send(&["q"]);
+    assert_eq!(tmux.wait_exit(WAIT), 0);
+    runtime.block_on(demo.shutdown());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn describe_says_what_kubectl_describe_and_get_events_say() {
+    let (demo, kubeconfig, _dir) = common::demo_with_kubeconfig(crash_looping()).await;
+    demo.faults()
+        .set_pod_fault("hasura", "data", Some(PodFault::CrashLoopBackOff))
+        .unwrap();
+    let (code, out, err) = kubectl(
+        &kubeconfig,
+        &["rollout", "restart", "deploy/auth", "-n", "hasura"],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    // Each container restarts each back-off, and kubectl sums them: 6 is three rounds.
+    let pod = common::eventually("data restarted three times", WAIT, || async {
+        let (_, out, _) = kubectl(
+            &kubeconfig,
+            &[
+                "get",
+                "pods",
+                "-n",
+                "hasura",
+                "-l",
+                "app=data",
+                "--no-headers",
+            ],
+        )
+        .await;
+        let fields: Vec<&str> = out.split_whitespace().collect();
+        (fields.get(2) == Some(&"CrashLoopBackOff")
+            && fields
+                .get(3)
+                .and_then(|r| r.parse::<u32>().ok())
+                .is_some_and(|r| r >= 6))
+        .then(|| fields[0].to_string())
+    })
+    .await;
+
+    // kubectl reads the demo's Events and last state as a real cluster's.
+    let (code, described, err) =
+        kubectl(&kubeconfig, &["describe", "pod", &pod, "-n", "hasura"]).await;
+    assert_eq!(code, 0, "{err}");
+    let has = |words: &[&str]| {
+        described
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == words)
+    };
+    assert!(has(&["Reason:", "CrashLoopBackOff"]), "{described}");
+    assert!(has(&["Last", "State:", "Terminated"]), "{described}");
+    assert!(
+        described.contains("fatal: cannot reach postgres.hasura:5432"),
+        "{described}"
+    );
+    assert!(
+        described
+            .lines()
+            .any(|l| l.contains("Warning  BackOff") && l.contains("(x")),
+        "{described}"
+    );
+    let (code, events, err) = kubectl(&kubeconfig, &["get", "events", "-n", "hasura"]).await;
+    assert_eq!(code, 0, "{err}");
+    for reason in [
+        "ScalingReplicaSet",
+        "Scheduled",
+        "Started",
+        "Killing",
+        "BackOff",
+    ] {
+        assert!(events.contains(reason), "{reason}:\n{events}");
+    }
+
+    // describe says the same: the pod crash-looping with its last termination, the BackOff
+    // counted, the rollout of auth not in data's account.
+    let (code, text, err) = common::run_with_kubeconfig(
+        BIN.as_ref(),
+        &kubeconfig,
+        &["describe", "data", "-n", "hasura"],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(text.contains("Deployment hasura/data"), "{text}");
+    assert!(
+        text.contains(&pod) && text.contains("CrashLoopBackOff"),
+        "{text}"
+    );
+    assert!(
+        text.contains("last termination of data: Error, exit code 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("fatal: cannot reach postgres.hasura:5432"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.contains("Warning") && l.contains("BackOff") && l.contains("(x")),
+        "{text}"
+    );
+    assert!(!text.contains("Deployment/auth"), "{text}");
+    assert!(
+        text.contains("external http://data.gram29.hasura-app.io"),
+        "{text}"
+    );
+    assert!(
+        text.contains("not ready: ") && text.contains(&pod),
+        "{text}"
+    );
+
+    let (code, json, err) = common::run_with_kubeconfig(
+        BIN.as_ref(),
+        &kubeconfig,
+        &["describe", "data", "-n", "hasura", "-o", "json"],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["pods"]["state"], "ready");
+    let crashing = &json["pods"]["items"][0];
+    assert_eq!(crashing["name"], pod.as_str());
+    assert_eq!(crashing["status"], "CrashLoopBackOff");
+    assert_eq!(crashing["last_termination"]["exit_code"], 1);
+    assert!(crashing["restarts"].as_u64().unwrap() >= 2);
+    let backoff = json["events"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["reason"] == "BackOff" && e["object"] == format!("Pod/{pod}"))
+        .expect("the BackOff event");
+    assert!(backoff["count"].as_i64().unwrap() >= 2, "{backoff}");
+    demo.shutdown().await;
+}
+
+/// A user who may read pods but not events sees the rest, with events said to be forbidden.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn describe_with_events_forbidden_shows_the_rest() {
+    let (demo, _kubeconfig, dir) = common::demo_with_kubeconfig(crash_looping()).await;
+    let developer = dir.path().join("developer.yaml");
+    demo.write_kubeconfig_with(
+        &developer,
+        &hasura_tui::demo::KubeconfigAuth::UserToken {
+            user: "developer".into(),
+        },
+    )
+    .unwrap();
+    let (code, out, _) = kubectl(
+        &developer,
+        &["auth", "can-i", "list", "events", "-n", "hasura"],
+    )
+    .await;
+    assert_eq!((code, out.trim()), (1, "no"));
+    let (code, text, err) = common::run_with_kubeconfig(
+        BIN.as_ref(),
+        &developer,
+        &["describe", "data", "-n", "hasura"],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        text.contains("forbidden: these credentials may not read events"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Pods (1)") && text.contains("Running"),
+        "{text}"
+    );
+    demo.shutdown().await;
+}
