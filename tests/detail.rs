@@ -96,7 +96,7 @@ async fn describe_says_what_kubectl_describe_and_get_events_say() {
     demo.faults()
         .set_pod_fault("hasura", "data", Some(PodFault::CrashLoopBackOff))
         .unwrap();
-    let (code, out, err) = kubectl(
+    let (code, _, err) = kubectl(
         &kubeconfig,
         &["rollout", "restart", "deploy/auth", "-n", "hasura"],
     )
