@@ -219,6 +219,11 @@ pub struct DemoClusterArgs {
     #[arg(long)]
     pub no_endpoints: bool,
 
+    /// Serve no metrics.k8s.io (a cluster without metrics-server): `kubectl top` says the
+    /// Metrics API is not available and the dashboard shows no CPU or memory.
+    #[arg(long)]
+    pub no_metrics: bool,
+
     /// How the written kubeconfig signs in.
     #[arg(long, value_enum, default_value_t = DemoAuth::Token)]
     pub auth: DemoAuth,

@@ -259,3 +259,104 @@ async fn describe_with_events_forbidden_shows_the_rest() {
     );
     demo.shutdown().await;
 }
+
+/// `kubectl top` reads the demo's metrics API, and data's CPU rises while traffic goes through
+/// a hasura-tui forward to it; `describe` shows the same figures; without the API kubectl says
+/// so and `describe` shows no CPU column.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_top_reads_cpu_that_follows_forwarded_traffic() {
+    let (demo, kubeconfig, _dir) = common::demo_with_kubeconfig(crash_looping()).await;
+    let cpu_of_data = || async {
+        let (code, out, err) = kubectl(
+            &kubeconfig,
+            &["top", "pods", "-n", "hasura", "--no-headers"],
+        )
+        .await;
+        assert_eq!(code, 0, "{err}");
+        let line = out
+            .lines()
+            .find(|l| l.starts_with("data-"))
+            .unwrap_or_else(|| panic!("{out}"));
+        let cpu = line.split_whitespace().nth(1).unwrap();
+        cpu.trim_end_matches('m').parse::<u64>().unwrap()
+    };
+    let idle = cpu_of_data().await;
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut forward = tokio::process::Command::new(BIN)
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .args([
+            "port-forward",
+            "data",
+            "-n",
+            "hasura",
+            "--local-port",
+            &port.to_string(),
+        ])
+        .env("XDG_STATE_HOME", kubeconfig.parent().unwrap())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    common::eventually("the forward serving", WAIT, || async {
+        tokio::task::spawn_blocking(move || common::http_get(address, "/").ok())
+            .await
+            .unwrap()
+    })
+    .await;
+    // A second of bytes through the forward, then the next scrape's rate.
+    tokio::task::spawn_blocking(move || {
+        let until = std::time::Instant::now() + Duration::from_millis(1500);
+        while std::time::Instant::now() < until {
+            common::http_get(address, "/_demo/bytes/1000000").unwrap();
+        }
+    })
+    .await
+    .unwrap();
+    let busy = cpu_of_data().await;
+    assert!(
+        busy > idle + 10,
+        "CPU of data: {idle}m idle, {busy}m with traffic"
+    );
+
+    let (code, text, err) = common::run_with_kubeconfig(
+        BIN.as_ref(),
+        &kubeconfig,
+        &["describe", "data", "-n", "hasura"],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        text.lines().any(|l| l.contains("CPU") && l.contains("MEM")),
+        "{text}"
+    );
+    let _ = forward.kill().await;
+    demo.shutdown().await;
+
+    let (demo, kubeconfig, _dir) = common::demo_with_kubeconfig(DemoOptions {
+        serve_metrics: false,
+        ..crash_looping()
+    })
+    .await;
+    let (code, _, err) = kubectl(&kubeconfig, &["top", "pods", "-n", "hasura"]).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("Metrics API not available"), "{err}");
+    let (code, text, err) = common::run_with_kubeconfig(
+        BIN.as_ref(),
+        &kubeconfig,
+        &["describe", "data", "-n", "hasura"],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(!text.contains("CPU"), "{text}");
+    demo.shutdown().await;
+}

@@ -575,6 +575,7 @@ fn read_only_turns_s_r_and_s_off_and_help_says_so() {
 mod detail_view {
     use super::*;
     use hasura_tui::app::App;
+    use hasura_tui::detail::metrics::Usage;
     use hasura_tui::detail::{
         Detail, EventLine, Part, PodLine, PortLine, Termination, WorkloadLine,
     };
@@ -631,6 +632,7 @@ mod detail_view {
             ip: Some("10.244.0.7".into()),
             terminating: status == "Terminating",
             last_termination: None,
+            usage: None,
         }
     }
 
@@ -702,6 +704,16 @@ mod detail_view {
         );
         app.update(Action::Forwards(forwards));
         let mut detail = base(&app);
+        if let Part::Ready(pods) = &mut detail.pods {
+            pods[0].usage = Some(Usage {
+                cpu_millis: 37,
+                memory_bytes: 49 * 1024 * 1024,
+                containers: vec![
+                    ("data".into(), 36, 25 * 1024 * 1024),
+                    ("istio-proxy".into(), 1, 24 * 1024 * 1024),
+                ],
+            });
+        }
         detail.events = Part::Ready(vec![event(
             &app,
             false,

@@ -14,6 +14,7 @@ pub async fn run(args: DemoClusterArgs) -> anyhow::Result<()> {
         churn: args.churn,
         shapes: !args.seed_only,
         serve_endpoints: !args.no_endpoints,
+        serve_metrics: !args.no_metrics,
         ..DemoOptions::default()
     };
     let cluster = DemoCluster::start(options)

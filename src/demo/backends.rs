@@ -6,7 +6,10 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
@@ -40,6 +43,15 @@ impl BackendKind {
 struct PodBackend {
     stop: CancellationToken,
     listeners: HashMap<u16, SocketAddr>,
+    work: Arc<Work>,
+}
+
+/// What a pod's processes have done: bytes read and written, connections open. The metrics API
+/// turns it into CPU and memory use (`api/metrics.rs`).
+#[derive(Default, Debug)]
+pub struct Work {
+    pub bytes: AtomicU64,
+    pub open: AtomicU64,
 }
 
 #[derive(Default)]
@@ -88,21 +100,35 @@ impl Backends {
             let backend = pods.entry(key).or_insert_with(|| PodBackend {
                 stop: CancellationToken::new(),
                 listeners: HashMap::new(),
+                work: Arc::default(),
             });
             if let Some(existing) = backend.listeners.get(&port) {
                 // Another connection started it while we were binding; use that one.
                 return Ok(*existing);
             }
             backend.listeners.insert(port, addr);
-            backend.stop.clone()
+            (backend.stop.clone(), backend.work.clone())
         };
+        let (stop, work) = stop;
         let answerer = http_echo::Answerer {
             microservice,
             pod: name,
             stop,
         };
-        tokio::spawn(serve(listener, kind, answerer));
+        tokio::spawn(serve(listener, kind, answerer, work));
         Ok(addr)
+    }
+
+    /// What the pod's processes have done so far (nothing for a pod never connected to).
+    pub fn work(&self, namespace: &str, pod: &str) -> Option<(u64, u64)> {
+        self.lock()
+            .get(&(namespace.to_string(), pod.to_string()))
+            .map(|b| {
+                (
+                    b.work.bytes.load(Ordering::Relaxed),
+                    b.work.open.load(Ordering::Relaxed),
+                )
+            })
     }
 
     /// Whether the pod's processes still run (they were started and not stopped since).
@@ -122,7 +148,12 @@ impl Backends {
     }
 }
 
-async fn serve(listener: TcpListener, kind: BackendKind, answerer: http_echo::Answerer) {
+async fn serve(
+    listener: TcpListener,
+    kind: BackendKind,
+    answerer: http_echo::Answerer,
+    work: Arc<Work>,
+) {
     let stop = answerer.stop.clone();
     loop {
         let accepted = tokio::select! {
@@ -132,19 +163,26 @@ async fn serve(listener: TcpListener, kind: BackendKind, answerer: http_echo::An
         let Ok((stream, _)) = accepted else { continue };
         let _ = stream.set_nodelay(true);
         let (answerer, stop) = (answerer.clone(), stop.clone());
+        let stream = Counted {
+            inner: stream,
+            work: work.clone(),
+        };
+        work.open.fetch_add(1, Ordering::Relaxed);
+        let work = work.clone();
         tokio::spawn(async move {
             tokio::select! {
                 _ = stop.cancelled() => {}
                 _ = handle(stream, kind, answerer) => {}
             }
+            work.open.fetch_sub(1, Ordering::Relaxed);
         });
     }
 }
 
-async fn handle(stream: TcpStream, kind: BackendKind, answerer: http_echo::Answerer) {
+async fn handle(stream: Counted, kind: BackendKind, answerer: http_echo::Answerer) {
     match kind {
         BackendKind::TcpEcho => {
-            let (mut reader, mut writer) = stream.into_split();
+            let (mut reader, mut writer) = tokio::io::split(stream);
             let _ = tokio::io::copy(&mut reader, &mut writer).await;
         }
         BackendKind::HttpEcho => {
@@ -155,5 +193,47 @@ async fn handle(stream: TcpStream, kind: BackendKind, answerer: http_echo::Answe
                 .with_upgrades()
                 .await;
         }
+    }
+}
+
+/// A connection of a pod's process, counting the bytes it moves into the pod's `Work`.
+struct Counted {
+    inner: TcpStream,
+    work: Arc<Work>,
+}
+
+impl tokio::io::AsyncRead for Counted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let read = buf.filled().len() - before;
+        self.work.bytes.fetch_add(read as u64, Ordering::Relaxed);
+        polled
+    }
+}
+
+impl tokio::io::AsyncWrite for Counted {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = &polled {
+            self.work.bytes.fetch_add(*n as u64, Ordering::Relaxed);
+        }
+        polled
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }

@@ -90,6 +90,8 @@ pub struct DemoOptions {
     pub serve_endpoints: bool,
     /// How often a crashing container is restarted (and a failing probe reported again).
     pub restart_backoff: Duration,
+    /// Serve `metrics.k8s.io` (metrics-server is installed).
+    pub serve_metrics: bool,
 }
 
 impl Default for DemoOptions {
@@ -103,6 +105,7 @@ impl Default for DemoOptions {
             shapes: true,
             serve_endpoints: true,
             restart_backoff: Duration::from_secs(10),
+            serve_metrics: true,
         }
     }
 }
@@ -122,6 +125,8 @@ pub(crate) struct Cluster {
     tokens: identity::TokenKey,
     /// Events written so far, for counting repeats.
     events: events::EventIndex,
+    /// The metrics API's last scrape of each pod.
+    metrics: api::metrics::Scrapes,
 }
 
 impl Cluster {
@@ -281,6 +286,7 @@ impl DemoCluster {
             server: OnceLock::new(),
             tokens: identity::TokenKey::random(),
             events: events::EventIndex::default(),
+            metrics: api::metrics::Scrapes::default(),
         });
         cluster.load(content::seed_objects()?)?;
         if options.shapes {

@@ -130,6 +130,13 @@ pub async fn fetch(
         ),
         None => Part::Ready(Vec::new()),
     };
+    let usage = match found.selector() {
+        Some(selector) => match super::metrics::read(client, namespace, &selector).await {
+            super::metrics::Answer::Pods(usage) => Some(usage),
+            _ => None,
+        },
+        None => None,
+    };
     let events: Part<Vec<Event>> = Part::from_result(
         Api::<Event>::namespaced(client.clone(), namespace)
             .list(&ListParams::default())
@@ -143,6 +150,7 @@ pub async fn fetch(
         service: found.service.as_ref(),
         pods: as_slice(&pods),
         events: as_slice(&events),
+        usage: usage.as_ref(),
     }))
 }
 

@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::fetch::{Found, Workload, as_slice, deployment_line, find, statefulset_line};
+use super::metrics::{self, Usage};
 use super::{Detail, Objects, Part, WorkloadLine, build};
 
 type Watched<K> =
@@ -163,8 +164,30 @@ async fn follow(client: kube::Client, namespace: &str, name: &str, tx: &watch::S
     }
     let mut events: Set<Event> = Set::new();
     let mut workload_line = found.workload_line();
+    let selector = found.selector();
+    let mut usage: Option<BTreeMap<String, Usage>> = None;
+    // No selector, or a cluster without the metrics API: nothing to read.
+    let mut metrics_served = selector.is_some();
+    let mut metrics_tick = tokio::time::interval(metrics::INTERVAL);
     loop {
         let changed = tokio::select! {
+            _ = metrics_tick.tick(), if metrics_served => {
+                match metrics::read(&client, namespace, selector.as_deref().unwrap_or_default()).await {
+                    metrics::Answer::Pods(pods) => {
+                        let changed = usage.as_ref() != Some(&pods);
+                        usage = Some(pods);
+                        changed
+                    }
+                    metrics::Answer::NotServed => {
+                        metrics_served = false;
+                        false
+                    }
+                    metrics::Answer::Failed(why) => {
+                        tracing::debug!("metrics: {why}");
+                        false
+                    }
+                }
+            }
             Some(event) = next(&mut workload_stream) => {
                 let changed = workloads.apply(event);
                 if let Some(object) = workloads.items.values().next() {
@@ -196,6 +219,7 @@ async fn follow(client: kube::Client, namespace: &str, name: &str, tx: &watch::S
             service: service.as_ref(),
             pods: as_slice(&pod_list),
             events: as_slice(&event_list),
+            usage: usage.as_ref(),
         });
         if tx.send(detail).is_err() {
             return;

@@ -7,6 +7,7 @@
 pub mod events;
 pub mod fetch;
 pub mod live;
+pub mod metrics;
 pub mod pods;
 pub mod text;
 
@@ -116,11 +117,21 @@ pub struct Objects<'a> {
     pub service: Option<&'a Service>,
     pub pods: Part<&'a [Pod]>,
     pub events: Part<&'a [Event]>,
+    /// CPU and memory by pod, when the cluster serves the metrics API.
+    pub usage: Option<&'a std::collections::BTreeMap<String, metrics::Usage>>,
 }
 
 pub fn build(objects: Objects<'_>) -> Detail {
     let pods = match &objects.pods {
-        Part::Ready(pods) => Part::Ready(pods.iter().map(pods::line).collect()),
+        Part::Ready(pods) => Part::Ready(
+            pods.iter()
+                .map(|p| {
+                    let mut line = pods::line(p);
+                    line.usage = objects.usage.and_then(|u| u.get(&line.name)).cloned();
+                    line
+                })
+                .collect(),
+        ),
         Part::Loading => Part::Loading,
         Part::Forbidden(m) => Part::Forbidden(m.clone()),
         Part::Failed(m) => Part::Failed(m.clone()),

@@ -23,6 +23,8 @@ pub struct PodLine {
     pub ip: Option<String>,
     pub terminating: bool,
     pub last_termination: Option<Termination>,
+    /// From the metrics API, when served.
+    pub usage: Option<super::metrics::Usage>,
 }
 
 /// How a container last ended, for one that restarts.
@@ -78,6 +80,7 @@ pub fn line(pod: &Pod) -> PodLine {
         ip: status.and_then(|s| s.pod_ip.clone()),
         terminating,
         last_termination,
+        usage: None,
     }
 }
 

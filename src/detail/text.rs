@@ -3,6 +3,7 @@
 
 use k8s_openapi::jiff::Timestamp;
 
+use super::metrics::{cpu_text, memory_text};
 use super::{Detail, Part};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,11 +139,15 @@ pub fn lines(detail: &Detail, now: Timestamp) -> Vec<Line> {
                 "  none (scaled to 0, or none scheduled yet)",
             ));
         } else {
-            let mut rows = vec![
+            let with_usage = pods.iter().any(|p| p.usage.is_some());
+            let mut header: Vec<String> =
                 ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "NODE", "IP"]
                     .map(String::from)
-                    .to_vec(),
-            ];
+                    .to_vec();
+            if with_usage {
+                header.extend(["CPU".to_string(), "MEM".to_string()]);
+            }
+            let mut rows = vec![header];
             for pod in pods {
                 let restarts = match pod.last_restart {
                     Some(at) if pod.restarts > 0 => {
@@ -150,7 +155,7 @@ pub fn lines(detail: &Detail, now: Timestamp) -> Vec<Line> {
                     }
                     _ => pod.restarts.to_string(),
                 };
-                rows.push(vec![
+                let mut row = vec![
                     pod.name.clone(),
                     format!("{}/{}", pod.ready, pod.containers),
                     pod.status.clone(),
@@ -158,7 +163,14 @@ pub fn lines(detail: &Detail, now: Timestamp) -> Vec<Line> {
                     age(pod.created, now),
                     pod.node.clone().unwrap_or_else(|| "<none>".into()),
                     pod.ip.clone().unwrap_or_else(|| "<none>".into()),
-                ]);
+                ];
+                if with_usage {
+                    let (cpu, mem) = pod.usage.as_ref().map_or(("-".into(), "-".into()), |u| {
+                        (cpu_text(u.cpu_millis), memory_text(u.memory_bytes))
+                    });
+                    row.extend([cpu, mem]);
+                }
+                rows.push(row);
             }
             let texts = table(&rows);
             for (i, text) in texts.into_iter().enumerate() {
@@ -168,10 +180,22 @@ pub fn lines(detail: &Detail, now: Timestamp) -> Vec<Line> {
                     _ => Mark::Plain,
                 };
                 out.push(line(mark, format!("  {text}")));
-                if let Some(t) = i
-                    .checked_sub(1)
-                    .and_then(|i| pods[i].last_termination.as_ref())
-                {
+                let pod = i.checked_sub(1).map(|i| &pods[i]);
+                let usage = pod.and_then(|p| p.usage.as_ref());
+                if let Some(usage) = usage.filter(|u| u.containers.len() > 1) {
+                    let each: Vec<String> = usage
+                        .containers
+                        .iter()
+                        .map(|(name, cpu, mem)| {
+                            format!("{name} {} {}", cpu_text(*cpu), memory_text(*mem))
+                        })
+                        .collect();
+                    out.push(line(
+                        Mark::Note,
+                        format!("    containers: {}", each.join(", ")),
+                    ));
+                }
+                if let Some(t) = pod.and_then(|p| p.last_termination.as_ref()) {
                     let mut text = format!(
                         "    last termination of {}: {}, exit code {}, {} ago",
                         t.container,

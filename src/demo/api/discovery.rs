@@ -45,8 +45,12 @@ fn group(gv: GroupVersion) -> Value {
     json!({"name": gv.group, "versions": [version], "preferredVersion": version})
 }
 
-pub fn group_list() -> Value {
-    let groups: Vec<Value> = GroupVersion::NAMED_GROUPS.into_iter().map(group).collect();
+/// The named groups; metrics-server's `metrics.k8s.io` among them when it runs.
+pub fn group_list(serve_metrics: bool) -> Value {
+    let mut groups: Vec<Value> = GroupVersion::NAMED_GROUPS.into_iter().map(group).collect();
+    if serve_metrics {
+        groups.push(super::metrics::group());
+    }
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 

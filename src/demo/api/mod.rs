@@ -7,6 +7,7 @@ mod age;
 mod discovery;
 mod exec;
 mod logs;
+pub(super) mod metrics;
 pub(super) mod oidc;
 mod patch;
 mod portforward;
@@ -53,6 +54,8 @@ pub fn router(cluster: Arc<Cluster>) -> Router {
             "/api/v1/namespaces/{namespace}/pods/{name}/log",
             get(logs::handle),
         )
+        .route("/apis/metrics.k8s.io", get(metrics::handle))
+        .route("/apis/metrics.k8s.io/{*path}", get(metrics::handle))
         .route("/api/{*path}", any(resources::handle_core))
         .route("/apis/{*path}", any(resources::handle_named))
         .route("/healthz", get(|| async { "ok" }))

@@ -32,7 +32,7 @@ pub async fn core_versions(State(state): State<ApiState>, headers: HeaderMap) ->
 
 pub async fn group_list(State(state): State<ApiState>) -> Response {
     state.faults.count(Verb::Discovery);
-    json_response(&discovery::group_list())
+    json_response(&discovery::group_list(state.options.serve_metrics))
 }
 
 /// A parsed resource path below the group/version.

@@ -1,0 +1,146 @@
+//! CPU and memory of a microservice's pods from `metrics.k8s.io` (metrics-server), when the
+//! cluster serves it. The API cannot be watched: it is listed once per `INTERVAL` (the
+//! resolution metrics-server itself has), and only while a screen shows the figures; without
+//! the API nothing more is asked.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// How often the figures are read again.
+pub const INTERVAL: Duration = Duration::from_secs(15);
+
+/// One pod's use, summed over its containers, and each container's.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Usage {
+    pub cpu_millis: u64,
+    pub memory_bytes: u64,
+    pub containers: Vec<(String, u64, u64)>,
+}
+
+/// What asking gave.
+pub enum Answer {
+    /// Usage by pod name.
+    Pods(BTreeMap<String, Usage>),
+    /// The cluster has no metrics API (404): do not ask again.
+    NotServed,
+    /// Refused or failed; say nothing, try again later.
+    Failed(String),
+}
+
+/// The pods' metrics in `namespace` matching `selector`.
+pub async fn read(client: &kube::Client, namespace: &str, selector: &str) -> Answer {
+    let path = format!(
+        "/apis/metrics.k8s.io/v1beta1/namespaces/{namespace}/pods?labelSelector={}",
+        form_urlencoded(selector)
+    );
+    let request = match http::Request::get(path).body(Vec::new()) {
+        Ok(request) => request,
+        Err(e) => return Answer::Failed(e.to_string()),
+    };
+    match client.request::<serde_json::Value>(request).await {
+        Ok(list) => Answer::Pods(parse_list(&list)),
+        Err(kube::Error::Api(status)) if status.code == 404 => Answer::NotServed,
+        Err(e) => Answer::Failed(e.to_string()),
+    }
+}
+
+fn form_urlencoded(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub fn parse_list(list: &serde_json::Value) -> BTreeMap<String, Usage> {
+    let mut pods = BTreeMap::new();
+    for item in list["items"].as_array().into_iter().flatten() {
+        let Some(name) = item["metadata"]["name"].as_str() else {
+            continue;
+        };
+        let mut usage = Usage::default();
+        for c in item["containers"].as_array().into_iter().flatten() {
+            let cpu = cpu_millis(c["usage"]["cpu"].as_str().unwrap_or("0"));
+            let memory = bytes(c["usage"]["memory"].as_str().unwrap_or("0"));
+            usage.cpu_millis += cpu;
+            usage.memory_bytes += memory;
+            let container = c["name"].as_str().unwrap_or_default().to_string();
+            usage.containers.push((container, cpu, memory));
+        }
+        pods.insert(name.to_string(), usage);
+    }
+    pods
+}
+
+/// A CPU quantity in millicores, rounded up as `kubectl top` rounds it (`12345678n` is 13m).
+pub fn cpu_millis(quantity: &str) -> u64 {
+    let (number, unit) = split(quantity);
+    let nanos = match unit {
+        "n" => number,
+        "u" => number * 1e3,
+        "m" => number * 1e6,
+        "" => number * 1e9,
+        "k" => number * 1e12,
+        _ => 0.0,
+    };
+    (nanos / 1e6).ceil() as u64
+}
+
+/// A memory quantity in bytes (`Ki`, `Mi`, `Gi`, `k`, `M`, `G` or none).
+pub fn bytes(quantity: &str) -> u64 {
+    let (number, unit) = split(quantity);
+    let factor = match unit {
+        "" => 1.0,
+        "Ki" => 1024.0,
+        "Mi" => 1024.0 * 1024.0,
+        "Gi" => 1024.0 * 1024.0 * 1024.0,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        _ => 0.0,
+    };
+    (number * factor) as u64
+}
+
+fn split(quantity: &str) -> (f64, &str) {
+    let end = quantity
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(quantity.len());
+    (quantity[..end].parse().unwrap_or(0.0), &quantity[end..])
+}
+
+/// `13m`, `1.2`, as kubectl prints cores; `49Mi` as it prints memory (rounded down to Mi).
+pub fn cpu_text(millis: u64) -> String {
+    format!("{millis}m")
+}
+
+pub fn memory_text(bytes: u64) -> String {
+    format!("{}Mi", bytes / (1024 * 1024))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities_read_as_kubectl_top_reads_them() {
+        assert_eq!(cpu_millis("12345678n"), 13);
+        assert_eq!(cpu_millis("250m"), 250);
+        assert_eq!(cpu_millis("1"), 1000);
+        assert_eq!(bytes("123456Ki"), 123456 * 1024);
+        assert_eq!(memory_text(bytes("49Mi") + 1000), "49Mi");
+        let list = serde_json::json!({"items": [{"metadata": {"name": "p"}, "containers": [
+            {"name": "a", "usage": {"cpu": "1000000n", "memory": "24Mi"}},
+            {"name": "b", "usage": {"cpu": "12345678n", "memory": "1Mi"}}]}]});
+        let usage = &parse_list(&list)["p"];
+        assert_eq!(
+            (usage.cpu_millis, usage.memory_bytes / (1024 * 1024)),
+            (14, 25)
+        );
+    }
+}
