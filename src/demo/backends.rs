@@ -179,10 +179,20 @@ async fn serve(
     }
 }
 
-async fn handle(stream: Counted, kind: BackendKind, answerer: http_echo::Answerer) {
+async fn handle(stream: Counted<TcpStream>, kind: BackendKind, answerer: http_echo::Answerer) {
     match kind {
         BackendKind::TcpEcho => {
-            let (mut reader, mut writer) = tokio::io::split(stream);
+            // The socket's own halves (no lock between them, unlike `io::split`), each counted.
+            let Counted { inner, work } = stream;
+            let (reader, writer) = inner.into_split();
+            let mut reader = Counted {
+                inner: reader,
+                work: work.clone(),
+            };
+            let mut writer = Counted {
+                inner: writer,
+                work,
+            };
             let _ = tokio::io::copy(&mut reader, &mut writer).await;
         }
         BackendKind::HttpEcho => {
@@ -196,13 +206,14 @@ async fn handle(stream: Counted, kind: BackendKind, answerer: http_echo::Answere
     }
 }
 
-/// A connection of a pod's process, counting the bytes it moves into the pod's `Work`.
-struct Counted {
-    inner: TcpStream,
+/// A connection of a pod's process (or one half of it), counting the bytes it moves into the
+/// pod's `Work`.
+struct Counted<S> {
+    inner: S,
     work: Arc<Work>,
 }
 
-impl tokio::io::AsyncRead for Counted {
+impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Counted<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -216,7 +227,7 @@ impl tokio::io::AsyncRead for Counted {
     }
 }
 
-impl tokio::io::AsyncWrite for Counted {
+impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Counted<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
