@@ -173,6 +173,7 @@ async fn at_scale(scale: usize, report: &mut Report) {
     );
     if scale == 5000 {
         idle_and_churn(&demo, &dashboard, report).await;
+        detail_figures(&demo, &dashboard, report).await;
     }
     // The highest of the starts (the last one after the idle and churn runs at 5,000).
     peaks.push(dashboard.peak_rss_kib());
@@ -189,6 +190,26 @@ async fn at_scale(scale: usize, report: &mut Report) {
         limit.map(|l| peak <= l),
     );
     dashboard.quit();
+}
+
+async fn detail_figures(demo: &DemoProcess, dashboard: &Dashboard, report: &mut Report) {
+    let idle_secs = env_or("BENCH_IDLE_SECS", 30u64);
+    let d = support::detail::measure(demo, dashboard, idle_secs).await;
+    report.add(
+        "`d` detail view on a microservice, N=5,000: key to complete view / API requests it made",
+        format!("{} / {}", ms(d.to_complete), d.requests_to_open),
+        "≤ 50 ms",
+        Some(d.to_complete <= Duration::from_millis(50)),
+    );
+    report.add(
+        &format!(
+            "detail view open and idle {} s, N=5,000: CPU / frames / API requests",
+            d.idle_secs
+        ),
+        format!("{} / {} / {}", secs(d.idle_cpu), d.idle_frames, d.idle_requests),
+        "as the table: ≤ 0.15 s / 0 / metrics only",
+        Some(d.idle_cpu <= Duration::from_millis(150) && d.idle_frames == 0),
+    );
 }
 
 async fn idle_and_churn(demo: &DemoProcess, dashboard: &Dashboard, report: &mut Report) {

@@ -4,6 +4,7 @@
 pub mod churn;
 pub mod dashboard;
 pub mod demo;
+pub mod detail;
 pub mod forward;
 pub mod measure;
 pub mod netem;

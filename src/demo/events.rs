@@ -5,11 +5,13 @@
 //! aggregation), so a crash loop's `BackOff` is one Event whose count grows.
 //!
 //! Pods loaded at start-up are taken as long running: a real cluster keeps Events for an hour
-//! (`--event-ttl`), so theirs are gone and none is written for them.
+//! (`--event-ttl`), so theirs are gone and none is written for them. Events older than that
+//! go, and at most `MAX_EVENTS` are kept (the oldest go first), so a demo under churn does not
+//! grow without end.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
@@ -60,9 +62,21 @@ pub struct Occurrence<'a> {
 /// source.
 type SameEvent = (String, String, String, String, String);
 
-/// Events already written, by what makes two the same, to their names.
+/// The API server's default `--event-ttl`.
+const EVENT_TTL: Duration = Duration::from_secs(3600);
+/// Events kept at most.
+const MAX_EVENTS: usize = 10_000;
+
+/// Events already written: by what makes two the same, to their names; and in the order they
+/// were written, to let the oldest go.
 #[derive(Default)]
-pub struct EventIndex(Mutex<HashMap<SameEvent, String>>);
+pub struct EventIndex(Mutex<Written>);
+
+#[derive(Default)]
+struct Written {
+    by_key: HashMap<SameEvent, String>,
+    order: VecDeque<(Instant, SameEvent)>,
+}
 
 impl Cluster {
     /// Writes an Event, or counts one more of the same.
@@ -82,7 +96,8 @@ impl Cluster {
         );
         let now = now_rfc3339();
         let mut index = self.events.0.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(name) = index.get(&key) {
+        self.expire_events(&mut index);
+        if let Some(name) = index.by_key.get(&key) {
             let counted = self.store.update(Kind::Event, &namespace, name, |event| {
                 let count = event["count"].as_i64().unwrap_or(1);
                 event["count"] = json!(count + 1);
@@ -133,7 +148,23 @@ impl Cluster {
             "reportingInstance": host.unwrap_or_default(),
         });
         if self.store.create(Kind::Event, event).is_ok() {
-            index.insert(key, name);
+            index.order.push_back((Instant::now(), key.clone()));
+            index.by_key.insert(key, name);
+        }
+    }
+
+    /// Deletes Events past their time to live, and the oldest beyond `MAX_EVENTS`.
+    fn expire_events(&self, index: &mut Written) {
+        while let Some((written, _)) = index.order.front() {
+            if written.elapsed() < EVENT_TTL && index.order.len() < MAX_EVENTS {
+                break;
+            }
+            let Some((_, key)) = index.order.pop_front() else {
+                break;
+            };
+            if let Some(name) = index.by_key.remove(&key) {
+                let _ = self.store.delete(Kind::Event, &key.0, &name);
+            }
         }
     }
 

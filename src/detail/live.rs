@@ -25,14 +25,24 @@ struct Set<K> {
     items: BTreeMap<String, K>,
     pending: Option<BTreeMap<String, K>>,
     part: Part<()>,
+    /// Objects not wanted are dropped as they arrive.
+    keep: fn(&K, &str) -> bool,
+    /// What `keep` is asked about (the microservice's name).
+    about: String,
 }
 
 impl<K: Named + Clone> Set<K> {
     fn new() -> Self {
+        Set::keeping(|_, _| true, "")
+    }
+
+    fn keeping(keep: fn(&K, &str) -> bool, about: &str) -> Self {
         Set {
             items: BTreeMap::new(),
             pending: None,
             part: Part::Loading,
+            keep,
+            about: about.to_string(),
         }
     }
 
@@ -45,6 +55,9 @@ impl<K: Named + Clone> Set<K> {
                 false
             }
             Ok(watcher::Event::InitApply(k)) => {
+                if !(self.keep)(&k, &self.about) {
+                    return false;
+                }
                 if let Some(pending) = &mut self.pending {
                     pending.insert(name(&k), k);
                 }
@@ -56,6 +69,9 @@ impl<K: Named + Clone> Set<K> {
                 true
             }
             Ok(watcher::Event::Apply(k)) => {
+                if !(self.keep)(&k, &self.about) {
+                    return false;
+                }
                 self.items.insert(name(&k), k);
                 true
             }
@@ -162,7 +178,8 @@ async fn follow(client: kube::Client, namespace: &str, name: &str, tx: &watch::S
     if pods_stream.is_none() {
         pods.part = Part::Ready(());
     }
-    let mut events: Set<Event> = Set::new();
+    // Only this microservice's Events are kept: a namespace may hold thousands.
+    let mut events: Set<Event> = Set::keeping(concerns, name);
     let mut workload_line = found.workload_line();
     let selector = found.selector();
     let mut usage: Option<BTreeMap<String, Usage>> = None;
@@ -202,6 +219,7 @@ async fn follow(client: kube::Client, namespace: &str, name: &str, tx: &watch::S
                 changed
             }
             Some(event) = next(&mut events_stream) => {
+                // Only this microservice's Events are kept: a namespace may hold thousands.
                 let changed = events.apply(event);
                 if events.forbidden() { events_stream = None; }
                 changed
@@ -225,6 +243,16 @@ async fn follow(client: kube::Client, namespace: &str, name: &str, tx: &watch::S
             return;
         }
     }
+}
+
+/// Whether an Event is about microservice `name`: its workload or Service (`name`), or a
+/// ReplicaSet or pod of it (`name-…`). `events::lines` sorts out the rest.
+fn concerns(event: &Event, name: &str) -> bool {
+    event
+        .involved_object
+        .name
+        .as_deref()
+        .is_some_and(|n| n == name || n.strip_prefix(name).is_some_and(|rest| rest.starts_with('-')))
 }
 
 /// The next item of a stream that may be gone; pending while it is.
