@@ -206,7 +206,12 @@ async fn detail_figures(demo: &DemoProcess, dashboard: &Dashboard, report: &mut 
             "detail view open and idle {} s, N=5,000: CPU / frames / API requests",
             d.idle_secs
         ),
-        format!("{} / {} / {}", secs(d.idle_cpu), d.idle_frames, d.idle_requests),
+        format!(
+            "{} / {} / {}",
+            secs(d.idle_cpu),
+            d.idle_frames,
+            d.idle_requests
+        ),
         "as the table: ≤ 0.15 s / 0 / metrics only",
         Some(d.idle_cpu <= Duration::from_millis(150) && d.idle_frames == 0),
     );

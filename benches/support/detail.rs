@@ -42,7 +42,11 @@ pub async fn measure(demo: &DemoProcess, dashboard: &Dashboard, idle_secs: u64) 
         if complete(&tmux.screen()) {
             break;
         }
-        assert!(Instant::now() < deadline, "no complete detail view:\n{}", tmux.screen());
+        assert!(
+            Instant::now() < deadline,
+            "no complete detail view:\n{}",
+            tmux.screen()
+        );
         std::thread::sleep(Duration::from_millis(2));
     }
     let to_complete = started.elapsed();

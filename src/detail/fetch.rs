@@ -137,12 +137,31 @@ pub async fn fetch(
         },
         None => None,
     };
-    let events: Part<Vec<Event>> = Part::from_result(
-        Api::<Event>::namespaced(client.clone(), namespace)
-            .list(&ListParams::default())
-            .await
-            .map(|l| l.items),
+    // The Events of each object they can be about (`kubectl describe`'s field selector), not
+    // the whole namespace's.
+    let mut names = vec![name.to_string()];
+    names.extend(
+        pods.ready()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.metadata.name.clone()),
     );
+    let events_api = Api::<Event>::namespaced(client.clone(), namespace);
+    let mut found_events = Vec::new();
+    let mut events: Part<Vec<Event>> = Part::Ready(Vec::new());
+    for object in names {
+        let params = ListParams::default().fields(&format!("involvedObject.name={object}"));
+        match Part::from_result(events_api.list(&params).await.map(|l| l.items)) {
+            Part::Ready(items) => found_events.extend(items),
+            refused => {
+                events = refused;
+                break;
+            }
+        }
+    }
+    if matches!(events, Part::Ready(_)) {
+        events = Part::Ready(found_events);
+    }
     Ok(build(Objects {
         namespace,
         name,

@@ -2,110 +2,22 @@
 //! selector) and the namespace's Events, each change rebuilding the `Detail` the view shows.
 //! No polling: a part the credentials may not watch says `forbidden` and is not asked again.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use futures::{Stream, StreamExt};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{Event, Pod};
+use k8s_openapi::api::core::v1::Pod;
 use kube::api::Api;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, watcher};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::event_watches::EventWatches;
 use super::fetch::{Found, Workload, as_slice, deployment_line, find, statefulset_line};
 use super::metrics::{self, Usage};
+use super::watched::{Named, Set, Watched, wrap};
 use super::{Detail, Objects, Part, WorkloadLine, build};
-
-type Watched<K> =
-    std::pin::Pin<Box<dyn Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send>>;
-
-/// Objects of one watch, kept by name, and whether the list is complete.
-struct Set<K> {
-    items: BTreeMap<String, K>,
-    pending: Option<BTreeMap<String, K>>,
-    part: Part<()>,
-    /// Objects not wanted are dropped as they arrive.
-    keep: fn(&K, &str) -> bool,
-    /// What `keep` is asked about (the microservice's name).
-    about: String,
-}
-
-impl<K: Named + Clone> Set<K> {
-    fn new() -> Self {
-        Set::keeping(|_, _| true, "")
-    }
-
-    fn keeping(keep: fn(&K, &str) -> bool, about: &str) -> Self {
-        Set {
-            items: BTreeMap::new(),
-            pending: None,
-            part: Part::Loading,
-            keep,
-            about: about.to_string(),
-        }
-    }
-
-    /// Takes one watch event; true when what is shown changed.
-    fn apply(&mut self, event: Result<watcher::Event<K>, watcher::Error>) -> bool {
-        let name = |k: &K| k.name();
-        match event {
-            Ok(watcher::Event::Init) => {
-                self.pending = Some(BTreeMap::new());
-                false
-            }
-            Ok(watcher::Event::InitApply(k)) => {
-                if !(self.keep)(&k, &self.about) {
-                    return false;
-                }
-                if let Some(pending) = &mut self.pending {
-                    pending.insert(name(&k), k);
-                }
-                false
-            }
-            Ok(watcher::Event::InitDone) => {
-                self.items = self.pending.take().unwrap_or_default();
-                self.part = Part::Ready(());
-                true
-            }
-            Ok(watcher::Event::Apply(k)) => {
-                if !(self.keep)(&k, &self.about) {
-                    return false;
-                }
-                self.items.insert(name(&k), k);
-                true
-            }
-            Ok(watcher::Event::Delete(k)) => self.items.remove(&name(&k)).is_some(),
-            Err(e) => {
-                let forbidden = matches!(&e, watcher::Error::InitialListFailed(kube::Error::Api(s))
-                    | watcher::Error::WatchStartFailed(kube::Error::Api(s)) if s.code == 403);
-                if forbidden {
-                    self.part = Part::Forbidden(e.to_string());
-                    return true;
-                }
-                tracing::debug!("detail watch: {e}");
-                false
-            }
-        }
-    }
-
-    fn forbidden(&self) -> bool {
-        matches!(self.part, Part::Forbidden(_))
-    }
-
-    fn values(&self) -> Vec<K> {
-        self.items.values().cloned().collect()
-    }
-
-    fn part(&self) -> Part<Vec<K>> {
-        match &self.part {
-            Part::Ready(()) => Part::Ready(self.values()),
-            Part::Loading => Part::Loading,
-            Part::Forbidden(m) => Part::Forbidden(m.clone()),
-            Part::Failed(m) => Part::Failed(m.clone()),
-        }
-    }
-}
 
 /// Follows microservice `name` until `cancel`, sending each new `Detail` on `tx`.
 pub fn spawn(
@@ -165,21 +77,13 @@ async fn follow(client: kube::Client, namespace: &str, name: &str, tx: &watch::S
         .default_backoff()
         .boxed()
     });
-    let mut events_stream: Option<Watched<Event>> = Some(
-        watcher(
-            Api::<Event>::namespaced(client.clone(), namespace),
-            watcher::Config::default(),
-        )
-        .default_backoff()
-        .boxed(),
-    );
+    let mut events = EventWatches::new(client.clone(), namespace);
+    events.follow(BTreeSet::from([name.to_string()]));
     let mut workloads: Set<WorkloadObject> = Set::new();
     let mut pods: Set<Pod> = Set::new();
     if pods_stream.is_none() {
         pods.part = Part::Ready(());
     }
-    // Only this microservice's Events are kept: a namespace may hold thousands.
-    let mut events: Set<Event> = Set::keeping(concerns, name);
     let mut workload_line = found.workload_line();
     let selector = found.selector();
     let mut usage: Option<BTreeMap<String, Usage>> = None;
@@ -216,14 +120,13 @@ async fn follow(client: kube::Client, namespace: &str, name: &str, tx: &watch::S
             Some(event) = next(&mut pods_stream) => {
                 let changed = pods.apply(event);
                 if pods.forbidden() { pods_stream = None; }
+                // The Events followed are the microservice's own and its pods'.
+                let mut names: BTreeSet<String> = pods.items.keys().cloned().collect();
+                names.insert(name.to_string());
+                events.follow(names);
                 changed
             }
-            Some(event) = next(&mut events_stream) => {
-                // Only this microservice's Events are kept: a namespace may hold thousands.
-                let changed = events.apply(event);
-                if events.forbidden() { events_stream = None; }
-                changed
-            }
+            changed = events.next() => changed,
             else => return,
         };
         if !changed {
@@ -245,16 +148,6 @@ async fn follow(client: kube::Client, namespace: &str, name: &str, tx: &watch::S
     }
 }
 
-/// Whether an Event is about microservice `name`: its workload or Service (`name`), or a
-/// ReplicaSet or pod of it (`name-…`). `events::lines` sorts out the rest.
-fn concerns(event: &Event, name: &str) -> bool {
-    event
-        .involved_object
-        .name
-        .as_deref()
-        .is_some_and(|n| n == name || n.strip_prefix(name).is_some_and(|rest| rest.starts_with('-')))
-}
-
 /// The next item of a stream that may be gone; pending while it is.
 async fn next<T>(
     stream: &mut Option<std::pin::Pin<Box<dyn Stream<Item = T> + Send>>>,
@@ -262,17 +155,6 @@ async fn next<T>(
     match stream {
         Some(s) => s.next().await,
         None => std::future::pending().await,
-    }
-}
-
-/// A watch event of one kind as one of another.
-fn wrap<K, W>(event: watcher::Event<K>, f: impl Fn(K) -> W) -> watcher::Event<W> {
-    match event {
-        watcher::Event::Apply(k) => watcher::Event::Apply(f(k)),
-        watcher::Event::Delete(k) => watcher::Event::Delete(f(k)),
-        watcher::Event::Init => watcher::Event::Init,
-        watcher::Event::InitApply(k) => watcher::Event::InitApply(f(k)),
-        watcher::Event::InitDone => watcher::Event::InitDone,
     }
 }
 
@@ -288,23 +170,6 @@ impl WorkloadObject {
             WorkloadObject::Deployment(d) => deployment_line(d),
             WorkloadObject::StatefulSet(s) => statefulset_line(s),
         }
-    }
-}
-
-/// The name an object is kept by.
-trait Named {
-    fn name(&self) -> String;
-}
-
-impl Named for Pod {
-    fn name(&self) -> String {
-        self.metadata.name.clone().unwrap_or_default()
-    }
-}
-
-impl Named for Event {
-    fn name(&self) -> String {
-        self.metadata.name.clone().unwrap_or_default()
     }
 }
 

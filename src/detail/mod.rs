@@ -4,12 +4,14 @@
 //! (`live`), `hasura-tui describe` (`fetch`) and the tests share one account of it; `text`
 //! words it for both screens.
 
+mod event_watches;
 pub mod events;
 pub mod fetch;
 pub mod live;
 pub mod metrics;
 pub mod pods;
 pub mod text;
+mod watched;
 
 use k8s_openapi::api::core::v1::{Event, Pod, Service};
 use k8s_openapi::jiff::Timestamp;
