@@ -359,3 +359,24 @@ fn s_opens_a_shell_on_the_real_terminal_and_exit_comes_back_with_forwards_intact
     tmux.send(&["q"]);
     assert_eq!(tmux.wait_exit(WAIT), 0);
 }
+
+/// The API server going away under an open shell ends the session with one line, and the
+/// dashboard is back (before, the session waited for good: kube-rs drops its output streams
+/// without closing them when the connection fails).
+#[test]
+fn a_shell_whose_cluster_goes_away_ends_with_one_line() {
+    let mut setup = Setup::new();
+    let tmux = setup.dashboard("");
+    tmux.send(&["s"]);
+    tmux.wait_for("the shell's prompt", WAIT, |s| {
+        s.contains("hasura-tui: /bin/sh in data-") && s.contains("/ #")
+    });
+    let demo = setup.demo.take().unwrap();
+    setup.runtime.block_on(demo.shutdown());
+    tmux.wait_for("the dashboard back, saying why", WAIT, |s| {
+        s.contains("the connection ended before the command's status came")
+            && s.contains("Hasura microservices")
+    });
+    tmux.send(&["q"]);
+    assert_eq!(tmux.wait_exit(WAIT), 0);
+}

@@ -16,6 +16,9 @@ use super::{ExecError, Exit};
 
 type StatusFuture = Pin<Box<dyn Future<Output = Option<Status>> + Send>>;
 
+/// How long output sent before the end may take to be written out.
+const DRAIN: Duration = Duration::from_secs(2);
+
 /// Where the session's terminal is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Terminal {
@@ -117,9 +120,27 @@ pub async fn run_session(session: Session, terminal: Terminal) -> Result<Exit, E
         None
     };
 
-    let copy_out = copy(stdout, std::io::stdout());
-    let copy_err = copy(stderr, std::io::stderr());
-    let (out, err, status) = tokio::join!(copy_out, copy_err, status);
+    // The copies end when kube-rs closes its end of the output streams, which it does when the
+    // command's status came or the connection closed cleanly; when the connection fails it only
+    // drops them, which a `SimplexStream` half does not report, so the copies would wait for
+    // good. The status (or its absence) is what ends the session; the copies then get a moment
+    // to drain what was sent before it.
+    let mut copies = tokio::spawn(async move {
+        let (out, err) = tokio::join!(
+            copy(stdout, std::io::stdout()),
+            copy(stderr, std::io::stderr())
+        );
+        out.and(err)
+    });
+    let status = status.await;
+    let copied = match tokio::time::timeout(DRAIN, &mut copies).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(_)) => Ok(()),
+        Err(_) => {
+            copies.abort();
+            Ok(())
+        }
+    };
 
     if let Some(pump) = pump {
         pump.stop().await;
@@ -128,8 +149,7 @@ pub async fn run_session(session: Session, terminal: Terminal) -> Result<Exit, E
         task.abort();
     }
     process.abort();
-    out?;
-    err?;
+    copied?;
     Ok(Exit::from_status(status))
 }
 
