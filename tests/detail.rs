@@ -24,6 +24,10 @@ fn crash_looping() -> DemoOptions {
     }
 }
 
+async fn hasura_tui(kubeconfig: &Path, args: &[&str]) -> (i32, String, String) {
+    common::run_with_kubeconfig(BIN.as_ref(), kubeconfig, args, &[]).await
+}
+
 async fn kubectl(kubeconfig: &Path, args: &[&str]) -> (i32, String, String) {
     common::run_with_kubeconfig(&common::kubectl(), kubeconfig, args, &[]).await
 }
@@ -162,13 +166,7 @@ async fn describe_says_what_kubectl_describe_and_get_events_say() {
 
     // describe says the same: the pod crash-looping with its last termination, the BackOff
     // counted, the rollout of auth not in data's account.
-    let (code, text, err) = common::run_with_kubeconfig(
-        BIN.as_ref(),
-        &kubeconfig,
-        &["describe", "data", "-n", "hasura"],
-        &[],
-    )
-    .await;
+    let (code, text, err) = hasura_tui(&kubeconfig, &["describe", "data", "-n", "hasura"]).await;
     assert_eq!(code, 0, "{err}");
     assert!(text.contains("Deployment hasura/data"), "{text}");
     assert!(
@@ -198,11 +196,9 @@ async fn describe_says_what_kubectl_describe_and_get_events_say() {
         "{text}"
     );
 
-    let (code, json, err) = common::run_with_kubeconfig(
-        BIN.as_ref(),
+    let (code, json, err) = hasura_tui(
         &kubeconfig,
         &["describe", "data", "-n", "hasura", "-o", "json"],
-        &[],
     )
     .await;
     assert_eq!(code, 0, "{err}");
@@ -241,13 +237,7 @@ async fn describe_with_events_forbidden_shows_the_rest() {
     )
     .await;
     assert_eq!((code, out.trim()), (1, "no"));
-    let (code, text, err) = common::run_with_kubeconfig(
-        BIN.as_ref(),
-        &developer,
-        &["describe", "data", "-n", "hasura"],
-        &[],
-    )
-    .await;
+    let (code, text, err) = hasura_tui(&developer, &["describe", "data", "-n", "hasura"]).await;
     assert_eq!(code, 0, "{err}");
     assert!(
         text.contains("forbidden: these credentials may not read events"),
@@ -326,13 +316,7 @@ async fn kubectl_top_reads_cpu_that_follows_forwarded_traffic() {
         "CPU of data: {idle}m idle, {busy}m with traffic"
     );
 
-    let (code, text, err) = common::run_with_kubeconfig(
-        BIN.as_ref(),
-        &kubeconfig,
-        &["describe", "data", "-n", "hasura"],
-        &[],
-    )
-    .await;
+    let (code, text, err) = hasura_tui(&kubeconfig, &["describe", "data", "-n", "hasura"]).await;
     assert_eq!(code, 0, "{err}");
     assert!(
         text.lines().any(|l| l.contains("CPU") && l.contains("MEM")),
@@ -349,13 +333,7 @@ async fn kubectl_top_reads_cpu_that_follows_forwarded_traffic() {
     let (code, _, err) = kubectl(&kubeconfig, &["top", "pods", "-n", "hasura"]).await;
     assert_eq!(code, 1);
     assert!(err.contains("Metrics API not available"), "{err}");
-    let (code, text, err) = common::run_with_kubeconfig(
-        BIN.as_ref(),
-        &kubeconfig,
-        &["describe", "data", "-n", "hasura"],
-        &[],
-    )
-    .await;
+    let (code, text, err) = hasura_tui(&kubeconfig, &["describe", "data", "-n", "hasura"]).await;
     assert_eq!(code, 0, "{err}");
     assert!(!text.contains("CPU"), "{text}");
     demo.shutdown().await;

@@ -32,8 +32,9 @@ fn demo_dashboard_moves_filters_and_quits_leaving_the_terminal_clean() {
     tmux.send(&["j"]);
     tmux.send(&["/"]);
     tmux.type_text("sess");
+    // The whole word typed: after `se` the count is already 1/10 (only session-redis matches).
     let screen = tmux.wait_for("the filter applied", Duration::from_secs(5), |s| {
-        s.contains("Hasura microservices (1/10)")
+        s.contains("Hasura microservices (1/10)") && s.contains("/sess")
     });
     assert!(
         screen.contains("session-redis") && !screen.contains("platform-sync"),

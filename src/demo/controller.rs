@@ -376,16 +376,7 @@ impl Cluster {
                 continue;
             }
             let restarts = restarts_of(&pod) + u64::from(fault == Some(PodFault::CrashLoopBackOff));
-            if let Ok(pod) = self
-                .store
-                .update(Kind::Pod, namespace, pod_name_of(&pod), |pod| {
-                    let ip = pod["status"]["podIP"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string();
-                    set_pod_status(pod, Phase::Started, fault, &ip, restarts);
-                })
-            {
+            if let Ok(pod) = self.restate_pod(namespace, pod_name_of(&pod), fault, restarts) {
                 if fault.is_some() {
                     // A crashing or unready container drops its connections.
                     self.backends.stop_pod(namespace, pod_name_of(&pod));
@@ -397,6 +388,23 @@ impl Cluster {
             self.fault_goes_on(namespace, workload, fault, false);
         }
         self.refresh_workload_status(kind, namespace, workload);
+    }
+
+    /// A running pod's status again, for `fault` and `restarts` (its IP kept).
+    pub(crate) fn restate_pod(
+        &self,
+        namespace: &str,
+        pod: &str,
+        fault: Option<PodFault>,
+        restarts: u64,
+    ) -> Result<Arc<Value>, super::store::StoreError> {
+        self.store.update(Kind::Pod, namespace, pod, |pod| {
+            let ip = pod["status"]["podIP"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            set_pod_status(pod, Phase::Started, fault, &ip, restarts);
+        })
     }
 
     pub(crate) fn workload_kind(&self, namespace: &str, name: &str) -> Option<Kind> {

@@ -10,10 +10,7 @@ use serde_json::Value;
 
 use super::Cluster;
 use super::events::{EventType, Occurrence, Reporter};
-use super::kinds::Kind;
-use super::pod_state::{
-    self, Phase, PodFault, is_deleting, pod_name_of, restarts_of, set_pod_status,
-};
+use super::pod_state::{self, PodFault, is_deleting, pod_name_of, restarts_of};
 
 impl Cluster {
     pub(crate) fn spawn_crash_loop(self: &Arc<Self>) {
@@ -53,15 +50,7 @@ impl Cluster {
             let crashing = crashing_containers(&pod, fault);
             let pod = if restart && !crashing.is_empty() {
                 let restarts = restarts_of(&pod) + 1;
-                match self
-                    .store
-                    .update(Kind::Pod, namespace, pod_name_of(&pod), |pod| {
-                        let ip = pod["status"]["podIP"]
-                            .as_str()
-                            .unwrap_or_default()
-                            .to_string();
-                        set_pod_status(pod, Phase::Started, Some(fault), &ip, restarts);
-                    }) {
+                match self.restate_pod(namespace, pod_name_of(&pod), Some(fault), restarts) {
                     Ok(pod) => pod,
                     Err(_) => continue,
                 }

@@ -36,15 +36,8 @@ pub fn draw(frame: &mut Frame, app: &App) {
         return;
     }
     if let (Some(pane), None) = (&app.detail, &app.logs) {
-        let [header, body, footer] = Layout::vertical([
-            Constraint::Length(layout::HEADER_LINES),
-            Constraint::Min(1),
-            Constraint::Length(layout::FOOTER_LINES),
-        ])
-        .areas(area);
-        header::render(frame, header, app);
+        let body = pane_frame(frame, area, app);
         detail::render(frame, body, app, pane);
-        footer::render(frame, footer, app);
         if let Some(picker) = &app.pod_picker {
             picker::render(frame, inset(area), picker);
         }
@@ -54,15 +47,8 @@ pub fn draw(frame: &mut Frame, app: &App) {
         return;
     }
     if let Some(pane) = &app.logs {
-        let [header, body, footer] = Layout::vertical([
-            Constraint::Length(layout::HEADER_LINES),
-            Constraint::Min(1),
-            Constraint::Length(layout::FOOTER_LINES),
-        ])
-        .areas(area);
-        header::render(frame, header, app);
+        let body = pane_frame(frame, area, app);
         logs::render(frame, body, app, pane);
-        footer::render(frame, footer, app);
         if app.help_open {
             help::render(frame, inset(area), app.read_only);
         }
@@ -103,6 +89,19 @@ pub fn draw(frame: &mut Frame, app: &App) {
     if app.help_open {
         help::render(frame, inset(area), app.read_only);
     }
+}
+
+/// The header and footer around a full-screen pane (logs, detail); the pane's area between.
+fn pane_frame(frame: &mut Frame, area: Rect, app: &App) -> Rect {
+    let [header, body, footer] = Layout::vertical([
+        Constraint::Length(layout::HEADER_LINES),
+        Constraint::Min(1),
+        Constraint::Length(layout::FOOTER_LINES),
+    ])
+    .areas(area);
+    header::render(frame, header, app);
+    footer::render(frame, footer, app);
+    body
 }
 
 fn inset(area: Rect) -> Rect {
