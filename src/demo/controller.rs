@@ -18,7 +18,7 @@ use super::revisions::{
 };
 use super::store::now_rfc3339;
 
-pub(crate) const NODE_NAME: &str = "demo-node-1";
+pub(crate) use super::pod_state::NODE_NAME;
 
 impl Cluster {
     /// Brings a workload's pods to its desired count and refreshes what depends on them.

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 use super::Cluster;
-use super::controller::NODE_NAME;
+use super::pod_state::NODE_NAME;
 use super::kinds::Kind;
 use super::store::now_rfc3339;
 

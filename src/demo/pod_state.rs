@@ -3,6 +3,9 @@
 
 use serde_json::{Value, json};
 
+/// The one node every demo pod runs on.
+pub(crate) const NODE_NAME: &str = "demo-node-1";
+
 use super::store::now_rfc3339;
 
 /// What a fault makes of a microservice's running pods.

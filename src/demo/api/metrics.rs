@@ -177,7 +177,7 @@ fn node_metrics(state: &ApiState) -> Value {
         .items
         .len() as u64;
     json!({
-        "metadata": {"name": super::super::controller::NODE_NAME, "creationTimestamp": now_rfc3339()},
+        "metadata": {"name": super::super::pod_state::NODE_NAME, "creationTimestamp": now_rfc3339()},
         "timestamp": now_rfc3339(),
         "window": "20.000s",
         "usage": {"cpu": format!("{}m", 100 + pods), "memory": format!("{}Mi", 1024 + pods * 24)},
