@@ -16,8 +16,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 use super::Cluster;
-use super::pod_state::NODE_NAME;
 use super::kinds::Kind;
+use super::pod_state::NODE_NAME;
 use super::store::now_rfc3339;
 
 /// `Normal` or `Warning`, the two types the API allows.
