@@ -31,9 +31,8 @@ fn complete(screen: &str) -> bool {
 
 pub async fn measure(demo: &DemoProcess, dashboard: &Dashboard, idle_secs: u64) -> DetailFigures {
     let tmux = &dashboard.tmux;
-    // The custom table has focus and its first row selected: my-app, then the scaled ones.
-    tmux.send(&["j"]);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The custom table has focus and its first row selected (my-app, a Deployment with one
+    // pod, like the scaled ones), so no key is needed before `d`.
     let requests0 = demo.requests().await;
     let started = Instant::now();
     tmux.send(&["d"]);
