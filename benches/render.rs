@@ -36,6 +36,7 @@ fn microservice(section: Section, name: String, external: bool) -> Microservice 
             protocol: "TCP".into(),
         }],
         created: None,
+        selector: Default::default(),
     }
 }
 

@@ -8,7 +8,8 @@
 //! `cargo bench` runs both in that order). Knobs: BENCH_SCALES (default 1000,5000,20000),
 //! BENCH_IDLE_SECS (30), BENCH_STARTS (3, dashboard starts per scale), BENCH_CHURN_SECS (20), BENCH_CHURN_RATE (50), FORWARD_BENCH_MIB (1024),
 //! FORWARD_BENCH_CONNECTIONS (1000), FORWARD_BENCH_CONCURRENT (64), BENCH_PARTS (default
-//! `scales,forward,stop,render`: which groups of figures to measure).
+//! `scales,forward,versus,stop,sign-in,wan,render`; `detail` alone is the detail view's figures
+//! without the scales): which groups of figures to measure).
 
 mod support;
 
@@ -48,6 +49,9 @@ fn main() {
         for &scale in &scales {
             runtime.block_on(at_scale(scale, &mut report));
         }
+    }
+    if part("detail") {
+        runtime.block_on(detail_alone(&mut report));
     }
     if part("forward") {
         runtime.block_on(forward_figures(&mut report));
@@ -189,6 +193,15 @@ async fn at_scale(scale: usize, report: &mut Report) {
         target,
         limit.map(|l| peak <= l),
     );
+    dashboard.quit();
+}
+
+/// The detail view's figures alone (`BENCH_PARTS=detail`): the N=5,000 demo, one dashboard start,
+/// no churn before; what `scales` measures after its idle and churn runs.
+async fn detail_alone(report: &mut Report) {
+    let demo = DemoProcess::start(5000).await;
+    let (dashboard, _) = Dashboard::start(&demo.kubeconfig, 5001);
+    detail_figures(&demo, &dashboard, report).await;
     dashboard.quit();
 }
 

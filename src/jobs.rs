@@ -127,17 +127,11 @@ impl Jobs {
                 self.stop_logs();
                 None
             }
-            Effect::StartDetail { namespace, name } => {
+            Effect::StartDetail(seed) => {
                 self.stop_detail();
-                let (tx, rx) = watch::channel(Detail::loading(&namespace, &name));
+                let (tx, rx) = watch::channel(Detail::loading(&seed.namespace, &seed.name));
                 let cancel = CancellationToken::new();
-                crate::detail::live::spawn(
-                    self.client.clone(),
-                    namespace,
-                    name,
-                    tx,
-                    cancel.clone(),
-                );
+                crate::detail::live::spawn(self.client.clone(), seed, tx, cancel.clone());
                 self.detail = Some((rx, cancel));
                 None
             }

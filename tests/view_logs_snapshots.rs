@@ -29,6 +29,7 @@ fn row(section: Section, name: &str, external: bool) -> Microservice {
         external_url: external.then(|| format!("http://{name}.gram29.hasura-app.io")),
         ports: vec![],
         created: None,
+        selector: Default::default(),
     }
 }
 

@@ -37,6 +37,7 @@ fn microservice(section: Section, name: &str, status: Status, external: bool) ->
             protocol: "TCP".into(),
         }],
         created: None,
+        selector: [("app", name)].into_iter().collect(),
     }
 }
 
@@ -575,6 +576,7 @@ fn read_only_turns_s_r_and_s_off_and_help_says_so() {
 mod detail_view {
     use super::*;
     use hasura_tui::app::App;
+    use hasura_tui::detail::live::Seed;
     use hasura_tui::detail::metrics::Usage;
     use hasura_tui::detail::{
         Detail, EventLine, Part, PodLine, PortLine, Termination, WorkloadLine,
@@ -597,10 +599,14 @@ mod detail_view {
         app.update(Action::OpenDetail);
         assert_eq!(
             app.effects,
-            vec![Effect::StartDetail {
+            vec![Effect::StartDetail(Seed {
                 namespace: "hasura".into(),
-                name: "data".into()
-            }]
+                name: "data".into(),
+                kind: Some(WorkloadKind::Deployment),
+                // The table's selector, so the pods' watch starts with the others.
+                selector: Some("app=data".into()),
+                ports: app.selected().unwrap().ports.clone(),
+            })]
         );
         app
     }
@@ -681,7 +687,7 @@ mod detail_view {
 
     fn base(app: &App) -> Detail {
         let mut detail = Detail::loading("hasura", "data");
-        detail.workload = Some(workload(app, 1, 1));
+        detail.workload = Part::Ready(Some(workload(app, 1, 1)));
         detail.pods = Part::Ready(vec![pod(app, "data-5d9c7b-x2k4q", "Running", 1)]);
         detail.events = Part::Ready(Vec::new());
         detail.ports = vec![port(&["data-5d9c7b-x2k4q"], &[])];
@@ -753,10 +759,10 @@ mod detail_view {
             finished: ago(&app, 40),
             message: Some("fatal: cannot reach postgres.hasura:5432: connection refused".into()),
         });
-        detail.workload = Some(WorkloadLine {
+        detail.workload = Part::Ready(Some(WorkloadLine {
             conditions: vec!["Available=False (MinimumReplicasUnavailable): Deployment does not have minimum availability.".into()],
             ..workload(&app, 1, 0)
-        });
+        }));
         detail.pods = Part::Ready(vec![crashing]);
         detail.ports = vec![PortLine {
             ready: vec![],
@@ -796,7 +802,7 @@ mod detail_view {
     fn scaled_to_zero() {
         let mut app = opened();
         let mut detail = base(&app);
-        detail.workload = Some(workload(&app, 0, 0));
+        detail.workload = Part::Ready(Some(workload(&app, 0, 0)));
         detail.pods = Part::Ready(Vec::new());
         detail.ports = vec![port(&[], &[])];
         detail.events = Part::Ready(vec![event(
@@ -816,7 +822,7 @@ mod detail_view {
     fn two_pods_one_terminating() {
         let mut app = opened();
         let mut detail = base(&app);
-        detail.workload = Some(workload(&app, 1, 1));
+        detail.workload = Part::Ready(Some(workload(&app, 1, 1)));
         detail.pods = Part::Ready(vec![
             pod(&app, "data-5d9c7b-x2k4q", "Terminating", 1),
             pod(&app, "data-6f7d8e-b9c1d", "Running", 1),

@@ -105,9 +105,6 @@ pub enum Effect {
     /// A shell in a microservice's pod: the checks and the pod list, then the terminal.
     Shell(ShellRequest),
     /// Follow a microservice for the detail view (replacing any follower).
-    StartDetail {
-        namespace: String,
-        name: String,
-    },
+    StartDetail(crate::detail::live::Seed),
     StopDetail,
 }

@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 
 use super::{App, Effect};
+use crate::detail::live::Seed;
 use crate::detail::{Detail, Urls};
 
 /// Seconds of traffic the sparklines show.
@@ -50,10 +51,7 @@ impl App {
             external: m.external_url.clone(),
         };
         let pane = DetailPane::new(&m.namespace, &m.name, urls);
-        self.effects.push(Effect::StartDetail {
-            namespace: pane.namespace.clone(),
-            name: pane.name.clone(),
-        });
+        self.effects.push(Effect::StartDetail(Seed::of(m)));
         self.detail = Some(pane);
         true
     }

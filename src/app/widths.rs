@@ -170,6 +170,7 @@ mod tests {
             external_url: None,
             ports: vec![],
             created: None,
+            selector: Default::default(),
         }
     }
 

@@ -24,6 +24,11 @@ pub struct EventWatches {
     streams: SelectAll<BoxStream<'static, Tagged>>,
     sets: BTreeMap<String, (Set<Event>, CancellationToken)>,
     forbidden: Option<String>,
+    /// Every object followed so far has had its Events listed once: the part is complete from
+    /// then on (a pod that comes later adds its Events when they arrive, without a flicker).
+    settled: bool,
+    /// The caller knows every object to follow (the pods have been listed).
+    objects_known: bool,
 }
 
 impl EventWatches {
@@ -33,11 +38,15 @@ impl EventWatches {
             streams: SelectAll::new(),
             sets: BTreeMap::new(),
             forbidden: None,
+            settled: false,
+            objects_known: false,
         }
     }
 
-    /// Watches the Events of exactly these objects (by name) from now on.
-    pub fn follow(&mut self, names: BTreeSet<String>) {
+    /// Watches the Events of exactly these objects (by name) from now on; `all_known` says the
+    /// list is complete (not waiting for the pods' list), so the part may settle.
+    pub fn follow(&mut self, names: BTreeSet<String>, all_known: bool) {
+        self.objects_known |= all_known;
         if self.forbidden.is_some() {
             return;
         }
@@ -63,6 +72,7 @@ impl EventWatches {
             self.streams.push(stream);
             self.sets.insert(name, (Set::new(), stop));
         }
+        self.settle();
     }
 
     /// The next change; false when nothing shown changed. Pending while nothing is watched.
@@ -81,20 +91,31 @@ impl EventWatches {
                 stop.cancel();
             }
             self.sets.clear();
+            return true;
         }
-        changed
+        self.settle() || changed
     }
 
-    /// Every watched object's Events; loading until the microservice's own are listed.
+    /// Marks the part complete once every object is known and each has had its Events listed;
+    /// true when that happened now.
+    fn settle(&mut self) -> bool {
+        if self.settled || !self.objects_known {
+            return false;
+        }
+        self.settled = self
+            .sets
+            .values()
+            .all(|(set, _)| !matches!(set.part, Part::Loading));
+        self.settled
+    }
+
+    /// Every watched object's Events; loading until each object followed at first (the
+    /// microservice and the pods listed with it) has had its Events listed.
     pub fn part(&self) -> Part<Vec<Event>> {
         if let Some(why) = &self.forbidden {
             return Part::Forbidden(why.clone());
         }
-        if self
-            .sets
-            .values()
-            .all(|(set, _)| matches!(set.part, Part::Loading))
-        {
+        if !self.settled {
             return Part::Loading;
         }
         Part::Ready(

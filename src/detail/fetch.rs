@@ -10,6 +10,7 @@ use kube::Api;
 use kube::api::ListParams;
 
 use super::{Detail, Objects, Part, WorkloadLine, build};
+use crate::model::{ServiceInfo, ServicePortInfo};
 
 /// A microservice's workload and Service, as found.
 pub struct Found {
@@ -47,6 +48,14 @@ impl Found {
                 .collect::<Vec<_>>()
                 .join(","),
         )
+    }
+
+    /// The Service's ports, as the table keeps them.
+    pub fn ports(&self) -> Vec<ServicePortInfo> {
+        self.service
+            .as_ref()
+            .map(|s| ServiceInfo::from(s).ports)
+            .unwrap_or_default()
     }
 
     pub fn workload_line(&self) -> Option<WorkloadLine> {
@@ -114,59 +123,69 @@ fn forbidden_is_none<T>(result: Result<Option<T>, kube::Error>) -> Result<Option
     }
 }
 
-/// Everything, read once.
+/// Everything, read once: the workload and Service first (they say which pods), then the
+/// pods, their metrics and the microservice's Events together, then the pods' Events together.
 pub async fn fetch(
     client: &kube::Client,
     namespace: &str,
     name: &str,
 ) -> Result<Detail, DetailError> {
     let found = find(client, namespace, name).await?;
-    let pods: Part<Vec<Pod>> = match found.selector() {
-        Some(selector) => Part::from_result(
-            Api::<Pod>::namespaced(client.clone(), namespace)
-                .list(&ListParams::default().labels(&selector))
-                .await
-                .map(|l| l.items),
-        ),
-        None => Part::Ready(Vec::new()),
+    let selector = found.selector();
+    let events_api = Api::<Event>::namespaced(client.clone(), namespace);
+    let events_of = |object: String| {
+        let events_api = events_api.clone();
+        async move {
+            let params = ListParams::default().fields(&format!("involvedObject.name={object}"));
+            Part::from_result(events_api.list(&params).await.map(|l| l.items))
+        }
     };
-    let usage = match found.selector() {
-        Some(selector) => match super::metrics::read(client, namespace, &selector).await {
-            super::metrics::Answer::Pods(usage) => Some(usage),
-            _ => None,
-        },
-        None => None,
+    let pods = async {
+        match &selector {
+            Some(selector) => Part::from_result(
+                Api::<Pod>::namespaced(client.clone(), namespace)
+                    .list(&ListParams::default().labels(selector))
+                    .await
+                    .map(|l| l.items),
+            ),
+            None => Part::Ready(Vec::new()),
+        }
     };
+    let usage = async {
+        match &selector {
+            Some(selector) => match super::metrics::read(client, namespace, selector).await {
+                super::metrics::Answer::Pods(usage) => Some(usage),
+                _ => None,
+            },
+            None => None,
+        }
+    };
+    let (pods, usage, own_events) = tokio::join!(pods, usage, events_of(name.to_string()));
     // The Events of each object they can be about (`kubectl describe`'s field selector), not
     // the whole namespace's.
-    let mut names = vec![name.to_string()];
-    names.extend(
-        pods.ready()
-            .into_iter()
-            .flatten()
-            .filter_map(|p| p.metadata.name.clone()),
-    );
-    let events_api = Api::<Event>::namespaced(client.clone(), namespace);
-    let mut found_events = Vec::new();
+    let pod_names = pods
+        .ready()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.metadata.name.clone());
+    let pod_events = futures::future::join_all(pod_names.map(events_of)).await;
     let mut events: Part<Vec<Event>> = Part::Ready(Vec::new());
-    for object in names {
-        let params = ListParams::default().fields(&format!("involvedObject.name={object}"));
-        match Part::from_result(events_api.list(&params).await.map(|l| l.items)) {
-            Part::Ready(items) => found_events.extend(items),
-            refused => {
+    for part in std::iter::once(own_events).chain(pod_events) {
+        match (part, &mut events) {
+            (Part::Ready(items), Part::Ready(all)) => all.extend(items),
+            (Part::Ready(_), _) => {}
+            (refused, _) => {
                 events = refused;
                 break;
             }
         }
     }
-    if matches!(events, Part::Ready(_)) {
-        events = Part::Ready(found_events);
-    }
+    let ports = found.ports();
     Ok(build(Objects {
         namespace,
         name,
-        workload: found.workload_line(),
-        service: found.service.as_ref(),
+        workload: Part::Ready(found.workload_line()),
+        ports: &ports,
         pods: as_slice(&pods),
         events: as_slice(&events),
         usage: usage.as_ref(),
@@ -174,12 +193,7 @@ pub async fn fetch(
 }
 
 pub fn as_slice<T>(part: &Part<Vec<T>>) -> Part<&[T]> {
-    match part {
-        Part::Ready(items) => Part::Ready(items.as_slice()),
-        Part::Loading => Part::Loading,
-        Part::Forbidden(m) => Part::Forbidden(m.clone()),
-        Part::Failed(m) => Part::Failed(m.clone()),
-    }
+    part.map(|items| items.as_slice())
 }
 
 fn images(spec: Option<&k8s_openapi::api::core::v1::PodSpec>) -> Vec<String> {

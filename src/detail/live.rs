@@ -1,6 +1,11 @@
 //! The detail view's live feed: watches of the microservice's workload (by name), its pods (by
-//! selector) and the namespace's Events, each change rebuilding the `Detail` the view shows.
+//! selector) and the Events of both, each change rebuilding the `Detail` the view shows.
 //! No polling: a part the credentials may not watch says `forbidden` and is not asked again.
+//!
+//! The table already knows the workload's kind, the pods' selector and the Service's ports
+//! (`Seed`), so every watch starts at once instead of after a read of the workload: opening
+//! the view costs one round trip for the lists, then one more for the Events of the pods
+//! listed.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -10,46 +15,64 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::Api;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, watcher};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::event_watches::EventWatches;
-use super::fetch::{Found, Workload, as_slice, deployment_line, find, statefulset_line};
+use super::fetch::{as_slice, deployment_line, statefulset_line};
 use super::metrics::{self, Usage};
 use super::watched::{Named, Set, Watched, wrap};
 use super::{Detail, Objects, Part, WorkloadLine, build};
+use crate::model::{Microservice, ServicePortInfo, WorkloadKind};
 
-/// Follows microservice `name` until `cancel`, sending each new `Detail` on `tx`.
+/// What the table knows of a microservice, enough to start every watch of the view at once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Seed {
+    pub namespace: String,
+    pub name: String,
+    pub kind: Option<WorkloadKind>,
+    /// The pods' label selector (`app=data`); None when nothing selects pods.
+    pub selector: Option<String>,
+    pub ports: Vec<ServicePortInfo>,
+}
+
+impl Seed {
+    pub fn of(row: &Microservice) -> Seed {
+        Seed {
+            namespace: row.namespace.clone(),
+            name: row.name.clone(),
+            kind: row.workload_kind,
+            selector: row.selector.selector_string(),
+            ports: row.ports.clone(),
+        }
+    }
+}
+
+/// Follows the seeded microservice until `cancel`, sending each new `Detail` on `tx`.
 pub fn spawn(
     client: kube::Client,
-    namespace: String,
-    name: String,
+    seed: Seed,
     tx: watch::Sender<Detail>,
     cancel: CancellationToken,
 ) {
     tokio::spawn(async move {
         tokio::select! {
             _ = cancel.cancelled() => {}
-            _ = follow(client, &namespace, &name, &tx) => {}
+            _ = follow(client, &seed, &tx, cancel.clone()) => {}
         }
     });
 }
 
-async fn follow(client: kube::Client, namespace: &str, name: &str, tx: &watch::Sender<Detail>) {
-    let found = match find(&client, namespace, name).await {
-        Ok(found) => found,
-        Err(e) => {
-            let mut detail = Detail::loading(namespace, name);
-            detail.pods = Part::Failed(e.to_string());
-            detail.events = Part::Failed(e.to_string());
-            let _ = tx.send(detail);
-            return;
-        }
-    };
-    let Found { workload, service } = &found;
+async fn follow(
+    client: kube::Client,
+    seed: &Seed,
+    tx: &watch::Sender<Detail>,
+    cancel: CancellationToken,
+) {
+    let (namespace, name) = (seed.namespace.as_str(), seed.name.as_str());
     let by_name = watcher::Config::default().fields(&format!("metadata.name={name}"));
-    let mut workload_stream: Option<Watched<WorkloadObject>> = match workload {
-        Some(Workload::Deployment(_)) => Some(
+    let mut workload_stream: Option<Watched<WorkloadObject>> = match seed.kind {
+        Some(WorkloadKind::Deployment) => Some(
             watcher(
                 Api::<Deployment>::namespaced(client.clone(), namespace),
                 by_name,
@@ -58,7 +81,7 @@ async fn follow(client: kube::Client, namespace: &str, name: &str, tx: &watch::S
             .map(|e| e.map(|e| wrap(e, WorkloadObject::Deployment)))
             .boxed(),
         ),
-        Some(Workload::StatefulSet(_)) => Some(
+        Some(WorkloadKind::StatefulSet) => Some(
             watcher(
                 Api::<StatefulSet>::namespaced(client.clone(), namespace),
                 by_name,
@@ -69,51 +92,47 @@ async fn follow(client: kube::Client, namespace: &str, name: &str, tx: &watch::S
         ),
         None => None,
     };
-    let mut pods_stream: Option<Watched<Pod>> = found.selector().map(|selector| {
+    let mut pods_stream: Option<Watched<Pod>> = seed.selector.as_ref().map(|selector| {
         watcher(
             Api::<Pod>::namespaced(client.clone(), namespace),
-            watcher::Config::default().labels(&selector),
+            watcher::Config::default().labels(selector),
         )
         .default_backoff()
         .boxed()
     });
     let mut events = EventWatches::new(client.clone(), namespace);
-    events.follow(BTreeSet::from([name.to_string()]));
+    events.follow(BTreeSet::from([name.to_string()]), pods_stream.is_none());
     let mut workloads: Set<WorkloadObject> = Set::new();
+    if workload_stream.is_none() {
+        workloads.part = Part::Ready(());
+    }
     let mut pods: Set<Pod> = Set::new();
     if pods_stream.is_none() {
         pods.part = Part::Ready(());
     }
-    let mut workload_line = found.workload_line();
-    let selector = found.selector();
+    // The metrics API is read by a task of its own, so a slow read never holds up the watches.
+    let (usage_tx, mut usage_rx) = mpsc::channel(1);
+    if let Some(selector) = &seed.selector {
+        tokio::spawn(read_metrics(
+            client.clone(),
+            namespace.to_string(),
+            selector.clone(),
+            usage_tx,
+            cancel,
+        ));
+    }
+    let mut workload_line: Option<WorkloadLine> = None;
     let mut usage: Option<BTreeMap<String, Usage>> = None;
-    // No selector, or a cluster without the metrics API: nothing to read.
-    let mut metrics_served = selector.is_some();
-    let mut metrics_tick = tokio::time::interval(metrics::INTERVAL);
     loop {
         let changed = tokio::select! {
-            _ = metrics_tick.tick(), if metrics_served => {
-                match metrics::read(&client, namespace, selector.as_deref().unwrap_or_default()).await {
-                    metrics::Answer::Pods(pods) => {
-                        let changed = usage.as_ref() != Some(&pods);
-                        usage = Some(pods);
-                        changed
-                    }
-                    metrics::Answer::NotServed => {
-                        metrics_served = false;
-                        false
-                    }
-                    metrics::Answer::Failed(why) => {
-                        tracing::debug!("metrics: {why}");
-                        false
-                    }
-                }
+            Some(pods) = usage_rx.recv() => {
+                let changed = usage.as_ref() != Some(&pods);
+                usage = Some(pods);
+                changed
             }
             Some(event) = next(&mut workload_stream) => {
                 let changed = workloads.apply(event);
-                if let Some(object) = workloads.items.values().next() {
-                    workload_line = Some(object.line());
-                }
+                workload_line = workloads.items.values().next().map(WorkloadObject::line);
                 if workloads.forbidden() { workload_stream = None; }
                 changed
             }
@@ -123,7 +142,7 @@ async fn follow(client: kube::Client, namespace: &str, name: &str, tx: &watch::S
                 // The Events followed are the microservice's own and its pods'.
                 let mut names: BTreeSet<String> = pods.items.keys().cloned().collect();
                 names.insert(name.to_string());
-                events.follow(names);
+                events.follow(names, !matches!(pods.part, Part::Loading));
                 changed
             }
             changed = events.next() => changed,
@@ -136,14 +155,41 @@ async fn follow(client: kube::Client, namespace: &str, name: &str, tx: &watch::S
         let detail = build(Objects {
             namespace,
             name,
-            workload: workload_line.clone(),
-            service: service.as_ref(),
+            workload: workloads.part.map(|()| workload_line.clone()),
+            ports: &seed.ports,
             pods: as_slice(&pod_list),
             events: as_slice(&event_list),
             usage: usage.as_ref(),
         });
         if tx.send(detail).is_err() {
             return;
+        }
+    }
+}
+
+/// Reads the pods' metrics every `metrics::INTERVAL` and sends what changed, until the view
+/// closes or the cluster turns out to have no metrics API.
+async fn read_metrics(
+    client: kube::Client,
+    namespace: String,
+    selector: String,
+    tx: mpsc::Sender<BTreeMap<String, Usage>>,
+    cancel: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(metrics::INTERVAL);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        match metrics::read(&client, &namespace, &selector).await {
+            metrics::Answer::Pods(pods) => {
+                if tx.send(pods).await.is_err() {
+                    return;
+                }
+            }
+            metrics::Answer::NotServed => return,
+            metrics::Answer::Failed(why) => tracing::debug!("metrics: {why}"),
         }
     }
 }

@@ -13,9 +13,11 @@ pub mod pods;
 pub mod text;
 mod watched;
 
-use k8s_openapi::api::core::v1::{Event, Pod, Service};
+use k8s_openapi::api::core::v1::{Event, Pod};
 use k8s_openapi::jiff::Timestamp;
 use serde::Serialize;
+
+use crate::model::ServicePortInfo;
 
 pub use events::EventLine;
 pub use pods::{PodLine, Termination};
@@ -37,6 +39,16 @@ impl<T> Part<T> {
             Ok(value) => Part::Ready(value),
             Err(kube::Error::Api(status)) if status.code == 403 => Part::Forbidden(status.message),
             Err(e) => Part::Failed(e.to_string()),
+        }
+    }
+
+    /// The same part with its value made into another.
+    pub fn map<'a, U>(&'a self, f: impl FnOnce(&'a T) -> U) -> Part<U> {
+        match self {
+            Part::Ready(value) => Part::Ready(f(value)),
+            Part::Loading => Part::Loading,
+            Part::Forbidden(why) => Part::Forbidden(why.clone()),
+            Part::Failed(why) => Part::Failed(why.clone()),
         }
     }
 
@@ -90,7 +102,8 @@ pub struct Urls {
 pub struct Detail {
     pub namespace: String,
     pub name: String,
-    pub workload: Option<WorkloadLine>,
+    /// The Deployment or StatefulSet; `Ready(None)` for a Service without one.
+    pub workload: Part<Option<WorkloadLine>>,
     pub pods: Part<Vec<PodLine>>,
     pub events: Part<Vec<EventLine>>,
     pub ports: Vec<PortLine>,
@@ -102,7 +115,7 @@ impl Detail {
         Detail {
             namespace: namespace.to_string(),
             name: name.to_string(),
-            workload: None,
+            workload: Part::Loading,
             pods: Part::Loading,
             events: Part::Loading,
             ports: Vec::new(),
@@ -115,8 +128,9 @@ impl Detail {
 pub struct Objects<'a> {
     pub namespace: &'a str,
     pub name: &'a str,
-    pub workload: Option<WorkloadLine>,
-    pub service: Option<&'a Service>,
+    pub workload: Part<Option<WorkloadLine>>,
+    /// The Service's ports (none without a Service).
+    pub ports: &'a [ServicePortInfo],
     pub pods: Part<&'a [Pod]>,
     pub events: Part<&'a [Event]>,
     /// CPU and memory by pod, when the cluster serves the metrics API.
@@ -124,20 +138,15 @@ pub struct Objects<'a> {
 }
 
 pub fn build(objects: Objects<'_>) -> Detail {
-    let pods = match &objects.pods {
-        Part::Ready(pods) => Part::Ready(
-            pods.iter()
-                .map(|p| {
-                    let mut line = pods::line(p);
-                    line.usage = objects.usage.and_then(|u| u.get(&line.name)).cloned();
-                    line
-                })
-                .collect(),
-        ),
-        Part::Loading => Part::Loading,
-        Part::Forbidden(m) => Part::Forbidden(m.clone()),
-        Part::Failed(m) => Part::Failed(m.clone()),
-    };
+    let pods = objects.pods.map(|pods| {
+        pods.iter()
+            .map(|p| {
+                let mut line = pods::line(p);
+                line.usage = objects.usage.and_then(|u| u.get(&line.name)).cloned();
+                line
+            })
+            .collect()
+    });
     let pod_names: Vec<String> = objects
         .pods
         .ready()
@@ -145,21 +154,19 @@ pub fn build(objects: Objects<'_>) -> Detail {
         .flat_map(|p| p.iter())
         .filter_map(|p| p.metadata.name.clone())
         .collect();
-    let events = match &objects.events {
-        Part::Ready(events) => Part::Ready(events::lines(
+    let kind = objects.workload.ready().and_then(|w| w.as_ref());
+    let events = objects.events.map(|events| {
+        events::lines(
             events,
             objects.name,
             &pod_names,
-            objects.workload.as_ref().map(|w| w.kind.as_str()),
-        )),
-        Part::Loading => Part::Loading,
-        Part::Forbidden(m) => Part::Forbidden(m.clone()),
-        Part::Failed(m) => Part::Failed(m.clone()),
-    };
-    let ports = objects
-        .service
-        .map(|s| pods::ports(s, objects.pods.ready().copied().unwrap_or_default()))
-        .unwrap_or_default();
+            kind.map(|w| w.kind.as_str()),
+        )
+    });
+    let ports = pods::ports(
+        objects.ports,
+        objects.pods.ready().copied().unwrap_or_default(),
+    );
     Detail {
         namespace: objects.namespace.to_string(),
         name: objects.name.to_string(),

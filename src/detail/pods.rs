@@ -2,12 +2,12 @@
 //! `printPod`, simplified to what microservices show), with the last termination of its most
 //! restarted container, and a Service's ports with the pods behind them.
 
-use k8s_openapi::api::core::v1::{ContainerStatus, Pod, Service};
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 use k8s_openapi::jiff::Timestamp;
 use serde::Serialize;
 
 use super::PortLine;
+use crate::model::{ServicePortInfo, TargetPort};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct PodLine {
@@ -116,23 +116,14 @@ fn status_word(pod: &Pod, statuses: &[ContainerStatus], terminating: bool) -> St
 
 /// Each Service port, the container port its targetPort resolves to, and the pods behind it
 /// as the EndpointSlice controller sorts them: ready, not ready, terminating.
-pub fn ports(service: &Service, pods: &[Pod]) -> Vec<PortLine> {
-    let Some(spec) = &service.spec else {
-        return Vec::new();
-    };
-    let selected: Vec<&Pod> = pods.iter().collect();
-    spec.ports
+pub fn ports(ports: &[ServicePortInfo], pods: &[Pod]) -> Vec<PortLine> {
+    ports
         .iter()
-        .flatten()
         .map(|port| {
-            let target = port
-                .target_port
-                .clone()
-                .unwrap_or(IntOrString::Int(port.port));
             let container_port = |pod: &Pod| -> Option<i32> {
-                match &target {
-                    IntOrString::Int(n) => Some(*n),
-                    IntOrString::String(name) => pod
+                match &port.target {
+                    TargetPort::Number(n) => Some(*n),
+                    TargetPort::Name(name) => pod
                         .spec
                         .as_ref()?
                         .containers
@@ -145,14 +136,14 @@ pub fn ports(service: &Service, pods: &[Pod]) -> Vec<PortLine> {
             let mut line = PortLine {
                 name: port.name.clone(),
                 port: port.port,
-                target: match &target {
-                    IntOrString::Int(n) => n.to_string(),
-                    IntOrString::String(s) => s.clone(),
+                target: match &port.target {
+                    TargetPort::Number(n) => n.to_string(),
+                    TargetPort::Name(s) => s.clone(),
                 },
-                container_port: selected.iter().find_map(|p| container_port(p)),
+                container_port: pods.iter().find_map(container_port),
                 ..PortLine::default()
             };
-            for pod in &selected {
+            for pod in pods {
                 let name = pod.metadata.name.clone().unwrap_or_default();
                 if pod.metadata.deletion_timestamp.is_some() {
                     line.terminating.push(name);

@@ -87,7 +87,7 @@ fn unreadable<T>(part: &Part<T>, what: &str) -> Option<Line> {
 pub fn lines(detail: &Detail, now: Timestamp) -> Vec<Line> {
     let mut out = Vec::new();
     match &detail.workload {
-        Some(w) => {
+        Part::Ready(Some(w)) => {
             out.push(line(
                 Mark::Heading,
                 format!("{} {}/{}", w.kind, detail.namespace, detail.name),
@@ -116,13 +116,20 @@ pub fn lines(detail: &Detail, now: Timestamp) -> Vec<Line> {
                 out.push(line(Mark::Warning, format!("  condition {condition}")));
             }
         }
-        None => out.push(line(
+        Part::Ready(None) => out.push(line(
             Mark::Heading,
             format!(
                 "Service {}/{} (no Deployment or StatefulSet)",
                 detail.namespace, detail.name
             ),
         )),
+        unread => {
+            out.push(line(
+                Mark::Heading,
+                format!("{}/{}", detail.namespace, detail.name),
+            ));
+            out.extend(unreadable(unread, "its workload"));
+        }
     }
 
     out.push(line(Mark::Plain, ""));

@@ -261,6 +261,7 @@ pub fn build_microservices(
                 external_url: urls.external_url(&w.name, &w.namespace, service),
                 ports: service.map(|s| s.ports.clone()).unwrap_or_default(),
                 created: w.created,
+                selector: w.selector.clone(),
             },
             Source::Orphan(s) => Microservice {
                 name: s.name.clone(),
@@ -278,6 +279,7 @@ pub fn build_microservices(
                 external_url: urls.external_url(&s.name, &s.namespace, Some(s)),
                 ports: s.ports.clone(),
                 created: s.created,
+                selector: s.selector.clone(),
             },
         })
         .collect()

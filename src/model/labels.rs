@@ -32,6 +32,17 @@ impl Labels {
         self.0.iter().map(|(_, v)| &**v)
     }
 
+    /// The selector as the API takes it, `app=data,tier=web`; None when there is nothing to
+    /// select by.
+    pub fn selector_string(&self) -> Option<String> {
+        (!self.is_empty()).then(|| {
+            self.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

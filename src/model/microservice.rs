@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::labels::Labels;
 use super::objects::{ServicePortInfo, Timestamp, WorkloadKind};
 use super::status::Status;
 
@@ -53,6 +54,9 @@ pub struct Microservice {
     pub ports: Vec<ServicePortInfo>,
     /// When the workload (or, without one, the Service) was created.
     pub created: Option<Timestamp>,
+    /// The pods' selector: the workload's, else the Service's; empty when neither has one.
+    /// The detail view watches the pods by it without reading the workload first.
+    pub selector: Labels,
 }
 
 impl Microservice {
@@ -105,6 +109,7 @@ mod tests {
                 },
             ],
             created: None,
+            selector: Labels::default(),
         }
     }
 

@@ -60,7 +60,7 @@ pub struct ServiceInfo {
     pub created: Option<Timestamp>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServicePortInfo {
     pub name: Option<String>,
     pub port: i32,
