@@ -22,6 +22,7 @@ fn microservice(section: Section, name: String, external: bool) -> Microservice 
     Microservice {
         internal_url: Some(format!("{name}.{namespace}")),
         external_url: external.then(|| format!("http://{name}.gram29.hasura-app.io")),
+        external_source: None,
         name,
         namespace: namespace.to_string(),
         section,
@@ -61,6 +62,7 @@ fn app(custom_rows: usize) -> App {
         hasura: view(Section::Hasura, "hasura", hasura),
         routes_error: None,
         routes_listed: true,
+        route_sources: Default::default(),
         cluster_name: "gram29".into(),
         resource_version: 1,
         generation: 1,

@@ -338,3 +338,77 @@ async fn kubectl_top_reads_cpu_that_follows_forwarded_traffic() {
     assert!(!text.contains("CPU"), "{text}");
     demo.shutdown().await;
 }
+
+/// The routes section explains EXTERNAL-URL: every gateway route to the microservice (with the
+/// upstream port and path routes.yaml gives) and every Ingress rule, the one the tables show
+/// marked. kubectl reads the same ConfigMap and Ingress from the demo cluster first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn describe_explains_every_route_to_the_microservice() {
+    let (demo, kubeconfig, _dir) = common::demo_with_kubeconfig(common::quick_demo()).await;
+    let (code, routes, err) = kubectl(
+        &kubeconfig,
+        &[
+            "get",
+            "configmap",
+            "hasura-conf",
+            "-n",
+            "hasura",
+            "-o",
+            r"jsonpath={.data.routes\.yaml}",
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(routes.contains("upstreamServicePath"), "{routes}");
+    // A second route to data (a path on another subdomain, to another upstream path), and an
+    // Ingress with TLS, put in as an operator would.
+    let more = "api:\n  /data:\n    upstreamService:\n      name: data\n      namespace: hasura\n    upstreamServicePath: /v1\n    upstreamServicePort: 80\n";
+    let configmap = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "hasura-conf", "namespace": "hasura"},
+        "data": {"routes.yaml": format!("{routes}\n{more}")},
+    });
+    demo.faults()
+        .apply_manifests(&configmap.to_string())
+        .unwrap();
+    demo.faults()
+        .apply_manifests(
+            "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: data-web, namespace: hasura}\nspec:\n  tls: [{hosts: [data.example.com]}]\n  rules:\n    - host: data.example.com\n      http:\n        paths:\n          - path: /\n            pathType: Prefix\n            backend: {service: {name: data, port: {name: http}}}\n",
+        )
+        .unwrap();
+    let (code, ingress, err) = kubectl(&kubeconfig, &["get", "ingress", "-n", "hasura"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        ingress.contains("data-web") && ingress.contains("data.example.com"),
+        "{ingress}"
+    );
+
+    let (code, text, err) = hasura_tui(&kubeconfig, &["describe", "data", "-n", "hasura"]).await;
+    assert_eq!(code, 0, "{err}");
+    for route in [
+        "gateway  http://data.gram29.hasura-app.io → data.hasura:80/  (EXTERNAL-URL)",
+        "gateway  http://api.gram29.hasura-app.io/data → data.hasura:80/v1",
+        "ingress data-web  https://data.example.com → data.hasura:http",
+    ] {
+        assert!(text.lines().any(|l| l.trim() == route), "{route}:\n{text}");
+    }
+    let (code, json, err) = hasura_tui(
+        &kubeconfig,
+        &["describe", "data", "-n", "hasura", "-o", "json"],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let routes = json["urls"]["routes"].as_array().expect("routes");
+    assert_eq!(routes.len(), 3, "{routes:?}");
+    assert_eq!(routes[1]["source"], "gateway");
+    assert_eq!(routes[1]["subdomain"], "api");
+    assert_eq!(routes[1]["path"], "/data");
+    assert_eq!(routes[1]["upstream_port"], "80");
+    assert_eq!(routes[1]["upstream_path"], "/v1");
+    assert_eq!(routes[1]["shown"], false);
+    assert_eq!(routes[2]["source"], "ingress");
+    assert_eq!(routes[2]["ingress"], "data-web");
+    demo.shutdown().await;
+}

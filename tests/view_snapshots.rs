@@ -9,11 +9,14 @@ mod common;
 
 use common::screen::{app, draw};
 use hasura_tui::app::{Action, Effect, ShellRequest};
-use hasura_tui::cluster::{SectionView, Snapshot, WatchState};
+use hasura_tui::cluster::{RouteSources, SectionView, Snapshot, WatchState};
 use hasura_tui::forward::{
     ForwardState, ForwardStatus, ForwardView, GatewayIdentity, RequestEntry, StatsView,
 };
-use hasura_tui::model::{Microservice, Section, ServicePortInfo, Status, TargetPort, WorkloadKind};
+use hasura_tui::model::{
+    Microservice, RouteEntry, Routes, Section, ServicePortInfo, Status, TargetPort, UrlSource,
+    WorkloadKind,
+};
 
 fn microservice(section: Section, name: &str, status: Status, external: bool) -> Microservice {
     let namespace = match section {
@@ -30,6 +33,7 @@ fn microservice(section: Section, name: &str, status: Status, external: bool) ->
         status,
         internal_url: Some(format!("{name}.{namespace}")),
         external_url: external.then(|| format!("http://{name}.gram29.hasura-app.io")),
+        external_source: external.then_some(UrlSource::Gateway),
         ports: vec![ServicePortInfo {
             name: Some("http".into()),
             port: 80,
@@ -97,11 +101,33 @@ fn section(
 }
 
 fn snapshot(custom: SectionView, hasura: SectionView) -> Arc<Snapshot> {
+    // The gateway route each external URL came from, as the seed's routes.yaml writes them.
+    let entries = [&custom, &hasura]
+        .iter()
+        .flat_map(|s| s.rows.iter())
+        .filter(|m| m.external_url.is_some())
+        .map(|m| RouteEntry {
+            subdomain: m.name.clone(),
+            path_prefix: "/".into(),
+            service: m.name.clone(),
+            namespace: m.namespace.clone(),
+            port: Some(80),
+            upstream_path: Some("/".into()),
+        })
+        .collect();
+    let route_sources = RouteSources {
+        gateway: Some(Arc::new(Routes {
+            entries,
+            domain: "gram29.hasura-app.io".into(),
+        })),
+        ingresses: Default::default(),
+    };
     Arc::new(Snapshot {
         custom,
         hasura,
         routes_error: None,
         routes_listed: true,
+        route_sources,
         cluster_name: "gram29".into(),
         resource_version: 1,
         generation: 1,

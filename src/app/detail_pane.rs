@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 
 use super::{App, Effect};
 use crate::detail::live::Seed;
-use crate::detail::{Detail, Urls};
+use crate::detail::{Detail, Urls, routes};
 
 /// Seconds of traffic the sparklines show.
 pub const TRAFFIC_SECONDS: usize = 120;
@@ -46,14 +46,29 @@ impl App {
         let Some(m) = self.selected() else {
             return false;
         };
-        let urls = Urls {
-            internal: m.internal_url.clone(),
-            external: m.external_url.clone(),
-        };
+        let urls = routes::urls(m, &self.snapshot.route_sources);
         let pane = DetailPane::new(&m.namespace, &m.name, urls);
         self.effects.push(Effect::StartDetail(Seed::of(m)));
         self.detail = Some(pane);
         true
+    }
+
+    /// A new snapshot: the routes (and URLs) of the microservice in view may have changed.
+    pub(super) fn refresh_detail_urls(&mut self) {
+        let Some(pane) = &self.detail else {
+            return;
+        };
+        let row = [&self.snapshot.custom, &self.snapshot.hasura]
+            .into_iter()
+            .flat_map(|s| s.rows.iter())
+            .find(|m| m.namespace == pane.namespace && m.name == pane.name);
+        let Some(row) = row else {
+            return;
+        };
+        let urls = routes::urls(row, &self.snapshot.route_sources);
+        if let Some(pane) = &mut self.detail {
+            pane.detail.urls = urls;
+        }
     }
 
     pub(super) fn close_detail(&mut self) -> bool {

@@ -59,6 +59,7 @@ impl App {
             self.refilter(section);
         }
         self.resolve_selections();
+        self.refresh_detail_urls();
     }
 
     /// Takes a new snapshot. Only a table whose rows changed is refiltered and measured again:

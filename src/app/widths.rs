@@ -168,6 +168,7 @@ mod tests {
             desired: 1,
             internal_url: Some(format!("{name}.default")),
             external_url: None,
+            external_source: None,
             ports: vec![],
             created: None,
             selector: Default::default(),

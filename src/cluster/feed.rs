@@ -13,15 +13,15 @@ use kube::runtime::watcher;
 use tokio::sync::{mpsc, watch as tokio_watch};
 use tokio_util::sync::CancellationToken;
 
-use super::Snapshot;
 use super::gateway_conf::{self, CONFIGMAP_NAME, GatewayFiles};
 use super::namespaces::Namespaces;
 use super::pending::PendingRequests;
 use super::section::{KindState, SectionState};
 use super::store::{ObjectKind, Slim};
 use super::watch::{self, Failure, Update};
+use super::{RouteSources, Snapshot};
 use crate::model::pod_wire::PodWire;
-use crate::model::{Routes, Section, WorkloadInfo};
+use crate::model::{IngressInfo, Routes, Section, WorkloadInfo};
 
 /// Events closer together than this make one snapshot.
 const COALESCE: Duration = Duration::from_millis(10);
@@ -102,6 +102,7 @@ pub fn spawn_feed(
             .as_ref()
             .and_then(|p| p.as_ref().err().cloned()),
         routes: None,
+        ingresses: Arc::default(),
         routes_error: None,
         // `--project` files are read up front; the ConfigMap has yet to be listed.
         gateway_listed: config.project.is_some(),
@@ -184,8 +185,10 @@ struct Feed {
     gateway: Option<GatewayFiles>,
     /// Reading `--project`'s files failed.
     gateway_error: Option<String>,
-    routes: Option<Routes>,
+    routes: Option<Arc<Routes>>,
     routes_error: Option<String>,
+    /// The Ingresses of both namespaces as the last snapshot carried them.
+    ingresses: Arc<Vec<IngressInfo>>,
     /// The gateway's ConfigMap has been listed (or failed): external URLs from routes are known.
     gateway_listed: bool,
     /// When the oldest request still unanswered after `STALL_AFTER` was sent.
@@ -368,7 +371,7 @@ impl Feed {
             // A bad file is reported and skipped: rows keep every other source of URLs.
             Err(e) => (None, Some(e)),
         };
-        self.routes = routes;
+        self.routes = routes.map(Arc::new);
         self.routes_error = error;
         for state in [&mut self.custom, &mut self.hasura] {
             state.store.mark_all();
@@ -380,7 +383,7 @@ impl Feed {
         for state in [&mut self.custom, &mut self.hasura] {
             let listed = state.kinds.values().all(|k| *k != KindState::Syncing);
             if state.dirty && listed {
-                state.rebuild_rows(self.routes.as_ref());
+                state.rebuild_rows(self.routes.as_deref());
                 if state.kinds.values().all(|k| *k == KindState::Synced) {
                     state.ever_synced = true;
                 }
@@ -388,6 +391,15 @@ impl Feed {
             state.dirty = false;
         }
         self.generation += 1;
+        let ingresses = || {
+            let custom = &self.custom.store.objects().ingresses;
+            let hasura = &self.hasura.store.objects().ingresses;
+            custom.iter().chain(hasura.iter())
+        };
+        // Compared before copied: under churn the Ingresses rarely change.
+        if !self.ingresses.iter().eq(ingresses()) {
+            self.ingresses = Arc::new(ingresses().cloned().collect());
+        }
         let mut hasura = self.hasura.view(self.stalled_since);
         if self.gateway_forbidden {
             hasura.notes.push(format!(
@@ -399,6 +411,10 @@ impl Feed {
             hasura,
             routes_error: self.routes_error.clone(),
             routes_listed: self.gateway_listed,
+            route_sources: RouteSources {
+                gateway: self.routes.clone(),
+                ingresses: self.ingresses.clone(),
+            },
             cluster_name: self.cluster_name(),
             resource_version: self.resource_version,
             generation: self.generation,

@@ -21,7 +21,7 @@ pub use namespaces::Namespaces;
 pub use pending::PendingRequests;
 pub use watch::Failure;
 
-use crate::model::{Microservice, Section};
+use crate::model::{IngressInfo, Microservice, Routes, Section};
 
 /// A section's rows, as the snapshots carry them.
 pub type Rows = Arc<Vec<Arc<Microservice>>>;
@@ -72,6 +72,14 @@ pub struct SectionView {
     pub notes: Vec<String>,
 }
 
+/// Every gateway route and Ingress the feed knows, shared between snapshots while unchanged.
+#[derive(Clone, Debug, Default)]
+pub struct RouteSources {
+    pub gateway: Option<Arc<Routes>>,
+    /// Both namespaces' Ingresses.
+    pub ingresses: Arc<Vec<IngressInfo>>,
+}
+
 /// Everything the dashboard shows from the cluster, at one moment.
 #[derive(Clone, Debug)]
 pub struct Snapshot {
@@ -81,6 +89,8 @@ pub struct Snapshot {
     pub routes_error: Option<String>,
     /// The gateway's routes have been read (or failed to be): external URLs are complete.
     pub routes_listed: bool,
+    /// What the EXTERNAL-URLs were chosen from, to explain them (the detail view's routes).
+    pub route_sources: RouteSources,
     pub cluster_name: String,
     /// The newest resourceVersion seen in any event (for latency measurements).
     pub resource_version: u64,

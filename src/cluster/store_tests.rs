@@ -119,6 +119,7 @@ fn ingress(rng: &mut Rng) -> Slim {
             host: rng.pick(&["", "a.example", "b.example"]).into(),
             path: rng.pick(&["/", "/v1"]).into(),
             service: rng.pick(&NAMES).into(),
+            port: None,
         })
         .collect();
     Slim::Ingress(IngressInfo {

@@ -26,8 +26,8 @@ pub async fn run(
     Ok(())
 }
 
-/// The microservice's URLs as `list` finds them (gateway routes, Ingress, annotation); none
-/// when the tables cannot be read.
+/// The microservice's URLs as `list` finds them, and every route to it (gateway routes,
+/// Ingress rules, annotation); none when the tables cannot be read.
 async fn urls(target: &ClusterTarget, global: &GlobalArgs, namespace: &str, name: &str) -> Urls {
     let mut namespaces = target.namespaces(global);
     if namespace != namespaces.hasura {
@@ -40,9 +40,6 @@ async fn urls(target: &ClusterTarget, global: &GlobalArgs, namespace: &str, name
         .iter()
         .flat_map(|s| s.rows.iter())
         .find(|m| m.namespace == namespace && m.name == name)
-        .map(|m| Urls {
-            internal: m.internal_url.clone(),
-            external: m.external_url.clone(),
-        })
+        .map(|m| detail::routes::urls(m, &snapshot.route_sources))
         .unwrap_or_default()
 }

@@ -123,6 +123,8 @@ async fn follow(
     }
     let mut workload_line: Option<WorkloadLine> = None;
     let mut usage: Option<BTreeMap<String, Usage>> = None;
+    let started = std::time::Instant::now();
+    let mut complete = false;
     loop {
         let changed = tokio::select! {
             Some(pods) = usage_rx.recv() => {
@@ -152,6 +154,18 @@ async fn follow(
             continue;
         }
         let (pod_list, event_list) = (pods.part(), events.part());
+        let loading = [&workloads.part, &pods.part]
+            .iter()
+            .any(|p| matches!(p, Part::Loading))
+            || matches!(event_list, Part::Loading);
+        if !complete && !loading {
+            complete = true;
+            tracing::debug!(
+                target: "hasura_tui::detail",
+                took_ms = started.elapsed().as_millis() as u64,
+                "{namespace}/{name}: every part read"
+            );
+        }
         let detail = build(Objects {
             namespace,
             name,

@@ -10,6 +10,7 @@ pub mod fetch;
 pub mod live;
 pub mod metrics;
 pub mod pods;
+pub mod routes;
 pub mod text;
 mod watched;
 
@@ -90,11 +91,13 @@ pub struct PortLine {
     pub terminating: Vec<String>,
 }
 
-/// Where the microservice is reached, as the tables say it (routes, Ingress or annotation).
+/// Where the microservice is reached, as the tables say it, and every route that leads to it
+/// (`routes::urls`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Urls {
     pub internal: Option<String>,
     pub external: Option<String>,
+    pub routes: Vec<routes::RouteLine>,
 }
 
 /// Everything the view shows of one microservice.

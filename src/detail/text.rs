@@ -274,6 +274,15 @@ pub fn lines(detail: &Detail, now: Timestamp) -> Vec<Line> {
         Mark::Plain,
         format!("  external {}", url(&detail.urls.external)),
     ));
+    for route in &detail.urls.routes {
+        out.push(line(
+            Mark::Plain,
+            format!(
+                "    {}",
+                super::routes::describe(route, &detail.namespace, &detail.name)
+            ),
+        ));
+    }
 
     out.push(line(Mark::Plain, ""));
     out.push(line(Mark::Heading, "Ports"));

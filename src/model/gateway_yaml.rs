@@ -21,6 +21,8 @@ pub struct RouteEntry {
     pub service: String,
     pub namespace: String,
     pub port: Option<i32>,
+    /// `upstreamServicePath`: where the gateway sends the request on the Service.
+    pub upstream_path: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -37,6 +39,8 @@ struct RouteSpec {
     upstream_service: Upstream,
     #[serde(default)]
     upstream_service_port: Option<i32>,
+    #[serde(default)]
+    upstream_service_path: Option<String>,
 }
 
 /// One path in the list form of `paths`: `- {path: /x, upstreamService: ..., ...}`.
@@ -50,6 +54,8 @@ struct ListPath {
     upstream_service: Upstream,
     #[serde(default)]
     upstream_service_port: Option<i32>,
+    #[serde(default)]
+    upstream_service_path: Option<String>,
 }
 
 /// One subdomain in the list form: `- {subdomain: x, paths: ...}`.
@@ -86,6 +92,7 @@ impl<'de> Deserialize<'de> for Paths {
                     let spec = RouteSpec {
                         upstream_service: p.upstream_service,
                         upstream_service_port: p.upstream_service_port,
+                        upstream_service_path: p.upstream_service_path,
                     };
                     out.push((p.path, spec));
                 }
@@ -217,6 +224,7 @@ pub(crate) fn parse_routes(text: &str) -> Result<Vec<RouteEntry>, RoutesError> {
                     service: spec.upstream_service.name,
                     namespace: spec.upstream_service.namespace,
                     port: spec.upstream_service_port,
+                    upstream_path: spec.upstream_service_path,
                 })
         })
         .collect())

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use super::fast_hash::{self, FastMap, FastSet, hash_strs};
 
 use super::labels::Labels;
-use super::microservice::{Microservice, Section};
-use super::objects::{IngressInfo, PodInfo, ServiceInfo, WorkloadInfo};
+use super::microservice::{Microservice, Section, UrlSource};
+use super::objects::{IngressInfo, IngressRuleInfo, PodInfo, ServiceInfo, WorkloadInfo};
 use super::routes::Routes;
 use super::status::{Status, derive_status};
 
@@ -136,17 +136,26 @@ fn ingress_urls(ingresses: &[IngressInfo]) -> HashMap<(&str, &str), String> {
     sorted.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     let mut out = HashMap::new();
     for ing in sorted {
-        for rule in ing.rules.iter().filter(|r| !r.host.is_empty()) {
-            out.entry((ing.namespace.as_str(), rule.service.as_str()))
-                .or_insert_with(|| {
-                    let https = ing.tls_hosts.iter().any(|t| tls_covers(t, &rule.host));
-                    let scheme = if https { "https" } else { "http" };
-                    let path = if rule.path == "/" { "" } else { &rule.path };
-                    format!("{scheme}://{}{path}", rule.host)
-                });
+        for rule in &ing.rules {
+            if let Some(url) = ingress_rule_url(ing, rule) {
+                out.entry((ing.namespace.as_str(), rule.service.as_str()))
+                    .or_insert(url);
+            }
         }
     }
     out
+}
+
+/// The address an Ingress rule serves: `http(s)://<host><path>`, https when the host is among
+/// the Ingress's TLS hosts; None for a rule without a host (it has no address of its own).
+pub fn ingress_rule_url(ing: &IngressInfo, rule: &IngressRuleInfo) -> Option<String> {
+    if rule.host.is_empty() {
+        return None;
+    }
+    let https = ing.tls_hosts.iter().any(|t| tls_covers(t, &rule.host));
+    let scheme = if https { "https" } else { "http" };
+    let path = if rule.path == "/" { "" } else { &rule.path };
+    Some(format!("{scheme}://{}{path}", rule.host))
 }
 
 /// The indexes every row consults, built once per call.
@@ -156,22 +165,30 @@ struct UrlSources<'a> {
 }
 
 impl UrlSources<'_> {
-    /// EXTERNAL-URL: the first of annotation, gateway route, Ingress, LoadBalancer.
+    /// EXTERNAL-URL: the first of annotation, gateway route, Ingress, LoadBalancer, and which
+    /// of them gave it.
     fn external_url(
         &self,
         name: &str,
         namespace: &str,
         service: Option<&ServiceInfo>,
-    ) -> Option<String> {
+    ) -> Option<(String, UrlSource)> {
         let key = (namespace, name);
+        let from = |source: UrlSource| move |url: String| (url, source);
         service
             .and_then(|s| s.external_url_annotation.clone())
-            .or_else(|| self.routes.get(&key).cloned())
-            .or_else(|| self.ingresses.get(&key).cloned())
+            .map(from(UrlSource::Annotation))
+            .or_else(|| self.routes.get(&key).cloned().map(from(UrlSource::Gateway)))
+            .or_else(|| {
+                self.ingresses
+                    .get(&key)
+                    .cloned()
+                    .map(from(UrlSource::Ingress))
+            })
             .or_else(|| {
                 service
                     .and_then(|s| s.load_balancer.as_ref())
-                    .map(|lb| format!("http://{lb}"))
+                    .map(|lb| (format!("http://{lb}"), UrlSource::LoadBalancer))
             })
     }
 }
@@ -246,41 +263,49 @@ pub fn build_microservices(
     sources
         .into_iter()
         .map(|src| match src {
-            Source::Workload(w, service) => Microservice {
-                name: w.name.clone(),
-                namespace: w.namespace.clone(),
-                section,
-                workload_kind: Some(w.kind),
-                status: {
-                    pods.select_into(&w.namespace, &w.selector, &mut matched);
-                    derive_status(w, &matched)
-                },
-                ready: w.ready,
-                desired: w.desired,
-                internal_url: service.map(internal_url),
-                external_url: urls.external_url(&w.name, &w.namespace, service),
-                ports: service.map(|s| s.ports.clone()).unwrap_or_default(),
-                created: w.created,
-                selector: w.selector.clone(),
-            },
-            Source::Orphan(s) => Microservice {
-                name: s.name.clone(),
-                namespace: s.namespace.clone(),
-                section,
-                workload_kind: None,
-                status: match &s.external_name {
-                    Some(name) => Status::ExternalName(name.clone()),
-                    None if objs.workloads_forbidden => Status::Unknown,
-                    None => Status::NoWorkload,
-                },
-                ready: 0,
-                desired: 0,
-                internal_url: Some(internal_url(s)),
-                external_url: urls.external_url(&s.name, &s.namespace, Some(s)),
-                ports: s.ports.clone(),
-                created: s.created,
-                selector: s.selector.clone(),
-            },
+            Source::Workload(w, service) => {
+                let external = urls.external_url(&w.name, &w.namespace, service);
+                Microservice {
+                    name: w.name.clone(),
+                    namespace: w.namespace.clone(),
+                    section,
+                    workload_kind: Some(w.kind),
+                    status: {
+                        pods.select_into(&w.namespace, &w.selector, &mut matched);
+                        derive_status(w, &matched)
+                    },
+                    ready: w.ready,
+                    desired: w.desired,
+                    internal_url: service.map(internal_url),
+                    external_source: external.as_ref().map(|(_, source)| *source),
+                    external_url: external.map(|(url, _)| url),
+                    ports: service.map(|s| s.ports.clone()).unwrap_or_default(),
+                    created: w.created,
+                    selector: w.selector.clone(),
+                }
+            }
+            Source::Orphan(s) => {
+                let external = urls.external_url(&s.name, &s.namespace, Some(s));
+                Microservice {
+                    name: s.name.clone(),
+                    namespace: s.namespace.clone(),
+                    section,
+                    workload_kind: None,
+                    status: match &s.external_name {
+                        Some(name) => Status::ExternalName(name.clone()),
+                        None if objs.workloads_forbidden => Status::Unknown,
+                        None => Status::NoWorkload,
+                    },
+                    ready: 0,
+                    desired: 0,
+                    internal_url: Some(internal_url(s)),
+                    external_source: external.as_ref().map(|(_, source)| *source),
+                    external_url: external.map(|(url, _)| url),
+                    ports: s.ports.clone(),
+                    created: s.created,
+                    selector: s.selector.clone(),
+                }
+            }
         })
         .collect()
 }

@@ -204,6 +204,7 @@ fn ingress(name: &str, host: &str, path: &str, svc: &str, tls: &[&str]) -> Ingre
             host: host.into(),
             path: path.into(),
             service: svc.into(),
+            port: None,
         }],
         tls_hosts: tls.iter().map(|t| t.to_string()).collect(),
     }
@@ -225,6 +226,7 @@ fn web_url(annotation: bool, route: bool, ing: Option<IngressInfo>, lb: bool) ->
             service: "web".into(),
             namespace: "default".into(),
             port: Some(80),
+            upstream_path: None,
         }],
         domain: "gram29.hasura-app.io".into(),
     };

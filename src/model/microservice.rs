@@ -37,6 +37,18 @@ impl fmt::Display for Section {
     }
 }
 
+/// Where an EXTERNAL-URL came from, in the order they are tried (product.md 5.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UrlSource {
+    /// The Service's `hasura.io/external-url` annotation.
+    Annotation,
+    /// A route of the gateway's routes.yaml.
+    Gateway,
+    Ingress,
+    LoadBalancer,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Microservice {
     pub name: String,
@@ -50,6 +62,8 @@ pub struct Microservice {
     /// `<service>.<namespace>`; None when there is no Service.
     pub internal_url: Option<String>,
     pub external_url: Option<String>,
+    /// Which source gave `external_url`.
+    pub external_source: Option<UrlSource>,
     /// The Service's ports; empty when there is no Service.
     pub ports: Vec<ServicePortInfo>,
     /// When the workload (or, without one, the Service) was created.
@@ -94,6 +108,7 @@ mod tests {
             desired: 2,
             internal_url: Some("postgres.hasura".into()),
             external_url: None,
+            external_source: None,
             ports: vec![
                 ServicePortInfo {
                     name: Some("pg".into()),

@@ -16,7 +16,7 @@ pub mod status;
 
 pub use join::{NamespaceObjects, build_microservices, merge_rows};
 pub use labels::Labels;
-pub use microservice::{Microservice, Section};
+pub use microservice::{Microservice, Section, UrlSource};
 pub use objects::{
     ContainerInfo, IngressInfo, IngressRuleInfo, PodInfo, ServiceInfo, ServicePortInfo, TargetPort,
     Timestamp, WorkloadInfo, WorkloadKind,

@@ -119,6 +119,8 @@ pub struct IngressRuleInfo {
     pub host: String,
     pub path: String,
     pub service: String,
+    /// The backend's Service port, a number or a port name.
+    pub port: Option<String>,
 }
 
 /// A map of labels (or a selector) as the slim objects keep it.
@@ -314,7 +316,13 @@ impl From<&Ingress> for IngressInfo {
                     .iter()
                     .flat_map(|h| h.paths.iter())
                     .filter_map(move |p| {
-                        let service = p.backend.service.as_ref()?.name.clone();
+                        let backend = p.backend.service.as_ref()?;
+                        let service = backend.name.clone();
+                        let port = backend.port.as_ref().and_then(|port| {
+                            port.number
+                                .map(|n| n.to_string())
+                                .or_else(|| port.name.clone())
+                        });
                         Some(IngressRuleInfo {
                             host: host.clone(),
                             path: p
@@ -323,6 +331,7 @@ impl From<&Ingress> for IngressInfo {
                                 .filter(|p| !p.is_empty())
                                 .unwrap_or_else(|| "/".to_string()),
                             service,
+                            port,
                         })
                     })
             })

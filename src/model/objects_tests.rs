@@ -174,7 +174,7 @@ fn ingress_rules_and_tls() {
                 {"pathType": "Prefix",
                  "backend": {"resource": {"kind": "Bucket", "name": "b"}}},
             ]}}, {"http": {"paths": [{"pathType": "Prefix",
-                 "backend": {"service": {"name": "web"}}}]}}],
+                 "backend": {"service": {"name": "web", "port": {"name": "http"}}}}]}}],
         },
     }));
     let ii = IngressInfo::from(&i);
@@ -185,12 +185,14 @@ fn ingress_rules_and_tls() {
             IngressRuleInfo {
                 host: "secure.example.com".into(),
                 path: "/api".into(),
-                service: "api".into()
+                service: "api".into(),
+                port: Some("80".into()),
             },
             IngressRuleInfo {
                 host: String::new(),
                 path: "/".into(),
-                service: "web".into()
+                service: "web".into(),
+                port: Some("http".into()),
             },
         ]
     );

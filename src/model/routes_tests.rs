@@ -66,6 +66,7 @@ fn entry(sub: &str, path: &str, svc: &str, ns: &str, port: Option<i32>) -> Route
         service: svc.into(),
         namespace: ns.into(),
         port,
+        upstream_path: None,
     }
 }
 
@@ -75,7 +76,13 @@ fn seed_map_form_with_templates() {
     assert_eq!(r.domain, "gram29.hasura-app.io");
     let subs: Vec<&str> = r.entries.iter().map(|e| e.subdomain.as_str()).collect();
     assert_eq!(subs, ["auth", "data", "filestore", "notify", "my-app"]);
-    assert_eq!(r.entries[1], entry("data", "/", "data", "hasura", Some(80)));
+    assert_eq!(
+        r.entries[1],
+        RouteEntry {
+            upstream_path: Some("/".into()),
+            ..entry("data", "/", "data", "hasura", Some(80))
+        }
+    );
     assert_eq!(r.entries[4].namespace, "default");
     assert_eq!(
         r.external_url("data", "hasura").as_deref(),
