@@ -18,6 +18,7 @@ pub mod forward;
 pub mod jobs;
 pub mod logging;
 pub mod logs;
+pub mod metrics;
 pub mod model;
 pub mod opener;
 pub mod signals;

@@ -603,10 +603,10 @@ mod detail_view {
     use super::*;
     use hasura_tui::app::App;
     use hasura_tui::detail::live::Seed;
-    use hasura_tui::detail::metrics::Usage;
     use hasura_tui::detail::{
         Detail, EventLine, Part, PodLine, PortLine, Termination, WorkloadLine,
     };
+    use hasura_tui::metrics::Usage;
     use k8s_openapi::jiff::{SignedDuration, Timestamp};
 
     /// `secs` before the app's fixed wall clock, so ages print the same on every run.

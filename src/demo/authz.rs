@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::identity::Identity;
 use super::kinds::Kind;
-use super::store::Store;
+use super::store::{Narrow, Store};
 
 /// What a resource request asks to do.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -220,7 +220,11 @@ impl Binding {
 /// ClusterRoleBindings, and the RoleBindings of `namespace`, whose subjects include the user.
 fn bindings(store: &Store, user: &Identity, namespace: &str) -> Vec<Binding> {
     let mut found = Vec::new();
-    let everything = |kind, ns| store.list(kind, ns, None, usize::MAX, |_| true).items;
+    let everything = |kind, ns| {
+        store
+            .list(kind, ns, Narrow::Any, None, usize::MAX, |_| true)
+            .items
+    };
     let mut candidates: Vec<(&'static str, std::sync::Arc<Value>)> =
         everything(Kind::ClusterRoleBinding, None)
             .into_iter()

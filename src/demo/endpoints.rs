@@ -22,6 +22,7 @@ use super::Cluster;
 use super::controller::{NODE_NAME, random_suffix, selector_matches};
 use super::kinds::Kind;
 use super::pod_state::{is_deleting, is_ready};
+use super::store::Narrow;
 
 /// The label that ties a slice to its Service, and the one that says who manages it.
 pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
@@ -98,6 +99,7 @@ impl Cluster {
             .list(
                 Kind::EndpointSlice,
                 Some(namespace),
+                Narrow::Any,
                 None,
                 usize::MAX,
                 |s| {

@@ -42,6 +42,14 @@ impl Selector {
         Ok((labels, fields))
     }
 
+    /// The value `key` must equal (`key=value` or `key==value`), if the selector says so.
+    pub fn required(&self, key: &str) -> Option<&str> {
+        self.0.iter().find_map(|req| match req {
+            Requirement::Equals(k, v) if k == key => Some(v.as_str()),
+            _ => None,
+        })
+    }
+
     /// Matches against a lookup of keys (labels, or field paths).
     pub fn matches(&self, lookup: impl Fn(&str) -> Option<String>) -> bool {
         self.0.iter().all(|req| match req {

@@ -38,6 +38,22 @@ impl From<Compacted> for StoreError {
 }
 
 /// One page of a list.
+/// Which objects of a namespace a list can match at all, from its selectors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Narrow<'a> {
+    /// Any: every object of the kind is looked at.
+    Any,
+    /// `fieldSelector=metadata.name=X`: the one object of that name. The API server does the
+    /// same: `ListPredicate` turns a selector that `MatchesSingle` a name into a get of that
+    /// key (apiserver `pkg/registry/generic/registry/store.go`).
+    Name(&'a str),
+    /// `labelSelector` with `app=X`: the objects the app index holds for X. A real API server
+    /// scans the namespace in its watch cache (Go maps, about a millisecond for 10,000 pods);
+    /// a scan of the demo's JSON objects took 20-45 ms, so the index gives a real server's
+    /// speed, not its algorithm. Not for Services, whose index is by their selector.
+    App(&'a str),
+}
+
 pub struct ListPage {
     /// The version the page was read at.
     pub rv: u64,
@@ -269,31 +285,63 @@ impl Store {
     /// after `after` if given, with the version they were read at: at most `limit` of those
     /// `keep` accepts, and whether more follow. Stops there, so a page costs its own size, not
     /// the rest of the list (a paged list of 40,000 pods copied 20,000 entries a page).
+    /// `narrow` says which objects can match at all, so they are the only ones looked at.
     pub fn list(
         &self,
         kind: Kind,
         namespace: Option<&str>,
+        narrow: Narrow<'_>,
         after: Option<(&str, &str)>,
         limit: usize,
         keep: impl Fn(&Value) -> bool,
     ) -> ListPage {
         let inner = self.lock();
-        let start = match after {
-            Some((ns, name)) => (kind, ns.to_string(), name.to_string()),
-            None => (kind, namespace.unwrap_or("").to_string(), String::new()),
+        let after_name = |name: &str| after.is_none_or(|(_, last)| name > last);
+        let candidates: Box<dyn Iterator<Item = &Arc<Value>>> = match (narrow, namespace) {
+            (Narrow::Name(name), Some(ns)) => Box::new(
+                inner
+                    .objects
+                    .get(&(kind, ns.to_string(), name.to_string()))
+                    .filter(|_| after_name(name))
+                    .into_iter(),
+            ),
+            (Narrow::App(app), Some(ns)) if kind != Kind::Service => {
+                let names = inner.by_app.get(&(kind, ns.to_string(), app.to_string()));
+                Box::new(
+                    names
+                        .into_iter()
+                        .flatten()
+                        .filter(move |name| after_name(name))
+                        .filter_map(|name| {
+                            inner.objects.get(&(kind, ns.to_string(), name.clone()))
+                        }),
+                )
+            }
+            _ => {
+                let start = match after {
+                    Some((ns, name)) => (kind, ns.to_string(), name.to_string()),
+                    None => (kind, namespace.unwrap_or("").to_string(), String::new()),
+                };
+                let skip = start.clone();
+                Box::new(
+                    inner
+                        .objects
+                        .range(start..)
+                        .skip_while(move |(k, _)| after.is_some() && **k == skip)
+                        .take_while(move |((k, ns, _), _)| {
+                            *k == kind && namespace.is_none_or(|want| want == ns)
+                        })
+                        .map(|(_, v)| v),
+                )
+            }
         };
-        let mut matched = inner
-            .objects
-            .range(start.clone()..)
-            .skip_while(|(k, _)| after.is_some() && **k == start)
-            .take_while(|((k, ns, _), _)| *k == kind && namespace.is_none_or(|want| want == ns))
-            .map(|(_, v)| v)
-            .filter(|v| keep(v));
+        let mut matched = candidates.filter(|v| keep(v));
         let items = matched.by_ref().take(limit).cloned().collect();
+        let more = matched.next().is_some();
         ListPage {
             rv: inner.rv,
             items,
-            more: matched.next().is_some(),
+            more,
         }
     }
 

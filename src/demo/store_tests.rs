@@ -44,7 +44,7 @@ fn list_is_ordered_and_scoped_and_pages() {
     assert_eq!(
         names(
             store
-                .list(Kind::Pod, None, None, usize::MAX, |_| true)
+                .list(Kind::Pod, None, Narrow::Any, None, usize::MAX, |_| true)
                 .items
         ),
         ["a/1", "a/2", "b/1", "b/2"]
@@ -52,7 +52,9 @@ fn list_is_ordered_and_scoped_and_pages() {
     assert_eq!(
         names(
             store
-                .list(Kind::Pod, Some("b"), None, usize::MAX, |_| true)
+                .list(Kind::Pod, Some("b"), Narrow::Any, None, usize::MAX, |_| {
+                    true
+                })
                 .items
         ),
         ["b/1", "b/2"]
@@ -60,7 +62,14 @@ fn list_is_ordered_and_scoped_and_pages() {
     assert_eq!(
         names(
             store
-                .list(Kind::Pod, None, Some(("a", "2")), usize::MAX, |_| true)
+                .list(
+                    Kind::Pod,
+                    None,
+                    Narrow::Any,
+                    Some(("a", "2")),
+                    usize::MAX,
+                    |_| true
+                )
                 .items
         ),
         ["b/1", "b/2"]
@@ -68,18 +77,68 @@ fn list_is_ordered_and_scoped_and_pages() {
     assert_eq!(
         names(
             store
-                .list(Kind::Pod, Some("a"), Some(("a", "1")), usize::MAX, |_| true)
+                .list(
+                    Kind::Pod,
+                    Some("a"),
+                    Narrow::Any,
+                    Some(("a", "1")),
+                    usize::MAX,
+                    |_| true
+                )
                 .items
         ),
         ["a/2"]
     );
     // A page stops at its limit of the objects kept, and says whether more follow.
-    let page = store.list(Kind::Pod, None, None, 2, |v| v["metadata"]["name"] == "1");
+    let page = store.list(Kind::Pod, None, Narrow::Any, None, 2, |v| {
+        v["metadata"]["name"] == "1"
+    });
     assert_eq!(names(page.items), ["a/1", "b/1"]);
     assert!(!page.more);
-    let page = store.list(Kind::Pod, None, None, 3, |_| true);
+    let page = store.list(Kind::Pod, None, Narrow::Any, None, 3, |_| true);
     assert_eq!(names(page.items), ["a/1", "a/2", "b/1"]);
     assert!(page.more);
+}
+
+/// A list narrowed by name or app gives what the full scan with the same test gives, pages
+/// included.
+#[test]
+fn narrowed_lists_answer_as_the_scan_does() {
+    let store = Store::new();
+    for (ns, name, app) in [
+        ("a", "1", "x"),
+        ("a", "2", "y"),
+        ("a", "3", "x"),
+        ("b", "4", "x"),
+    ] {
+        let mut p = pod(ns, name);
+        p["metadata"]["labels"] = json!({"app": app});
+        store.create(Kind::Pod, p).unwrap();
+    }
+    let names = |page: ListPage| {
+        page.items
+            .iter()
+            .map(|v| v["metadata"]["name"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let app_x = |v: &Value| v["metadata"]["labels"]["app"] == "x";
+    let list =
+        |narrow, after, limit| names(store.list(Kind::Pod, Some("a"), narrow, after, limit, app_x));
+    assert_eq!(
+        list(Narrow::App("x"), None, 10),
+        list(Narrow::Any, None, 10)
+    );
+    assert_eq!(list(Narrow::App("x"), None, 10), ["1", "3"]);
+    assert_eq!(list(Narrow::App("x"), Some(("a", "1")), 10), ["3"]);
+    let page = store.list(Kind::Pod, Some("a"), Narrow::App("x"), None, 1, app_x);
+    assert!(page.more);
+    assert_eq!(list(Narrow::Name("3"), None, 10), ["3"]);
+    assert_eq!(
+        list(Narrow::Name("3"), Some(("a", "3")), 10),
+        Vec::<String>::new()
+    );
+    assert_eq!(list(Narrow::Name("2"), None, 10), Vec::<String>::new());
+    assert_eq!(list(Narrow::Name("nope"), None, 10), Vec::<String>::new());
 }
 
 #[test]

@@ -153,8 +153,8 @@ pub async fn fetch(
     };
     let usage = async {
         match &selector {
-            Some(selector) => match super::metrics::read(client, namespace, selector).await {
-                super::metrics::Answer::Pods(usage) => Some(usage),
+            Some(selector) => match crate::metrics::read(client, namespace, selector).await {
+                crate::metrics::Answer::Pods(usage) => Some(usage),
                 _ => None,
             },
             None => None,

@@ -20,9 +20,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::event_watches::EventWatches;
 use super::fetch::{as_slice, deployment_line, statefulset_line};
-use super::metrics::{self, Usage};
 use super::watched::{Named, Set, Watched, wrap};
 use super::{Detail, Objects, Part, WorkloadLine, build};
+use crate::metrics::{self, Usage};
 use crate::model::{Microservice, ServicePortInfo, WorkloadKind};
 
 /// What the table knows of a microservice, enough to start every watch of the view at once.

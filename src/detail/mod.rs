@@ -8,7 +8,6 @@ mod event_watches;
 pub mod events;
 pub mod fetch;
 pub mod live;
-pub mod metrics;
 pub mod pods;
 pub mod routes;
 pub mod text;
@@ -137,7 +136,7 @@ pub struct Objects<'a> {
     pub pods: Part<&'a [Pod]>,
     pub events: Part<&'a [Event]>,
     /// CPU and memory by pod, when the cluster serves the metrics API.
-    pub usage: Option<&'a std::collections::BTreeMap<String, metrics::Usage>>,
+    pub usage: Option<&'a std::collections::BTreeMap<String, crate::metrics::Usage>>,
 }
 
 pub fn build(objects: Objects<'_>) -> Detail {

@@ -24,7 +24,7 @@ pub struct PodLine {
     pub terminating: bool,
     pub last_termination: Option<Termination>,
     /// From the metrics API, when served.
-    pub usage: Option<super::metrics::Usage>,
+    pub usage: Option<crate::metrics::Usage>,
 }
 
 /// How a container last ended, for one that restarts.

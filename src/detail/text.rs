@@ -3,8 +3,8 @@
 
 use k8s_openapi::jiff::Timestamp;
 
-use super::metrics::{cpu_text, memory_text};
 use super::{Detail, Part};
+use crate::metrics::{cpu_text, memory_text};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mark {

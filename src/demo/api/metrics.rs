@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use super::super::kinds::Kind;
 use super::super::pod_state::{self, is_deleting};
 use super::super::selector::Selector;
-use super::super::store::now_rfc3339;
+use super::super::store::{Narrow, now_rfc3339};
 use super::{ApiError, ApiState, Verb, json_response};
 
 pub const GROUP: &str = "metrics.k8s.io";
@@ -100,9 +100,11 @@ fn list(state: &ApiState, namespace: Option<&str>, query: &HashMap<String, Strin
         Ok(labels) => labels,
         Err(e) => return ApiError::bad_request(e).into_response(),
     };
+    // The pods the metrics are of, narrowed as a pod list with this selector is.
+    let narrow = labels.required("app").map_or(Narrow::Any, Narrow::App);
     let page = state
         .store
-        .list(Kind::Pod, namespace, None, usize::MAX, |p| {
+        .list(Kind::Pod, namespace, narrow, None, usize::MAX, |p| {
             labels.matches_labels(p)
         });
     let items: Vec<Value> = page
@@ -173,7 +175,7 @@ fn pod_metrics(state: &ApiState, pod: &Value) -> Option<Value> {
 fn node_metrics(state: &ApiState) -> Value {
     let pods = state
         .store
-        .list(Kind::Pod, None, None, usize::MAX, |_| true)
+        .list(Kind::Pod, None, Narrow::Any, None, usize::MAX, |_| true)
         .items
         .len() as u64;
     json!({

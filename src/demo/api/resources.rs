@@ -14,6 +14,7 @@ use serde_json::json;
 use super::super::identity::Identity;
 use super::super::kinds::{GroupVersion, Kind};
 use super::super::selector::Selector;
+use super::super::store::Narrow;
 use super::{
     ApiError, ApiState, Verb, access_review, discovery, json_response, patch, scale, table, watch,
 };
@@ -281,9 +282,16 @@ fn list(
     let after = resume
         .as_ref()
         .map(|(_, ns, name)| (ns.as_str(), name.as_str()));
-    let page = state.store.list(kind, namespace, after, limit, |o| {
-        labels.matches_labels(o) && fields.matches_fields(o)
-    });
+    let narrow = match (fields.required("metadata.name"), labels.required("app")) {
+        (Some(name), _) => Narrow::Name(name),
+        (None, Some(app)) => Narrow::App(app),
+        (None, None) => Narrow::Any,
+    };
+    let page = state
+        .store
+        .list(kind, namespace, narrow, after, limit, |o| {
+            labels.matches_labels(o) && fields.matches_fields(o)
+        });
     // A continued list reports the version its first page was read at.
     let rv = resume.as_ref().map_or(page.rv, |(rv, _, _)| *rv);
     let (items, more) = (page.items, page.more);

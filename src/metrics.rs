@@ -1,7 +1,7 @@
-//! CPU and memory of a microservice's pods from `metrics.k8s.io` (metrics-server), when the
-//! cluster serves it. The API cannot be watched: it is listed once per `INTERVAL` (the
-//! resolution metrics-server itself has), and only while a screen shows the figures; without
-//! the API nothing more is asked.
+//! CPU and memory of pods from `metrics.k8s.io` (metrics-server), when the cluster serves it,
+//! for the tables' CPU and MEM columns and the detail view. The API cannot be watched: it is
+//! listed once per `INTERVAL` (the resolution metrics-server itself has), and only while a
+//! screen shows the figures; without the API nothing more is asked.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
