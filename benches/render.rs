@@ -23,6 +23,7 @@ fn microservice(section: Section, name: String, external: bool) -> Microservice 
         internal_url: Some(format!("{name}.{namespace}")),
         external_url: external.then(|| format!("http://{name}.gram29.hasura-app.io")),
         external_source: None,
+        usage: None,
         name,
         namespace: namespace.to_string(),
         section,
@@ -49,6 +50,7 @@ fn app(custom_rows: usize) -> App {
         state: WatchState::Synced,
         stale: false,
         notes: Vec::new(),
+        metrics: Default::default(),
     };
     let custom = (0..custom_rows)
         .map(|i| microservice(Section::Custom, format!("svc-{i:05}"), i % 3 == 0))

@@ -250,27 +250,72 @@ async fn describe_with_events_forbidden_shows_the_rest() {
     demo.shutdown().await;
 }
 
-/// `kubectl top` reads the demo's metrics API, and data's CPU rises while traffic goes through
-/// a hasura-tui forward to it; `describe` shows the same figures; without the API kubectl says
-/// so and `describe` shows no CPU column.
+/// `kubectl top` reads the demo's metrics API, `list -o wide` shows data's CPU and MEM as
+/// kubectl sums them, and while traffic goes through a hasura-tui forward to data both
+/// kubectl's figure and the dashboard's CPU column rise; `describe` shows the figures too.
+/// Without the API kubectl says so, and neither `describe` nor `list -o wide` has a CPU column.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_top_reads_cpu_that_follows_forwarded_traffic() {
     let (demo, kubeconfig, _dir) = common::demo_with_kubeconfig(crash_looping()).await;
-    let cpu_of_data = || async {
+    // kubectl top's figures for data's pods, summed as the tables sum them: (CPU m, MEM Mi).
+    let top_of_data = || async {
         let (code, out, err) = kubectl(
             &kubeconfig,
             &["top", "pods", "-n", "hasura", "--no-headers"],
         )
         .await;
         assert_eq!(code, 0, "{err}");
-        let line = out
-            .lines()
-            .find(|l| l.starts_with("data-"))
-            .unwrap_or_else(|| panic!("{out}"));
-        let cpu = line.split_whitespace().nth(1).unwrap();
-        cpu.trim_end_matches('m').parse::<u64>().unwrap()
+        let lines: Vec<&str> = out.lines().filter(|l| l.starts_with("data-")).collect();
+        assert!(!lines.is_empty(), "{out}");
+        lines.iter().fold((0u64, 0u64), |(cpu, mem), line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let number = |f: &str, unit: &str| f.trim_end_matches(unit).parse::<u64>().unwrap();
+            (cpu + number(fields[1], "m"), mem + number(fields[2], "Mi"))
+        })
     };
-    let idle = cpu_of_data().await;
+    let (idle, idle_mem) = top_of_data().await;
+    // `list -o wide` reads the same API: CPU and MEM beside REPLICAS, data's as kubectl's.
+    let (code, wide, err) = hasura_tui(&kubeconfig, &["list", "-n", "hasura", "-o", "wide"]).await;
+    assert_eq!(code, 0, "{err}");
+    let header: Vec<&str> = wide.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(
+        &header[..5],
+        ["NAME", "STATUS", "REPLICAS", "CPU", "MEM"],
+        "{wide}"
+    );
+    let data: Vec<&str> = wide
+        .lines()
+        .find(|l| l.starts_with("data "))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        (data[3], data[4]),
+        (
+            format!("{idle}m").as_str(),
+            format!("{idle_mem}Mi").as_str()
+        ),
+        "{wide}"
+    );
+
+    // The dashboard shows the same column; it must rise while traffic flows.
+    let tmux = Tmux::start(
+        &format!("{BIN} --kubeconfig {}", kubeconfig.display()),
+        160,
+        45,
+    );
+    let dashboard_cpu = |s: &str| -> Option<u64> {
+        let header = s
+            .lines()
+            .find(|l| l.contains("NAME") && l.contains("CPU"))?;
+        let column = header.find("CPU")?;
+        let row = s.lines().find(|l| l.starts_with("data "))?;
+        let cell = row.get(column..)?.split_whitespace().next()?;
+        cell.trim_end_matches('m').parse().ok()
+    };
+    tmux.wait_for("data's CPU in the table", WAIT, |s| {
+        dashboard_cpu(s).is_some()
+    });
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -301,20 +346,38 @@ async fn kubectl_top_reads_cpu_that_follows_forwarded_traffic() {
             .unwrap()
     })
     .await;
-    // A second of bytes through the forward, then the next scrape's rate.
-    tokio::task::spawn_blocking(move || {
-        let until = std::time::Instant::now() + Duration::from_millis(1500);
-        while std::time::Instant::now() < until {
-            common::http_get(address, "/_demo/bytes/1000000").unwrap();
-        }
-    })
-    .await
-    .unwrap();
-    let busy = cpu_of_data().await;
+    // Bytes through the forward until the figures have moved: kubectl's next scrape, and the
+    // dashboard's next read (one per 15 s, metrics-server's resolution).
+    let flowing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let traffic = {
+        let flowing = flowing.clone();
+        std::thread::spawn(move || {
+            while flowing.load(std::sync::atomic::Ordering::Relaxed) {
+                common::http_get(address, "/_demo/bytes/1000000").unwrap();
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (busy, _) = top_of_data().await;
     assert!(
         busy > idle + 10,
         "CPU of data: {idle}m idle, {busy}m with traffic"
     );
+    let screen = tokio::task::spawn_blocking(move || {
+        let screen = tmux.wait_for(
+            "data's CPU rising in the table",
+            Duration::from_secs(40),
+            |s| dashboard_cpu(s).is_some_and(|cpu| cpu > idle + 10),
+        );
+        tmux.send(&["q"]);
+        assert_eq!(tmux.wait_exit(WAIT), 0);
+        screen
+    })
+    .await
+    .unwrap();
+    flowing.store(false, std::sync::atomic::Ordering::Relaxed);
+    traffic.join().unwrap();
+    assert!(screen.contains("MEM"), "{screen}");
 
     let (code, text, err) = hasura_tui(&kubeconfig, &["describe", "data", "-n", "hasura"]).await;
     assert_eq!(code, 0, "{err}");
@@ -325,6 +388,8 @@ async fn kubectl_top_reads_cpu_that_follows_forwarded_traffic() {
     let _ = forward.kill().await;
     demo.shutdown().await;
 
+    // Without the metrics API: kubectl says so, and neither describe nor the tables have the
+    // figures.
     let (demo, kubeconfig, _dir) = common::demo_with_kubeconfig(DemoOptions {
         serve_metrics: false,
         ..crash_looping()
@@ -336,6 +401,12 @@ async fn kubectl_top_reads_cpu_that_follows_forwarded_traffic() {
     let (code, text, err) = hasura_tui(&kubeconfig, &["describe", "data", "-n", "hasura"]).await;
     assert_eq!(code, 0, "{err}");
     assert!(!text.contains("CPU"), "{text}");
+    let (code, wide, err) = hasura_tui(&kubeconfig, &["list", "-n", "hasura", "-o", "wide"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        wide.lines().nth(1).unwrap().starts_with("NAME") && !wide.contains("CPU"),
+        "{wide}"
+    );
     demo.shutdown().await;
 }
 

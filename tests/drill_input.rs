@@ -39,6 +39,7 @@ async fn feed(
         kube_cluster_name: target.kube_cluster_name.clone(),
         project: project.map(read_project),
         pending: target.pending.clone(),
+        metrics: false,
     };
     (spawn_feed(target.client, config, stop.clone()), stop)
 }

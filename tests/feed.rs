@@ -29,6 +29,7 @@ async fn feed_for(demo: &DemoCluster) -> (watch::Receiver<Arc<Snapshot>>, Cancel
         kube_cluster_name: target.kube_cluster_name.clone(),
         project: None,
         pending: target.pending.clone(),
+        metrics: false,
     };
     (spawn_feed(target.client, config, stop.clone()), stop)
 }

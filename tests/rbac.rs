@@ -252,6 +252,7 @@ async fn feed(yaml: &str) -> (watch::Receiver<Arc<Snapshot>>, CancellationToken)
         kube_cluster_name: target.kube_cluster_name.clone(),
         project: None,
         pending: target.pending.clone(),
+        metrics: false,
     };
     (spawn_feed(target.client, config, stop.clone()), stop)
 }

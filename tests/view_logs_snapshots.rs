@@ -28,6 +28,7 @@ fn row(section: Section, name: &str, external: bool) -> Microservice {
         internal_url: Some(format!("{name}.{namespace}")),
         external_url: external.then(|| format!("http://{name}.gram29.hasura-app.io")),
         external_source: None,
+        usage: None,
         ports: vec![],
         created: None,
         selector: Default::default(),
@@ -42,6 +43,7 @@ fn view(section: Section, rows: Vec<Microservice>) -> SectionView {
         state: WatchState::Synced,
         stale: false,
         notes: Vec::new(),
+        metrics: Default::default(),
     }
 }
 

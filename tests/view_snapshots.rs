@@ -34,6 +34,7 @@ fn microservice(section: Section, name: &str, status: Status, external: bool) ->
         internal_url: Some(format!("{name}.{namespace}")),
         external_url: external.then(|| format!("http://{name}.gram29.hasura-app.io")),
         external_source: external.then_some(UrlSource::Gateway),
+        usage: None,
         ports: vec![ServicePortInfo {
             name: Some("http".into()),
             port: 80,
@@ -97,6 +98,7 @@ fn section(
         state,
         stale,
         notes: Vec::new(),
+        metrics: Default::default(),
     }
 }
 

@@ -14,6 +14,8 @@ pub const STATUS: &str = "STATUS";
 pub const REPLICAS: &str = "REPLICAS";
 pub const INTERNAL_URL: &str = "INTERNAL-URL";
 pub const EXTERNAL_URL: &str = "EXTERNAL-URL";
+pub const CPU: &str = "CPU";
+pub const MEM: &str = "MEM";
 
 /// Longest URL shown in full; longer ones are cut by the table, not allowed to push others out.
 const URL_CAP: usize = 80;
@@ -25,6 +27,8 @@ pub struct ColumnWidths {
     pub replicas: usize,
     pub internal: usize,
     pub external: usize,
+    pub cpu: usize,
+    pub mem: usize,
 }
 
 impl Default for ColumnWidths {
@@ -35,6 +39,8 @@ impl Default for ColumnWidths {
             replicas: REPLICAS.len(),
             internal: INTERNAL_URL.len(),
             external: EXTERNAL_URL.len(),
+            cpu: CPU.len(),
+            mem: MEM.len(),
         }
     }
 }
@@ -51,6 +57,11 @@ impl ColumnWidths {
             },
             internal: m.internal_url.as_deref().map_or(0, text_width).min(URL_CAP),
             external: m.external_url.as_deref().map_or(0, text_width).min(URL_CAP),
+            // `12m` and `49Mi`, or `-` (see `usage_text`).
+            cpu: m.usage.map_or(1, |u| count(u.cpu_millis) + 1),
+            mem: m
+                .usage
+                .map_or(1, |u| count(u.memory_bytes / (1024 * 1024)) + 2),
         }
     }
 
@@ -62,6 +73,8 @@ impl ColumnWidths {
             replicas: w.replicas.max(r.replicas),
             internal: w.internal.max(r.internal),
             external: w.external.max(r.external),
+            cpu: w.cpu.max(r.cpu),
+            mem: w.mem.max(r.mem),
         })
     }
 }
@@ -130,6 +143,11 @@ fn digits(n: i32) -> usize {
         .map_or(1, |d| d as usize + 1)
 }
 
+/// How many columns `n` takes in decimal.
+fn count(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |d| d as usize + 1)
+}
+
 /// The width `value` takes on screen, without building the string: this runs for every row of a
 /// table each time its rows change.
 fn display_width(value: &dyn fmt::Display) -> usize {
@@ -169,6 +187,7 @@ mod tests {
             internal_url: Some(format!("{name}.default")),
             external_url: None,
             external_source: None,
+            usage: None,
             ports: vec![],
             created: None,
             selector: Default::default(),
@@ -203,6 +222,8 @@ mod tests {
                 replicas: "10000000/1".len(),
                 internal: "INTERNAL-URL".len(),
                 external: "EXTERNAL-URL".len(),
+                cpu: "CPU".len(),
+                mem: "MEM".len(),
             }
         );
         // Everything new at once, and then nothing.

@@ -18,8 +18,9 @@ use super::namespaces::Namespaces;
 use super::pending::PendingRequests;
 use super::section::{KindState, SectionState};
 use super::store::{ObjectKind, Slim};
+use super::usage_reader::{self, UsageUpdate};
 use super::watch::{self, Failure, Update};
-use super::{RouteSources, Snapshot};
+use super::{Metrics, RouteSources, Snapshot};
 use crate::model::pod_wire::PodWire;
 use crate::model::{IngressInfo, Routes, Section, WorkloadInfo};
 
@@ -51,6 +52,8 @@ pub struct FeedConfig {
     pub project: Option<Result<GatewayFiles, String>>,
     /// The client's unanswered requests (`ClusterTarget::pending`), to notice a stalled server.
     pub pending: PendingRequests,
+    /// Read the metrics API for the CPU and MEM columns (the dashboard; `list -o wide`).
+    pub metrics: bool,
 }
 
 enum Message {
@@ -63,6 +66,10 @@ enum Message {
     Gateway {
         update: Update<GatewayFiles>,
         rv: Option<u64>,
+    },
+    Usage {
+        section: Section,
+        update: UsageUpdate,
     },
 }
 
@@ -80,6 +87,15 @@ pub fn spawn_feed(
     let mut tasks = Vec::new();
     for (section, namespace) in &sections {
         tasks.extend(spawn_section_watches(&client, *section, namespace, &tx));
+        if config.metrics {
+            let section = *section;
+            tasks.push(tokio::spawn(usage_reader::run(
+                client.clone(),
+                namespace.clone(),
+                move |update| Message::Usage { section, update },
+                tx.clone(),
+            )));
+        }
     }
     if config.project.is_none() {
         let api: Api<ConfigMap> = Api::namespaced(client.clone(), &config.namespaces.hasura);
@@ -93,9 +109,15 @@ pub fn spawn_feed(
         )));
     }
     drop(tx);
+    let mut custom = SectionState::new(Section::Custom, config.namespaces.user.clone());
+    let mut hasura = SectionState::new(Section::Hasura, config.namespaces.hasura.clone());
+    if config.metrics {
+        custom.metrics = Metrics::Reading;
+        hasura.metrics = Metrics::Reading;
+    }
     let mut feed = Feed {
-        custom: SectionState::new(Section::Custom, config.namespaces.user.clone()),
-        hasura: SectionState::new(Section::Hasura, config.namespaces.hasura.clone()),
+        custom,
+        hasura,
         gateway: config.project.clone().map(|p| p.ok()).unwrap_or(None),
         gateway_error: config
             .project
@@ -319,6 +341,21 @@ impl Feed {
                             .iter()
                             .any(|k| matches!(k, ObjectKind::Deployment | ObjectKind::StatefulSet));
                         state.store.set_workloads_forbidden(hidden);
+                    }
+                }
+            }
+            Message::Usage { section, update } => {
+                let state = self.section_mut(section);
+                match update {
+                    UsageUpdate::Read(pods) => {
+                        state.dirty |= state.store.set_usage(Some(pods));
+                        state.dirty |= state.metrics != Metrics::Served;
+                        state.metrics = Metrics::Served;
+                    }
+                    UsageUpdate::Unavailable => {
+                        state.store.set_usage(None);
+                        state.metrics = Metrics::Off;
+                        state.dirty = true;
                     }
                 }
             }

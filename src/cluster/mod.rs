@@ -10,6 +10,7 @@ mod namespaces;
 mod pending;
 mod section;
 mod store;
+mod usage_reader;
 mod watch;
 
 use std::sync::Arc;
@@ -57,6 +58,17 @@ impl WatchState {
     }
 }
 
+/// Whether a table has CPU and MEM figures (the metrics API, read every 15 s).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Metrics {
+    /// Not asked for, not served, or not readable: no columns.
+    #[default]
+    Off,
+    /// Asked for; the first answer has not come.
+    Reading,
+    Served,
+}
+
 /// One table's content.
 #[derive(Clone, Debug)]
 pub struct SectionView {
@@ -70,6 +82,7 @@ pub struct SectionView {
     /// What the table cannot show (`statefulsets: forbidden (postgres: status unknown)`), for
     /// the line under its title.
     pub notes: Vec<String>,
+    pub metrics: Metrics,
 }
 
 /// Every gateway route and Ingress the feed knows, shared between snapshots while unchanged.
@@ -112,6 +125,6 @@ impl Snapshot {
         self.routes_listed
             && [&self.custom, &self.hasura]
                 .iter()
-                .all(|s| s.state != WatchState::Syncing)
+                .all(|s| s.state != WatchState::Syncing && s.metrics != Metrics::Reading)
     }
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use super::store::{NamespaceStore, ObjectKind};
 use super::watch::Failure;
-use super::{Rows, SectionView, WatchState};
+use super::{Metrics, Rows, SectionView, WatchState};
 use crate::model::{Routes, Section, build_microservices, merge_rows};
 
 /// What the header says while requests wait unanswered.
@@ -29,6 +29,7 @@ pub(super) struct SectionState {
     pub(super) ever_synced: bool,
     pub(super) failing_since: Option<Instant>,
     pub(super) dirty: bool,
+    pub(super) metrics: Metrics,
 }
 
 impl SectionState {
@@ -45,6 +46,7 @@ impl SectionState {
             ever_synced: false,
             failing_since: None,
             dirty: true,
+            metrics: Metrics::Off,
         }
     }
 
@@ -210,6 +212,7 @@ impl SectionState {
                 self.notes()
             },
             state,
+            metrics: self.metrics,
         }
     }
 }

@@ -3,11 +3,13 @@
 //! event changed so that only those are built again.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::label_index::LabelIndex;
-use crate::model::fast_hash::FastSet;
+use crate::model::fast_hash::{FastMap, FastSet};
 use crate::model::{
-    IngressInfo, Labels, NamespaceObjects, PodInfo, ServiceInfo, WorkloadInfo, WorkloadKind,
+    IngressInfo, Labels, NamespaceObjects, PodInfo, PodUsage, ServiceInfo, WorkloadInfo,
+    WorkloadKind,
 };
 
 /// Which list of `NamespaceObjects` an object lives in.
@@ -227,6 +229,36 @@ impl NamespaceStore {
         }
     }
 
+    /// New CPU and memory figures by pod (None: no longer read): only the rows of pods whose
+    /// figures changed are built again.
+    /// Returns whether a row changed.
+    pub fn set_usage(&mut self, usage: Option<FastMap<String, PodUsage>>) -> bool {
+        let old = self.objects.usage.take();
+        let touched = match (&old, &usage) {
+            (None, None) => false,
+            (Some(_), None) | (None, Some(_)) => {
+                self.mark_all();
+                true
+            }
+            (Some(old), Some(new)) => {
+                let changed: Vec<&String> = new
+                    .iter()
+                    .filter(|(name, u)| old.get(*name) != Some(u))
+                    .map(|(name, _)| name)
+                    .chain(old.keys().filter(|name| !new.contains_key(*name)))
+                    .collect();
+                for name in &changed {
+                    if let Some(&at) = self.index.get(&(ObjectKind::Pod, (*name).clone())) {
+                        self.touch_rows_of(ObjectKind::Pod, at);
+                    }
+                }
+                !changed.is_empty()
+            }
+        };
+        self.objects.usage = usage.map(Arc::new);
+        touched
+    }
+
     pub fn clear(&mut self) {
         *self = NamespaceStore::default();
     }
@@ -237,6 +269,7 @@ impl NamespaceStore {
     pub fn subset(&self, names: &FastSet<String>) -> NamespaceObjects {
         let mut out = NamespaceObjects {
             workloads_forbidden: self.objects.workloads_forbidden,
+            usage: self.objects.usage.clone(),
             ..NamespaceObjects::default()
         };
         let mut pods: Vec<usize> = Vec::new();

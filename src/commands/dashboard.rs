@@ -128,5 +128,7 @@ pub fn feed_config(target: &ClusterTarget, global: &GlobalArgs) -> FeedConfig {
         kube_cluster_name: target.kube_cluster_name.clone(),
         project: global.project.as_deref().map(read_project),
         pending: target.pending.clone(),
+        // The tables' CPU and MEM, when the cluster serves the metrics API.
+        metrics: true,
     }
 }

@@ -33,7 +33,8 @@ async fn urls(target: &ClusterTarget, global: &GlobalArgs, namespace: &str, name
     if namespace != namespaces.hasura {
         namespaces.user = namespace.to_string();
     }
-    let Ok(snapshot) = super::list::settled_snapshot(target, global, namespaces).await else {
+    let Ok(snapshot) = super::list::settled_snapshot(target, global, namespaces, false).await
+    else {
         return Urls::default();
     };
     [&snapshot.custom, &snapshot.hasura]

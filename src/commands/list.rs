@@ -11,7 +11,9 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{GlobalArgs, ListArgs, OutputFormat};
-use crate::cluster::{FeedConfig, Namespaces, SectionView, Snapshot, WatchState, spawn_feed};
+use crate::cluster::{
+    FeedConfig, Metrics, Namespaces, SectionView, Snapshot, WatchState, spawn_feed,
+};
 use crate::config::ClusterTarget;
 use crate::model::{Microservice, Section, TargetPort};
 
@@ -34,7 +36,9 @@ pub async fn run(
     {
         namespaces.user = ns.clone();
     }
-    let snapshot = settled_snapshot(&target, global, namespaces).await?;
+    // CPU and MEM are `-o wide` columns: only then is the metrics API read.
+    let wide = matches!(args.output, OutputFormat::Wide);
+    let snapshot = settled_snapshot(&target, global, namespaces, wide).await?;
     let sections: Vec<&SectionView> = match wanted {
         None => vec![&snapshot.custom, &snapshot.hasura],
         Some(ns) if ns == snapshot.hasura.namespace => vec![&snapshot.hasura],
@@ -78,15 +82,18 @@ pub async fn run(
     Ok(())
 }
 
-/// The first snapshot in which both namespaces (`namespaces`) have synced or failed.
+/// The first snapshot in which both namespaces (`namespaces`) have synced or failed, and with
+/// `metrics` the metrics API has answered.
 pub(crate) async fn settled_snapshot(
     target: &ClusterTarget,
     global: &GlobalArgs,
     namespaces: Namespaces,
+    metrics: bool,
 ) -> anyhow::Result<Arc<Snapshot>> {
     let stop = CancellationToken::new();
     let config = FeedConfig {
         namespaces,
+        metrics,
         ..super::dashboard::feed_config(target, global)
     };
     let mut snapshots = spawn_feed(target.client.clone(), config, stop.clone());
@@ -143,20 +150,22 @@ fn render_tables(sections: &[&SectionView], wide: bool) -> String {
         }
         out.push_str(&format!("{}:\n", section.section.heading()));
         let mut header = vec!["NAME", "STATUS", "INTERNAL-URL", "EXTERNAL-URL"];
+        // CPU and MEM only when the cluster serves the metrics API, as `kubectl top` needs.
+        let usage = wide && section.metrics == Metrics::Served;
         if wide {
-            header = vec![
-                "NAME",
-                "STATUS",
-                "REPLICAS",
-                "INTERNAL-URL",
-                "EXTERNAL-URL",
-                "PORTS",
-                "AGE",
-            ];
+            header = vec!["NAME", "STATUS", "REPLICAS"];
+            if usage {
+                header.extend(["CPU", "MEM"]);
+            }
+            header.extend(["INTERNAL-URL", "EXTERNAL-URL", "PORTS", "AGE"]);
         }
         let mut rows = vec![header.into_iter().map(String::from).collect::<Vec<_>>()];
         for m in section.rows.iter() {
-            rows.push(if wide { wide_row(m) } else { plain_row(m) });
+            rows.push(if wide {
+                wide_row(m, usage)
+            } else {
+                plain_row(m)
+            });
         }
         out.push_str(&tabulate(&rows));
     }
@@ -172,16 +181,19 @@ fn plain_row(m: &Microservice) -> Vec<String> {
     ]
 }
 
-fn wide_row(m: &Microservice) -> Vec<String> {
-    vec![
-        m.name.clone(),
-        m.status.to_string(),
-        m.replicas(),
+fn wide_row(m: &Microservice, usage: bool) -> Vec<String> {
+    let mut row = vec![m.name.clone(), m.status.to_string(), m.replicas()];
+    if usage {
+        let (cpu, mem) = m.usage_text();
+        row.extend([cpu, mem]);
+    }
+    row.extend([
         m.internal_url_wide().unwrap_or_default(),
         m.external_url.clone().unwrap_or_default(),
         ports_text(m),
         m.created.map(age).unwrap_or_else(|| "-".to_string()),
-    ]
+    ]);
+    row
 }
 
 /// `80->http/TCP,443->8443/TCP`: service port, then where it goes in the pod.

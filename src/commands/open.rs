@@ -16,7 +16,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let namespace = target.namespaces(global).resolve(&args.target.namespace);
     let snapshot =
-        super::list::settled_snapshot(&target, global, target.namespaces(global)).await?;
+        super::list::settled_snapshot(&target, global, target.namespaces(global), false).await?;
     let Some(section) = [&snapshot.custom, &snapshot.hasura]
         .into_iter()
         .find(|s| s.namespace == namespace)

@@ -202,7 +202,7 @@ async fn read_metrics(
                     return;
                 }
             }
-            metrics::Answer::NotServed => return,
+            metrics::Answer::NotServed | metrics::Answer::Forbidden(_) => return,
             metrics::Answer::Failed(why) => tracing::debug!("metrics: {why}"),
         }
     }

@@ -153,6 +153,7 @@ mod tests {
             internal_url: Some("data.hasura".into()),
             external_url: external.map(str::to_string),
             external_source: source,
+            usage: None,
             ports: Vec::new(),
             created: None,
             selector: Default::default(),

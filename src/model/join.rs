@@ -13,7 +13,7 @@ use super::fast_hash::{self, FastMap, FastSet, hash_strs};
 
 use super::labels::Labels;
 use super::microservice::{Microservice, Section, UrlSource};
-use super::objects::{IngressInfo, IngressRuleInfo, PodInfo, ServiceInfo, WorkloadInfo};
+use super::objects::{IngressInfo, IngressRuleInfo, PodInfo, PodUsage, ServiceInfo, WorkloadInfo};
 use super::routes::Routes;
 use super::status::{Status, derive_status};
 
@@ -24,6 +24,8 @@ pub struct NamespaceObjects {
     pub services: Vec<ServiceInfo>,
     pub pods: Vec<PodInfo>,
     pub ingresses: Vec<IngressInfo>,
+    /// CPU and memory by pod name, when the metrics API has been read.
+    pub usage: Option<Arc<FastMap<String, PodUsage>>>,
     /// A workload kind may not be listed: a Service without a visible workload may still have
     /// one, so its status is unknown rather than "No workload".
     pub workloads_forbidden: bool,
@@ -193,6 +195,20 @@ impl UrlSources<'_> {
     }
 }
 
+/// The pods' CPU and memory added up; None when none of them has figures (not running, or
+/// not scraped yet), which the tables show as `-`, as `kubectl top` leaves such pods out.
+fn summed(usage: &FastMap<String, PodUsage>, pods: &[&PodInfo]) -> Option<PodUsage> {
+    pods.iter()
+        .filter_map(|p| usage.get(&p.name))
+        .fold(None, |sum: Option<PodUsage>, u| {
+            let sum = sum.unwrap_or_default();
+            Some(PodUsage {
+                cpu_millis: sum.cpu_millis + u.cpu_millis,
+                memory_bytes: sum.memory_bytes + u.memory_bytes,
+            })
+        })
+}
+
 /// What a row is made from: a workload (with its Service, if any) or a lone Service.
 enum Source<'a> {
     Workload(&'a WorkloadInfo, Option<&'a ServiceInfo>),
@@ -274,6 +290,7 @@ pub fn build_microservices(
                         pods.select_into(&w.namespace, &w.selector, &mut matched);
                         derive_status(w, &matched)
                     },
+                    usage: objs.usage.as_deref().and_then(|u| summed(u, &matched)),
                     ready: w.ready,
                     desired: w.desired,
                     internal_url: service.map(internal_url),
@@ -301,6 +318,7 @@ pub fn build_microservices(
                     internal_url: Some(internal_url(s)),
                     external_source: external.as_ref().map(|(_, source)| *source),
                     external_url: external.map(|(url, _)| url),
+                    usage: None,
                     ports: s.ports.clone(),
                     created: s.created,
                     selector: s.selector.clone(),

@@ -94,6 +94,7 @@ fn seed_cluster_rows() {
         pods: vec![pod("my-app-7d9f-abcde", "default", "my-app")],
         ingresses: vec![],
         workloads_forbidden: false,
+        usage: None,
     };
     let custom = build_microservices(Section::Custom, &user, Some(&routes));
     assert_eq!(
@@ -148,6 +149,7 @@ fn seed_cluster_rows() {
             .collect(),
         ingresses: vec![],
         workloads_forbidden: false,
+        usage: None,
     };
     let rows = build_microservices(Section::Hasura, &hasura, Some(&routes));
     let ext = |n: &str| s(&format!("http://{n}.gram29.hasura-app.io"));
@@ -236,6 +238,7 @@ fn web_url(annotation: bool, route: bool, ing: Option<IngressInfo>, lb: bool) ->
         ingresses: ing.into_iter().collect(),
         pods: vec![],
         workloads_forbidden: false,
+        usage: None,
     };
     let rows = build_microservices(Section::Custom, &objs, route.then_some(&routes));
     rows[0].external_url.clone()

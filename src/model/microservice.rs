@@ -3,7 +3,7 @@
 use std::fmt;
 
 use super::labels::Labels;
-use super::objects::{ServicePortInfo, Timestamp, WorkloadKind};
+use super::objects::{PodUsage, ServicePortInfo, Timestamp, WorkloadKind};
 use super::status::Status;
 
 /// Which table a row belongs to: the user's namespace or the Hasura platform's.
@@ -64,6 +64,9 @@ pub struct Microservice {
     pub external_url: Option<String>,
     /// Which source gave `external_url`.
     pub external_source: Option<UrlSource>,
+    /// CPU and memory summed over the pods, when the cluster serves the metrics API and some
+    /// pod has figures.
+    pub usage: Option<PodUsage>,
     /// The Service's ports; empty when there is no Service.
     pub ports: Vec<ServicePortInfo>,
     /// When the workload (or, without one, the Service) was created.
@@ -81,6 +84,17 @@ impl Microservice {
             Some(p) => format!("{base}:{}", p.port),
             None => base.clone(),
         })
+    }
+
+    /// CPU and MEM as `kubectl top` prints them (`12m`, `49Mi`); `-` when no pod has figures.
+    pub fn usage_text(&self) -> (String, String) {
+        match self.usage {
+            Some(u) => (
+                crate::metrics::cpu_text(u.cpu_millis),
+                crate::metrics::memory_text(u.memory_bytes),
+            ),
+            None => ("-".into(), "-".into()),
+        }
     }
 
     /// The REPLICAS column, `ready/desired`; `-` when there is no workload to count.
@@ -109,6 +123,7 @@ mod tests {
             internal_url: Some("postgres.hasura".into()),
             external_url: None,
             external_source: None,
+            usage: None,
             ports: vec![
                 ServicePortInfo {
                     name: Some("pg".into()),

@@ -18,8 +18,8 @@ pub use join::{NamespaceObjects, build_microservices, merge_rows};
 pub use labels::Labels;
 pub use microservice::{Microservice, Section, UrlSource};
 pub use objects::{
-    ContainerInfo, IngressInfo, IngressRuleInfo, PodInfo, ServiceInfo, ServicePortInfo, TargetPort,
-    Timestamp, WorkloadInfo, WorkloadKind,
+    ContainerInfo, IngressInfo, IngressRuleInfo, PodInfo, PodUsage, ServiceInfo, ServicePortInfo,
+    TargetPort, Timestamp, WorkloadInfo, WorkloadKind,
 };
 pub use routes::{
     ClusterVars, MAX_CONFIG_BYTES, RouteEntry, Routes, RoutesError, parse_gateway_config,

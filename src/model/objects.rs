@@ -95,6 +95,13 @@ pub struct PodInfo {
     pub created: Option<Timestamp>,
 }
 
+/// CPU and memory from the metrics API: one pod's, or a row's summed over its pods.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PodUsage {
+    pub cpu_millis: u64,
+    pub memory_bytes: u64,
+}
+
 /// A container's current state, when it is not simply running.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ContainerInfo {

@@ -1,7 +1,8 @@
 //! A microservice table: its title line, column header and the rows in view (only those are
 //! built). On a narrow terminal columns are dropped, never NAME: NAME, STATUS and INTERNAL-URL
 //! always show; then, as width allows, a forward's FORWARD (in its short form), EXTERNAL-URL,
-//! and REPLICAS. A FORWARD that does not fit whole is cut with `…`.
+//! REPLICAS, and, when the cluster serves the metrics API, CPU and MEM (the first to go). A
+//! FORWARD that does not fit whole is cut with `…`.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -24,6 +25,8 @@ enum Column {
     Name,
     Status,
     Replicas,
+    Cpu,
+    Mem,
     Internal,
     External,
     Forward,
@@ -33,8 +36,14 @@ enum Column {
 const MIN_CUT_FORWARD: u16 = 8;
 
 /// The columns that fit `width`, in display order, with their widths. `forward` is the FORWARD
-/// column's width, when the table has a forward to show.
-fn columns_for(width: u16, w: &ColumnWidths, forward: Option<usize>) -> Vec<(Column, u16)> {
+/// column's width, when the table has a forward to show; `usage` says the table has CPU and
+/// MEM figures.
+fn columns_for(
+    width: u16,
+    w: &ColumnWidths,
+    forward: Option<usize>,
+    usage: bool,
+) -> Vec<(Column, u16)> {
     let total = |cols: &[(Column, u16)]| -> u32 {
         cols.iter().map(|(_, w)| u32::from(*w)).sum::<u32>()
             + u32::from(SPACING) * (cols.len() as u32).saturating_sub(1)
@@ -48,6 +57,8 @@ fn columns_for(width: u16, w: &ColumnWidths, forward: Option<usize>) -> Vec<(Col
         forward.map(|f| (Column::Forward, f as u16)),
         Some((Column::External, w.external as u16)),
         Some((Column::Replicas, w.replicas as u16)),
+        usage.then_some((Column::Cpu, w.cpu as u16)),
+        usage.then_some((Column::Mem, w.mem as u16)),
     ];
     for candidate in optional.into_iter().flatten() {
         chosen.push(candidate);
@@ -80,6 +91,8 @@ fn title(column: Column) -> &'static str {
         Column::Internal => widths::INTERNAL_URL,
         Column::External => widths::EXTERNAL_URL,
         Column::Forward => "FORWARD",
+        Column::Cpu => widths::CPU,
+        Column::Mem => widths::MEM,
     }
 }
 
@@ -107,6 +120,8 @@ fn cell<'a>(column: Column, width: u16, m: &'a Microservice, app: &App, color: b
         Column::Replicas => Cell::from(m.replicas()),
         Column::Internal => Cell::from(m.internal_url.as_deref().unwrap_or("")),
         Column::External => Cell::from(m.external_url.as_deref().unwrap_or("")),
+        Column::Cpu => Cell::from(m.usage_text().0),
+        Column::Mem => Cell::from(m.usage_text().1),
     }
 }
 
@@ -193,7 +208,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, section: Section) {
         .map(|(_, f)| f.compact().width().min(48))
         .max()
         .map(|w| w.max("FORWARD".len()));
-    let columns = columns_for(body.width, &table.widths, forward_width);
+    let usage = view.metrics == crate::cluster::Metrics::Served;
+    let columns = columns_for(body.width, &table.widths, forward_width, usage);
     let selection = app.selection(section);
     let viewport = layout::viewport(area.height, has_notes);
     let rows_style = if view.stale {
@@ -252,16 +268,44 @@ mod tests {
             replicas: 8,
             internal: 20,
             external: 37,
+            cpu: 4,
+            mem: 4,
         };
-        let names = |width, forward| {
-            columns_for(width, &w, forward)
+        let columns = |width, forward, usage| {
+            columns_for(width, &w, forward, usage)
                 .into_iter()
                 .map(|(c, _)| title(c))
                 .collect::<Vec<_>>()
         };
+        let names = |width, forward| columns(width, forward, false);
         let all = ["NAME", "STATUS", "REPLICAS", "INTERNAL-URL", "EXTERNAL-URL"];
         assert_eq!(names(200, None), all);
         assert_eq!(names(93, None), all);
+        // CPU and MEM sit after REPLICAS and are the first to go.
+        assert_eq!(
+            columns(105, None, true),
+            [
+                "NAME",
+                "STATUS",
+                "REPLICAS",
+                "CPU",
+                "MEM",
+                "INTERNAL-URL",
+                "EXTERNAL-URL"
+            ]
+        );
+        assert_eq!(
+            columns(104, None, true),
+            [
+                "NAME",
+                "STATUS",
+                "REPLICAS",
+                "CPU",
+                "INTERNAL-URL",
+                "EXTERNAL-URL"
+            ]
+        );
+        assert_eq!(columns(98, None, true), all);
         assert_eq!(
             names(92, None),
             ["NAME", "STATUS", "INTERNAL-URL", "EXTERNAL-URL"]
@@ -286,7 +330,7 @@ mod tests {
             ["NAME", "STATUS", "REPLICAS", "INTERNAL-URL", "FORWARD"]
         );
         // Too narrow for the whole forward: it is cut to the room left.
-        let cut = columns_for(60, &w, Some(21));
+        let cut = columns_for(60, &w, Some(21), false);
         assert_eq!(cut.last(), Some(&(Column::Forward, 14)), "{cut:?}");
         assert_eq!(cut.len(), 4, "REPLICAS made way: {cut:?}");
         assert_eq!(names(50, Some(21)), ["NAME", "STATUS", "INTERNAL-URL"]);
