@@ -483,3 +483,157 @@ async fn describe_explains_every_route_to_the_microservice() {
     assert_eq!(routes[2]["ingress"], "data-web");
     demo.shutdown().await;
 }
+
+/// events.k8s.io/v1 serves the same Events as core/v1, in that group's shape: kubectl lists
+/// them, selects by `regarding.name` (and refuses the core spelling there, as the API server
+/// does), and watches them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_k8s_io_serves_the_same_events_in_its_shape() {
+    let (demo, kubeconfig, _dir) = common::demo_with_kubeconfig(crash_looping()).await;
+    demo.faults()
+        .set_pod_fault("hasura", "data", Some(PodFault::CrashLoopBackOff))
+        .unwrap();
+    let pod = common::eventually("data's BackOff event", WAIT, || async {
+        let (_, out, _) = kubectl(
+            &kubeconfig,
+            &[
+                "get",
+                "events",
+                "-n",
+                "hasura",
+                "--field-selector",
+                "reason=BackOff",
+                "--no-headers",
+            ],
+        )
+        .await;
+        out.split_whitespace()
+            .find_map(|w| w.strip_prefix("pod/"))
+            .map(str::to_string)
+    })
+    .await;
+
+    let (code, table, err) = kubectl(
+        &kubeconfig,
+        &["get", "events.v1.events.k8s.io", "-n", "hasura"],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        table.contains("BackOff") && table.contains(&format!("pod/{pod}")),
+        "{table}"
+    );
+
+    let selector = format!("regarding.name={pod}");
+    let (code, json, err) = kubectl(
+        &kubeconfig,
+        &[
+            "get",
+            "events.events.k8s.io",
+            "-n",
+            "hasura",
+            "--field-selector",
+            &selector,
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let list: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let items = list["items"].as_array().unwrap();
+    assert!(!items.is_empty(), "{json}");
+    for event in items {
+        assert_eq!(event["apiVersion"], "events.k8s.io/v1", "{event}");
+        assert_eq!(event["regarding"]["name"], pod.as_str(), "{event}");
+        assert!(event.get("involvedObject").is_none(), "{event}");
+    }
+    let backoff = items
+        .iter()
+        .find(|e| e["reason"] == "BackOff")
+        .expect("a BackOff event");
+    assert!(
+        backoff["note"]
+            .as_str()
+            .unwrap()
+            .contains("Back-off restarting failed container"),
+        "{backoff}"
+    );
+    assert_eq!(
+        backoff["deprecatedSource"]["component"], "kubelet",
+        "{backoff}"
+    );
+    // The same objects as core/v1's, by name.
+    let core_selector = format!("involvedObject.name={pod}");
+    let (_, core_names, _) = kubectl(
+        &kubeconfig,
+        &[
+            "get",
+            "events",
+            "-n",
+            "hasura",
+            "--field-selector",
+            &core_selector,
+            "-o",
+            "name",
+        ],
+    )
+    .await;
+    let core_names: Vec<&str> = core_names
+        .lines()
+        .filter_map(|l| l.rsplit('/').next())
+        .collect();
+    for event in items {
+        let name = event["metadata"]["name"].as_str().unwrap();
+        assert!(core_names.contains(&name), "{name} not in {core_names:?}");
+    }
+
+    let (code, _, err) = kubectl(
+        &kubeconfig,
+        &[
+            "get",
+            "events.events.k8s.io",
+            "-n",
+            "hasura",
+            "--field-selector",
+            &core_selector,
+        ],
+    )
+    .await;
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("field label not supported: involvedObject.name"),
+        "{err}"
+    );
+
+    // A watch sees the BackOff count move, in the events.k8s.io shape.
+    let mut watch = tokio::process::Command::new(common::kubectl())
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .args([
+            "get",
+            "events.events.k8s.io",
+            "-n",
+            "hasura",
+            "--watch-only",
+            "--field-selector",
+            &selector,
+            "-o",
+            "jsonpath={.apiVersion} {.regarding.name} {.reason}{\"\\n\"}",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines =
+        tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(watch.stdout.take().unwrap()));
+    let line = tokio::time::timeout(WAIT, lines.next_line())
+        .await
+        .expect("a watch event in time")
+        .unwrap()
+        .expect("a line");
+    assert_eq!(line, format!("events.k8s.io/v1 {pod} BackOff"));
+    let _ = watch.kill().await;
+    demo.shutdown().await;
+}

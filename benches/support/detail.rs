@@ -49,10 +49,23 @@ pub async fn measure(demo: &DemoProcess, dashboard: &Dashboard, idle_secs: u64) 
         std::thread::sleep(Duration::from_millis(2));
     }
     let to_complete = started.elapsed();
-    // Let the watches settle (their initial lists are done when the view is complete).
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    // Less the admin count request itself.
-    let requests_to_open = demo.requests().await.saturating_sub(requests0 + 1);
+    // The view is complete when every list is read; each watch follows its list at once.
+    // Count until the requests stop: two readings 100 ms apart that differ only by the second
+    // reading itself (the demo counts a request as it arrives).
+    let quiet_deadline = Instant::now() + Duration::from_secs(10);
+    let mut readings = 1;
+    let mut last = demo.requests().await;
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = demo.requests().await;
+        readings += 1;
+        let quiet = now == last + 1;
+        last = now;
+        if quiet || Instant::now() > quiet_deadline {
+            break;
+        }
+    }
+    let requests_to_open = (last - requests0).saturating_sub(readings);
 
     let (cpu0, frames0, requests0) = (
         dashboard.cpu_time(),

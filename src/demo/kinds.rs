@@ -15,6 +15,9 @@ pub enum Kind {
     EndpointSlice,
     /// core/v1 Events, written by the demo's kubelet and controllers (`events`).
     Event,
+    /// events.k8s.io/v1 Events: the same stored objects as `Event`, in that group's shape
+    /// (`events_v1`).
+    EventV1,
     Role,
     RoleBinding,
     ClusterRole,
@@ -61,9 +64,14 @@ impl GroupVersion {
         group: "authentication.k8s.io",
         version: "v1",
     };
+    pub const EVENTS: GroupVersion = GroupVersion {
+        group: "events.k8s.io",
+        version: "v1",
+    };
     /// The groups listed under `/apis` (the core group lives under `/api`).
-    pub const NAMED_GROUPS: [GroupVersion; 6] = [
+    pub const NAMED_GROUPS: [GroupVersion; 7] = [
         Self::APPS,
+        Self::EVENTS,
         Self::NETWORKING,
         Self::DISCOVERY,
         Self::RBAC,
@@ -87,7 +95,7 @@ const SCALABLE_VERBS: &[&str] = &["get", "list", "patch", "update", "watch"];
 const CREATE_ONLY: &[&str] = &["create"];
 
 impl Kind {
-    pub const ALL: [Kind; 17] = [
+    pub const ALL: [Kind; 18] = [
         Kind::Namespace,
         Kind::Pod,
         Kind::Service,
@@ -98,6 +106,7 @@ impl Kind {
         Kind::Ingress,
         Kind::EndpointSlice,
         Kind::Event,
+        Kind::EventV1,
         Kind::Role,
         Kind::RoleBinding,
         Kind::ClusterRole,
@@ -112,6 +121,7 @@ impl Kind {
             Kind::Deployment | Kind::StatefulSet => GroupVersion::APPS,
             Kind::Ingress => GroupVersion::NETWORKING,
             Kind::EndpointSlice => GroupVersion::DISCOVERY,
+            Kind::EventV1 => GroupVersion::EVENTS,
             Kind::Role | Kind::RoleBinding | Kind::ClusterRole | Kind::ClusterRoleBinding => {
                 GroupVersion::RBAC
             }
@@ -120,6 +130,16 @@ impl Kind {
             }
             Kind::SelfSubjectReview => GroupVersion::AUTHENTICATION,
             _ => GroupVersion::CORE,
+        }
+    }
+
+    /// The kind its objects are stored as: events.k8s.io/v1 Events are core/v1 Events, one
+    /// storage for both as in the API server (`pkg/registry/events/rest` serves the core
+    /// event storage, converting on the way).
+    pub fn stored_as(self) -> Kind {
+        match self {
+            Kind::EventV1 => Kind::Event,
+            other => other,
         }
     }
 
@@ -142,7 +162,7 @@ impl Kind {
             Kind::StatefulSet => "StatefulSet",
             Kind::Ingress => "Ingress",
             Kind::EndpointSlice => "EndpointSlice",
-            Kind::Event => "Event",
+            Kind::Event | Kind::EventV1 => "Event",
             Kind::Role => "Role",
             Kind::RoleBinding => "RoleBinding",
             Kind::ClusterRole => "ClusterRole",
@@ -164,7 +184,7 @@ impl Kind {
             Kind::StatefulSet => "statefulsets",
             Kind::Ingress => "ingresses",
             Kind::EndpointSlice => "endpointslices",
-            Kind::Event => "events",
+            Kind::Event | Kind::EventV1 => "events",
             Kind::Role => "roles",
             Kind::RoleBinding => "rolebindings",
             Kind::ClusterRole => "clusterroles",
@@ -189,7 +209,7 @@ impl Kind {
             Kind::Deployment => &["deploy"],
             Kind::StatefulSet => &["sts"],
             Kind::Ingress => &["ing"],
-            Kind::Event => &["ev"],
+            Kind::Event | Kind::EventV1 => &["ev"],
             _ => &[],
         }
     }

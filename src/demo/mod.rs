@@ -16,6 +16,7 @@ pub mod credential_plugin;
 mod defaults;
 mod endpoints;
 mod events;
+mod events_v1;
 mod faults;
 mod history;
 mod http_echo;

@@ -3,6 +3,8 @@
 
 use serde_json::Value;
 
+use super::kinds::Kind;
+
 #[derive(Debug, Clone, PartialEq)]
 enum Requirement {
     Equals(String, String),
@@ -34,12 +36,37 @@ impl Selector {
     /// on the fields the API server supports for the kind).
     pub fn from_query(
         query: &std::collections::HashMap<String, String>,
-        events: bool,
+        kind: Kind,
     ) -> Result<(Selector, Selector), String> {
         let labels = Selector::parse(query.get("labelSelector").map_or("", String::as_str))?;
-        let fields = Selector::parse(query.get("fieldSelector").map_or("", String::as_str))?;
-        fields.check_fields(events)?;
+        let mut fields = Selector::parse(query.get("fieldSelector").map_or("", String::as_str))?;
+        if kind == Kind::EventV1 {
+            fields = fields.rename_keys(super::events_v1::core_field_label)?;
+        }
+        fields.check_fields(kind.stored_as() == Kind::Event)?;
         Ok((labels, fields))
+    }
+
+    /// The same selector with each key renamed by `rename` (which refuses a key with an
+    /// error).
+    pub fn rename_keys(
+        self,
+        rename: impl Fn(&str) -> Result<String, String>,
+    ) -> Result<Selector, String> {
+        self.0
+            .into_iter()
+            .map(|req| {
+                Ok(match req {
+                    Requirement::Equals(k, v) => Requirement::Equals(rename(&k)?, v),
+                    Requirement::NotEquals(k, v) => Requirement::NotEquals(rename(&k)?, v),
+                    Requirement::In(k, v) => Requirement::In(rename(&k)?, v),
+                    Requirement::NotIn(k, v) => Requirement::NotIn(rename(&k)?, v),
+                    Requirement::Exists(k) => Requirement::Exists(rename(&k)?),
+                    Requirement::NotExists(k) => Requirement::NotExists(rename(&k)?),
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()
+            .map(Selector)
     }
 
     /// The value `key` must equal (`key=value` or `key==value`), if the selector says so.

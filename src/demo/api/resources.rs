@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::json;
 
+use super::super::events_v1;
 use super::super::identity::Identity;
 use super::super::kinds::{GroupVersion, Kind};
 use super::super::selector::Selector;
@@ -259,8 +260,7 @@ fn list(
     query: &HashMap<String, String>,
     as_table: bool,
 ) -> Result<Response, ApiError> {
-    let (labels, fields) =
-        Selector::from_query(query, kind == Kind::Event).map_err(ApiError::bad_request)?;
+    let (labels, fields) = Selector::from_query(query, kind).map_err(ApiError::bad_request)?;
     let limit = match query.get("limit").map(|l| l.parse::<usize>()) {
         Some(Ok(0)) | None => MAX_PAGE,
         Some(Ok(n)) => n,
@@ -289,7 +289,7 @@ fn list(
     };
     let page = state
         .store
-        .list(kind, namespace, narrow, after, limit, |o| {
+        .list(kind.stored_as(), namespace, narrow, after, limit, |o| {
             labels.matches_labels(o) && fields.matches_fields(o)
         });
     // A continued list reports the version its first page was read at.
@@ -305,7 +305,7 @@ fn list(
     };
     if as_table {
         let value = table::table(
-            kind,
+            kind.stored_as(),
             items.iter().map(|o| &**o),
             rv,
             continue_token.as_deref(),
@@ -333,7 +333,10 @@ fn list(
             body.push(b',');
         }
         // Writing a Value into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut body, &**item);
+        let _ = match kind {
+            Kind::EventV1 => serde_json::to_writer(&mut body, &events_v1::from_core(item)),
+            _ => serde_json::to_writer(&mut body, &**item),
+        };
     }
     body.extend_from_slice(b"]}");
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
@@ -348,11 +351,14 @@ fn get_one(
 ) -> Result<Response, ApiError> {
     let object = state
         .store
-        .get(kind, namespace, name)
+        .get(kind.stored_as(), namespace, name)
         .ok_or_else(|| ApiError::not_found(kind.plural(), name))?;
+    if kind == Kind::EventV1 && !as_table {
+        return Ok(json_response(&events_v1::from_core(&object)));
+    }
     if as_table {
         return Ok(json_response(&table::table(
-            kind,
+            kind.stored_as(),
             [&*object],
             state.store.current_rv(),
             None,

@@ -77,7 +77,7 @@ pub fn columns(kind: Kind) -> Vec<Value> {
             s("Age"),
         ],
         // printers.go `AddHandlers`, eventColumnDefinitions.
-        Kind::Event => vec![
+        Kind::Event | Kind::EventV1 => vec![
             s("Last Seen"),
             s("Type"),
             s("Reason"),
@@ -289,7 +289,7 @@ fn cells(kind: Kind, o: &Value) -> Vec<Value> {
                 age,
             ]
         }
-        Kind::Event => {
+        Kind::Event | Kind::EventV1 => {
             // printers.go `printEvent`: Last Seen from lastTimestamp (else First Seen), First
             // Seen from firstTimestamp (else eventTime), Count 0 shown as 1, Object as
             // `kind/name` in lower case.

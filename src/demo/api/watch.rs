@@ -24,7 +24,10 @@ const BOOKMARK_INTERVAL: Duration = Duration::from_secs(30);
 const STREAM_BUFFER: usize = 256;
 
 struct Filter {
+    /// The stored kind the changes are of.
     kind: Kind,
+    /// The kind asked for (events.k8s.io/v1 Events are stored as core ones).
+    shown_as: Kind,
     namespace: Option<String>,
     labels: Selector,
     fields: Selector,
@@ -49,8 +52,7 @@ pub fn respond(
     query: &HashMap<String, String>,
     as_table: bool,
 ) -> Result<Response, ApiError> {
-    let (labels, fields) =
-        Selector::from_query(query, kind == Kind::Event).map_err(ApiError::bad_request)?;
+    let (labels, fields) = Selector::from_query(query, kind).map_err(ApiError::bad_request)?;
     let since = match query.get("resourceVersion").map(String::as_str) {
         None | Some("") | Some("0") => None,
         Some(rv) => Some(
@@ -66,13 +68,14 @@ pub fn respond(
         .get("allowWatchBookmarks")
         .is_some_and(|b| b == "true");
     let filter = Filter {
-        kind,
+        kind: kind.stored_as(),
+        shown_as: kind,
         namespace,
         labels,
         fields,
     };
     let (tx, rx) = mpsc::channel::<Bytes>(STREAM_BUFFER);
-    match state.store.watch(kind, since) {
+    match state.store.watch(kind.stored_as(), since) {
         Ok(start) => {
             tokio::spawn(stream_changes(
                 state.clone(),
@@ -132,6 +135,8 @@ async fn stream_changes(
             let t = table::table(change.kind, [&*change.object], change.rv, None, first_table);
             first_table = false;
             t
+        } else if filter.shown_as == Kind::EventV1 {
+            super::super::events_v1::from_core(&change.object)
         } else {
             (*change.object).clone()
         };
