@@ -132,6 +132,9 @@ fn list_sections_wide_and_json() {
             "NAME",
             "STATUS",
             "REPLICAS",
+            // The demo cluster serves metrics.k8s.io, as a cluster with metrics-server does.
+            "CPU",
+            "MEM",
             "INTERNAL-URL",
             "EXTERNAL-URL",
             "PORTS",
@@ -139,9 +142,12 @@ fn list_sections_wide_and_json() {
         ]
     );
     let postgres = wide.lines().find(|l| l.starts_with("postgres ")).unwrap();
+    let cells: Vec<&str> = postgres.split_whitespace().collect();
     assert!(
         postgres.contains("postgres.hasura:5432")
-            && postgres.contains("1/1")
+            && cells[2] == "1/1"
+            && cells[3].ends_with('m')
+            && cells[4].ends_with("Mi")
             && postgres.contains("5432->pg/TCP"),
         "{postgres}"
     );
