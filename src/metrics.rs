@@ -19,10 +19,10 @@ pub struct Usage {
     pub containers: Vec<(String, u64, u64)>,
 }
 
-/// What asking gave.
-pub enum Answer {
+/// What asking gave, with `T` the figures.
+pub enum Answer<T = BTreeMap<String, Usage>> {
     /// Usage by pod name.
-    Pods(BTreeMap<String, Usage>),
+    Pods(T),
     /// The cluster has no metrics API (404): do not ask again.
     NotServed,
     /// These credentials may not read it (403): do not ask again either.
@@ -33,6 +33,19 @@ pub enum Answer {
 
 /// The pods' metrics in `namespace` matching `selector` (every pod's when it is empty).
 pub async fn read(client: &kube::Client, namespace: &str, selector: &str) -> Answer {
+    match read_text(client, namespace, selector).await {
+        Answer::Pods(text) => match serde_json::from_str::<ListWire>(&text) {
+            Ok(list) => Answer::Pods(usage_by_pod(list)),
+            Err(e) => Answer::Failed(e.to_string()),
+        },
+        Answer::NotServed => Answer::NotServed,
+        Answer::Forbidden(why) => Answer::Forbidden(why),
+        Answer::Failed(why) => Answer::Failed(why),
+    }
+}
+
+/// The PodMetricsList as text, for a caller that parses it its own way.
+pub async fn read_text(client: &kube::Client, namespace: &str, selector: &str) -> Answer<String> {
     let mut path = format!("/apis/metrics.k8s.io/v1beta1/namespaces/{namespace}/pods");
     if !selector.is_empty() {
         path.push_str(&format!("?labelSelector={}", form_urlencoded(selector)));
@@ -41,8 +54,8 @@ pub async fn read(client: &kube::Client, namespace: &str, selector: &str) -> Ans
         Ok(request) => request,
         Err(e) => return Answer::Failed(e.to_string()),
     };
-    match client.request::<ListWire>(request).await {
-        Ok(list) => Answer::Pods(usage_by_pod(list)),
+    match client.request_text(request).await {
+        Ok(text) => Answer::Pods(text),
         Err(kube::Error::Api(status)) if status.code == 404 => Answer::NotServed,
         Err(kube::Error::Api(status)) if status.code == 403 => Answer::Forbidden(status.message),
         Err(e) => Answer::Failed(e.to_string()),
@@ -101,13 +114,15 @@ fn usage_by_pod(list: ListWire) -> BTreeMap<String, Usage> {
     let mut pods = BTreeMap::new();
     for item in list.items {
         let mut usage = Usage::default();
+        let mut nanos = 0.0;
         for c in item.containers {
-            let cpu = cpu_millis(&c.usage.cpu);
+            let cpu = cpu_nanos(&c.usage.cpu);
             let memory = bytes(&c.usage.memory);
-            usage.cpu_millis += cpu;
+            nanos += cpu;
             usage.memory_bytes += memory;
-            usage.containers.push((c.name, cpu, memory));
+            usage.containers.push((c.name, millis(cpu), memory));
         }
+        usage.cpu_millis = millis(nanos);
         pods.insert(item.metadata.name, usage);
     }
     pods
@@ -115,16 +130,26 @@ fn usage_by_pod(list: ListWire) -> BTreeMap<String, Usage> {
 
 /// A CPU quantity in millicores, rounded up as `kubectl top` rounds it (`12345678n` is 13m).
 pub fn cpu_millis(quantity: &str) -> u64 {
+    millis(cpu_nanos(quantity))
+}
+
+/// Nanocores rounded up to millicores: `kubectl top pods` adds the containers' quantities
+/// exactly and rounds the sum (`Quantity.MilliValue`), so sums are kept in nanocores.
+pub fn millis(nanos: f64) -> u64 {
+    (nanos / 1e6).ceil() as u64
+}
+
+/// A CPU quantity in nanocores.
+pub fn cpu_nanos(quantity: &str) -> f64 {
     let (number, unit) = split(quantity);
-    let nanos = match unit {
+    match unit {
         "n" => number,
         "u" => number * 1e3,
         "m" => number * 1e6,
         "" => number * 1e9,
         "k" => number * 1e12,
         _ => 0.0,
-    };
-    (nanos / 1e6).ceil() as u64
+    }
 }
 
 /// A memory quantity in bytes (`Ki`, `Mi`, `Gi`, `k`, `M`, `G` or none).
@@ -176,6 +201,7 @@ mod tests {
         let usage = &usage_by_pod(serde_json::from_value(list).unwrap())["p"];
         assert_eq!(
             (usage.cpu_millis, usage.memory_bytes / (1024 * 1024)),
+            // 13,345,678n together, rounded up once, as kubectl top does.
             (14, 25)
         );
     }

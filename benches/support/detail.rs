@@ -50,22 +50,20 @@ pub async fn measure(demo: &DemoProcess, dashboard: &Dashboard, idle_secs: u64) 
     }
     let to_complete = started.elapsed();
     // The view is complete when every list is read; each watch follows its list at once.
-    // Count until the requests stop: two readings 100 ms apart that differ only by the second
-    // reading itself (the demo counts a request as it arrives).
+    // Count until the requests stop: two readings 100 ms apart alike (the admin path's own
+    // requests are not counted).
     let quiet_deadline = Instant::now() + Duration::from_secs(10);
-    let mut readings = 1;
     let mut last = demo.requests().await;
     loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let now = demo.requests().await;
-        readings += 1;
-        let quiet = now == last + 1;
+        let quiet = now == last;
         last = now;
         if quiet || Instant::now() > quiet_deadline {
             break;
         }
     }
-    let requests_to_open = (last - requests0).saturating_sub(readings);
+    let requests_to_open = last - requests0;
 
     let (cpu0, frames0, requests0) = (
         dashboard.cpu_time(),
@@ -78,7 +76,7 @@ pub async fn measure(demo: &DemoProcess, dashboard: &Dashboard, idle_secs: u64) 
         requests_to_open,
         idle_cpu: dashboard.cpu_time() - cpu0,
         idle_frames: dashboard.frames().len() - frames0,
-        idle_requests: (demo.requests().await - requests0).saturating_sub(1),
+        idle_requests: demo.requests().await - requests0,
         idle_secs,
     };
     tmux.send(&["Escape"]);

@@ -85,13 +85,21 @@ pub fn spawn_feed(
         (Section::Hasura, config.namespaces.hasura.clone()),
     ];
     let mut tasks = Vec::new();
+    let mut custom = SectionState::new(Section::Custom, config.namespaces.user.clone());
+    let mut hasura = SectionState::new(Section::Hasura, config.namespaces.hasura.clone());
     for (section, namespace) in &sections {
         tasks.extend(spawn_section_watches(&client, *section, namespace, &tx));
         if config.metrics {
             let section = *section;
+            let state = match section {
+                Section::Custom => &mut custom,
+                Section::Hasura => &mut hasura,
+            };
+            state.metrics = Metrics::Reading;
             tasks.push(tokio::spawn(usage_reader::run(
                 client.clone(),
                 namespace.clone(),
+                state.listed.subscribe(),
                 move |update| Message::Usage { section, update },
                 tx.clone(),
             )));
@@ -109,12 +117,6 @@ pub fn spawn_feed(
         )));
     }
     drop(tx);
-    let mut custom = SectionState::new(Section::Custom, config.namespaces.user.clone());
-    let mut hasura = SectionState::new(Section::Hasura, config.namespaces.hasura.clone());
-    if config.metrics {
-        custom.metrics = Metrics::Reading;
-        hasura.metrics = Metrics::Reading;
-    }
     let mut feed = Feed {
         custom,
         hasura,
@@ -419,6 +421,9 @@ impl Feed {
     fn snapshot(&mut self) -> Snapshot {
         for state in [&mut self.custom, &mut self.hasura] {
             let listed = state.kinds.values().all(|k| *k != KindState::Syncing);
+            if listed && !*state.listed.borrow() {
+                state.listed.send_replace(true);
+            }
             if state.dirty && listed {
                 state.rebuild_rows(self.routes.as_deref());
                 if state.kinds.values().all(|k| *k == KindState::Synced) {

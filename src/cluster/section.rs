@@ -30,6 +30,9 @@ pub(super) struct SectionState {
     pub(super) failing_since: Option<Instant>,
     pub(super) dirty: bool,
     pub(super) metrics: Metrics,
+    /// Every kind has been listed once (or failed): the metrics reading waits for it, so
+    /// the first figures do not compete with the first lists for the cores.
+    pub(super) listed: tokio::sync::watch::Sender<bool>,
 }
 
 impl SectionState {
@@ -47,6 +50,7 @@ impl SectionState {
             failing_since: None,
             dirty: true,
             metrics: Metrics::Off,
+            listed: tokio::sync::watch::Sender::new(false),
         }
     }
 
