@@ -48,6 +48,7 @@ pub struct Jobs {
     logs: Option<LogsJob>,
     /// The detail view's follower: its latest account, and how to stop it.
     detail: Option<(watch::Receiver<Detail>, CancellationToken)>,
+    tables_shown: Option<watch::Sender<bool>>,
     store: Option<ForwardStore>,
     /// The last save error shown, so a failing disk is reported once, not every second.
     save_error: Option<String>,
@@ -67,6 +68,7 @@ impl Jobs {
             shells,
             logs: None,
             detail: None,
+            tables_shown: None,
             store,
             save_error: None,
         }
@@ -79,8 +81,24 @@ impl Jobs {
         self
     }
 
+    /// Says to the feed whether the tables are on screen (a full-screen pane hides them), so
+    /// their CPU and MEM are read only while shown.
+    pub fn with_tables_shown(mut self, shown: watch::Sender<bool>) -> Self {
+        self.tables_shown = Some(shown);
+        self
+    }
+
     /// Runs an effect; returns what `update` should hear of it.
     pub fn run(&mut self, effect: Effect, forwards: &mut ForwardManager) -> Option<Action> {
+        let answer = self.run_effect(effect, forwards);
+        if let Some(shown) = &self.tables_shown {
+            let now = self.logs.is_none() && self.detail.is_none();
+            shown.send_if_modified(|was| std::mem::replace(was, now) != now);
+        }
+        answer
+    }
+
+    fn run_effect(&mut self, effect: Effect, forwards: &mut ForwardManager) -> Option<Action> {
         match effect {
             Effect::ToggleForward(spec) => {
                 forwards.toggle(spec);

@@ -44,6 +44,24 @@ pub async fn read(client: &kube::Client, namespace: &str, selector: &str) -> Ans
     }
 }
 
+/// The PodMetricsList as a stream of bytes, for a caller that parses it as it arrives.
+pub async fn read_stream(
+    client: &kube::Client,
+    namespace: &str,
+) -> Answer<impl futures::AsyncBufRead + Unpin + Send + use<>> {
+    let path = format!("/apis/metrics.k8s.io/v1beta1/namespaces/{namespace}/pods");
+    let request = match http::Request::get(path).body(Vec::new()) {
+        Ok(request) => request,
+        Err(e) => return Answer::Failed(e.to_string()),
+    };
+    match client.request_stream(request).await {
+        Ok(stream) => Answer::Pods(Box::pin(stream)),
+        Err(kube::Error::Api(status)) if status.code == 404 => Answer::NotServed,
+        Err(kube::Error::Api(status)) if status.code == 403 => Answer::Forbidden(status.message),
+        Err(e) => Answer::Failed(e.to_string()),
+    }
+}
+
 /// The PodMetricsList as text, for a caller that parses it its own way.
 pub async fn read_text(client: &kube::Client, namespace: &str, selector: &str) -> Answer<String> {
     let mut path = format!("/apis/metrics.k8s.io/v1beta1/namespaces/{namespace}/pods");

@@ -40,6 +40,7 @@ async fn feed(
         project: project.map(read_project),
         pending: target.pending.clone(),
         metrics: false,
+        tables_shown: None,
     };
     (spawn_feed(target.client, config, stop.clone()), stop)
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hasura_tui::cluster::Namespaces;
-use hasura_tui::cluster::{FeedConfig, Snapshot, WatchState, spawn_feed};
+use hasura_tui::cluster::{FeedConfig, Metrics, Snapshot, WatchState, spawn_feed};
 use hasura_tui::config::connect_yaml;
 use hasura_tui::demo::{DemoCluster, PodFault};
 use hasura_tui::model::Status;
@@ -15,6 +15,15 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 async fn feed_for(demo: &DemoCluster) -> (watch::Receiver<Arc<Snapshot>>, CancellationToken) {
+    feed_with(demo, false, None).await
+}
+
+/// A feed that reads the metrics API (`metrics`), with the tables shown while `shown` says so.
+async fn feed_with(
+    demo: &DemoCluster,
+    metrics: bool,
+    shown: Option<watch::Receiver<bool>>,
+) -> (watch::Receiver<Arc<Snapshot>>, CancellationToken) {
     let target = connect_yaml(&demo.kubeconfig_yaml(), "demo", None)
         .await
         .unwrap();
@@ -29,7 +38,8 @@ async fn feed_for(demo: &DemoCluster) -> (watch::Receiver<Arc<Snapshot>>, Cancel
         kube_cluster_name: target.kube_cluster_name.clone(),
         project: None,
         pending: target.pending.clone(),
-        metrics: false,
+        metrics,
+        tables_shown: shown,
     };
     (spawn_feed(target.client, config, stop.clone()), stop)
 }
@@ -364,4 +374,45 @@ async fn a_stalled_api_server_is_reported_then_resyncs_when_it_answers_again() {
     .await;
     assert!(!s.hasura.stale);
     assert_eq!(s.hasura.rows.len(), 10);
+}
+
+/// CPU and MEM are read only while the tables are on screen: hidden (the detail or logs pane
+/// covers them), the feed syncs but asks the metrics API nothing; shown, the rows get their
+/// pods' figures, summed.
+#[tokio::test]
+async fn metrics_are_read_only_while_the_tables_show() {
+    let demo = common::start_demo().await;
+    let (shown_tx, shown) = watch::channel(false);
+    let (mut rx, stop) = feed_with(&demo, true, Some(shown)).await;
+    wait_for(&mut rx, "both tables synced", |s| {
+        s.custom.state == WatchState::Synced && s.hasura.state == WatchState::Synced
+    })
+    .await;
+    let lists = demo.faults().request_counts().list;
+    // Half a second in which a read would have happened at once (the first tick is due).
+    let until = tokio::time::Instant::now() + Duration::from_millis(500);
+    while tokio::time::Instant::now() < until {
+        let s = rx.borrow().clone();
+        assert_eq!(s.hasura.metrics, Metrics::Reading, "read while hidden");
+        assert_eq!(
+            demo.faults().request_counts().list,
+            lists,
+            "a list while hidden"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    shown_tx.send_replace(true);
+    let s = wait_for(&mut rx, "figures in both tables", |s| {
+        s.custom.metrics == Metrics::Served && s.hasura.metrics == Metrics::Served
+    })
+    .await;
+    let data = row(&s, true, "data").expect("data's row");
+    let usage = data.usage.expect("data's figures");
+    // Two containers of 1m and 24Mi each at rest (the demo's metrics).
+    assert_eq!(
+        (usage.cpu_millis, usage.memory_bytes),
+        (2, 48 * 1024 * 1024)
+    );
+    stop.cancel();
+    demo.shutdown().await;
 }

@@ -253,6 +253,7 @@ async fn feed(yaml: &str) -> (watch::Receiver<Arc<Snapshot>>, CancellationToken)
         project: None,
         pending: target.pending.clone(),
         metrics: false,
+        tables_shown: None,
     };
     (spawn_feed(target.client, config, stop.clone()), stop)
 }

@@ -54,6 +54,8 @@ pub struct FeedConfig {
     pub pending: PendingRequests,
     /// Read the metrics API for the CPU and MEM columns (the dashboard; `list -o wide`).
     pub metrics: bool,
+    /// Whether the tables are on screen (None: always); their figures are read only then.
+    pub tables_shown: Option<tokio_watch::Receiver<bool>>,
 }
 
 enum Message {
@@ -100,6 +102,7 @@ pub fn spawn_feed(
                 client.clone(),
                 namespace.clone(),
                 state.listed.subscribe(),
+                config.tables_shown.clone(),
                 move |update| Message::Usage { section, update },
                 tx.clone(),
             )));

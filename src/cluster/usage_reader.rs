@@ -1,11 +1,14 @@
 //! The tables' CPU and MEM: a namespace's PodMetrics read once per `metrics::INTERVAL` (the
 //! metrics API cannot be watched; metrics-server's own resolution is 15 s), only when the
-//! feed is asked for them. A cluster without the API (404), or credentials that may not read
-//! it (403), end the reading at the first answer: nothing more is asked.
+//! feed is asked for them and only while the tables are on screen. A cluster without the API
+//! (404), or credentials that may not read it (403), end the reading at the first answer:
+//! nothing more is asked.
 
 use std::borrow::Cow;
+use std::fmt;
 
 use serde::Deserialize;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use tokio::sync::{mpsc, watch};
 
 use crate::metrics::{self, Answer};
@@ -27,6 +30,7 @@ pub async fn run<M>(
     client: kube::Client,
     namespace: String,
     mut listed: watch::Receiver<bool>,
+    mut shown: Option<watch::Receiver<bool>>,
     wrap: impl Fn(UsageUpdate) -> M,
     tx: mpsc::Sender<M>,
 ) {
@@ -38,8 +42,15 @@ pub async fn run<M>(
     let mut ever_read = false;
     loop {
         tick.tick().await;
-        let update = match metrics::read_text(&client, &namespace, "").await {
-            Answer::Pods(text) => match sums(&text) {
+        // Hidden behind a full-screen pane: nothing is read until the tables show again (the
+        // tick missed meanwhile fires at once then, so the figures are fresh on return).
+        if let Some(shown) = &mut shown
+            && shown.wait_for(|shown| *shown).await.is_err()
+        {
+            return;
+        }
+        let update = match metrics::read_stream(&client, &namespace).await {
+            Answer::Pods(stream) => match parse_on_blocking_thread(stream).await {
                 Ok(pods) => {
                     ever_read = true;
                     UsageUpdate::Read(pods)
@@ -79,65 +90,108 @@ pub async fn run<M>(
     }
 }
 
-/// A PodMetricsList as this reader needs it: pod names and quantities borrowed from the text
-/// (a namespace of 10,000 pods is a few MiB every 15 s; copying each string out of it cost
-/// more CPU and memory than the whole table's rebuild).
-#[derive(Deserialize)]
-struct ListRef<'a> {
-    #[serde(borrow, default)]
-    items: Vec<PodRef<'a>>,
+/// Parses the stream on a blocking thread (serde_json reads synchronously).
+async fn parse_on_blocking_thread(
+    stream: impl futures::AsyncRead + Unpin + Send + 'static,
+) -> Result<FastMap<String, PodUsage>, String> {
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || sums(Blocking(stream, handle)))
+        .await
+        .map_err(|e| e.to_string())?
 }
 
-#[derive(Deserialize)]
-struct PodRef<'a> {
-    #[serde(borrow)]
-    metadata: MetaRef<'a>,
-    #[serde(borrow, default)]
-    containers: Vec<ContainerRef<'a>>,
+/// Each pod's CPU and memory, summed over its containers, parsed as the list arrives: a
+/// namespace of 10,000 pods is a few MiB every 15 s, and holding it whole (kube's
+/// `request_text` copies it twice on the way) raised the dashboard's peak memory by about
+/// 15 MiB at N=5,000. Only the map is kept.
+fn sums(reader: impl std::io::Read) -> Result<FastMap<String, PodUsage>, String> {
+    let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::new(reader));
+    let list = SumsList::deserialize(&mut de).map_err(|e| e.to_string())?;
+    Ok(list.0)
 }
 
-#[derive(Deserialize)]
-struct MetaRef<'a> {
-    #[serde(borrow)]
-    name: Cow<'a, str>,
-}
+/// The list's `items`, summed into the map one pod at a time.
+struct SumsList(FastMap<String, PodUsage>);
 
-#[derive(Deserialize)]
-struct ContainerRef<'a> {
-    #[serde(borrow)]
-    usage: UsageRef<'a>,
-}
-
-#[derive(Deserialize)]
-struct UsageRef<'a> {
-    #[serde(borrow, default)]
-    cpu: Cow<'a, str>,
-    #[serde(borrow, default)]
-    memory: Cow<'a, str>,
-}
-
-/// Each pod's CPU and memory, summed over its containers.
-fn sums(text: &str) -> Result<FastMap<String, PodUsage>, String> {
-    let list: ListRef<'_> = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    let mut out = FastMap::default();
-    out.reserve(list.items.len());
-    for pod in list.items {
-        let nanos: f64 = pod
-            .containers
-            .iter()
-            .map(|c| metrics::cpu_nanos(&c.usage.cpu))
-            .sum();
-        let usage = PodUsage {
-            cpu_millis: metrics::millis(nanos),
-            memory_bytes: pod
-                .containers
-                .iter()
-                .map(|c| metrics::bytes(&c.usage.memory))
-                .sum(),
-        };
-        out.insert(pod.metadata.name.into_owned(), usage);
+impl<'de> Deserialize<'de> for SumsList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ListVisitor;
+        impl<'de> Visitor<'de> for ListVisitor {
+            type Value = SumsList;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a PodMetricsList")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SumsList, A::Error> {
+                let mut pods = SumsList(FastMap::default());
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    if key == "items" {
+                        pods = map.next_value::<SumsList>()?;
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(pods)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<SumsList, A::Error> {
+                let mut pods = FastMap::default();
+                while let Some(pod) = seq.next_element::<PodOwned>()? {
+                    let nanos: f64 = pod
+                        .containers
+                        .iter()
+                        .map(|c| metrics::cpu_nanos(&c.usage.cpu))
+                        .sum();
+                    let usage = PodUsage {
+                        cpu_millis: metrics::millis(nanos),
+                        memory_bytes: pod
+                            .containers
+                            .iter()
+                            .map(|c| metrics::bytes(&c.usage.memory))
+                            .sum(),
+                    };
+                    pods.insert(pod.metadata.name, usage);
+                }
+                Ok(SumsList(pods))
+            }
+        }
+        // The list is a map; its `items` a sequence: one visitor for both.
+        d.deserialize_any(ListVisitor)
     }
-    Ok(out)
+}
+
+#[derive(Deserialize)]
+struct PodOwned {
+    metadata: MetaOwned,
+    #[serde(default)]
+    containers: Vec<ContainerOwned>,
+}
+
+#[derive(Deserialize)]
+struct MetaOwned {
+    #[serde(default)]
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct ContainerOwned {
+    usage: UsageOwned,
+}
+
+#[derive(Deserialize)]
+struct UsageOwned {
+    #[serde(default)]
+    cpu: String,
+    #[serde(default)]
+    memory: String,
+}
+
+/// A blocking reader of an async stream, for serde_json's reader on a blocking thread.
+struct Blocking<R>(R, tokio::runtime::Handle);
+
+impl<R: futures::AsyncRead + Unpin> std::io::Read for Blocking<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use futures::AsyncReadExt;
+        self.1.block_on(self.0.read(buf))
+    }
 }
 
 #[cfg(test)]
@@ -150,7 +204,7 @@ mod tests {
             "timestamp":"2026-11-30T10:00:00Z","window":"15s","containers":[
             {"name":"a","usage":{"cpu":"1000000n","memory":"24Mi"}},
             {"name":"b","usage":{"cpu":"12345678n","memory":"1Mi"}}]}]}"#;
-        let pods = sums(text).unwrap();
+        let pods = sums(text.as_bytes()).unwrap();
         assert_eq!(
             pods["p"],
             PodUsage {

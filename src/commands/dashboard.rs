@@ -41,9 +41,13 @@ pub async fn run(
     restore: bool,
 ) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
+    let (tables_shown, shown) = tokio::sync::watch::channel(true);
     let snapshots = spawn_feed(
         target.client.clone(),
-        feed_config(&target, global),
+        FeedConfig {
+            tables_shown: Some(shown),
+            ..feed_config(&target, global)
+        },
         stop.clone(),
     );
     let namespaces = target.namespaces(global);
@@ -68,8 +72,9 @@ pub async fn run(
     }
     let mut forwards = ForwardManager::new(target.client.clone());
     let store = restore_forwards(&target.context, restore, &mut forwards, &mut app).await;
-    let mut jobs =
-        Jobs::new(target.client.clone(), store).with_actor(&target.context, global.read_only);
+    let mut jobs = Jobs::new(target.client.clone(), store)
+        .with_actor(&target.context, global.read_only)
+        .with_tables_shown(tables_shown);
     let inputs = tui::Inputs {
         snapshots,
         credentials: target.credentials.clone(),
@@ -130,5 +135,6 @@ pub fn feed_config(target: &ClusterTarget, global: &GlobalArgs) -> FeedConfig {
         pending: target.pending.clone(),
         // The tables' CPU and MEM, when the cluster serves the metrics API.
         metrics: true,
+        tables_shown: None,
     }
 }
