@@ -6,7 +6,8 @@
 //!
 //! Run: `cargo bench --bench report` (after `cargo bench --bench render` for the render rows;
 //! `cargo bench` runs both in that order). Knobs: BENCH_SCALES (default 1000,5000,20000),
-//! BENCH_IDLE_SECS (30), BENCH_STARTS (3, dashboard starts per scale), BENCH_CHURN_SECS (20), BENCH_CHURN_RATE (50), FORWARD_BENCH_MIB (1024),
+//! BENCH_IDLE_SECS (30), BENCH_STARTS (3, dashboard starts per scale), BENCH_DEMO_ARGS (more
+//! demo-cluster flags, e.g. `--no-metrics`), BENCH_CHURN_SECS (20), BENCH_CHURN_RATE (50), FORWARD_BENCH_MIB (1024),
 //! FORWARD_BENCH_CONNECTIONS (1000), FORWARD_BENCH_CONCURRENT (64), BENCH_PARTS (default
 //! `scales,forward,versus,stop,sign-in,wan,render`; `detail` alone is the detail view's figures
 //! without the scales): which groups of figures to measure).

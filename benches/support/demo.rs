@@ -21,6 +21,13 @@ impl DemoProcess {
         let mut child = Command::new(BIN)
             // The seed's microservices and N more, as every report before the Service shapes.
             .args(["demo-cluster", "--seed-only", "--scale", &scale.to_string()])
+            // BENCH_DEMO_ARGS: more demo-cluster flags, e.g. `--no-metrics` to measure the
+            // dashboard without the metrics API (no CPU and MEM columns).
+            .args(
+                std::env::var("BENCH_DEMO_ARGS")
+                    .unwrap_or_default()
+                    .split_whitespace(),
+            )
             .arg("--write-kubeconfig")
             .arg(&kubeconfig)
             .stdout(Stdio::piped())

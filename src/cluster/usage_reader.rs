@@ -135,18 +135,10 @@ impl<'de> Deserialize<'de> for SumsList {
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<SumsList, A::Error> {
                 let mut pods = FastMap::default();
                 while let Some(pod) = seq.next_element::<PodOwned>()? {
-                    let nanos: f64 = pod
-                        .containers
-                        .iter()
-                        .map(|c| metrics::cpu_nanos(&c.usage.cpu))
-                        .sum();
+                    let nanos: f64 = pod.containers.iter().map(|c| c.usage.cpu.0).sum();
                     let usage = PodUsage {
                         cpu_millis: metrics::millis(nanos),
-                        memory_bytes: pod
-                            .containers
-                            .iter()
-                            .map(|c| metrics::bytes(&c.usage.memory))
-                            .sum(),
+                        memory_bytes: pod.containers.iter().map(|c| c.usage.memory.0).sum(),
                     };
                     pods.insert(pod.metadata.name, usage);
                 }
@@ -176,12 +168,46 @@ struct ContainerOwned {
     usage: UsageOwned,
 }
 
+/// A container's quantities, read as numbers straight from the text (no string is kept).
 #[derive(Deserialize)]
 struct UsageOwned {
     #[serde(default)]
-    cpu: String,
+    cpu: Nanocores,
     #[serde(default)]
-    memory: String,
+    memory: Bytes,
+}
+
+#[derive(Default)]
+struct Nanocores(f64);
+
+#[derive(Default)]
+struct Bytes(u64);
+
+impl<'de> Deserialize<'de> for Nanocores {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(QuantityVisitor(metrics::cpu_nanos))
+            .map(Nanocores)
+    }
+}
+
+impl<'de> Deserialize<'de> for Bytes {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(QuantityVisitor(metrics::bytes))
+            .map(Bytes)
+    }
+}
+
+/// Reads a quantity from the text as it goes by, without allocating it.
+struct QuantityVisitor<F>(F);
+
+impl<'de, T, F: Fn(&str) -> T> Visitor<'de> for QuantityVisitor<F> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a quantity")
+    }
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<T, E> {
+        Ok((self.0)(text))
+    }
 }
 
 /// A blocking reader of an async stream, for serde_json's reader on a blocking thread.
