@@ -357,12 +357,16 @@ async fn kubectl_top_reads_cpu_that_follows_forwarded_traffic() {
             }
         })
     };
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let (busy, _) = top_of_data().await;
-    assert!(
-        busy > idle + 10,
-        "CPU of data: {idle}m idle, {busy}m with traffic"
-    );
+    // kubectl top's figure rises once a scrape covers a second or more of the traffic.
+    common::eventually(
+        "kubectl top: data's CPU rising with traffic",
+        WAIT,
+        || async {
+            let (busy, _) = top_of_data().await;
+            (busy > idle + 10).then_some(())
+        },
+    )
+    .await;
     let screen = tokio::task::spawn_blocking(move || {
         let screen = tmux.wait_for(
             "data's CPU rising in the table",
