@@ -317,6 +317,16 @@ pub struct PortForwardArgs {
     /// In gateway mode, let the client's own X-Hasura-* headers win (only missing ones are added).
     #[arg(long, requires = "as_role")]
     pub keep_client_headers: bool,
+
+    /// In gateway mode, append one JSON line per request to FILE (method, path, status, time,
+    /// sizes, role, user id); no bodies unless --log-bodies.
+    #[arg(long, value_name = "FILE", requires = "as_role")]
+    pub log_requests: Option<std::path::PathBuf>,
+
+    /// With --log-requests, also write each request's and response's headers and the first
+    /// 64 KiB of each body.
+    #[arg(long, requires = "log_requests")]
+    pub log_bodies: bool,
 }
 
 #[derive(Debug, Args)]

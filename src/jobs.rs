@@ -112,6 +112,11 @@ impl Jobs {
                 .set_gateway(&key, identity)
                 .err()
                 .map(|e| Action::Notify(e.to_string())),
+            Effect::Replay(key, seq, identity) => {
+                Some(Action::Notify(match forwards.replay(&key, seq, identity) {
+                    Ok(said) | Err(said) => said,
+                }))
+            }
             Effect::StartLogs {
                 session,
                 namespace,

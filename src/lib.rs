@@ -10,6 +10,7 @@ pub mod clipboard;
 pub mod cluster;
 pub mod commands;
 pub mod config;
+pub mod copy_as;
 pub mod crash;
 pub mod demo;
 pub mod detail;

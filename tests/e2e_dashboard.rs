@@ -274,6 +274,141 @@ fn a_cycles_gateway_headers_that_curl_sees_and_r_shows_the_requests() {
     assert_eq!(tmux.wait_exit(Duration::from_secs(10)), 0);
 }
 
+/// The JSON echo the pod sent back to a shell command (curl), without who answered it.
+fn echo_of(command: &str) -> serde_json::Value {
+    let output = std::process::Command::new("sh")
+        .args(["-c", command])
+        .output()
+        .expect("sh runs");
+    assert!(output.status.success(), "{command}: {output:?}");
+    let mut echo: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{command}: {e}: {output:?}"));
+    echo.as_object_mut().unwrap().remove("pod");
+    echo
+}
+
+#[test]
+fn r_inspects_a_request_replays_it_as_user_42_compares_and_copies_it_as_curl() {
+    let tmux = Tmux::start(&format!("{BIN} --demo"), 140, 40);
+    tmux.wait_for("the dashboard", Duration::from_secs(20), |s| {
+        s.contains("data.hasura") && s.contains("synced")
+    });
+    // tmux turns an application's OSC 52 into a paste buffer when set-clipboard is on.
+    assert!(
+        tmux.run(&["set-option", "-s", "set-clipboard", "on"])
+            .status
+            .success()
+    );
+    tmux.send(&["Tab"]);
+    tmux.send(&["j"]);
+    tmux.send(&["f"]);
+    let screen = tmux.wait_for("data's forward", Duration::from_secs(10), |s| {
+        forward_address(s, "data").is_some()
+    });
+    let data = forward_address(&screen, "data").unwrap();
+    tmux.send(&["a"]);
+    tmux.send(&["a"]);
+    tmux.wait_for("as admin", Duration::from_secs(5), |s| {
+        s.lines()
+            .any(|l| l.starts_with("data ") && l.contains(" admin "))
+    });
+    let post = format!(
+        "curl -sS --max-time 10 -H 'content-type: application/json' \
+         --data '{{\"type\":\"select\",\"args\":{{\"table\":\"article\"}}}}' \
+         http://{data}/v1/query"
+    );
+    let original = echo_of(&post);
+    assert_eq!(original["headers"]["x-hasura-role"], "admin");
+
+    // Enter: the request as the pod got it, the added headers marked, the body pretty-printed.
+    tmux.send(&["r"]);
+    tmux.wait_for("the request in the log", Duration::from_secs(5), |s| {
+        s.contains("requests: data.hasura") && s.contains("/v1/query")
+    });
+    tmux.send(&["Enter"]);
+    let inspected = tmux.wait_for("the inspector", Duration::from_secs(5), |s| {
+        s.contains("request headers")
+    });
+    assert!(inspected.contains("+ x-hasura-role: admin"), "{inspected}");
+    assert!(inspected.contains("+ x-hasura-user-id: 0"), "{inspected}");
+    assert!(
+        inspected.contains("  content-type: application/json"),
+        "{inspected}"
+    );
+    assert!(
+        inspected.contains("\"type\": \"select\","),
+        "pretty-printed: {inspected}"
+    );
+    assert!(inspected.contains("\"table\": \"article\""), "{inspected}");
+
+    // P: replayed as user 42; the log shows it beside the original, and = the difference.
+    tmux.send(&["P"]);
+    tmux.wait_for("the question", Duration::from_secs(5), |s| {
+        s.contains("replay as (role user-id")
+    });
+    tmux.type_text("user 42");
+    tmux.send(&["Enter"]);
+    tmux.escape();
+    tmux.wait_for("the replay in the log", Duration::from_secs(10), |s| {
+        s.contains("replay of #1 as user 42")
+    });
+    tmux.send(&["="]);
+    let compared = tmux.wait_for("the comparison", Duration::from_secs(5), |s| {
+        s.contains("response body: - #1  + #2")
+    });
+    assert!(compared.contains("admin 0"), "{compared}");
+    assert!(compared.contains("user 42"), "{compared}");
+    assert!(
+        compared.contains("-     \"x-hasura-role\": \"admin\","),
+        "{compared}"
+    );
+    assert!(
+        compared.contains("+     \"x-hasura-role\": \"user\","),
+        "the echo of the replay carries the role: {compared}"
+    );
+    assert!(
+        compared.contains("+     \"x-hasura-user-id\": \"42\""),
+        "and the user id: {compared}"
+    );
+
+    // y on the original: a curl command that gets the same echo as the original request.
+    tmux.escape();
+    tmux.send(&["j"]);
+    tmux.send(&["y"]);
+    tmux.wait_for("copied", Duration::from_secs(5), |s| {
+        s.contains("copied #1 as a curl command")
+    });
+    let command = String::from_utf8_lossy(&tmux.run(&["show-buffer"]).stdout).into_owned();
+    assert!(command.starts_with("curl "), "{command}");
+    assert_eq!(echo_of(&command), original, "{command}");
+
+    // Y on the row: the .env block of every forward.
+    tmux.escape();
+    tmux.wait_for("the log closed", Duration::from_secs(5), |s| {
+        !s.contains("requests: data.hasura")
+    });
+    tmux.send(&["Y"]);
+    let menu = tmux.wait_for("the copy menu", Duration::from_secs(5), |s| {
+        s.contains("copy from data")
+    });
+    assert!(menu.contains(&format!("http://{data}")), "{menu}");
+    let env = menu
+        .lines()
+        .find_map(|l| {
+            let at = l.find(".env of every forward")?;
+            l[..at].trim_end().rsplit(' ').next().map(str::to_string)
+        })
+        .expect("an .env entry");
+    tmux.send(&[&env]);
+    tmux.wait_for("copied", Duration::from_secs(5), |s| {
+        s.contains("copied .env of every forward")
+    });
+    let block = String::from_utf8_lossy(&tmux.run(&["show-buffer"]).stdout).into_owned();
+    assert_eq!(block, format!("DATA_URL=http://{data}\n"));
+    tmux.send(&["q"]);
+    assert_eq!(tmux.wait_exit(Duration::from_secs(10)), 0);
+}
+
 /// The value of `count` once it has held still for 300 ms (within 10 s).
 fn settled(count: &dyn Fn() -> usize) -> usize {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);

@@ -516,3 +516,213 @@ async fn requests_from_web_pages_get_no_identity() {
         .collect();
     assert_eq!(roles, [None, None, None, Some("admin".to_string())]);
 }
+
+/// POST `body` as JSON on the connection; the echo's JSON.
+async fn post_json(sender: &mut SendRequest<Body>, path: &str, body: &str) -> Value {
+    let request = hyper::Request::post(path)
+        .header("host", "localhost")
+        .header("content-type", "application/json")
+        .body(
+            http_body_util::Full::new(Bytes::from(body.to_string()))
+                .map_err(|never| match never {})
+                .boxed(),
+        )
+        .unwrap();
+    sender.ready().await.expect("connection ready");
+    let response = sender.send_request(request).await.expect("a response");
+    assert_eq!(response.status(), 200);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    serde_json::from_slice(&body).expect("the echo is JSON")
+}
+
+/// The echo of a request without who answered it (replays may reach the other pod).
+fn without_pod(mut echo: Value) -> Value {
+    echo.as_object_mut().unwrap().remove("pod");
+    echo
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_is_kept_replayed_as_another_identity_and_copied_as_a_curl_command() {
+    let demo = common::start_demo().await;
+    let (manager, addr) = forward(&demo, "data", Some(GatewayIdentity::admin())).await;
+    let key = ("hasura".to_string(), "data".to_string());
+    let query = r#"{"type":"select","args":{"table":"article","columns":["id"]}}"#;
+    let original = post_json(&mut connect(addr).await, "/v1/query?x=1", query).await;
+    assert_eq!(hasura_headers(&original).0, Some("admin"));
+
+    // What the log kept: the headers as the pod got them, the added ones named, both bodies.
+    let entry = manager.requests(&key).pop().expect("the request is logged");
+    let exchange = entry
+        .exchange
+        .clone()
+        .expect("gateway mode keeps the exchange");
+    assert_eq!(exchange.target, "/v1/query?x=1");
+    assert_eq!(exchange.request_body.head.as_ref(), query.as_bytes());
+    assert_eq!(
+        exchange.injected,
+        [
+            "x-hasura-role",
+            "x-hasura-user-id",
+            "x-hasura-allowed-roles"
+        ]
+    );
+    assert_eq!(exchange.request_header("x-hasura-role"), Some("admin"));
+    assert_eq!(
+        exchange.response_header("content-type"),
+        Some("application/json")
+    );
+    let kept: Value = serde_json::from_slice(&exchange.response_body.head).unwrap();
+    assert_eq!(
+        kept, original,
+        "the response body kept is the one the client got"
+    );
+
+    // Replayed as user 42: the pod sees that identity, and the replay is logged beside it.
+    let said = manager
+        .replay(&key, entry.seq, Some(GatewayIdentity::new("user", "42")))
+        .expect("replayable");
+    assert_eq!(said, format!("replaying #{} as user 42", entry.seq));
+    let replay = until("the replay in the log", || {
+        let replay = manager
+            .requests(&key)
+            .into_iter()
+            .find(|e| e.replay_of == Some(entry.seq))?;
+        replay.exchange.as_ref()?;
+        Some(replay)
+    })
+    .await;
+    assert_eq!(replay.status, Some(200));
+    assert_eq!(replay.role.as_deref(), Some("user"));
+    let echo: Value =
+        serde_json::from_slice(&replay.exchange.as_ref().unwrap().response_body.head).unwrap();
+    assert_eq!(
+        hasura_headers(&echo),
+        (Some("user"), Some("42"), Some("user")),
+        "{echo}"
+    );
+    assert_eq!(echo["body_bytes"], query.len(), "the body went again");
+    assert_eq!(echo["path"], "/v1/query?x=1");
+
+    // As it was: the same identity as the original.
+    manager.replay(&key, entry.seq, None).expect("replayable");
+    let again = until("the plain replay", || {
+        manager
+            .requests(&key)
+            .into_iter()
+            .find(|e| e.replay_of == Some(entry.seq) && e.role.as_deref() == Some("admin"))
+    })
+    .await;
+    let echo: Value =
+        serde_json::from_slice(&again.exchange.as_ref().unwrap().response_body.head).unwrap();
+    assert_eq!(without_pod(echo), without_pod(original.clone()));
+
+    // The curl command, run by a shell, gets the same echo as the original request.
+    let command = hasura_tui::copy_as::curl(&entry, addr).expect("copyable");
+    let output = tokio::process::Command::new("sh")
+        .args(["-c", &command])
+        .output()
+        .await
+        .expect("sh runs");
+    assert!(output.status.success(), "{command}: {output:?}");
+    let echo: Value = serde_json::from_slice(&output.stdout).expect("the echo");
+    assert_eq!(without_pod(echo), without_pod(original), "{command}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_requests_writes_one_json_line_per_request() {
+    let demo = common::start_demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    demo.write_kubeconfig(&kubeconfig).unwrap();
+    let (plain, with_bodies) = (
+        dir.path().join("plain.jsonl"),
+        dir.path().join("bodies.jsonl"),
+    );
+    let start = |file: &std::path::Path, bodies: bool| {
+        let mut command = tokio::process::Command::new(BIN);
+        command
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .args(["port-forward", "data", "-n", "hasura", "--local-port"])
+            .arg(free_port().to_string())
+            .args(["--as-role", "user", "--user-id", "7", "--log-requests"])
+            .arg(file)
+            .env("XDG_STATE_HOME", dir.path())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        if bodies {
+            command.arg("--log-bodies");
+        }
+        command.spawn().unwrap()
+    };
+    let mut logged = Vec::new();
+    for (file, bodies) in [(&plain, false), (&with_bodies, true)] {
+        let mut child = start(file, bodies);
+        let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        use tokio::io::AsyncBufReadExt;
+        stdout.read_line(&mut line).await.unwrap();
+        let addr: SocketAddr = line
+            .split_whitespace()
+            .nth(2)
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("an address in {line:?}"));
+        let mut conn = connect(addr).await;
+        get(&mut conn, "/v1/version", &[]).await;
+        post_json(&mut conn, "/v1/query", r#"{"type":"count"}"#).await;
+        let lines = until("two lines", || {
+            let text = std::fs::read_to_string(file).ok()?;
+            let lines: Vec<Value> = text
+                .lines()
+                .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+                .collect();
+            (lines.len() == 2).then_some(lines)
+        })
+        .await;
+        child.kill().await.unwrap();
+        logged.push(lines);
+    }
+    let (plain, bodies) = (&logged[0], &logged[1]);
+    assert_eq!(plain[0]["seq"], 1);
+    assert_eq!(plain[0]["method"], "GET");
+    assert_eq!(plain[0]["path"], "/v1/version");
+    assert_eq!(plain[0]["status"], 200);
+    assert_eq!(plain[0]["role"], "user");
+    assert_eq!(plain[0]["user_id"], "7");
+    assert_eq!(plain[0]["request_bytes"], 0);
+    assert!(plain[0]["response_bytes"].as_u64().unwrap() > 0);
+    assert!(plain[0]["time"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(plain[1]["method"], "POST");
+    assert_eq!(plain[1]["request_bytes"], 16);
+    assert!(plain[1].get("request").is_none(), "no bodies unless asked");
+    let request = &bodies[1]["request"];
+    assert_eq!(request["body"], r#"{"type":"count"}"#);
+    assert_eq!(request["body_cut"], false);
+    assert!(
+        request["added_headers"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("x-hasura-role"))
+    );
+    let echo: Value =
+        serde_json::from_str(bodies[1]["response"]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        hasura_headers(&echo),
+        (Some("user"), Some("7"), Some("user"))
+    );
+}
+
+/// Polls `check` until it gives a value, for 10 s at most.
+async fn until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no {what} within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

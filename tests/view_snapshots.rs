@@ -495,6 +495,10 @@ fn request_log_pane_and_gateway_notices() {
         role: Some(role.into()),
         complete: true,
         note: None,
+        at: std::time::SystemTime::UNIX_EPOCH,
+        user_id: Some("0".into()),
+        replay_of: None,
+        exchange: None,
     };
     app.update(Action::Requests(
         vec![
@@ -882,5 +886,149 @@ mod detail_view {
         assert!(app.detail.is_none());
         assert_eq!(app.effects, vec![Effect::StopDetail]);
         assert_eq!(app.selected().map(|m| m.name.as_str()), Some("data"));
+    }
+}
+
+/// A request with what gateway mode keeps of it.
+fn kept_request(seq: u64, role: &str, user: &str, replay_of: Option<u64>) -> RequestEntry {
+    use hasura_tui::forward::exchange::{BodyPreview, Exchange};
+    let response = format!(
+        r#"{{"role":"{role}","rows":{}}}"#,
+        if role == "admin" { 12 } else { 0 }
+    );
+    RequestEntry {
+        seq,
+        method: "POST".into(),
+        path: "/v1/query".into(),
+        status: Some(200),
+        duration: Duration::from_millis(2),
+        bytes: response.len() as u64,
+        role: Some(role.into()),
+        complete: true,
+        note: replay_of.map(|of| format!("replay of #{of} as {role} {user}")),
+        at: std::time::SystemTime::UNIX_EPOCH,
+        user_id: Some(user.into()),
+        replay_of,
+        exchange: Some(Arc::new(Exchange {
+            target: "/v1/query".into(),
+            request_headers: vec![
+                ("content-type".into(), "application/json".into()),
+                ("x-hasura-role".into(), role.into()),
+            ],
+            injected: vec!["x-hasura-role".into()],
+            request_body: BodyPreview {
+                head: bytes::Bytes::from_static(br#"{"type":"select"}"#),
+                total: 17,
+            },
+            response_headers: vec![("content-type".into(), "application/json".into())],
+            response_body: BodyPreview {
+                total: response.len() as u64,
+                head: bytes::Bytes::from(response),
+            },
+            bodies_dropped: false,
+        })),
+    }
+}
+
+#[test]
+fn request_log_inspects_asks_for_an_identity_replays_and_compares() {
+    use hasura_tui::app::{RequestView, RequestsAction as R};
+    let mut app = app(seed(), 120, 40, Instant::now());
+    app.update(Action::SwitchTable);
+    app.update(Action::Move(1));
+    let key: (String, String) = ("hasura".into(), "data".into());
+    let mut forwards = std::collections::BTreeMap::new();
+    forwards.insert(
+        key.clone(),
+        ForwardView {
+            gateway: Some(GatewayIdentity::admin()),
+            requests: 1,
+            ..forward_view(ForwardState::Active, Some(8080), StatsView::default())
+        },
+    );
+    app.update(Action::Forwards(forwards));
+    app.update(Action::ToggleRequestLog);
+    app.update(Action::Requests(
+        vec![kept_request(1, "admin", "0", None)],
+        1,
+    ));
+
+    app.update(Action::RequestLog(R::Inspect));
+    assert_eq!(
+        app.request_log.as_ref().unwrap().view,
+        RequestView::Inspect { seq: 1, scroll: 0 }
+    );
+    let screen = draw(&app);
+    assert!(screen.contains("+ x-hasura-role: admin"), "{screen}");
+    assert!(screen.contains("\"type\": \"select\""), "{screen}");
+
+    // `=` before any replay says how to make one.
+    app.update(Action::RequestLog(R::Compare));
+    assert_eq!(
+        app.flash.as_ref().map(|f| f.text.as_str()),
+        Some("#1 has no replay yet: p or P sends it again")
+    );
+    // P: a bad answer is refused, a good one becomes the effect and is offered next time.
+    app.update(Action::RequestLog(R::AskIdentity));
+    assert!(draw(&app).contains("replay as (role user-id"));
+    for c in "us@r 1".chars() {
+        app.update(Action::RequestLog(R::Input(c)));
+    }
+    app.update(Action::RequestLog(R::Submit));
+    assert!(app.effects.is_empty(), "an invalid role is not sent");
+    assert!(app.flash.as_ref().unwrap().text.contains("letters, digits"));
+    app.update(Action::RequestLog(R::Cancel));
+    app.update(Action::RequestLog(R::AskIdentity));
+    for c in "user 42".chars() {
+        app.update(Action::RequestLog(R::Input(c)));
+    }
+    app.update(Action::RequestLog(R::Submit));
+    assert_eq!(
+        app.effects.pop(),
+        Some(Effect::Replay(
+            key.clone(),
+            1,
+            Some(GatewayIdentity::new("user", "42"))
+        ))
+    );
+    app.update(Action::RequestLog(R::AskIdentity));
+    assert_eq!(
+        app.request_log.as_ref().unwrap().asking.as_deref(),
+        Some("user 42"),
+        "the last identity is offered first"
+    );
+    app.update(Action::RequestLog(R::Cancel));
+
+    // The replay arrives; `=` on the original compares the two.
+    app.update(Action::Requests(
+        vec![
+            kept_request(1, "admin", "0", None),
+            kept_request(2, "user", "42", Some(1)),
+        ],
+        2,
+    ));
+    app.update(Action::RequestLog(R::Compare));
+    assert_eq!(
+        app.request_log.as_ref().unwrap().view,
+        RequestView::Compare {
+            left: 1,
+            right: 2,
+            scroll: 0
+        }
+    );
+    let screen = draw(&app);
+    assert!(screen.contains("response body: - #1  + #2"), "{screen}");
+    assert!(screen.contains("-   \"rows\": 12"), "{screen}");
+    assert!(screen.contains("+   \"rows\": 0"), "{screen}");
+    // y copies it as curl through the forward's local port.
+    app.update(Action::RequestLog(R::CopyCurl));
+    match app.effects.pop() {
+        Some(Effect::Copy(command)) => {
+            assert!(
+                command.starts_with("curl -sS http://127.0.0.1:8080/v1/query"),
+                "{command}"
+            )
+        }
+        other => panic!("{other:?}"),
     }
 }

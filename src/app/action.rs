@@ -47,6 +47,12 @@ pub enum Action {
     ToggleRequestLog,
     /// The open request log's entries, and the forward's request count they reflect.
     Requests(Vec<RequestEntry>, u64),
+    /// A key in the open request log.
+    RequestLog(super::requests::RequestsAction),
+    /// `Y`: the copy-as menu of the selected microservice.
+    OpenCopyMenu,
+    /// A key in the copy-as menu.
+    CopyMenu(super::copy_menu::MenuAction),
     /// `l` and the logs pane's keys and lines.
     Logs(LogsAction),
     /// `o`: open the selected microservice's external URL.
@@ -89,6 +95,8 @@ pub enum Effect {
     StartForward(ForwardSpec),
     /// Gateway mode on (with this identity) or off for a running forward.
     SetGateway(ForwardKey, Option<GatewayIdentity>),
+    /// Send a logged request of a forward again, as it went out or as another identity.
+    Replay(ForwardKey, u64, Option<GatewayIdentity>),
     /// Follow a microservice's logs for pane `session` (replacing any follower).
     StartLogs {
         session: u64,

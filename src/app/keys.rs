@@ -21,13 +21,8 @@ pub fn action_for(app: &App, key: KeyEvent) -> Option<Action> {
             _ => None,
         };
     }
-    if app.request_log.is_some() {
-        return match key.code {
-            KeyCode::Esc | KeyCode::Char('r') | KeyCode::Char('q') => {
-                Some(Action::ToggleRequestLog)
-            }
-            _ => None,
-        };
+    if let Some(pane) = &app.request_log {
+        return super::requests::key(pane, key, ctrl);
     }
     if app.logs.is_some() {
         return super::verbs::logs_key(key);
@@ -47,6 +42,9 @@ pub fn action_for(app: &App, key: KeyEvent) -> Option<Action> {
             KeyCode::Char('?') => Some(Action::ToggleHelp),
             _ => None,
         };
+    }
+    if app.copy_menu.is_some() {
+        return super::copy_menu::key(key);
     }
     if app.pod_picker.is_some() {
         return match key.code {
@@ -104,6 +102,7 @@ pub fn action_for(app: &App, key: KeyEvent) -> Option<Action> {
         KeyCode::Char('l') => Action::Logs(super::LogsAction::Open),
         KeyCode::Char('o') => Action::OpenExternal,
         KeyCode::Char('y') => Action::CopyInternal,
+        KeyCode::Char('Y') => Action::OpenCopyMenu,
         KeyCode::Char('s') => Action::Shell,
         KeyCode::Char('d') => Action::OpenDetail,
         KeyCode::Char('R') => Action::Restart,
@@ -137,7 +136,10 @@ pub const HELP: &[(&str, &str)] = &[
         "a",
         "gateway headers on a forwarded HTTP row: off / anonymous / admin",
     ),
-    ("r", "request log of a forward in gateway mode; Esc closes"),
+    (
+        "r",
+        "request log (gateway mode): Enter inspect, p replay, P as role, = compare, y curl",
+    ),
     (
         "l",
         "logs of all its pods, following; j k PgUp PgDn g G scroll, c container, Esc back",
@@ -146,6 +148,10 @@ pub const HELP: &[(&str, &str)] = &[
     (
         "y",
         "copy its internal URL (OSC 52: works over ssh and in tmux)",
+    ),
+    (
+        "Y",
+        "copy as: internal, external or local URL, curl, psql, .env of every forward",
     ),
     (
         "d",

@@ -3,6 +3,7 @@
 
 mod action;
 mod changes;
+pub mod copy_menu;
 pub mod detail_pane;
 pub mod dialog;
 pub mod keys;
@@ -26,10 +27,11 @@ use crate::model::{Microservice, Section};
 
 pub use action::{Action, Effect};
 pub use changes::{Prompt, PromptKind};
+pub use copy_menu::CopyMenu;
 pub use detail_pane::DetailPane;
 pub use dialog::ForwardDialog;
 pub use logs_pane::LogsPane;
-pub use requests::RequestLogPane;
+pub use requests::{RequestLogPane, RequestView, RequestsAction};
 pub use selection::Selection;
 pub use shell::{PodPicker, ShellRequest};
 pub use tables::{Filter, TableView};
@@ -89,6 +91,10 @@ pub struct App {
     pub pod_picker: Option<PodPicker>,
     /// The `d` detail view, when open (it replaces the tables).
     pub detail: Option<DetailPane>,
+    /// The identity `P` last replayed a request as, offered first next time.
+    pub replay_identity: Option<GatewayIdentity>,
+    /// The `Y` menu, while it is open.
+    pub copy_menu: Option<CopyMenu>,
 }
 
 impl App {
@@ -126,6 +132,8 @@ impl App {
             read_only: false,
             pod_picker: None,
             detail: None,
+            replay_identity: None,
+            copy_menu: None,
         };
         app.refresh_views();
         app
@@ -258,6 +266,9 @@ impl App {
                 pane.entries = entries;
                 pane.seen = seen;
             }
+            Action::RequestLog(action) => return self.update_requests(action),
+            Action::OpenCopyMenu => return self.open_copy_menu(),
+            Action::CopyMenu(action) => return self.update_copy_menu(action),
             Action::Logs(action) => return self.update_logs(action),
             Action::OpenExternal => return self.open_external(),
             Action::CopyInternal => return self.copy_internal(),

@@ -31,6 +31,15 @@ pub async fn run(
     spec.pod = args.pod.clone();
     spec.gateway = gateway;
     let mut manager = ForwardManager::new(target.client.clone());
+    if let Some(path) = &args.log_requests {
+        let sink = crate::forward::request_file::sink(path, args.log_bodies).map_err(|e| {
+            UsageError(format!(
+                "--log-requests: cannot open {}: {e}",
+                path.display()
+            ))
+        })?;
+        manager = manager.with_request_sink(sink);
+    }
     let key = spec.key();
     manager.start(spec.clone());
     let Some(mut status) = manager.status(&key) else {

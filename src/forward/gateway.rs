@@ -13,6 +13,8 @@ use super::target::PortChoice;
 pub const ROLE: HeaderName = HeaderName::from_static("x-hasura-role");
 pub const USER_ID: HeaderName = HeaderName::from_static("x-hasura-user-id");
 pub const ALLOWED_ROLES: HeaderName = HeaderName::from_static("x-hasura-allowed-roles");
+/// The headers an identity puts on a request.
+pub const IDENTITY_HEADERS: [HeaderName; 3] = [ROLE, USER_ID, ALLOWED_ROLES];
 
 /// The identity a forward's requests carry.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
@@ -24,12 +24,13 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::connection::{self, ConnectionContext, NoUpstream, Upstream};
+use super::exchange::{self, Exchange, SharedTee, Tee};
 use super::gateway::{self, GatewayIdentity};
 use super::gateway_access;
 use super::request_log::{RequestEntry, RequestLog};
 use super::stats::Counted;
 
-type ProxyBody = BoxBody<Bytes, hyper::Error>;
+pub(super) type ProxyBody = BoxBody<Bytes, hyper::Error>;
 
 /// What a gateway-mode connection needs beyond a raw one.
 #[derive(Clone)]
@@ -41,7 +42,7 @@ pub struct GatewayContext {
 
 /// The state the per-request service shares within one connection.
 struct Shared {
-    sender: Mutex<SendRequest<Incoming>>,
+    sender: Mutex<SendRequest<ProxyBody>>,
     gateway: GatewayContext,
     /// Upgraded pipes: the connection (and its port-forward stream) lives until they end.
     pipes: TaskTracker,
@@ -122,10 +123,24 @@ async fn proxy(
     shared: Arc<Shared>,
 ) -> Result<Response<ProxyBody>, Infallible> {
     let started = Instant::now();
+    let at = SystemTime::now();
     let identity = shared.gateway.identity.borrow().clone();
-    let note = match identity {
+    let (note, injected) = match &identity {
         Some(identity) => match gateway_access::decide(shared.peer, req.headers()) {
-            gateway_access::Verdict::Apply => identity.apply(req.headers_mut()).note(),
+            gateway_access::Verdict::Apply => {
+                let had: Vec<bool> = gateway::IDENTITY_HEADERS
+                    .iter()
+                    .map(|n| req.headers().contains_key(n))
+                    .collect();
+                let note = identity.apply(req.headers_mut()).note();
+                let injected = gateway::IDENTITY_HEADERS
+                    .iter()
+                    .zip(had)
+                    .filter(|(_, had)| !identity.keep_client_headers || !had)
+                    .map(|(n, _)| n.as_str().to_string())
+                    .collect();
+                (note, injected)
+            }
             refused => {
                 let note = refused.note();
                 tracing::info!(
@@ -134,22 +149,23 @@ async fn proxy(
                     req.method(),
                     req.uri().path()
                 );
-                note
+                (note, Vec::new())
             }
         },
-        None => None,
+        None => (None, Vec::new()),
     };
-    let pending = Pending {
-        method: req.method().to_string(),
-        path: logged_path(req.uri()),
-        role: req
-            .headers()
-            .get(gateway::ROLE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
-        note,
-        started,
+    // Headers and body heads are kept only while gateway mode is on (the log shows its requests).
+    let (capture, mut req) = if identity.is_some() {
+        let tee = SharedTee::default();
+        let capture = Capture::of(&req, injected, tee.clone());
+        (
+            Some(capture),
+            req.map(|body| TeeBody::new(body, tee).boxed()),
+        )
+    } else {
+        (None, req.map(BodyExt::boxed))
     };
+    let pending = Pending::new(&req, note, started, at, capture, None);
     let local_upgrade = wants_upgrade(&req).then(|| hyper::upgrade::on(&mut req));
     shared
         .upgrading
@@ -164,7 +180,7 @@ async fn proxy(
     let mut response = match sent {
         Ok(response) => response,
         Err(e) => {
-            shared.gateway.log.record(pending.finish(None, 0, false));
+            shared.gateway.log.record(pending.failed(&e.to_string()));
             return Ok(bad_gateway(&e));
         }
     };
@@ -185,16 +201,32 @@ async fn proxy(
             }
         });
     }
+    Ok(logged(response, pending, shared.gateway.log.clone()).map(BodyExt::boxed))
+}
+
+/// The pod's response, its body recorded in `log` as it passes.
+pub(super) fn logged(
+    response: Response<Incoming>,
+    pending: Pending,
+    log: RequestLog,
+) -> Response<LoggedBody> {
     let status = response.status().as_u16();
-    let log = shared.gateway.log.clone();
-    Ok(response.map(|body| {
-        LoggedBody {
-            inner: body,
-            bytes: 0,
-            pending: Some((pending, status, log)),
-        }
-        .boxed()
-    }))
+    let headers = pending
+        .capture
+        .is_some()
+        .then(|| exchange::header_list(response.headers()));
+    let tee = pending.capture.is_some().then(Tee::default);
+    response.map(|body| LoggedBody {
+        inner: body,
+        bytes: 0,
+        tee,
+        pending: Some(Answered {
+            pending,
+            status,
+            headers,
+            log,
+        }),
+    })
 }
 
 /// The path and query as the log keeps it: long ones are cut, so the ring's memory is bounded.
@@ -235,17 +267,98 @@ fn bad_gateway(error: &hyper::Error) -> Response<ProxyBody> {
     response
 }
 
+/// What is kept of a request before its response: the exchange's request half.
+pub(super) struct Capture {
+    target: String,
+    headers: Vec<(String, String)>,
+    injected: Vec<String>,
+    body: SharedTee,
+}
+
+impl Capture {
+    pub(super) fn of<B>(req: &Request<B>, injected: Vec<String>, body: SharedTee) -> Capture {
+        Capture {
+            target: req
+                .uri()
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_string(),
+            headers: exchange::header_list(req.headers()),
+            injected,
+            body,
+        }
+    }
+}
+
 /// A request on its way, until its response body ends.
-struct Pending {
+pub(super) struct Pending {
     method: String,
     path: String,
     role: Option<String>,
+    user_id: Option<String>,
     note: Option<String>,
     started: Instant,
+    at: SystemTime,
+    capture: Option<Capture>,
+    replay_of: Option<u64>,
 }
 
 impl Pending {
-    fn finish(self, status: Option<u16>, bytes: u64, complete: bool) -> RequestEntry {
+    pub(super) fn new<B>(
+        req: &Request<B>,
+        note: Option<String>,
+        started: Instant,
+        at: SystemTime,
+        capture: Option<Capture>,
+        replay_of: Option<u64>,
+    ) -> Pending {
+        let header = |name| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        Pending {
+            method: req.method().to_string(),
+            path: logged_path(req.uri()),
+            role: header(gateway::ROLE),
+            user_id: header(gateway::USER_ID),
+            note,
+            started,
+            at,
+            capture,
+            replay_of,
+        }
+    }
+
+    /// The pod never answered: the client got a 502 from us.
+    pub(super) fn failed(self, why: &str) -> RequestEntry {
+        let mut entry = self.finish(None, 0, false, None);
+        if entry.replay_of.is_some() {
+            entry.note = Some(format!("{}: {why}", entry.note.unwrap_or_default()));
+        }
+        entry
+    }
+
+    fn finish(
+        self,
+        status: Option<u16>,
+        bytes: u64,
+        complete: bool,
+        response: Option<(Vec<(String, String)>, exchange::BodyPreview)>,
+    ) -> RequestEntry {
+        let exchange = self.capture.map(|c| {
+            let (response_headers, response_body) = response.unwrap_or_default();
+            Arc::new(Exchange {
+                target: c.target,
+                request_headers: c.headers,
+                injected: c.injected,
+                request_body: exchange::preview_of(&c.body),
+                response_headers,
+                response_body,
+                bodies_dropped: false,
+            })
+        });
         RequestEntry {
             seq: 0,
             method: self.method,
@@ -256,22 +369,84 @@ impl Pending {
             role: self.role,
             note: self.note,
             complete,
+            at: self.at,
+            user_id: self.user_id,
+            replay_of: self.replay_of,
+            exchange,
         }
+    }
+}
+
+/// A request body passed through frame by frame, its head kept in the tee.
+pub(super) struct TeeBody<B> {
+    inner: B,
+    tee: SharedTee,
+}
+
+impl<B> TeeBody<B> {
+    pub(super) fn new(inner: B, tee: SharedTee) -> Self {
+        TeeBody { inner, tee }
+    }
+}
+
+impl<B: Body<Data = Bytes> + Unpin> Body for TeeBody<B> {
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled
+            && let Some(data) = frame.data_ref()
+        {
+            self.tee
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(data);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }
 
 /// The pod's response body, passed through frame by frame; records the request in the log when
 /// it ends (or, cut short, when it is dropped).
-struct LoggedBody {
+pub(super) struct LoggedBody {
     inner: Incoming,
     bytes: u64,
-    pending: Option<(Pending, u16, RequestLog)>,
+    /// The body's head, when the exchange is kept.
+    tee: Option<Tee>,
+    pending: Option<Answered>,
+}
+
+/// A request whose response has begun: what its log line needs once the body ends.
+struct Answered {
+    pending: Pending,
+    status: u16,
+    /// The response's headers, when the exchange is kept.
+    headers: Option<Vec<(String, String)>>,
+    log: RequestLog,
 }
 
 impl LoggedBody {
     fn record(&mut self, complete: bool) {
-        if let Some((pending, status, log)) = self.pending.take() {
-            log.record(pending.finish(Some(status), self.bytes, complete));
+        if let Some(answered) = self.pending.take() {
+            let tee = self.tee.take().unwrap_or_default();
+            let response = answered.headers.map(|h| (h, tee.preview()));
+            let entry =
+                answered
+                    .pending
+                    .finish(Some(answered.status), self.bytes, complete, response);
+            answered.log.record(entry);
         }
     }
 }
@@ -289,6 +464,9 @@ impl Body for LoggedBody {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     self.bytes += data.len() as u64;
+                    if let Some(tee) = &mut self.tee {
+                        tee.push(data);
+                    }
                 }
             }
             Poll::Ready(None) => self.record(true),

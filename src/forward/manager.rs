@@ -12,13 +12,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::gateway::GatewayIdentity;
 use super::http_proxy::GatewayContext;
-use super::request_log::{RequestEntry, RequestLog};
+use super::replay::Replay;
+use super::request_log::{RequestEntry, RequestLog, RequestSink};
 use super::stats::Stats;
 use super::task::{self, TaskContext};
 use super::transport::Transport;
@@ -33,6 +34,8 @@ pub const TRANSPORT_ENV: &str = "HASURA_TUI_FORWARD_TRANSPORT";
 /// How long a stopping forward may take to close its listener and connections before it is
 /// forgotten anyway (its task is then aborted), and how long its successor waits for the port.
 const STOP_TIMEOUT: Duration = Duration::from_millis(500);
+/// Replays waiting for their forward's task: a few keypresses' worth.
+const REPLAYS_QUEUED: usize = 8;
 
 struct Forward {
     spec: ForwardSpec,
@@ -41,6 +44,7 @@ struct Forward {
     /// Gateway mode's identity; connections read it per request.
     gateway: watch::Sender<Option<GatewayIdentity>>,
     requests: RequestLog,
+    replays: mpsc::Sender<Replay>,
     cancel: CancellationToken,
     task: JoinHandle<()>,
     /// Cancelled, and closing its port: shown as `stopping` until the task has ended.
@@ -70,6 +74,8 @@ pub struct ForwardManager {
     /// A transport every forward must use (tests, benchmarks); else each negotiates.
     transport: Option<Transport>,
     keepalive: KeepAlive,
+    /// Every forward's requests also go here (`port-forward --log-requests`).
+    request_sink: Option<RequestSink>,
 }
 
 impl ForwardManager {
@@ -88,7 +94,14 @@ impl ForwardManager {
                 .ok()
                 .and_then(|t| Transport::parse(&t)),
             keepalive: KeepAlive::default(),
+            request_sink: None,
         }
+    }
+
+    /// Forwards started from now hand every request they log to `sink` too.
+    pub fn with_request_sink(mut self, sink: RequestSink) -> Self {
+        self.request_sink = Some(sink);
+        self
     }
 
     /// Every forward started from now uses `transport` and never falls back (tests and
@@ -133,7 +146,8 @@ impl ForwardManager {
         let stats = Arc::new(Stats::default());
         let cancel = CancellationToken::new();
         let (gateway, identity) = watch::channel(spec.gateway.clone());
-        let requests = RequestLog::new(self.changed.clone());
+        let requests = RequestLog::new(self.changed.clone()).with_sink(self.request_sink.clone());
+        let (replays, replays_rx) = mpsc::channel(REPLAYS_QUEUED);
         let context = TaskContext {
             client: self.client.clone(),
             access: self.access.clone(),
@@ -148,6 +162,7 @@ impl ForwardManager {
             },
             transport: self.transport,
             keepalive: self.keepalive,
+            replays: tokio::sync::Mutex::new(replays_rx),
         };
         let task = tokio::spawn(task::run_after(previous, STOP_TIMEOUT, context));
         self.forwards.insert(
@@ -158,6 +173,7 @@ impl ForwardManager {
                 stats,
                 gateway,
                 requests,
+                replays,
                 cancel,
                 task,
                 stopping: None,
@@ -268,6 +284,31 @@ impl ForwardManager {
             .get(key)
             .map(|f| f.requests.entries())
             .unwrap_or_default()
+    }
+
+    /// Sends request `seq` of a forward's log again through the forward, as it went out or as
+    /// `identity`; the answer is recorded in the same log. Returns what the footer says.
+    pub fn replay(
+        &self,
+        key: &ForwardKey,
+        seq: u64,
+        identity: Option<GatewayIdentity>,
+    ) -> Result<String, String> {
+        let Some(forward) = self.forwards.get(key).filter(|f| f.stopping.is_none()) else {
+            return Err(format!("{}.{} is not forwarded any more", key.1, key.0));
+        };
+        let Some(entry) = forward.requests.get(seq) else {
+            return Err(format!(
+                "#{seq} is no longer kept (the log keeps the last 200)"
+            ));
+        };
+        let replay = Replay::of(&entry, identity)?;
+        let said = replay.under_way();
+        forward
+            .replays
+            .try_send(replay)
+            .map_err(|_| format!("{REPLAYS_QUEUED} replays are already on their way: wait"))?;
+        Ok(said)
     }
 
     /// Whether a forward is running (started and not stopping).

@@ -6,6 +6,7 @@
 
 mod connection;
 mod endpoints;
+pub mod exchange;
 pub mod gateway;
 pub mod gateway_access;
 mod http_proxy;
@@ -14,6 +15,8 @@ pub mod persist;
 mod pod_stream;
 mod port;
 mod port_stream;
+mod replay;
+pub mod request_file;
 pub mod request_log;
 mod stats;
 mod target;

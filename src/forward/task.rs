@@ -11,7 +11,7 @@ use std::time::Duration;
 use futures::FutureExt;
 use k8s_openapi::api::core::v1::{Pod, Service};
 use kube::Api;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -19,6 +19,7 @@ use super::connection::{self, ConnectionContext};
 use super::endpoints;
 use super::gateway;
 use super::http_proxy::{self, GatewayContext};
+use super::replay::{self, Replay};
 use super::stats::Stats;
 use super::target::{self, Backends, PortChoice};
 use super::transport::Transport;
@@ -51,6 +52,8 @@ pub struct TaskContext {
     /// The transport to use, never falling back (tests, benchmarks); negotiated when `None`.
     pub transport: Option<Transport>,
     pub keepalive: KeepAlive,
+    /// Requests to send again (`p`, `P` in the request log).
+    pub replays: tokio::sync::Mutex<mpsc::Receiver<Replay>>,
 }
 
 impl TaskContext {
@@ -220,6 +223,15 @@ async fn serve(ctx: &TaskContext) -> Result<(), ForwardError> {
     let mut identity = ctx.gateway.identity.clone();
     let mut raw_connections = ctx.cancel.child_token();
     let mut backends_open = true;
+    let mut replays = ctx.replays.lock().await;
+    let connection = || ConnectionContext {
+        tunnels: tunnels.clone(),
+        backends: backends_rx.clone(),
+        stats: ctx.stats.clone(),
+        next: next.clone(),
+        cancel: ctx.cancel.child_token(),
+        label: spec.label(),
+    };
     loop {
         tokio::select! {
             _ = ctx.cancel.cancelled() => break,
@@ -264,20 +276,15 @@ async fn serve(ctx: &TaskContext) -> Result<(), ForwardError> {
                         continue;
                     }
                 };
-                let connection = ConnectionContext {
-                    tunnels: tunnels.clone(),
-                    backends: backends_rx.clone(),
-                    stats: ctx.stats.clone(),
-                    next: next.clone(),
-                    cancel: ctx.cancel.child_token(),
-                    label: spec.label(),
-                };
                 if http_aware {
-                    connections.spawn(http_proxy::serve(stream, connection, ctx.gateway.clone()));
+                    connections.spawn(http_proxy::serve(stream, connection(), ctx.gateway.clone()));
                 } else {
                     let switched = raw_connections.clone();
-                    connections.spawn(connection::serve(stream, connection, switched));
+                    connections.spawn(connection::serve(stream, connection(), switched));
                 }
+            }
+            Some(replay) = replays.recv() => {
+                connections.spawn(replay::send(connection(), ctx.gateway.log.clone(), replay));
             }
         }
     }

@@ -2,6 +2,7 @@
 
 mod detail;
 mod dialog;
+mod exchange_text;
 pub mod fit;
 mod footer;
 mod header;
@@ -85,6 +86,9 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
     if let Some(picker) = &app.pod_picker {
         picker::render(frame, inset(area), picker);
+    }
+    if let Some(menu) = &app.copy_menu {
+        picker::render_copy_menu(frame, inset(area), menu);
     }
     if app.help_open {
         help::render(frame, inset(area), app.read_only);

@@ -1,4 +1,5 @@
-//! The `s` pod picker: the microservice's running pods, the chosen one highlighted.
+//! The `s` pod picker (the microservice's running pods) and the `Y` copy menu: a short list,
+//! the chosen entry highlighted.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -6,7 +7,49 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::theme;
-use crate::app::PodPicker;
+use crate::app::{CopyMenu, PodPicker};
+
+/// The `Y` menu: each entry's digit, what it is, and the start of the text it copies.
+pub fn render_copy_menu(frame: &mut Frame, area: Rect, menu: &CopyMenu) {
+    let title = format!(" copy from {} ", menu.name);
+    let room = area.width.saturating_sub(4) as usize;
+    let lines: Vec<Line> = menu
+        .choices
+        .iter()
+        .enumerate()
+        .map(|(i, choice)| {
+            let style = if i == menu.selected {
+                theme::selected(true)
+            } else {
+                ratatui::style::Style::default()
+            };
+            let first = choice.text.lines().next().unwrap_or_default();
+            let more = if choice.text.lines().count() > 1 {
+                " …"
+            } else {
+                ""
+            };
+            let text = format!(" {} {:<22}{first}{more} ", i + 1, choice.label);
+            Line::from(Span::styled(
+                crate::ui::fit::cut(&text, room).into_owned(),
+                style,
+            ))
+        })
+        .chain([Line::from(Span::raw(
+            " j k move  Enter or 1-9 copy  Esc cancel ",
+        ))])
+        .collect();
+    let width = lines
+        .iter()
+        .map(Line::width)
+        .chain([title.chars().count()])
+        .max()
+        .unwrap_or(0) as u16
+        + 2;
+    let popup = super::popup(frame, area, width, lines.len() as u16 + 2);
+    let block = Block::default().borders(Borders::ALL).title(title);
+    frame.render_widget(Paragraph::new(lines).block(block), popup);
+}
 
 pub fn render(frame: &mut Frame, area: Rect, picker: &PodPicker) {
     let title = format!(" shell in which pod of {}? ", picker.request.name);
