@@ -38,9 +38,21 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "NAME")]
     pub context: Option<String>,
 
-    /// Namespace of the Hasura platform microservices.
-    #[arg(long, global = true, value_name = "NS", default_value = "hasura")]
-    pub hasura_namespace: String,
+    /// A cluster of the Hasura project by its alias in clusters.yaml (`-c dev`), as the Hasura
+    /// CLI takes it: its kubeContext, namespaces and name. The project is --project, else the
+    /// nearest folder up from here with a clusters.yaml.
+    #[arg(
+        short = 'c',
+        long = "cluster",
+        global = true,
+        value_name = "ALIAS",
+        conflicts_with = "context"
+    )]
+    pub cluster: Option<String>,
+
+    /// Namespace of the Hasura platform microservices (default: the alias's, else hasura).
+    #[arg(long, global = true, value_name = "NS")]
+    pub hasura_namespace: Option<String>,
 
     /// Namespace of your own (custom) microservices (else the context's namespace, else default).
     #[arg(long, global = true, value_name = "NS")]
@@ -50,7 +62,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "NAME")]
     pub cluster_name: Option<String>,
 
-    /// A Hasura project directory whose conf/routes.yaml and conf/domains.yaml are used.
+    /// A Hasura project directory: its clusters.yaml names the clusters (`-c ALIAS`), its
+    /// conf/routes.yaml and conf/domains.yaml give the routes.
     #[arg(long, global = true, value_name = "DIR")]
     pub project: Option<PathBuf>,
 
@@ -122,8 +135,9 @@ pub struct ExecArgs {
     pub pod: Option<String>,
 
     /// The container (default: the one the pod's kubectl.kubernetes.io/default-container
-    /// annotation names, else the first).
-    #[arg(short = 'c', long, value_name = "C")]
+    /// annotation names, else the first). Long form only: `-c` is the cluster alias, as in the
+    /// Hasura CLI.
+    #[arg(long, value_name = "C")]
     pub container: Option<String>,
 
     /// Pass stdin to the command.
@@ -195,6 +209,12 @@ pub struct DemoCredentialArgs {
 
 #[derive(Debug, Args)]
 pub struct DemoClusterArgs {
+    /// The cluster's name: its kubeconfig context and cluster, and its route domain
+    /// (`<name>.hasura-app.io`). The demo project (assets/demo-project) calls gram29 `dev` and
+    /// stg41 `staging`.
+    #[arg(long, default_value = crate::demo::kubeconfig::CONTEXT)]
+    pub name: String,
+
     /// Address to listen on (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
@@ -347,8 +367,9 @@ pub struct LogsArgs {
     pub pod: Option<String>,
 
     /// The container, for pods with more than one (default: the one the pod's
-    /// kubectl.kubernetes.io/default-container annotation names, else the first).
-    #[arg(short = 'c', long, value_name = "C")]
+    /// kubectl.kubernetes.io/default-container annotation names, else the first). Long form
+    /// only: `-c` is the cluster alias, as in the Hasura CLI.
+    #[arg(long, value_name = "C")]
     pub container: Option<String>,
 
     /// Every container of each pod, each line prefixed [pod/container].

@@ -112,6 +112,8 @@ impl Jobs {
                 .set_gateway(&key, identity)
                 .err()
                 .map(|e| Action::Notify(e.to_string())),
+            // The event loop switches clusters itself (`tui::switch`).
+            Effect::SwitchContext(_) => None,
             Effect::Replay(key, seq, identity) => {
                 Some(Action::Notify(match forwards.replay(&key, seq, identity) {
                     Ok(said) | Err(said) => said,
@@ -247,6 +249,11 @@ impl Jobs {
     /// The cluster client and the context, for a shell run on the terminal.
     pub fn exec_client(&self) -> (&kube::Client, &str) {
         (&self.client, &self.context)
+    }
+
+    /// Gives up the forwards' store (the cluster is left; its forwards keep being saved there).
+    pub fn take_store(&mut self) -> Option<ForwardStore> {
+        self.store.take()
     }
 
     /// Saves the running forwards when they changed; a failure is reported once.

@@ -22,6 +22,7 @@ pub mod logs;
 pub mod metrics;
 pub mod model;
 pub mod opener;
+pub mod sessions;
 pub mod signals;
 pub mod spdy;
 pub mod tui;

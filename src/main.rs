@@ -45,8 +45,8 @@ fn one_malloc_arena() {
     }
 }
 
-async fn run(cli: Cli, log_path: Option<std::path::PathBuf>) -> i32 {
-    let command = match cli.command {
+async fn run(mut cli: Cli, log_path: Option<std::path::PathBuf>) -> i32 {
+    let command = match cli.command.take() {
         Some(Command::DemoCluster(args)) => {
             return exit_code(commands::demo_cluster::run(args).await);
         }
@@ -61,10 +61,29 @@ async fn run(cli: Cli, log_path: Option<std::path::PathBuf>) -> i32 {
         }
         None => None,
     };
+    // `-c ALIAS` names a context through the project's clusters.yaml; a context reached
+    // otherwise takes the same settings when the project has an alias for it.
+    let flags = cli.global.clone();
+    let alias = match config::project::resolve_alias(&mut cli.global) {
+        Ok(alias) => alias,
+        Err(e) => fail(EXIT_USAGE, &e),
+    };
     let target = match config::connect(&cli.global).await {
         Ok(target) => target,
-        Err(e) => return usage_error(&e),
+        Err(e) => {
+            if let Some(alias) = &alias {
+                eprintln!("hasura-tui: cluster alias {}: {e}", alias.alias);
+                return EXIT_USAGE;
+            }
+            return usage_error(&e);
+        }
     };
+    if alias.is_none()
+        && let Ok(Some(project)) = config::project::for_run(&cli.global)
+        && let Some(cluster) = project.alias_of(&target.context).cloned()
+    {
+        config::project::fill(&mut cli.global, &project, &cluster);
+    }
     // Headless commands sign in first, on the terminal they run in; the dashboard signs in
     // before its screen opens only when the plugin may need the person (else the screen opens
     // at once and says `signing in`).
@@ -101,7 +120,7 @@ async fn run(cli: Cli, log_path: Option<std::path::PathBuf>) -> i32 {
                 Err(e) => exit_code(Err(e)),
             };
         }
-        None => commands::dashboard::run(target, global, log_path, !cli.no_restore).await,
+        None => commands::dashboard::run(target, global, &flags, log_path, !cli.no_restore).await,
     };
     exit_code(result)
 }

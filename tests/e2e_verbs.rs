@@ -294,7 +294,8 @@ fn forwards_are_restored_on_the_same_ports_and_a_taken_port_shows_its_error() {
     drop(tmux);
     let saved = setup.dir.path().join("config/hasura-tui/forwards.json");
     let text = std::fs::read_to_string(&saved).unwrap();
-    assert!(text.contains("\"gram29\""), "keyed by context:\n{text}");
+    let key = format!("\"gram29@{}\"", setup.demo().url());
+    assert!(text.contains(&key), "keyed by context and server:\n{text}");
     // data was started without a port: the one it bound is what is saved.
     assert!(
         text.contains(&format!("\"local_port\": {}", data.port())),

@@ -110,7 +110,16 @@ async fn exec_answers_as_kubectl_exec_does_against_the_same_pod() {
     assert!(err.starts_with("sh: nope: not found\n"), "{err}");
 
     // A container the pod lacks.
-    let args = ["exec", "data", "-n", "hasura", "-c", "nope", "--", "true"];
+    let args = [
+        "exec",
+        "data",
+        "-n",
+        "hasura",
+        "--container",
+        "nope",
+        "--",
+        "true",
+    ];
     let (code, _, err) = hasura_tui(&kubeconfig, &args).await;
     assert_eq!(code, 1);
     assert!(

@@ -172,7 +172,8 @@ async fn logs_of_pods_with_sidecars_choose_containers_as_kubectl() {
     assert_eq!(ours, by_kubectl);
 
     // -c, as kubectl -c.
-    let (code, stdout, stderr) = logs(&["data", "-n", "hasura", "-c", "istio-proxy"]).await;
+    let (code, stdout, stderr) =
+        logs(&["data", "-n", "hasura", "--container", "istio-proxy"]).await;
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stdout.contains(&format!("[{data}] ")) && stdout.contains("sidecar istio-proxy"),
@@ -184,7 +185,7 @@ async fn logs_of_pods_with_sidecars_choose_containers_as_kubectl() {
         .map(|l| l.split_once("] ").unwrap().1)
         .collect();
     assert_eq!(ours, by_kubectl.lines().collect::<Vec<_>>());
-    let (code, _, stderr) = logs(&["data", "-n", "hasura", "-c", "nope"]).await;
+    let (code, _, stderr) = logs(&["data", "-n", "hasura", "--container", "nope"]).await;
     assert_eq!(code, 1);
     assert!(
         stderr.contains(&format!(
@@ -206,7 +207,7 @@ async fn logs_of_pods_with_sidecars_choose_containers_as_kubectl() {
     );
     assert_eq!(sources.first(), Some(&sidecar.as_str()), "{stdout}");
     assert_eq!(sources.last(), Some(&main.as_str()), "{stdout}");
-    let (code, _, stderr) = logs(&["data", "-c", "data", "--all-containers"]).await;
+    let (code, _, stderr) = logs(&["data", "--container", "data", "--all-containers"]).await;
     assert_eq!(code, 2, "-c and --all-containers conflict: {stderr}");
 
     // The API itself, asked for no container of a pod with two: the real 400.

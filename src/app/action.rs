@@ -53,6 +53,13 @@ pub enum Action {
     OpenCopyMenu,
     /// A key in the copy-as menu.
     CopyMenu(super::copy_menu::MenuAction),
+    /// `C`: the context picker.
+    OpenContextPicker,
+    /// A key in the context picker.
+    ContextPicker(super::contexts::PickerKey),
+    /// `:`: the command line (`:ctx`).
+    StartCommand,
+    Command(super::contexts::PickerKey),
     /// `l` and the logs pane's keys and lines.
     Logs(LogsAction),
     /// `o`: open the selected microservice's external URL.
@@ -95,6 +102,8 @@ pub enum Effect {
     StartForward(ForwardSpec),
     /// Gateway mode on (with this identity) or off for a running forward.
     SetGateway(ForwardKey, Option<GatewayIdentity>),
+    /// Move the view to another kubeconfig context (forwards stay where they are).
+    SwitchContext(String),
     /// Send a logged request of a forward again, as it went out or as another identity.
     Replay(ForwardKey, u64, Option<GatewayIdentity>),
     /// Follow a microservice's logs for pane `session` (replacing any follower).

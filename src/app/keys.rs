@@ -46,6 +46,12 @@ pub fn action_for(app: &App, key: KeyEvent) -> Option<Action> {
     if app.copy_menu.is_some() {
         return super::copy_menu::key(key);
     }
+    if app.context_picker.is_some() {
+        return super::contexts::picker_key(key, ctrl);
+    }
+    if app.command.is_some() {
+        return super::contexts::command_key(key, ctrl);
+    }
     if app.pod_picker.is_some() {
         return match key.code {
             KeyCode::Esc | KeyCode::Char('q') => Some(Action::PickerCancel),
@@ -103,6 +109,8 @@ pub fn action_for(app: &App, key: KeyEvent) -> Option<Action> {
         KeyCode::Char('o') => Action::OpenExternal,
         KeyCode::Char('y') => Action::CopyInternal,
         KeyCode::Char('Y') => Action::OpenCopyMenu,
+        KeyCode::Char('C') => Action::OpenContextPicker,
+        KeyCode::Char(':') => Action::StartCommand,
         KeyCode::Char('s') => Action::Shell,
         KeyCode::Char('d') => Action::OpenDetail,
         KeyCode::Char('R') => Action::Restart,
@@ -166,6 +174,10 @@ pub const HELP: &[(&str, &str)] = &[
         "restart: pods replaced one by one (kubectl rollout restart), after y",
     ),
     ("S", "scale: type the replica count, Enter"),
+    (
+        "C  :ctx",
+        "clusters: the kubeconfig's contexts, the project's aliases first; type to filter, Enter",
+    ),
     ("?", "this help; Esc closes"),
     ("q  Ctrl-C", "quit"),
 ];

@@ -3,6 +3,7 @@
 
 mod action;
 mod changes;
+pub mod contexts;
 pub mod copy_menu;
 pub mod detail_pane;
 pub mod dialog;
@@ -42,6 +43,8 @@ pub use widths::ColumnWidths;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Connection {
     pub context: String,
+    /// The Hasura project's alias for this context (`dev`), when it has one.
+    pub alias: Option<String>,
     pub server: String,
     /// The user namespace and why, when it is not simply `default` (`apps (the context's)`).
     pub user_namespace: Option<String>,
@@ -95,6 +98,14 @@ pub struct App {
     pub replay_identity: Option<GatewayIdentity>,
     /// The `Y` menu, while it is open.
     pub copy_menu: Option<CopyMenu>,
+    /// The clusters the picker offers (the kubeconfig's contexts, the project's aliases first).
+    pub contexts: Vec<crate::config::contexts::ContextChoice>,
+    /// The `C` / `:ctx` picker, while it is open.
+    pub context_picker: Option<contexts::ContextPicker>,
+    /// The `:` command line, while it is typed.
+    pub command: Option<String>,
+    /// Forwards running on clusters other than this one: (alias or context, how many).
+    pub forwards_away: Vec<(String, usize)>,
 }
 
 impl App {
@@ -134,6 +145,10 @@ impl App {
             detail: None,
             replay_identity: None,
             copy_menu: None,
+            contexts: Vec::new(),
+            context_picker: None,
+            command: None,
+            forwards_away: Vec::new(),
         };
         app.refresh_views();
         app
@@ -268,6 +283,10 @@ impl App {
             }
             Action::RequestLog(action) => return self.update_requests(action),
             Action::OpenCopyMenu => return self.open_copy_menu(),
+            Action::OpenContextPicker => return self.open_context_picker(),
+            Action::ContextPicker(key) => return self.update_context_picker(key),
+            Action::StartCommand => self.command = Some(String::new()),
+            Action::Command(key) => return self.update_command(key),
             Action::CopyMenu(action) => return self.update_copy_menu(action),
             Action::Logs(action) => return self.update_logs(action),
             Action::OpenExternal => return self.open_external(),

@@ -1,140 +1,110 @@
-//! The dashboard: on a connected cluster (or the demo cluster, started here), start the feed and
-//! run the terminal UI.
+//! The dashboard: on a connected cluster (or the demo clusters, started here), open it
+//! (`sessions`) and run the terminal UI, which can move to the kubeconfig's other contexts.
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
-use tokio_util::sync::CancellationToken;
+use kube::config::Kubeconfig;
 
-use crate::app::{Action, App, Connection};
-use crate::auth::SignIn;
+use crate::app::App;
 use crate::cli::GlobalArgs;
-use crate::cluster::{FeedConfig, read_project, spawn_feed};
-use crate::config::{self, ClusterTarget};
+use crate::config::ClusterTarget;
+use crate::config::contexts::Contexts;
+use crate::config::project::{self, Project};
 use crate::demo::{DemoCluster, DemoOptions};
-use crate::forward::persist::ForwardStore;
-use crate::forward::{ForwardManager, GatewayIdentity};
-use crate::jobs::Jobs;
+use crate::sessions::{self, Options, Sessions};
 use crate::tui;
 
-/// `--demo`: the demo cluster in-process, and the dashboard on it.
+/// The demo's Hasura project (`assets/demo-project/clusters.yaml`): `dev` and `staging`.
+const DEMO_PROJECT: &str = include_str!("../../assets/demo-project/clusters.yaml");
+/// The second demo cluster's name: staging, with the seed only (no Services of other shapes).
+pub const DEMO_STAGING: &str = "stg41";
+
+/// `--demo`: two demo clusters in-process (the project's `dev` and `staging`, one kubeconfig
+/// with a context each), and the dashboard on `dev`.
 pub async fn run_demo(
     global: &GlobalArgs,
     log_path: Option<std::path::PathBuf>,
     restore: bool,
 ) -> anyhow::Result<()> {
-    let demo = DemoCluster::start(DemoOptions::default()).await?;
-    let target = config::connect_yaml(
-        &demo.kubeconfig_yaml(),
-        "the demo cluster's kubeconfig",
-        None,
-    )
-    .await?;
-    let result = run(target, global, log_path, restore).await;
-    demo.shutdown().await;
+    let (dev, staging) = tokio::join!(
+        DemoCluster::start(DemoOptions::default()),
+        DemoCluster::start(DemoOptions {
+            name: DEMO_STAGING.to_string(),
+            shapes: false,
+            ..DemoOptions::default()
+        })
+    );
+    let (dev, staging) = (dev?, staging?);
+    let result = async {
+        let read = |yaml: String| Kubeconfig::from_yaml(&yaml);
+        let kubeconfig = read(dev.kubeconfig_yaml())?.merge(read(staging.kubeconfig_yaml())?)?;
+        let project = Project {
+            dir: "assets/demo-project".into(),
+            clusters: project::parse(DEMO_PROJECT).map_err(anyhow::Error::msg)?,
+        };
+        let contexts = Contexts::new(
+            kubeconfig,
+            "the demo clusters' kubeconfig".into(),
+            Some(project),
+            global.clone(),
+        );
+        let (target, cluster_global) = contexts
+            .connect(crate::demo::kubeconfig::CONTEXT)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        run_with(target, &cluster_global, Some(contexts), log_path, restore).await
+    }
+    .await;
+    tokio::join!(dev.shutdown(), staging.shutdown());
     result
 }
 
+/// The dashboard on `target`; `flags` are the command line's own (each cluster switched to
+/// starts from them, not from this cluster's alias).
 pub async fn run(
     target: ClusterTarget,
     global: &GlobalArgs,
+    flags: &GlobalArgs,
     log_path: Option<std::path::PathBuf>,
     restore: bool,
 ) -> anyhow::Result<()> {
-    let stop = CancellationToken::new();
-    let (tables_shown, shown) = tokio::sync::watch::channel(true);
-    let snapshots = spawn_feed(
-        target.client.clone(),
-        FeedConfig {
-            tables_shown: Some(shown),
-            ..feed_config(&target, global)
-        },
-        stop.clone(),
-    );
-    let namespaces = target.namespaces(global);
-    let connection = Connection {
-        context: target.context.clone(),
-        server: target.server.clone(),
-        user_namespace: (namespaces.user_source != "default")
-            .then(|| format!("{} ({})", namespaces.user, namespaces.user_source)),
-    };
-    let snapshot = snapshots.borrow().clone();
-    let mut app = App::new(connection, snapshot, (80, 24), Instant::now());
-    app.read_only = global.read_only;
-    if let Some(credentials) = &target.credentials {
-        // Nothing fetched yet: the first requests will run the plugin; say so from frame one.
-        let now = credentials.sign_in().borrow().clone();
-        app.update(Action::SignIn(match (now, credentials.plugin()) {
-            (SignIn::NotYet, Some(plugin)) => {
-                SignIn::SigningIn(format!("exec: {}", plugin.command()))
-            }
-            (now, _) => now,
-        }));
-    }
-    let mut forwards = ForwardManager::new(target.client.clone());
-    let store = restore_forwards(&target.context, restore, &mut forwards, &mut app).await;
-    let mut jobs = Jobs::new(target.client.clone(), store)
-        .with_actor(&target.context, global.read_only)
-        .with_tables_shown(tables_shown);
-    let inputs = tui::Inputs {
-        snapshots,
-        credentials: target.credentials.clone(),
-    };
-    let result = tui::run(app, inputs, &mut forwards, &mut jobs, log_path).await;
-    stop.cancel();
-    result.map_err(|e| anyhow::anyhow!("terminal: {e}"))
+    // Without a kubeconfig to read again (one given as text), the dashboard stays on its cluster.
+    let contexts = Contexts::load(flags).ok();
+    run_with(target, global, contexts, log_path, restore).await
 }
 
-/// Starts the forwards saved for this context (unless `--no-restore`), each on the port it had;
-/// returns the store that keeps saving them. Problems show in the footer, never stop the start.
-async fn restore_forwards(
-    context: &str,
+async fn run_with(
+    target: ClusterTarget,
+    global: &GlobalArgs,
+    contexts: Option<Contexts>,
+    log_path: Option<std::path::PathBuf>,
     restore: bool,
-    forwards: &mut ForwardManager,
-    app: &mut App,
-) -> Option<ForwardStore> {
-    let mut store = match ForwardStore::for_context(context) {
-        Ok(store) => store,
-        Err(e) => {
-            app.update(Action::Notify(format!("forwards will not be saved: {e}")));
-            return None;
-        }
+) -> anyhow::Result<()> {
+    let options = Options {
+        read_only: global.read_only,
+        restore,
     };
-    if !restore {
-        return Some(store);
+    let alias = contexts.as_ref().and_then(|c| c.alias_of(&target.context));
+    let mut opened = sessions::open(target, global, alias, &options, None).await;
+    let snapshot = opened.snapshots.borrow().clone();
+    let mut app = App::new(
+        opened.connection.clone(),
+        snapshot,
+        (80, 24),
+        Instant::now(),
+    );
+    app.read_only = global.read_only;
+    app.contexts = contexts.as_ref().map(Contexts::choices).unwrap_or_default();
+    for notice in std::mem::take(&mut opened.notices) {
+        app.update(notice);
     }
-    match store.load() {
-        Ok(specs) => {
-            tracing::info!(count = specs.len(), context, "restoring forwards");
-            for spec in specs {
-                // A saved identity is checked as a typed one is: never shown as `as admin`
-                // while its requests go out without it.
-                if let Some(Err(e)) = spec.gateway.as_ref().map(GatewayIdentity::checked) {
-                    tracing::warn!(forward = %spec.label(), "saved gateway identity refused: {e}");
-                    app.update(Action::Warn(format!(
-                        "forward {} not restored: saved gateway identity refused: {e}",
-                        spec.label()
-                    )));
-                    continue;
-                }
-                forwards.start(spec);
-            }
-        }
-        Err(e) => {
-            app.update(Action::Notify(format!("forwards not restored: {e}")));
-        }
-    }
-    Some(store)
-}
-
-pub fn feed_config(target: &ClusterTarget, global: &GlobalArgs) -> FeedConfig {
-    FeedConfig {
-        namespaces: target.namespaces(global),
-        cluster_name: global.cluster_name.clone(),
-        kube_cluster_name: target.kube_cluster_name.clone(),
-        project: global.project.as_deref().map(read_project),
-        pending: target.pending.clone(),
-        // The tables' CPU and MEM, when the cluster serves the metrics API.
-        metrics: true,
-        tables_shown: None,
-    }
+    let sessions = Sessions {
+        away: BTreeMap::new(),
+        contexts,
+        options,
+    };
+    tui::run(app, opened, sessions, log_path)
+        .await
+        .map_err(|e| anyhow::anyhow!("terminal: {e}"))
 }

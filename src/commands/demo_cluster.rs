@@ -9,6 +9,7 @@ use crate::demo::{DemoCluster, DemoExecPlugin, DemoOptions, KubeconfigAuth};
 
 pub async fn run(args: DemoClusterArgs) -> anyhow::Result<()> {
     let options = DemoOptions {
+        name: args.name.clone(),
         listen: args.listen,
         scale: args.scale,
         churn: args.churn,

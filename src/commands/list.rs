@@ -94,7 +94,7 @@ pub(crate) async fn settled_snapshot(
     let config = FeedConfig {
         namespaces,
         metrics,
-        ..super::dashboard::feed_config(target, global)
+        ..crate::sessions::feed_config(target, global)
     };
     let mut snapshots = spawn_feed(target.client.clone(), config, stop.clone());
     let waited = tokio::time::timeout(TIMEOUT, snapshots.wait_for(|s| s.settled())).await;

@@ -4,8 +4,10 @@
 //! is sent to the cluster here, and no sign-in plugin runs: the caller decides when (before the
 //! screen for a plugin that needs the person, in the background for one that does not).
 
+pub mod contexts;
 mod http_stack;
 pub mod kubeconfig;
+pub mod project;
 mod proxy;
 
 use std::sync::Arc;
@@ -16,6 +18,9 @@ use crate::auth::{self, AuthLayer, Credentials, ExecPlugin};
 use crate::cli::GlobalArgs;
 use crate::cluster::{Namespaces, PendingRequests};
 use kubeconfig::first_line;
+
+/// Where the Hasura platform runs unless a flag or the project's alias says otherwise.
+pub const DEFAULT_HASURA_NAMESPACE: &str = "hasura";
 
 /// A connected cluster: the client and what the header shows about it.
 #[derive(Clone)]
@@ -43,7 +48,10 @@ impl ClusterTarget {
             (None, None) => ("default".to_string(), "default"),
         };
         Namespaces {
-            hasura: args.hasura_namespace.clone(),
+            hasura: args
+                .hasura_namespace
+                .clone()
+                .unwrap_or_else(|| DEFAULT_HASURA_NAMESPACE.to_string()),
             user,
             user_source,
         }

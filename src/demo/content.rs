@@ -47,6 +47,18 @@ pub fn seed_objects() -> Result<Vec<(Kind, Value)>, DemoError> {
     Ok(objects)
 }
 
+/// The seed's objects for a cluster called `name`: its platform configuration says that name
+/// (`cluster-name`, which the gateway's templates and so the route domain follow).
+pub fn seed_objects_named(name: &str) -> Result<Vec<(Kind, Value)>, DemoError> {
+    let mut objects = seed_objects()?;
+    for (kind, object) in &mut objects {
+        if *kind == Kind::ConfigMap && object["metadata"]["name"] == "hasura-conf" {
+            object["data"]["cluster-name"] = json!(name);
+        }
+    }
+    Ok(objects)
+}
+
 /// The Services of other shapes (selector-less, ExternalName, headless, two ports).
 pub fn shape_objects() -> Result<Vec<(Kind, Value)>, DemoError> {
     parse_manifests(SHAPES.0, SHAPES.1)

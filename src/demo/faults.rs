@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -21,6 +21,11 @@ pub struct RequestCounts {
     /// Requests refused with 403 (RBAC, or the `forbid` fault), whatever their verb.
     pub forbidden: u64,
     pub other: u64,
+    /// Watches open now: a gauge, as the API server's `apiserver_longrunning_requests`
+    /// (k8s.io/apiserver `pkg/endpoints/metrics`: "Gauge of all active long-running apiserver
+    /// requests"), for watches only. A watch ends when its response body is dropped: the
+    /// client closed it or went away.
+    pub watches_open: u64,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -62,6 +67,16 @@ pub struct ApiFaults {
     run: Mutex<CancellationToken>,
     counters: Counters,
     refusals: Mutex<std::collections::VecDeque<Refusal>>,
+    watches_open: Arc<AtomicU64>,
+}
+
+/// Holds one watch in the `watches_open` gauge while it lives.
+pub struct OpenWatch(Arc<AtomicU64>);
+
+impl Drop for OpenWatch {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 pub fn random_token() -> String {
@@ -81,6 +96,7 @@ impl ApiFaults {
             watch_generation: watch::channel(0).0,
             run: Mutex::new(CancellationToken::new()),
             counters: Counters::default(),
+            watches_open: Arc::default(),
             refusals: Mutex::default(),
         }
     }
@@ -205,6 +221,13 @@ impl ApiFaults {
             discovery: c(Verb::Discovery),
             forbidden: c(Verb::Forbidden),
             other: c(Verb::Other),
+            watches_open: self.watches_open.load(Ordering::Relaxed),
         }
+    }
+
+    /// Counts a watch as open until the returned guard is dropped (with its response body).
+    pub fn watch_opened(&self) -> OpenWatch {
+        self.watches_open.fetch_add(1, Ordering::Relaxed);
+        OpenWatch(self.watches_open.clone())
     }
 }

@@ -12,6 +12,7 @@ use base64::Engine;
 
 use super::DemoError;
 
+/// The demo cluster's name (its kubeconfig context and cluster) unless told otherwise.
 pub const CONTEXT: &str = "gram29";
 /// The exec plugin's environment variable with the key it signs tokens with.
 pub const KEY_ENV: &str = "HASURA_TUI_DEMO_KEY";
@@ -46,19 +47,22 @@ pub struct ExecPlugin {
     pub runs_file: Option<PathBuf>,
 }
 
-/// The user part of the file: a name and its `user:` mapping, as YAML lines.
+/// The user part of the file: a name (within the cluster) and its `user:` mapping, as YAML lines.
 pub struct User {
     pub name: String,
     pub yaml: String,
 }
 
-pub fn render(server: &str, ca_pem: &str, user: &User) -> String {
+/// The file for cluster (and context) `cluster`; the user is named `<cluster>-<user>`, so that
+/// two demo clusters' files merged by `$KUBECONFIG` keep their users apart (the first file to
+/// name a user wins it whole).
+pub fn render(cluster: &str, server: &str, ca_pem: &str, user: &User) -> String {
     let ca = b64(ca_pem);
     format!(
         "apiVersion: v1
 kind: Config
 clusters:
-  - name: {CONTEXT}
+  - name: {cluster}
     cluster:
       server: {server}
       certificate-authority-data: {ca}
@@ -67,36 +71,36 @@ users:
     user:
 {yaml}
 contexts:
-  - name: {CONTEXT}
+  - name: {cluster}
     context:
-      cluster: {CONTEXT}
+      cluster: {cluster}
       user: {name}
       namespace: default
-current-context: {CONTEXT}
+current-context: {cluster}
 preferences: {{}}
 ",
-        name = user.name,
+        name = format!("{cluster}-{}", user.name),
         yaml = indent(&user.yaml, 6)
     )
 }
 
 pub fn token_user(token: &str) -> User {
     User {
-        name: format!("{CONTEXT}-admin"),
+        name: "admin".to_string(),
         yaml: format!("token: {token}"),
     }
 }
 
 pub fn named_token_user(user: &str, token: &str) -> User {
     User {
-        name: format!("{CONTEXT}-{user}"),
+        name: user.to_string(),
         yaml: format!("token: {token}"),
     }
 }
 
 pub fn cert_user(user: &str, cert_pem: &str, key_pem: &str) -> User {
     User {
-        name: format!("{CONTEXT}-{user}"),
+        name: user.to_string(),
         yaml: format!(
             "client-certificate-data: {}\nclient-key-data: {}",
             b64(cert_pem),
@@ -124,7 +128,7 @@ pub fn exec_user(plugin: &ExecPlugin, key_hex: &str) -> User {
     }
     let args: Vec<String> = args.iter().map(|a| format!("- {}", quote(a))).collect();
     User {
-        name: format!("{CONTEXT}-{}", plugin.user),
+        name: plugin.user.clone(),
         yaml: format!(
             "exec:
   apiVersion: client.authentication.k8s.io/v1
@@ -150,7 +154,7 @@ pub fn exec_user(plugin: &ExecPlugin, key_hex: &str) -> User {
 
 pub fn oidc_user(user: &str, issuer: &str, ca_pem: &str, id_token: &str, refresh: &str) -> User {
     User {
-        name: format!("{CONTEXT}-{user}"),
+        name: user.to_string(),
         yaml: format!(
             "auth-provider:
   name: oidc

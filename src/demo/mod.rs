@@ -76,6 +76,9 @@ pub enum DemoError {
 /// How to run the demo cluster.
 #[derive(Clone, Debug)]
 pub struct DemoOptions {
+    /// The cluster's name: its kubeconfig context and cluster, and so its route domain
+    /// (`<name>.hasura-app.io`).
+    pub name: String,
     pub listen: SocketAddr,
     /// Extra generated custom microservices (two pods each).
     pub scale: usize,
@@ -98,6 +101,7 @@ pub struct DemoOptions {
 impl Default for DemoOptions {
     fn default() -> Self {
         DemoOptions {
+            name: kubeconfig::CONTEXT.to_string(),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             scale: 0,
             churn: false,
@@ -289,7 +293,7 @@ impl DemoCluster {
             events: events::EventIndex::default(),
             metrics: api::metrics::Scrapes::default(),
         });
-        cluster.load(content::seed_objects()?)?;
+        cluster.load(content::seed_objects_named(&options.name)?)?;
         if options.shapes {
             cluster.load(content::shape_objects()?)?;
         }
@@ -339,6 +343,7 @@ impl DemoCluster {
     /// A kubeconfig (context and cluster `gram29`) carrying the CA, address and admin token.
     pub fn kubeconfig_yaml(&self) -> String {
         kubeconfig::render(
+            &self.cluster.options.name,
             &self.url(),
             &self.ca_pem,
             &kubeconfig::token_user(&self.token),
@@ -372,7 +377,12 @@ impl DemoCluster {
                 kubeconfig::oidc_user(user, &self.url(), &self.ca_pem, &expired, &refresh)
             }
         };
-        Ok(kubeconfig::render(&self.url(), &self.ca_pem, &user))
+        Ok(kubeconfig::render(
+            &self.cluster.options.name,
+            &self.url(),
+            &self.ca_pem,
+            &user,
+        ))
     }
 
     /// A client certificate (PEM) and its key for `user` in `groups`, signed by the cluster's CA.

@@ -1,5 +1,8 @@
-//! Forwards that survive a restart: the set of forwards, per kubeconfig context, in
-//! `<config dir>/hasura-tui/forwards.json` (`$XDG_CONFIG_HOME` on Linux). Each entry is a
+//! Forwards that survive a restart: the set of forwards, per kubeconfig context and API server
+//! (`default@https://10.0.0.1:6443`: two kubeconfig files that both call their context `default`
+//! are two clusters), in `<config dir>/hasura-tui/forwards.json` (`$XDG_CONFIG_HOME` on Linux).
+//! Files written before the server was part of the key name the context alone; such an entry is
+//! read once for that context and moved under the full key at the next save. Each entry is a
 //! `ForwardSpec` as is, with the local port that was actually bound, so a restart asks for the
 //! same port and, if it is taken, says so in the row instead of quietly moving elsewhere.
 //! Specs are stored whole, so fields added to `ForwardSpec` later come along (new fields need
@@ -23,34 +26,39 @@ pub enum PersistError {
 
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct File {
-    /// Context name to its forwards.
+    /// `context@server` (or, from older files, the context alone) to its forwards.
     #[serde(default)]
     contexts: BTreeMap<String, Vec<ForwardSpec>>,
 }
 
-/// The saved forwards of one context.
+/// The saved forwards of one context of one API server.
 #[derive(Debug)]
 pub struct ForwardStore {
     path: PathBuf,
-    context: String,
+    /// `context@server`.
+    key: String,
+    /// The context alone: how files before the server was part of the key named it.
+    legacy: String,
     /// What the file holds for this context, as last read or written (saves only on change).
     saved: Vec<ForwardSpec>,
 }
 
 impl ForwardStore {
     /// The store in the user's config directory.
-    pub fn for_context(context: &str) -> Result<Self, PersistError> {
+    pub fn for_cluster(context: &str, server: &str) -> Result<Self, PersistError> {
         let dir = dirs::config_dir().ok_or(PersistError::NoConfigDir)?;
         Ok(Self::at(
             dir.join("hasura-tui").join("forwards.json"),
             context,
+            server,
         ))
     }
 
-    pub fn at(path: PathBuf, context: &str) -> Self {
+    pub fn at(path: PathBuf, context: &str, server: &str) -> Self {
         ForwardStore {
             path,
-            context: context.to_string(),
+            key: format!("{context}@{server}"),
+            legacy: context.to_string(),
             saved: Vec::new(),
         }
     }
@@ -68,11 +76,15 @@ impl ForwardStore {
         }
     }
 
-    /// This context's saved forwards (none when there is no file yet).
+    /// This cluster's saved forwards (none when there is no file yet).
     pub fn load(&mut self) -> Result<Vec<ForwardSpec>, PersistError> {
         let mut file = self.read()?;
-        self.saved = file.contexts.remove(&self.context).unwrap_or_default();
-        Ok(self.saved.clone())
+        let saved = file.contexts.remove(&self.key);
+        let legacy = file.contexts.remove(&self.legacy);
+        // Only what is under the full key counts as saved: a legacy entry is written under it
+        // at the next save.
+        self.saved = saved.clone().unwrap_or_default();
+        Ok(saved.or(legacy).unwrap_or_default())
     }
 
     /// Saves `specs` for this context if they differ from what was saved; other contexts'
@@ -97,10 +109,11 @@ impl ForwardStore {
             // Unreadable for now (permissions, I/O): writing would lose other contexts' forwards.
             Err(e) => return Err(e),
         };
+        file.contexts.remove(&self.legacy);
         if specs.is_empty() {
-            file.contexts.remove(&self.context);
+            file.contexts.remove(&self.key);
         } else {
-            file.contexts.insert(self.context.clone(), specs.clone());
+            file.contexts.insert(self.key.clone(), specs.clone());
         }
         // Serializing plain strings, numbers and addresses cannot fail.
         let json = serde_json::to_vec_pretty(&file).expect("forward specs serialize");
@@ -163,6 +176,8 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
+    const S: &str = "https://127.0.0.1:6443";
+
     fn spec(name: &str, port: u16) -> ForwardSpec {
         let mut spec = ForwardSpec::new("hasura", name);
         spec.local_port = Some(port);
@@ -173,19 +188,22 @@ mod tests {
     fn contexts_are_kept_apart_and_saving_is_atomic_and_private() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("hasura-tui").join("forwards.json");
-        let mut a = ForwardStore::at(path.clone(), "a");
-        let mut b = ForwardStore::at(path.clone(), "b");
+        let mut a = ForwardStore::at(path.clone(), "a", S);
+        let mut b = ForwardStore::at(path.clone(), "b", S);
         assert_eq!(a.load().unwrap(), vec![]);
         assert!(a.save(vec![spec("data", 8080)]).unwrap());
         assert!(!a.save(vec![spec("data", 8080)]).unwrap(), "unchanged");
         assert!(b.save(vec![spec("auth", 9090)]).unwrap());
         assert_eq!(
-            ForwardStore::at(path.clone(), "a").load().unwrap(),
+            ForwardStore::at(path.clone(), "a", S).load().unwrap(),
             vec![spec("data", 8080)]
         );
         assert_eq!(b.load().unwrap(), vec![spec("auth", 9090)]);
         a.save(vec![]).unwrap();
-        assert_eq!(ForwardStore::at(path.clone(), "a").load().unwrap(), vec![]);
+        assert_eq!(
+            ForwardStore::at(path.clone(), "a", S).load().unwrap(),
+            vec![]
+        );
         assert_eq!(b.load().unwrap(), vec![spec("auth", 9090)]);
         #[cfg(unix)]
         {
@@ -202,11 +220,40 @@ mod tests {
     }
 
     #[test]
+    fn the_same_context_name_on_two_servers_keeps_two_sets() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("forwards.json");
+        let mut one = ForwardStore::at(path.clone(), "default", "https://10.0.0.1:6443");
+        let mut two = ForwardStore::at(path.clone(), "default", "https://10.0.0.2:6443");
+        one.save(vec![spec("data", 8080)]).unwrap();
+        assert_eq!(
+            two.load().unwrap(),
+            vec![],
+            "the other server's forwards are not ours"
+        );
+        two.save(vec![spec("auth", 8081)]).unwrap();
+        assert_eq!(one.load().unwrap(), vec![spec("data", 8080)]);
+        // An older file keyed by the context alone: read once, then moved under the full key.
+        std::fs::write(
+            &path,
+            serde_json::to_vec(&serde_json::json!({"contexts": {"old": [spec("data", 9000)]}}))
+                .unwrap(),
+        )
+        .unwrap();
+        let mut old = ForwardStore::at(path.clone(), "old", S);
+        assert_eq!(old.load().unwrap(), vec![spec("data", 9000)]);
+        assert!(old.save(vec![spec("data", 9000)]).unwrap(), "moved");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\"old@https://127.0.0.1:6443\""), "{text}");
+        assert!(!text.contains("\"old\":"), "{text}");
+    }
+
+    #[test]
     fn a_corrupt_file_is_an_error_naming_it() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("forwards.json");
         std::fs::write(&path, "not json").unwrap();
-        let mut store = ForwardStore::at(path.clone(), "a");
+        let mut store = ForwardStore::at(path.clone(), "a", S);
         let err = store.load().unwrap_err();
         assert!(err.to_string().contains("forwards.json"), "{err}");
         // Saving keeps the corrupt file beside the new one rather than overwriting it.
@@ -217,7 +264,7 @@ mod tests {
         );
         let kept = dir.path().join("forwards.json.bad");
         assert_eq!(std::fs::read_to_string(kept).unwrap(), "not json");
-        let fresh = ForwardStore::at(path, "a").load().unwrap();
+        let fresh = ForwardStore::at(path, "a", S).load().unwrap();
         assert_eq!(fresh, vec![ForwardSpec::new("hasura", "data")]);
     }
 
@@ -227,7 +274,7 @@ mod tests {
         let path = dir.path().join("forwards.json");
         std::fs::create_dir(&path).unwrap();
         // A directory where the file should be: reading fails with an I/O error, not a parse one.
-        let mut store = ForwardStore::at(path.clone(), "a");
+        let mut store = ForwardStore::at(path.clone(), "a", S);
         assert!(
             store
                 .save(vec![ForwardSpec::new("hasura", "data")])

@@ -12,11 +12,12 @@ use std::time::{Duration, Instant};
 use crossterm::event::Event;
 use tokio::sync::{mpsc, watch};
 
-use crate::app::{Action, App, keys};
-use crate::auth::{Credentials, HandOver, SignIn};
+use crate::app::{Action, App, Effect, keys};
+use crate::auth::{HandOver, SignIn};
 use crate::cluster::Snapshot;
 use crate::forward::ForwardManager;
 use crate::jobs::{JobOutput, Jobs};
+use crate::sessions::{self, Opened, Sessions};
 use crate::signals::Signals;
 use crate::ui;
 
@@ -30,36 +31,36 @@ mod suspend;
 
 use key_reader::KeyReader;
 
-/// What the dashboard listens to besides keys.
-pub struct Inputs {
-    pub snapshots: watch::Receiver<Arc<Snapshot>>,
-    /// The cluster's fetched credential, when there is one: its sign-in state shows in the
-    /// header, and its interactive plugin gets the terminal through the dashboard.
-    pub credentials: Option<Arc<Credentials>>,
-}
-
-/// Runs the dashboard until the user quits (or a signal asks us to).
-/// Every forward is stopped (ports closed) before this returns.
+/// Runs the dashboard until the user quits (or a signal asks us to), on the cluster `opened`,
+/// moving to others through `sessions`. Every forward of every cluster is stopped (ports closed)
+/// before this returns.
 pub async fn run(
     mut app: App,
-    inputs: Inputs,
-    forwards: &mut ForwardManager,
-    jobs: &mut Jobs,
+    mut opened: Opened,
+    mut sessions: Sessions,
     log_path: Option<std::path::PathBuf>,
 ) -> io::Result<()> {
     let mut terminal = ratatui::init();
     crate::crash::install(log_path.clone());
     let (handovers_tx, handovers) = mpsc::channel(1);
-    if let Some(credentials) = &inputs.credentials {
-        credentials.terminal().hand_to(handovers_tx);
+    if let Some(credentials) = &opened.credentials {
+        credentials.terminal().hand_to(handovers_tx.clone());
     }
     let mut sources = Sources {
-        snapshots: inputs.snapshots,
-        sign_in: inputs.credentials.as_ref().map(|c| c.sign_in()),
+        snapshots: opened.snapshots.clone(),
+        sign_in: opened.credentials.as_ref().map(|c| c.sign_in()),
         handovers,
+        handovers_tx,
     };
-    let result = event_loop(&mut terminal, &mut app, &mut sources, forwards, jobs).await;
-    if let Some(credentials) = &inputs.credentials {
+    let result = event_loop(
+        &mut terminal,
+        &mut app,
+        &mut sources,
+        &mut opened,
+        &mut sessions,
+    )
+    .await;
+    if let Some(credentials) = &opened.credentials {
         credentials.terminal().take_back();
     }
     let result = result.map_err(|e| match e {
@@ -69,7 +70,9 @@ pub async fn run(
             crate::crash::crash_message(log_path.as_deref())
         )),
     });
-    forwards.stop_all().await;
+    opened.stop_feed();
+    opened.forwards.stop_all().await;
+    sessions.stop_all().await;
     ratatui::restore();
     result
 }
@@ -79,6 +82,8 @@ struct Sources {
     snapshots: watch::Receiver<Arc<Snapshot>>,
     sign_in: Option<watch::Receiver<SignIn>>,
     handovers: mpsc::Receiver<HandOver>,
+    /// For the credential of a cluster switched to.
+    handovers_tx: mpsc::Sender<HandOver>,
 }
 
 /// Why the event loop ended other than by the user's wish.
@@ -96,10 +101,20 @@ impl From<io::Error> for LoopError {
 
 /// Carries out what `update` asked for, then shows the forwards' new state. Nothing here waits
 /// on the network or a forward's task: keys keep answering whatever the effects do.
-fn run_effects(app: &mut App, forwards: &mut ForwardManager, jobs: &mut Jobs) -> bool {
+fn run_effects(
+    app: &mut App,
+    forwards: &mut ForwardManager,
+    jobs: &mut Jobs,
+    switch: &mut Option<String>,
+) -> bool {
     let effects = std::mem::take(&mut app.effects);
     let mut dirty = false;
     for effect in effects {
+        // Moving to another cluster replaces the forwards and jobs: the loop does it after.
+        if let Effect::SwitchContext(context) = effect {
+            *switch = Some(context);
+            continue;
+        }
         if let Some(action) = jobs.run(effect, forwards) {
             dirty |= app.update(action);
         }
@@ -129,10 +144,9 @@ async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     app: &mut App,
     sources: &mut Sources,
-    forwards: &mut ForwardManager,
-    jobs: &mut Jobs,
+    opened: &mut Opened,
+    sessions: &mut Sessions,
 ) -> Result<(), LoopError> {
-    let forwards_changed = forwards.changed();
     let size = terminal.size()?;
     app.update(Action::Resize(size.width, size.height));
     let mut events = KeyReader::default();
@@ -162,6 +176,9 @@ async fn event_loop(
             return Ok(());
         }
         let next_frame = last_draw.map(|t| t + FRAME_INTERVAL).unwrap_or(now);
+        let forwards_changed = opened.forwards.changed();
+        let (forwards, jobs) = (&mut opened.forwards, &mut opened.jobs);
+        let mut switch_to = None;
         tokio::select! {
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) => {
@@ -169,7 +186,7 @@ async fn event_loop(
                         let opens_log = matches!(action, Action::ToggleRequestLog);
                         let mut changed = app.update(action);
                         if !app.effects.is_empty() {
-                            changed |= run_effects(app, forwards, jobs);
+                            changed |= run_effects(app, forwards, jobs, &mut switch_to);
                         }
                         if opens_log {
                             changed |= refresh_forwards(app, forwards, jobs);
@@ -229,7 +246,68 @@ async fn event_loop(
             _ = tokio::time::sleep_until(next_frame.into()), if dirty => {}
             _ = signals.recv() => app.should_quit = true,
         }
+        if let Some(context) = switch_to {
+            switch(app, opened, sessions, sources, context).await;
+            dirty = true;
+            keyed = true;
+        }
     }
+}
+
+/// Moves the view to `context`: the cluster on screen is left behind (its watches stop, its
+/// forwards go on), and the other one opens with the forwards it had, or its saved ones.
+async fn switch(
+    app: &mut App,
+    opened: &mut Opened,
+    sessions: &mut Sessions,
+    sources: &mut Sources,
+    context: String,
+) {
+    let Some(contexts) = &sessions.contexts else {
+        app.update(Action::Notify(
+            "this dashboard cannot switch clusters".into(),
+        ));
+        return;
+    };
+    let (target, global) = match contexts.connect(&context).await {
+        Ok(connected) => connected,
+        Err(e) => {
+            app.update(Action::Notify(format!("cannot switch to {context}: {e}")));
+            return;
+        }
+    };
+    let alias = contexts.alias_of(&context);
+    let coming_back = sessions.away.remove(&context);
+    let new = sessions::open(target, &global, alias, &sessions.options, coming_back).await;
+    if let Some(credentials) = &opened.credentials {
+        credentials.terminal().take_back();
+    }
+    let old = std::mem::replace(opened, new);
+    sessions.away.insert(old.context.clone(), old.leave());
+    sources.snapshots = opened.snapshots.clone();
+    sources.sign_in = opened.credentials.as_ref().map(|c| c.sign_in());
+    if let Some(credentials) = &opened.credentials {
+        credentials.terminal().hand_to(sources.handovers_tx.clone());
+    }
+    // A fresh view of the other cluster: its own rows, selection and panes.
+    let snapshot = sources.snapshots.borrow().clone();
+    let mut fresh = App::new(
+        opened.connection.clone(),
+        snapshot,
+        app.size,
+        Instant::now(),
+    );
+    fresh.read_only = app.read_only;
+    fresh.color = app.color;
+    fresh.contexts = std::mem::take(&mut app.contexts);
+    fresh.replay_identity = app.replay_identity.take();
+    fresh.forwards_away = sessions.forwards_away();
+    for notice in std::mem::take(&mut opened.notices) {
+        fresh.update(notice);
+    }
+    *app = fresh;
+    refresh_forwards(app, &opened.forwards, &mut opened.jobs);
+    tracing::info!(context, "switched cluster");
 }
 
 /// The next sign-in state, when there is a credential to watch; never resolves otherwise.

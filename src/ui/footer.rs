@@ -64,9 +64,24 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         )
     } else {
         let mut spans = Vec::new();
-        let active = app.forwards.len();
+        if let Some(typed) = &app.command {
+            spans.push(Span::styled(
+                format!(":{typed}█  "),
+                theme::warning(app.color),
+            ));
+        }
+        let away = app.forwards_elsewhere();
+        let active = app.forwards.len() + away;
+        let elsewhere = match app.forwards_away.as_slice() {
+            [] => String::new(),
+            [(label, n)] => format!(" ({n} on {label})"),
+            _ => format!(" ({away} on other clusters)"),
+        };
         spans.push(Span::styled(
-            format!("{active} forward{}  ", if active == 1 { "" } else { "s" }),
+            format!(
+                "{active} forward{}{elsewhere}  ",
+                if active == 1 { "" } else { "s" }
+            ),
             if active > 0 {
                 theme::header_row()
             } else {

@@ -20,7 +20,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let mut segments = vec![
         Segment::droppable(Span::styled("hasura-tui  ", theme::header_row()), 6),
         Segment::keep(Span::styled(state, style)),
-        Segment::droppable(format!("  context {}", app.connection.context), 3),
+        Segment::droppable(
+            match &app.connection.alias {
+                Some(alias) => format!("  {alias} (context {})", app.connection.context),
+                None => format!("  context {}", app.connection.context),
+            },
+            3,
+        ),
         Segment::droppable(format!("  cluster {}", snapshot.cluster_name), 5),
         Segment::droppable(format!("  server {}", app.connection.server), 4),
     ];

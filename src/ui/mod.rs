@@ -90,6 +90,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     if let Some(menu) = &app.copy_menu {
         picker::render_copy_menu(frame, inset(area), menu);
     }
+    picker::render_context_picker(frame, inset(area), app);
     if app.help_open {
         help::render(frame, inset(area), app.read_only);
     }

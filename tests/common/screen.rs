@@ -12,6 +12,7 @@ use ratatui::backend::TestBackend;
 /// The app as the event loop would start it on `snapshot`, sized `width` x `height`.
 pub fn app(snapshot: Arc<Snapshot>, width: u16, height: u16, now: Instant) -> App {
     let connection = Connection {
+        alias: None,
         context: "gram29".into(),
         server: "https://127.0.0.1:6443".into(),
         user_namespace: None,

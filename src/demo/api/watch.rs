@@ -96,11 +96,16 @@ pub fn respond(
         }
         Err(other) => return Err(other.into()),
     }
-    let body = Body::from_stream(futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv()
-            .await
-            .map(|bytes| (Ok::<_, Infallible>(bytes), rx))
-    }));
+    // The guard lives in the body: the gauge counts the watch until the client lets it go.
+    let open = state.faults.watch_opened();
+    let body = Body::from_stream(futures::stream::unfold(
+        (rx, open),
+        |(mut rx, open)| async move {
+            rx.recv()
+                .await
+                .map(|bytes| (Ok::<_, Infallible>(bytes), (rx, open)))
+        },
+    ));
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
