@@ -70,6 +70,7 @@ fn app(custom_rows: usize) -> App {
         generation: 1,
     };
     let connection = Connection {
+        alias: None,
         context: "gram29".into(),
         server: "https://127.0.0.1:6443".into(),
         user_namespace: None,

@@ -9,8 +9,8 @@
 //! BENCH_IDLE_SECS (30), BENCH_STARTS (3, dashboard starts per scale), BENCH_DEMO_ARGS (more
 //! demo-cluster flags, e.g. `--no-metrics`), BENCH_CHURN_SECS (20), BENCH_CHURN_RATE (50), FORWARD_BENCH_MIB (1024),
 //! FORWARD_BENCH_CONNECTIONS (1000), FORWARD_BENCH_CONCURRENT (64), BENCH_PARTS (default
-//! `scales,forward,versus,stop,sign-in,wan,render`; `detail` alone is the detail view's figures
-//! without the scales): which groups of figures to measure).
+//! `scales,forward,versus,stop,sign-in,wan,render,bodies,switch`; `detail` alone is the detail view's
+//! figures without the scales): which groups of figures to measure), BENCH_BODY_REQUESTS (1000).
 
 mod support;
 
@@ -43,7 +43,7 @@ fn main() {
     let started = Instant::now();
     let mut report = Report::default();
     let parts = std::env::var("BENCH_PARTS")
-        .unwrap_or_else(|_| "scales,forward,versus,stop,sign-in,wan,render".into());
+        .unwrap_or_else(|_| "scales,forward,versus,stop,sign-in,wan,render,bodies,switch".into());
     let part = |name: &str| parts.split(',').any(|p| p.trim() == name);
     println!("{}", support::report::HEADER);
     if part("scales") {
@@ -71,6 +71,12 @@ fn main() {
     }
     if part("render") {
         render_figures(&mut report);
+    }
+    if part("bodies") {
+        runtime.block_on(body_figures(&mut report));
+    }
+    if part("switch") {
+        runtime.block_on(switch_figures(&mut report));
     }
 
     let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
@@ -195,6 +201,75 @@ async fn at_scale(scale: usize, report: &mut Report) {
         limit.map(|l| peak <= l),
     );
     dashboard.quit();
+}
+
+/// Moving between two clusters of N=1,000 in the dashboard (`C`, Enter).
+async fn switch_figures(report: &mut Report) {
+    let s = support::switch::measure(
+        1000,
+        Duration::from_secs(env_or("BENCH_IDLE_SECS", 30u64)),
+        3,
+    )
+    .await;
+    report.add_compared(
+        &format!(
+            "`C` Enter to the other cluster's full table, N={}: to staging / back to dev (median of 3; reference: a dashboard started on staging)",
+            s.scale
+        ),
+        format!("{} / {}", ms(s.to_staging), ms(s.to_dev)),
+        ms(s.cold),
+        format!("{:.2}", s.to_staging.as_secs_f64() / s.cold.as_secs_f64()),
+        "≤ cold start + 50 ms",
+        Some(s.to_staging <= s.cold + Duration::from_millis(50)),
+    );
+    report.add(
+        &format!(
+            "the cluster left, {} s away: API requests / watches open (before leaving → away; its forward follows its pods) / dashboard peak RSS",
+            s.idle.as_secs()
+        ),
+        format!(
+            "{} / {} → {} / {}",
+            s.away_requests,
+            s.watches_before,
+            s.watches_away,
+            mib(s.peak_rss_kib)
+        ),
+        "0 requests",
+        Some(s.away_requests == 0),
+    );
+}
+
+/// The request log's body store: N requests of 1 MiB each way through a gateway-mode forward.
+async fn body_figures(report: &mut Report) {
+    let b = support::bodies::measure(env_or("BENCH_BODY_REQUESTS", 1000usize)).await;
+    let bound_kib = 16 * 1024 + 8 * 1024;
+    report.add_compared(
+        &format!(
+            "{} requests of 1 MiB each way through a gateway-mode forward: dashboard RSS before → after / peak (kubectl port-forward: before → after / peak)",
+            b.requests
+        ),
+        format!(
+            "{} → {} / {}",
+            mib(b.before_kib),
+            mib(b.after_kib),
+            mib(b.peak_kib)
+        ),
+        format!(
+            "{} → {} / {}",
+            mib(b.kubectl_before_kib),
+            mib(b.kubectl_after_kib),
+            mib(b.kubectl_peak_kib)
+        ),
+        String::new(),
+        "growth ≤ 16 MiB bodies + 8 MiB",
+        Some(b.after_kib.saturating_sub(b.before_kib) <= bound_kib),
+    );
+    report.add(
+        "the same, with the request log open (a copy of the entries, bodies shared) / time for the requests",
+        format!("{} / {}", mib(b.pane_open_kib), secs(b.took)),
+        "growth ≤ 16 MiB bodies + 8 MiB",
+        Some(b.pane_open_kib.saturating_sub(b.before_kib) <= bound_kib),
+    );
 }
 
 /// The detail view's figures alone (`BENCH_PARTS=detail`): the N=5,000 demo, one dashboard start,

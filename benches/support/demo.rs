@@ -16,11 +16,17 @@ pub struct DemoProcess {
 
 impl DemoProcess {
     pub async fn start(scale: usize) -> DemoProcess {
+        Self::start_named(scale, hasura_tui::demo::kubeconfig::CONTEXT).await
+    }
+
+    /// As `start`, for a cluster called `name` (its context, user and route domain).
+    pub async fn start_named(scale: usize, name: &str) -> DemoProcess {
         let dir = tempfile::tempdir().unwrap();
         let kubeconfig = dir.path().join("kubeconfig");
         let mut child = Command::new(BIN)
             // The seed's microservices and N more, as every report before the Service shapes.
             .args(["demo-cluster", "--seed-only", "--scale", &scale.to_string()])
+            .args(["--name", name])
             // BENCH_DEMO_ARGS: more demo-cluster flags, e.g. `--no-metrics` to measure the
             // dashboard without the metrics API (no CPU and MEM columns).
             .args(
@@ -60,19 +66,30 @@ impl DemoProcess {
         self.client.request_text(request).await.expect("admin path")
     }
 
-    /// API requests served so far, every verb together.
-    pub async fn requests(&self) -> u64 {
+    async fn counts(&self) -> serde_json::Value {
         let request = http::Request::post("/demo/admin/counts")
             .body(b"{}".to_vec())
             .unwrap();
         let text = self.client.request_text(request).await.expect("counts");
-        let counts: serde_json::Value = serde_json::from_str(&text).unwrap();
-        counts
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// API requests served so far, every verb together.
+    pub async fn requests(&self) -> u64 {
+        self.counts()
+            .await
             .as_object()
             .expect("counts by verb")
-            .values()
-            .filter_map(|v| v.as_u64())
+            .iter()
+            // A gauge, not a count of requests.
+            .filter(|(verb, _)| *verb != "watches_open")
+            .filter_map(|(_, v)| v.as_u64())
             .sum()
+    }
+
+    /// Watches open now (the demo's gauge).
+    pub async fn watches_open(&self) -> u64 {
+        self.counts().await["watches_open"].as_u64().unwrap_or(0)
     }
 }
 

@@ -82,6 +82,20 @@ impl Forwarder {
         Forwarder { child, addr }
     }
 
+    /// The forwarding program: the process, or the child a dispatcher (kubectl's) started.
+    fn program(&self) -> u32 {
+        let pid = self.child.id();
+        measure::first_child(pid).unwrap_or(pid)
+    }
+
+    pub fn rss_kib(&self) -> u64 {
+        measure::rss_kib(self.program())
+    }
+
+    pub fn peak_rss_kib(&self) -> u64 {
+        measure::peak_rss_kib(self.program())
+    }
+
     /// CPU time the process (and a child it may have started) has used so far.
     pub fn cpu(&self) -> Duration {
         let pid = self.child.id();
@@ -355,7 +369,7 @@ pub async fn measure(connections: usize, mib: usize, wan_mib: usize) -> Versus {
     v
 }
 
-async fn pods_of(demo: &DemoProcess, microservice: &str) -> Vec<String> {
+pub async fn pods_of(demo: &DemoProcess, microservice: &str) -> Vec<String> {
     let pods: kube::Api<k8s_openapi::api::core::v1::Pod> =
         kube::Api::namespaced(demo.client.clone(), "hasura");
     let list = pods.list(&Default::default()).await.expect("pods");
