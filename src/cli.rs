@@ -62,6 +62,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "NAME")]
     pub cluster_name: Option<String>,
 
+    /// The project's `data` for this cluster (clusters.yaml), as the route templates'
+    /// `cluster.data`; set from the alias, never on the command line.
+    #[arg(skip)]
+    pub cluster_data: Option<serde_json::Value>,
+
     /// A Hasura project directory: its clusters.yaml names the clusters (`-c ALIAS`), its
     /// conf/routes.yaml and conf/domains.yaml give the routes.
     #[arg(long, global = true, value_name = "DIR")]

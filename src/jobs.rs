@@ -113,7 +113,7 @@ impl Jobs {
                 .err()
                 .map(|e| Action::Notify(e.to_string())),
             // The event loop switches clusters itself (`tui::switch`).
-            Effect::SwitchContext(_) => None,
+            Effect::SwitchContext(_) | Effect::StopForwardOn(..) => None,
             Effect::Replay(key, seq, identity) => {
                 Some(Action::Notify(match forwards.replay(&key, seq, identity) {
                     Ok(said) | Err(said) => said,

@@ -24,6 +24,7 @@ pub fn feed_config(target: &ClusterTarget, global: &GlobalArgs) -> FeedConfig {
     FeedConfig {
         namespaces: target.namespaces(global),
         cluster_name: global.cluster_name.clone(),
+        cluster_data: global.cluster_data.clone(),
         kube_cluster_name: target.kube_cluster_name.clone(),
         // A folder with only a clusters.yaml names clusters; its routes come from the cluster.
         project: global
@@ -156,13 +157,37 @@ pub struct Sessions {
 }
 
 impl Sessions {
-    /// `(label, forwards)` of each cluster left behind that still has some.
-    pub fn forwards_away(&self) -> Vec<(String, usize)> {
+    /// The forwards of the clusters left behind, as they are now.
+    pub fn away_forwards(&mut self) -> Vec<crate::app::forwards_view::AwayForward> {
+        // Forwards stopped from the `p` view are let go once their ports are closed.
+        self.away.values_mut().for_each(|a| {
+            a.forwards.reap();
+        });
         self.away
-            .values()
-            .map(|a| (a.label.clone(), a.forwards.len()))
-            .filter(|(_, n)| *n > 0)
+            .iter()
+            .flat_map(|(context, away)| {
+                away.forwards.views().map(move |(key, view)| {
+                    crate::app::forwards_view::AwayForward {
+                        context: context.clone(),
+                        label: away.label.clone(),
+                        key: key.clone(),
+                        view,
+                    }
+                })
+            })
             .collect()
+    }
+
+    /// Stops a forward of a cluster left behind, and saves that cluster's set.
+    pub fn stop_away(&mut self, context: &str, key: &crate::forward::ForwardKey) {
+        if let Some(away) = self.away.get_mut(context) {
+            away.forwards.stop(key);
+            if let Some(store) = &mut away.store
+                && let Err(e) = store.save_running(&away.forwards)
+            {
+                tracing::warn!("forwards of {context} not saved: {e}");
+            }
+        }
     }
 
     /// Stops every forward of every cluster left behind.

@@ -2,7 +2,8 @@
 //! whose kubeconfig files are merged by `$KUBECONFIG`, as kubectl merges them; the project's
 //! `clusters.yaml` (assets/demo-project, plus an alias whose context is gone) names them. The CLI
 //! takes `-c ALIAS`; the dashboard moves between them with the picker, forwards of both carry
-//! traffic throughout, and the cluster left is not watched while away.
+//! traffic throughout, the cluster left is not watched while away, and the `p` view lists and
+//! stops forwards of either.
 
 mod common;
 
@@ -44,6 +45,16 @@ impl Two {
         let (a, b) = (dir.path().join("dev.yaml"), dir.path().join("staging.yaml"));
         dev.write_kubeconfig(&a).unwrap();
         staging.write_kubeconfig(&b).unwrap();
+        // A third context whose server is down (nothing listens on port 1).
+        let c = dir.path().join("down.yaml");
+        std::fs::write(
+            &c,
+            "apiVersion: v1\nkind: Config\n\
+             clusters: [{name: down, cluster: {server: 'https://127.0.0.1:1'}}]\n\
+             users: [{name: down-admin, user: {token: x}}]\n\
+             contexts: [{name: down, context: {cluster: down, user: down-admin}}]\n",
+        )
+        .unwrap();
         let project = dir.path().join("project");
         std::fs::create_dir_all(project.join("microservices/app")).unwrap();
         let clusters = std::fs::read_to_string(
@@ -59,7 +70,7 @@ impl Two {
             runtime,
             dev: Some(dev),
             staging: Some(staging),
-            kubeconfig: format!("{}:{}", a.display(), b.display()),
+            kubeconfig: format!("{}:{}:{}", a.display(), b.display(), c.display()),
             dir,
             project,
         }
@@ -167,7 +178,10 @@ fn the_cli_takes_a_cluster_alias_and_refuses_what_it_cannot_resolve() {
     let two = Two::start();
     // kubectl reads the same merged files: two contexts, each its own cluster.
     let contexts = two.kubectl(&["config", "get-contexts", "-o", "name"]);
-    assert_eq!(contexts.lines().collect::<Vec<_>>(), ["gram29", "stg41"]);
+    assert_eq!(
+        contexts.lines().collect::<Vec<_>>(),
+        ["down", "gram29", "stg41"]
+    );
     let name = two.kubectl(&[
         "--context",
         "stg41",
@@ -342,6 +356,53 @@ fn switching_clusters_keeps_both_forwards_and_stops_the_watches_of_the_one_left(
     );
     assert!(staging_pods.contains(&pod_behind(staging_data)));
 
+    // An unreachable cluster says so in its own header; the picker still takes us back, and
+    // dev's forward never noticed.
+    tmux.send(&["C"]);
+    tmux.type_text("down");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("the unreachable cluster", WAIT, |s| {
+        s.contains("context down") && s.contains("reconnecting")
+    });
+    assert!(dev_pods.contains(&pod_behind(dev_data)));
+    tmux.send(&["C"]);
+    tmux.type_text("dev");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("dev again", WAIT, |s| {
+        s.contains("dev (context gram29)") && s.contains(" synced ")
+    });
+
+    // p: every forward with its cluster; x stops staging's from here.
+    tmux.send(&["p"]);
+    let view = tmux.wait_for("the forwards view", WAIT, |s| {
+        s.contains("forwards: 2 on 2 clusters")
+    });
+    let line = |cluster: &str| {
+        view.lines()
+            .find(|l| l.contains(&format!("│{cluster} ")))
+            .map(str::to_string)
+    };
+    let dev_line = line("dev").unwrap_or_else(|| panic!("{view}"));
+    assert!(
+        dev_line.contains("data.hasura") && dev_line.contains(&dev_data.to_string()),
+        "{view}"
+    );
+    let staging_line = line("staging").unwrap_or_else(|| panic!("{view}"));
+    assert!(staging_line.contains(&staging_data.to_string()), "{view}");
+    tmux.send(&["j", "x"]);
+    tmux.wait_for("staging's forward gone", WAIT, |s| {
+        s.contains("forwards: 1 on 1 clusters")
+    });
+    common::eventually_blocking("staging's port closed", WAIT, || {
+        std::net::TcpStream::connect_timeout(&staging_data, Duration::from_millis(200))
+            .is_err()
+            .then_some(())
+    });
+    tmux.escape();
+    tmux.wait_for("the footer", WAIT, |s| {
+        s.contains("1 forward ") && !s.contains(" on staging")
+    });
+
     tmux.send(&["q"]);
     assert_eq!(tmux.wait_exit(WAIT), 0);
     for addr in [dev_data, staging_data] {
@@ -380,14 +441,27 @@ fn forwards_saved_on_one_default_context_are_not_restored_on_another() {
         tmux
     };
     let tmux = dashboard(&one);
-    tmux.send(&["Tab", "j", "f"]);
+    // A port of its own (the F dialog), so the test next door's 8080 is never in the way.
+    let asked = free_port();
+    tmux.send(&["Tab", "j", "F"]);
+    tmux.wait_for("the forward dialog", WAIT, |s| {
+        s.contains("forward data.hasura")
+    });
+    tmux.type_text(&asked.to_string());
+    tmux.send(&["Enter"]);
     let screen = tmux.wait_for("data forwarded", WAIT, |s| {
         forward_address(s, "data").is_some()
     });
     let port = forward_address(&screen, "data").unwrap();
+    assert_eq!(port.port(), asked);
     tmux.send(&["q"]);
     assert_eq!(tmux.wait_exit(WAIT), 0);
 
+    let saved = std::fs::read_to_string(config.join("hasura-tui/forwards.json")).unwrap();
+    assert!(
+        saved.contains(&format!("\"local_port\": {asked}")),
+        "{saved}"
+    );
     let tmux = dashboard(&other);
     tmux.assert_never(
         "a forward restored from the other server",

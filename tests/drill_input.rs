@@ -36,6 +36,7 @@ async fn feed(
             user_source: "default",
         },
         cluster_name: None,
+        cluster_data: None,
         kube_cluster_name: target.kube_cluster_name.clone(),
         project: project.map(read_project),
         pending: target.pending.clone(),

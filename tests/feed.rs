@@ -35,6 +35,7 @@ async fn feed_with(
             user_source: "default",
         },
         cluster_name: None,
+        cluster_data: None,
         kube_cluster_name: target.kube_cluster_name.clone(),
         project: None,
         pending: target.pending.clone(),

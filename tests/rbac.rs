@@ -249,6 +249,7 @@ async fn feed(yaml: &str) -> (watch::Receiver<Arc<Snapshot>>, CancellationToken)
             user_source: "default",
         },
         cluster_name: None,
+        cluster_data: None,
         kube_cluster_name: target.kube_cluster_name.clone(),
         project: None,
         pending: target.pending.clone(),

@@ -57,6 +57,11 @@ pub enum Action {
     OpenContextPicker,
     /// A key in the context picker.
     ContextPicker(super::contexts::PickerKey),
+    /// `p`: every forward of every cluster.
+    OpenForwardsView,
+    ForwardsView(super::forwards_view::ForwardsKey),
+    /// The forwards of the clusters not on screen, as they are now.
+    AwayForwards(Vec<super::forwards_view::AwayForward>),
     /// `:`: the command line (`:ctx`).
     StartCommand,
     Command(super::contexts::PickerKey),
@@ -104,6 +109,8 @@ pub enum Effect {
     SetGateway(ForwardKey, Option<GatewayIdentity>),
     /// Move the view to another kubeconfig context (forwards stay where they are).
     SwitchContext(String),
+    /// Stop a forward of a cluster not on screen.
+    StopForwardOn(String, ForwardKey),
     /// Send a logged request of a forward again, as it went out or as another identity.
     Replay(ForwardKey, u64, Option<GatewayIdentity>),
     /// Follow a microservice's logs for pane `session` (replacing any follower).

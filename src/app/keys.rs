@@ -46,6 +46,9 @@ pub fn action_for(app: &App, key: KeyEvent) -> Option<Action> {
     if app.copy_menu.is_some() {
         return super::copy_menu::key(key);
     }
+    if app.forwards_view.is_some() {
+        return super::forwards_view::key(key);
+    }
     if app.context_picker.is_some() {
         return super::contexts::picker_key(key, ctrl);
     }
@@ -110,6 +113,7 @@ pub fn action_for(app: &App, key: KeyEvent) -> Option<Action> {
         KeyCode::Char('y') => Action::CopyInternal,
         KeyCode::Char('Y') => Action::OpenCopyMenu,
         KeyCode::Char('C') => Action::OpenContextPicker,
+        KeyCode::Char('p') => Action::OpenForwardsView,
         KeyCode::Char(':') => Action::StartCommand,
         KeyCode::Char('s') => Action::Shell,
         KeyCode::Char('d') => Action::OpenDetail,
@@ -174,6 +178,10 @@ pub const HELP: &[(&str, &str)] = &[
         "restart: pods replaced one by one (kubectl rollout restart), after y",
     ),
     ("S", "scale: type the replica count, Enter"),
+    (
+        "p",
+        "every forward of every cluster: address, traffic; x stops one",
+    ),
     (
         "C  :ctx",
         "clusters: the kubeconfig's contexts, the project's aliases first; type to filter, Enter",

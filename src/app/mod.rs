@@ -7,6 +7,7 @@ pub mod contexts;
 pub mod copy_menu;
 pub mod detail_pane;
 pub mod dialog;
+pub mod forwards_view;
 pub mod keys;
 pub mod layout;
 pub mod logs_pane;
@@ -38,6 +39,18 @@ pub use shell::{PodPicker, ShellRequest};
 pub use tables::{Filter, TableView};
 pub use verbs::{Flash, LogsAction};
 pub use widths::ColumnWidths;
+
+/// `(label, how many)` per cluster, in order.
+fn away_counts(forwards: &[forwards_view::AwayForward]) -> Vec<(String, usize)> {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for f in forwards {
+        match counts.iter_mut().find(|(label, _)| *label == f.label) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((f.label.clone(), 1)),
+        }
+    }
+    counts
+}
 
 /// What the header says about where we are connected.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -106,6 +119,10 @@ pub struct App {
     pub command: Option<String>,
     /// Forwards running on clusters other than this one: (alias or context, how many).
     pub forwards_away: Vec<(String, usize)>,
+    /// The `p` forwards view's selected row, while it is open.
+    pub forwards_view: Option<usize>,
+    /// The forwards of clusters not on screen, copied while the `p` view is open.
+    pub away_forwards: Vec<forwards_view::AwayForward>,
 }
 
 impl App {
@@ -149,6 +166,8 @@ impl App {
             context_picker: None,
             command: None,
             forwards_away: Vec::new(),
+            forwards_view: None,
+            away_forwards: Vec::new(),
         };
         app.refresh_views();
         app
@@ -175,6 +194,7 @@ impl App {
             .iter()
             .any(|s| matches!(s.state, WatchState::Reconnecting { .. }))
             || self.flash.is_some()
+            || self.forwards_view.is_some()
             || self.detail.as_ref().is_some_and(|d| {
                 self.forwards
                     .contains_key(&(d.namespace.clone(), d.name.clone()))
@@ -286,6 +306,15 @@ impl App {
             Action::OpenContextPicker => return self.open_context_picker(),
             Action::ContextPicker(key) => return self.update_context_picker(key),
             Action::StartCommand => self.command = Some(String::new()),
+            Action::OpenForwardsView => self.forwards_view = Some(0),
+            Action::ForwardsView(key) => return self.update_forwards_view(key),
+            Action::AwayForwards(forwards) => {
+                if forwards == self.away_forwards {
+                    return false;
+                }
+                self.forwards_away = away_counts(&forwards);
+                self.away_forwards = forwards;
+            }
             Action::Command(key) => return self.update_command(key),
             Action::CopyMenu(action) => return self.update_copy_menu(action),
             Action::Logs(action) => return self.update_logs(action),

@@ -46,6 +46,8 @@ pub struct FeedConfig {
     pub namespaces: Namespaces,
     /// `--cluster-name`.
     pub cluster_name: Option<String>,
+    /// The project's `data` for this cluster (the templates' `cluster.data`).
+    pub cluster_data: Option<serde_json::Value>,
     /// The kubeconfig cluster's name, the last fallback for templates.
     pub kube_cluster_name: String,
     /// `--project`'s gateway files, read once; `None` watches the `hasura-conf` ConfigMap.
@@ -408,6 +410,7 @@ impl Feed {
             self.gateway.as_ref(),
             &self.cluster_name(),
             &self.config.namespaces,
+            self.config.cluster_data.as_ref(),
         ) {
             Ok(routes) => (routes, self.gateway_error.clone()),
             // A bad file is reported and skipped: rows keep every other source of URLs.

@@ -99,6 +99,7 @@ pub fn routes_of(
     files: Option<&GatewayFiles>,
     name: &str,
     namespaces: &Namespaces,
+    data: Option<&serde_json::Value>,
 ) -> Result<Option<Routes>, String> {
     let Some(routes) = files.and_then(|f| f.routes.as_deref()) else {
         return Ok(None);
@@ -107,6 +108,7 @@ pub fn routes_of(
         name: name.to_string(),
         hasura_namespace: namespaces.hasura.clone(),
         user_namespace: namespaces.user.clone(),
+        data: data.cloned(),
     };
     parse_gateway_config(routes, files.and_then(|f| f.domains.as_deref()), &vars)
         .map(Some)
@@ -133,7 +135,7 @@ mod tests {
             user: "default".into(),
             user_source: "default",
         };
-        routes_of(Some(&files), "gram29", &namespaces)
+        routes_of(Some(&files), "gram29", &namespaces, None)
     }
 
     #[test]

@@ -27,6 +27,9 @@ pub struct ProjectCluster {
     pub config: Option<PlatformConfig>,
     #[serde(default)]
     pub metadata: Option<Metadata>,
+    /// The project's own values, the templates' `cluster.data`.
+    #[serde(default)]
+    pub data: Option<serde_json::Value>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -160,6 +163,9 @@ pub fn fill(global: &mut GlobalArgs, project: &Project, cluster: &ProjectCluster
     if global.cluster_name.is_none() {
         global.cluster_name = Some(cluster.name.clone());
     }
+    if global.cluster_data.is_none() {
+        global.cluster_data = cluster.data.clone().filter(|d| !d.is_null());
+    }
     if global.project.is_none() && project.dir.join("conf").is_dir() {
         global.project = Some(project.dir.clone());
     }
@@ -230,6 +236,8 @@ mod tests {
 - name: h34-staging41
   alias: staging
   kubeContext: staging41
+  data:
+    apiPrefix: v2
   metadata:
     namespaces:
       hasura: platform
@@ -254,6 +262,25 @@ mod tests {
         assert_eq!(staging.hasura_namespace(), Some("platform"));
         assert_eq!(staging.user_namespace(), Some("apps"));
         assert_eq!(project.alias_of("staging41").unwrap().alias, "staging");
+        let mut global = GlobalArgs {
+            user_namespace: Some("mine".into()),
+            ..GlobalArgs::default()
+        };
+        fill(&mut global, &project, staging);
+        assert_eq!(
+            global.user_namespace.as_deref(),
+            Some("mine"),
+            "a flag wins"
+        );
+        assert_eq!(global.hasura_namespace.as_deref(), Some("platform"));
+        assert_eq!(global.cluster_name.as_deref(), Some("h34-staging41"));
+        assert_eq!(
+            global.cluster_data,
+            Some(serde_json::json!({"apiPrefix": "v2"}))
+        );
+        let mut plain = GlobalArgs::default();
+        fill(&mut plain, &project, dev);
+        assert_eq!(plain.cluster_data, None, "data: null is no data");
         assert_eq!(
             project.cluster("nope").unwrap_err(),
             "no cluster alias \"nope\" in /p/clusters.yaml (aliases: dev, staging)"

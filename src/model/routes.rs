@@ -17,13 +17,15 @@ use super::routes_error::{DOMAINS_FILE, ROUTES_FILE};
 /// limit keeps a stray or hostile ConfigMap from costing memory or time.
 pub const MAX_CONFIG_BYTES: usize = 1024 * 1024;
 
-/// The values the templates can refer to, as `cluster.name` and
-/// `cluster.metadata.namespaces.{hasura,user}`.
+/// The values the templates can refer to, as `cluster.name`,
+/// `cluster.metadata.namespaces.{hasura,user}` and `cluster.data` (the project's own values from
+/// clusters.yaml, null without one).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClusterVars {
     pub name: String,
     pub hasura_namespace: String,
     pub user_namespace: String,
+    pub data: Option<serde_json::Value>,
 }
 
 /// The parsed gateway configuration: routes in the order the file lists them, and the domain.
@@ -107,6 +109,7 @@ fn render(file: &'static str, source: &str, vars: &ClusterVars) -> Result<String
                     user => vars.user_namespace,
                 },
             },
+            data => minijinja::Value::from_serialize(&vars.data),
         },
     };
     let mut out = LimitedWriter {

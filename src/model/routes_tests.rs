@@ -52,6 +52,7 @@ pub(crate) fn seed_vars() -> ClusterVars {
         name: "gram29".into(),
         hasura_namespace: "hasura".into(),
         user_namespace: "default".into(),
+        data: None,
     }
 }
 
@@ -264,6 +265,17 @@ fn template_syntax_error_is_reported() {
 fn template_statements_work() {
     let yaml = "{% if cluster.name == 'gram29' %}api:\n  /:\n    upstreamService: {name: api, namespace: default}\n{% endif %}";
     assert_eq!(parse(yaml, None).unwrap().entries.len(), 1);
+}
+
+#[test]
+fn the_projects_cluster_data_reaches_the_templates() {
+    let vars = ClusterVars {
+        data: Some(serde_json::json!({"apiPrefix": "v2"})),
+        ..seed_vars()
+    };
+    let routes = "data:\n  /{{ cluster.data.apiPrefix }}:\n    upstreamService: {name: data, namespace: hasura}\n    upstreamServicePort: 80\n";
+    let r = parse_gateway_config(routes, None, &vars).unwrap();
+    assert_eq!(r.entries[0].path_prefix, "/v2");
 }
 
 #[test]

@@ -105,14 +105,15 @@ fn run_effects(
     app: &mut App,
     forwards: &mut ForwardManager,
     jobs: &mut Jobs,
-    switch: &mut Option<String>,
+    deferred: &mut Vec<Effect>,
 ) -> bool {
     let effects = std::mem::take(&mut app.effects);
     let mut dirty = false;
     for effect in effects {
-        // Moving to another cluster replaces the forwards and jobs: the loop does it after.
-        if let Effect::SwitchContext(context) = effect {
-            *switch = Some(context);
+        // Moving to another cluster replaces the forwards and jobs, and a cluster left behind
+        // is not at hand here: the loop does these after.
+        if matches!(effect, Effect::SwitchContext(_) | Effect::StopForwardOn(..)) {
+            deferred.push(effect);
             continue;
         }
         if let Some(action) = jobs.run(effect, forwards) {
@@ -178,7 +179,7 @@ async fn event_loop(
         let next_frame = last_draw.map(|t| t + FRAME_INTERVAL).unwrap_or(now);
         let forwards_changed = opened.forwards.changed();
         let (forwards, jobs) = (&mut opened.forwards, &mut opened.jobs);
-        let mut switch_to = None;
+        let mut deferred = Vec::new();
         tokio::select! {
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) => {
@@ -186,7 +187,7 @@ async fn event_loop(
                         let opens_log = matches!(action, Action::ToggleRequestLog);
                         let mut changed = app.update(action);
                         if !app.effects.is_empty() {
-                            changed |= run_effects(app, forwards, jobs, &mut switch_to);
+                            changed |= run_effects(app, forwards, jobs, &mut deferred);
                         }
                         if opens_log {
                             changed |= refresh_forwards(app, forwards, jobs);
@@ -246,10 +247,19 @@ async fn event_loop(
             _ = tokio::time::sleep_until(next_frame.into()), if dirty => {}
             _ = signals.recv() => app.should_quit = true,
         }
-        if let Some(context) = switch_to {
-            switch(app, opened, sessions, sources, context).await;
+        for effect in deferred {
+            match effect {
+                Effect::SwitchContext(context) => {
+                    switch(app, opened, sessions, sources, context).await;
+                }
+                Effect::StopForwardOn(context, key) => sessions.stop_away(&context, &key),
+                _ => {}
+            }
             dirty = true;
             keyed = true;
+        }
+        if app.forwards_view.is_some() {
+            dirty |= app.update(Action::AwayForwards(sessions.away_forwards()));
         }
     }
 }
@@ -301,7 +311,7 @@ async fn switch(
     fresh.color = app.color;
     fresh.contexts = std::mem::take(&mut app.contexts);
     fresh.replay_identity = app.replay_identity.take();
-    fresh.forwards_away = sessions.forwards_away();
+    fresh.update(Action::AwayForwards(sessions.away_forwards()));
     for notice in std::mem::take(&mut opened.notices) {
         fresh.update(notice);
     }

@@ -5,6 +5,7 @@ mod dialog;
 mod exchange_text;
 pub mod fit;
 mod footer;
+mod forwards;
 mod header;
 mod help;
 mod logs;
@@ -91,6 +92,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         picker::render_copy_menu(frame, inset(area), menu);
     }
     picker::render_context_picker(frame, inset(area), app);
+    forwards::render(frame, inset(area), app);
     if app.help_open {
         help::render(frame, inset(area), app.read_only);
     }
