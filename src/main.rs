@@ -68,17 +68,35 @@ async fn run(mut cli: Cli, log_path: Option<std::path::PathBuf>) -> i32 {
         Ok(alias) => alias,
         Err(e) => fail(EXIT_USAGE, &e),
     };
+    // The dashboard on an alias whose context the kubeconfig lacks opens on the current
+    // context with the picker, saying so; a command stops with the same one line.
+    let mut start_note = None;
     let target = match config::connect(&cli.global).await {
         Ok(target) => target,
         Err(e) => {
-            if let Some(alias) = &alias {
-                eprintln!("hasura-tui: cluster alias {}: {e}", alias.alias);
+            let Some(cluster) = &alias else {
+                return usage_error(&e);
+            };
+            let said = format!("cluster alias {}: {e}", cluster.alias);
+            if command.is_some() || !matches!(e, ConfigError::UnknownContext { .. }) {
+                eprintln!("hasura-tui: {said}");
                 return EXIT_USAGE;
             }
-            return usage_error(&e);
+            cli.global = flags.clone();
+            match config::connect(&cli.global).await {
+                Ok(target) => {
+                    start_note = Some(said);
+                    target
+                }
+                Err(_) => {
+                    eprintln!("hasura-tui: {said}");
+                    return EXIT_USAGE;
+                }
+            }
         }
     };
-    if alias.is_none()
+    let on_alias = alias.is_some() && start_note.is_none();
+    if !on_alias
         && let Ok(Some(project)) = config::project::for_run(&cli.global)
         && let Some(cluster) = project.alias_of(&target.context).cloned()
     {
@@ -120,7 +138,13 @@ async fn run(mut cli: Cli, log_path: Option<std::path::PathBuf>) -> i32 {
                 Err(e) => exit_code(Err(e)),
             };
         }
-        None => commands::dashboard::run(target, global, &flags, log_path, !cli.no_restore).await,
+        None => {
+            let start = commands::dashboard::Start {
+                restore: !cli.no_restore,
+                note: start_note,
+            };
+            commands::dashboard::run(target, global, &flags, log_path, start).await
+        }
     };
     exit_code(result)
 }

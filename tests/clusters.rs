@@ -478,3 +478,31 @@ fn forwards_saved_on_one_default_context_are_not_restored_on_another() {
     tmux.send(&["q"]);
     assert_eq!(tmux.wait_exit(WAIT), 0);
 }
+
+#[test]
+fn the_dashboard_on_an_alias_whose_context_is_gone_says_so_and_offers_the_picker() {
+    let two = Two::start();
+    let tmux = Tmux::start(
+        &format!(
+            "cd {} && env KUBECONFIG={} {BIN} -c old",
+            two.project.display(),
+            two.kubeconfig,
+        ),
+        150,
+        40,
+    );
+    let screen = tmux.wait_for("the picker on the current context", WAIT, |s| {
+        s.contains("clusters (type to filter") && s.contains("* dev → context gram29")
+    });
+    assert!(
+        screen.contains("cluster alias old: context \"removed\" is not in"),
+        "{screen}"
+    );
+    tmux.type_text("stag");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("staging", WAIT, |s| {
+        s.contains("staging (context stg41)") && s.contains(" synced ")
+    });
+    tmux.send(&["q"]);
+    assert_eq!(tmux.wait_exit(WAIT), 0);
+}

@@ -158,12 +158,8 @@ pub const HELP: &[(&str, &str)] = &[
     ),
     ("o", "open its external URL in the browser"),
     (
-        "y",
-        "copy its internal URL (OSC 52: works over ssh and in tmux)",
-    ),
-    (
-        "Y",
-        "copy as: internal, external or local URL, curl, psql, .env of every forward",
+        "y  Y",
+        "copy its internal URL (OSC 52, over ssh too); Y: URLs, curl, psql, .env menu",
     ),
     (
         "d",

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use kube::config::Kubeconfig;
 
-use crate::app::App;
+use crate::app::{Action, App};
 use crate::cli::GlobalArgs;
 use crate::config::ClusterTarget;
 use crate::config::contexts::Contexts;
@@ -53,11 +53,24 @@ pub async fn run_demo(
             .connect(crate::demo::kubeconfig::CONTEXT)
             .await
             .map_err(anyhow::Error::msg)?;
-        run_with(target, &cluster_global, Some(contexts), log_path, restore).await
+        let start = Start {
+            restore,
+            note: None,
+        };
+        run_with(target, &cluster_global, Some(contexts), log_path, start).await
     }
     .await;
     tokio::join!(dev.shutdown(), staging.shutdown());
     result
+}
+
+/// How the dashboard starts.
+pub struct Start {
+    /// Start the forwards saved for this cluster.
+    pub restore: bool,
+    /// Something to say first, with the context picker open (`-c ALIAS` whose context the
+    /// kubeconfig lacks: the dashboard opened on the current context instead).
+    pub note: Option<String>,
 }
 
 /// The dashboard on `target`; `flags` are the command line's own (each cluster switched to
@@ -67,11 +80,11 @@ pub async fn run(
     global: &GlobalArgs,
     flags: &GlobalArgs,
     log_path: Option<std::path::PathBuf>,
-    restore: bool,
+    start: Start,
 ) -> anyhow::Result<()> {
     // Without a kubeconfig to read again (one given as text), the dashboard stays on its cluster.
     let contexts = Contexts::load(flags).ok();
-    run_with(target, global, contexts, log_path, restore).await
+    run_with(target, global, contexts, log_path, start).await
 }
 
 async fn run_with(
@@ -79,11 +92,11 @@ async fn run_with(
     global: &GlobalArgs,
     contexts: Option<Contexts>,
     log_path: Option<std::path::PathBuf>,
-    restore: bool,
+    start: Start,
 ) -> anyhow::Result<()> {
     let options = Options {
         read_only: global.read_only,
-        restore,
+        restore: start.restore,
     };
     let alias = contexts.as_ref().and_then(|c| c.alias_of(&target.context));
     let mut opened = sessions::open(target, global, alias, &options, None).await;
@@ -98,6 +111,10 @@ async fn run_with(
     app.contexts = contexts.as_ref().map(Contexts::choices).unwrap_or_default();
     for notice in std::mem::take(&mut opened.notices) {
         app.update(notice);
+    }
+    if let Some(note) = start.note {
+        app.update(Action::Warn(note));
+        app.update(Action::OpenContextPicker);
     }
     let sessions = Sessions {
         away: BTreeMap::new(),
