@@ -142,6 +142,7 @@ async fn run(mut cli: Cli, log_path: Option<std::path::PathBuf>) -> i32 {
             let start = commands::dashboard::Start {
                 restore: !cli.no_restore,
                 note: start_note,
+                demo: false,
             };
             commands::dashboard::run(target, global, &flags, log_path, start).await
         }

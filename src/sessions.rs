@@ -65,6 +65,9 @@ pub struct Away {
 pub struct Options {
     pub read_only: bool,
     pub restore: bool,
+    /// The embedded demo clusters: new servers (random ports) every run, so their forwards are
+    /// saved under the context and `demo`, not under a server that will never be seen again.
+    pub demo: bool,
 }
 
 /// Starts the watches of `target` and takes its forwards: those left running when it was left
@@ -109,7 +112,18 @@ pub async fn open(
         Some(away) => (away.forwards, away.store),
         None => {
             let mut forwards = ForwardManager::new(target.client.clone());
-            let store = restore_forwards(&target, options.restore, &mut forwards, &mut notices);
+            let server = if options.demo {
+                "demo"
+            } else {
+                target.server.as_str()
+            };
+            let store = restore_forwards(
+                &target,
+                server,
+                options.restore,
+                &mut forwards,
+                &mut notices,
+            );
             (forwards, store)
         }
     };
@@ -202,12 +216,13 @@ impl Sessions {
 /// returns the store that keeps saving them. Problems become notices, never stop the start.
 fn restore_forwards(
     target: &ClusterTarget,
+    server: &str,
     restore: bool,
     forwards: &mut ForwardManager,
     notices: &mut Vec<Action>,
 ) -> Option<ForwardStore> {
     let context = target.context.as_str();
-    let mut store = match ForwardStore::for_cluster(context, &target.server) {
+    let mut store = match ForwardStore::for_cluster(context, server) {
         Ok(store) => store,
         Err(e) => {
             notices.push(Action::Notify(format!("forwards will not be saved: {e}")));

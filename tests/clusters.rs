@@ -506,3 +506,42 @@ fn the_dashboard_on_an_alias_whose_context_is_gone_says_so_and_offers_the_picker
     tmux.send(&["q"]);
     assert_eq!(tmux.wait_exit(WAIT), 0);
 }
+
+#[test]
+fn the_demo_keeps_its_forwards_from_run_to_run_although_its_servers_are_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    let demo = || {
+        let tmux = Tmux::start(
+            &format!("env XDG_CONFIG_HOME={} {BIN} --demo", config.display()),
+            150,
+            40,
+        );
+        tmux.wait_for("the demo's dev", WAIT, |s| {
+            s.contains("dev (context gram29)") && s.contains(" synced ")
+        });
+        tmux
+    };
+    let tmux = demo();
+    let asked = free_port();
+    tmux.send(&["Tab", "j", "F"]);
+    tmux.wait_for("the forward dialog", WAIT, |s| {
+        s.contains("forward data.hasura")
+    });
+    tmux.type_text(&asked.to_string());
+    tmux.send(&["Enter"]);
+    tmux.wait_for("data forwarded", WAIT, |s| {
+        forward_address(s, "data").is_some_and(|a| a.port() == asked)
+    });
+    tmux.send(&["q"]);
+    assert_eq!(tmux.wait_exit(WAIT), 0);
+    let saved = std::fs::read_to_string(config.join("hasura-tui/forwards.json")).unwrap();
+    assert!(saved.contains("\"gram29@demo\""), "{saved}");
+
+    let tmux = demo();
+    tmux.wait_for("data restored on its port", WAIT, |s| {
+        forward_address(s, "data").is_some_and(|a| a.port() == asked)
+    });
+    tmux.send(&["q"]);
+    assert_eq!(tmux.wait_exit(WAIT), 0);
+}

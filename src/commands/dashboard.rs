@@ -56,6 +56,7 @@ pub async fn run_demo(
         let start = Start {
             restore,
             note: None,
+            demo: true,
         };
         run_with(target, &cluster_global, Some(contexts), log_path, start).await
     }
@@ -71,6 +72,8 @@ pub struct Start {
     /// Something to say first, with the context picker open (`-c ALIAS` whose context the
     /// kubeconfig lacks: the dashboard opened on the current context instead).
     pub note: Option<String>,
+    /// On the embedded demo clusters (`--demo`).
+    pub demo: bool,
 }
 
 /// The dashboard on `target`; `flags` are the command line's own (each cluster switched to
@@ -97,6 +100,7 @@ async fn run_with(
     let options = Options {
         read_only: global.read_only,
         restore: start.restore,
+        demo: start.demo,
     };
     let alias = contexts.as_ref().and_then(|c| c.alias_of(&target.context));
     let mut opened = sessions::open(target, global, alias, &options, None).await;
