@@ -5,20 +5,8 @@
 use std::net::SocketAddr;
 
 use crate::forward::RequestEntry;
+use crate::forward::exchange::CONNECTION_HEADERS;
 use crate::forward::gateway::GatewayIdentity;
-
-/// Headers curl sets itself from the command line (and the body's length), or that belong to
-/// one connection only.
-const NOT_COPIED: [&str; 8] = [
-    "content-length",
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
 
 /// Headers curl adds unless told not to.
 const CURL_DEFAULTS: [&str; 2] = ["accept", "user-agent"];
@@ -66,7 +54,8 @@ pub fn curl(entry: &RequestEntry, local: SocketAddr) -> Result<String, String> {
     }
     words.push(shell_quote(&format!("http://{local}{}", exchange.target)));
     for (name, value) in &exchange.request_headers {
-        if NOT_COPIED.contains(&name.as_str()) {
+        // curl sets these itself (the body's length included).
+        if CONNECTION_HEADERS.contains(&name.as_str()) {
             continue;
         }
         words.extend(["-H".to_string(), shell_quote(&format!("{name}: {value}"))]);

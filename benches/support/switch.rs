@@ -51,18 +51,19 @@ fn until_shown(tmux: &Tmux, since: Instant, want: &[&str]) -> Duration {
 
 fn switch_to(tmux: &Tmux, filter: &str, want: &[&str]) -> Duration {
     tmux.send(&["C"]);
-    until_picker(tmux);
+    until_on_screen(tmux, "clusters (type to filter");
     tmux.type_text(filter);
-    std::thread::sleep(Duration::from_millis(50));
+    // The filter drawn: the Enter that follows is the one measured.
+    until_on_screen(tmux, &format!("clusters (type to filter: {filter}"));
     let pressed = Instant::now();
     tmux.send(&["Enter"]);
     until_shown(tmux, pressed, want)
 }
 
-fn until_picker(tmux: &Tmux) {
+fn until_on_screen(tmux: &Tmux, text: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !tmux.screen().contains("clusters (type to filter") {
-        assert!(Instant::now() < deadline, "no picker");
+    while !tmux.screen().contains(text) {
+        assert!(Instant::now() < deadline, "{text:?} not on screen");
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -99,7 +100,9 @@ pub async fn measure(scale: usize, idle: Duration, rounds: usize) -> Switch {
     until_shown(&tmux, Instant::now(), &["dev (context gram29)", &rows]);
     // A forward on dev, which keeps following its pods while dev is away.
     tmux.send(&["Tab", "j", "f"]);
-    std::thread::sleep(Duration::from_secs(1));
+    tmux.wait_for("dev's data forward", Duration::from_secs(20), |s| {
+        super::tmux::forward_address(s, "data").is_some()
+    });
     let watches_before = dev.watches_open().await;
     let (mut to_staging, mut to_dev) = (Vec::new(), Vec::new());
     let (mut away_requests, mut watches_away) = (0, 0);
@@ -110,8 +113,12 @@ pub async fn measure(scale: usize, idle: Duration, rounds: usize) -> Switch {
             &["staging (context stg41)", &rows],
         ));
         if round == 0 {
-            // Let the closed watches be noticed, then count what dev is asked while away.
-            std::thread::sleep(Duration::from_millis(500));
+            // Once dev's table watches are closed (only the forward's follower stays), count
+            // what dev is asked while away.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while dev.watches_open().await > 1 && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
             let before = dev.requests().await;
             std::thread::sleep(idle);
             // The count itself is one request to dev (the admin path is not counted).

@@ -7,6 +7,19 @@ use std::sync::{Arc, Mutex};
 use bytes::{Bytes, BytesMut};
 use http::HeaderMap;
 
+/// Headers that belong to one connection, not to the request (RFC 9110 section 7.6.1), and the
+/// body's length: a request sent again (a replay, a copied `curl`) gets its own.
+pub const CONNECTION_HEADERS: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "content-length",
+];
+
 /// How much of each body is kept.
 pub const BODY_PREVIEW: usize = 64 * 1024;
 

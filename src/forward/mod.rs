@@ -15,6 +15,7 @@ pub mod persist;
 mod pod_stream;
 mod port;
 mod port_stream;
+mod recorded;
 mod replay;
 pub mod request_file;
 pub mod request_log;

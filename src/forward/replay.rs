@@ -12,9 +12,10 @@ use hyper::header::{HeaderName, HeaderValue};
 use hyper_util::rt::TokioIo;
 
 use super::connection::{self, ConnectionContext};
-use super::exchange::{Exchange, SharedTee};
+use super::exchange::{CONNECTION_HEADERS, Exchange, SharedTee};
 use super::gateway::{self, GatewayIdentity};
-use super::http_proxy::{self, Capture, Pending, TeeBody};
+use super::http_proxy::ProxyBody;
+use super::recorded::{self, Capture, Pending, TeeBody};
 use super::request_log::{BODY_BUDGET, RequestEntry, RequestLog};
 
 /// A request to send again, checked by `Replay::of`.
@@ -27,19 +28,6 @@ pub struct Replay {
     /// Another identity (`P`); `None` sends the headers exactly as the original went out.
     pub identity: Option<GatewayIdentity>,
 }
-
-/// Headers that belong to one connection, not to the request: the replay's own connection sets
-/// them (RFC 9110 section 7.6.1), and its body's length is its own.
-const CONNECTION_HEADERS: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "content-length",
-];
 
 impl Replay {
     /// A replay of `entry`, or why it cannot be sent again (said as the footer says it).
@@ -157,10 +145,8 @@ pub async fn send(mut ctx: ConnectionContext, log: RequestLog, replay: Replay) {
         Err(_) => return log.record(pending.failed("no Ready pod answered")),
     };
     let (mut sender, conn) =
-        match hyper::client::conn::http1::handshake::<_, http_proxy::ProxyBody>(TokioIo::new(
-            upstream.stream,
-        ))
-        .await
+        match hyper::client::conn::http1::handshake::<_, ProxyBody>(TokioIo::new(upstream.stream))
+            .await
         {
             Ok(pair) => pair,
             Err(e) => return log.record(pending.failed(&e.to_string())),
@@ -175,7 +161,7 @@ pub async fn send(mut ctx: ConnectionContext, log: RequestLog, replay: Replay) {
         Some(Err(e)) => log.record(pending.failed(&e.to_string())),
         Some(Ok(response)) => {
             // Read to its end: the log records it when the body ends (or is dropped, cut).
-            let mut body = http_proxy::logged(response, pending, log).into_body();
+            let mut body = recorded::logged(response, pending, log).into_body();
             loop {
                 tokio::select! {
                     _ = ctx.cancel.cancelled() => break,

@@ -56,16 +56,7 @@ pub fn render_context_picker(frame: &mut Frame, area: Rect, app: &App) {
     lines.push(Line::from(Span::raw(
         " ↑ ↓ move  Enter switch (forwards keep running)  Esc cancel ",
     )));
-    let width = lines
-        .iter()
-        .map(Line::width)
-        .chain([title.chars().count()])
-        .max()
-        .unwrap_or(0) as u16
-        + 2;
-    let popup = super::popup(frame, area, width, lines.len() as u16 + 2);
-    let block = Block::default().borders(Borders::ALL).title(title);
-    frame.render_widget(Paragraph::new(lines).block(block), popup);
+    list_popup(frame, area, title, lines);
 }
 
 /// The `Y` menu: each entry's digit, what it is, and the start of the text it copies.
@@ -98,16 +89,7 @@ pub fn render_copy_menu(frame: &mut Frame, area: Rect, menu: &CopyMenu) {
             " j k move  Enter or 1-9 copy  Esc cancel ",
         ))])
         .collect();
-    let width = lines
-        .iter()
-        .map(Line::width)
-        .chain([title.chars().count()])
-        .max()
-        .unwrap_or(0) as u16
-        + 2;
-    let popup = super::popup(frame, area, width, lines.len() as u16 + 2);
-    let block = Block::default().borders(Borders::ALL).title(title);
-    frame.render_widget(Paragraph::new(lines).block(block), popup);
+    list_popup(frame, area, title, lines);
 }
 
 pub fn render(frame: &mut Frame, area: Rect, picker: &PodPicker) {
@@ -126,6 +108,11 @@ pub fn render(frame: &mut Frame, area: Rect, picker: &PodPicker) {
         })
         .chain([Line::from(Span::raw(" j k move  Enter open  Esc cancel "))])
         .collect();
+    list_popup(frame, area, title, lines);
+}
+
+/// A bordered popup just wide and tall enough for `lines` (and the title), centred in `area`.
+fn list_popup(frame: &mut Frame, area: Rect, title: String, lines: Vec<Line>) {
     let width = lines
         .iter()
         .map(Line::width)
