@@ -41,11 +41,18 @@ pub fn curl(entry: &RequestEntry, local: SocketAddr) -> Result<String, String> {
             crate::forward::human_bytes(body.total)
         ));
     }
+    // Control characters (Ctrl-C, ESC, a bracketed paste's end) would act when the command is
+    // pasted into a terminal, quotes or not: only newlines and tabs pass.
     let text = std::str::from_utf8(&body.head)
         .ok()
-        .filter(|t| !t.contains('\0'))
-        .ok_or_else(|| format!("#{seq}'s body is binary: not copyable as a command line"))?;
-    let mut words = vec!["curl".to_string(), "-sS".to_string()];
+        .filter(|t| !t.chars().any(|c| c.is_control() && c != '\n' && c != '\t'))
+        .ok_or_else(|| {
+            format!(
+                "#{seq}'s body is binary or has control characters: not copyable as a command line"
+            )
+        })?;
+    // -g: the target is sent as it is (no curl globbing of `[]` and `{}` in a query).
+    let mut words = vec!["curl".to_string(), "-sS".to_string(), "-g".to_string()];
     let method = entry.method.as_str();
     // curl's own choice: GET without a body, POST with one.
     let implied = (method == "GET" && text.is_empty()) || (method == "POST" && !text.is_empty());
@@ -67,7 +74,12 @@ pub fn curl(entry: &RequestEntry, local: SocketAddr) -> Result<String, String> {
         }
     }
     if !text.is_empty() {
-        words.extend(["--data-binary".to_string(), shell_quote(text)]);
+        // With a body curl adds a form content-type of its own.
+        if exchange.request_header("content-type").is_none() {
+            words.extend(["-H".to_string(), "'content-type:'".to_string()]);
+        }
+        // --data-raw: a body starting with `@` is text, not a file for curl to read and send.
+        words.extend(["--data-raw".to_string(), shell_quote(text)]);
     }
     Ok(words.join(" "))
 }
@@ -223,10 +235,18 @@ mod tests {
         let command = curl(&posted(br#"{"q":"it's"}"#), local).unwrap();
         assert_eq!(
             command,
-            r#"curl -sS 'http://127.0.0.1:8080/v1/query?pretty=1' -H 'host: 127.0.0.1:8080' -H 'content-type: application/json' -H 'x-hasura-role: user' -H 'x-hasura-user-id: 42' -H 'accept:' -H 'user-agent:' --data-binary '{"q":"it'\''s"}'"#
+            r#"curl -sS -g 'http://127.0.0.1:8080/v1/query?pretty=1' -H 'host: 127.0.0.1:8080' -H 'content-type: application/json' -H 'x-hasura-role: user' -H 'x-hasura-user-id: 42' -H 'accept:' -H 'user-agent:' --data-raw '{"q":"it'\''s"}'"#
         );
         let binary = curl(&posted(b"\0\x01"), local).unwrap_err();
         assert!(binary.contains("binary"), "{binary}");
+        // Ctrl-C then a command: pasted, it would end the quote and run.
+        let pasted = curl(&posted(b"a\x03\nrm -rf ~\n"), local).unwrap_err();
+        assert!(pasted.contains("control characters"), "{pasted}");
+        let file = curl(&posted(b"@/etc/passwd"), local).unwrap();
+        assert!(
+            file.ends_with("--data-raw @/etc/passwd"),
+            "sent as text: {file}"
+        );
     }
 
     #[test]

@@ -104,6 +104,10 @@ impl Jobs {
                 forwards.toggle(spec);
                 None
             }
+            Effect::StopForward(key) => {
+                forwards.stop(&key);
+                None
+            }
             Effect::StartForward(spec) => {
                 forwards.start(spec);
                 None

@@ -682,6 +682,15 @@ async fn log_requests_writes_one_json_line_per_request() {
         child.kill().await.unwrap();
         logged.push(lines);
     }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&with_bodies)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "it may hold credentials");
+    }
     let (plain, bodies) = (&logged[0], &logged[1]);
     assert_eq!(plain[0]["seq"], 1);
     assert_eq!(plain[0]["method"], "GET");

@@ -998,6 +998,18 @@ fn request_log_inspects_asks_for_an_identity_replays_and_compares() {
         "the last identity is offered first"
     );
     app.update(Action::RequestLog(R::Cancel));
+    // P on a request that is let go while the identity is typed replays nothing else.
+    app.update(Action::RequestLog(R::AskIdentity));
+    app.update(Action::Requests(
+        vec![kept_request(7, "admin", "0", None)],
+        7,
+    ));
+    app.update(Action::RequestLog(R::Submit));
+    assert!(app.effects.is_empty(), "{:?}", app.effects);
+    assert_eq!(
+        app.flash.as_ref().map(|f| f.text.as_str()),
+        Some("#1 is no longer kept (the log keeps the last 200)")
+    );
 
     // The replay arrives; `=` on the original compares the two.
     app.update(Action::Requests(
@@ -1025,7 +1037,7 @@ fn request_log_inspects_asks_for_an_identity_replays_and_compares() {
     match app.effects.pop() {
         Some(Effect::Copy(command)) => {
             assert!(
-                command.starts_with("curl -sS http://127.0.0.1:8080/v1/query"),
+                command.starts_with("curl -sS -g http://127.0.0.1:8080/v1/query"),
                 "{command}"
             )
         }

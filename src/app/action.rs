@@ -109,6 +109,8 @@ pub enum Effect {
     SetGateway(ForwardKey, Option<GatewayIdentity>),
     /// Move the view to another kubeconfig context (forwards stay where they are).
     SwitchContext(String),
+    /// Stop a forward of the cluster on screen (never starts one, as a toggle would).
+    StopForward(ForwardKey),
     /// Stop a forward of a cluster not on screen.
     StopForwardOn(String, ForwardKey),
     /// Send a logged request of a forward again, as it went out or as another identity.

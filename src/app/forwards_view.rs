@@ -4,7 +4,7 @@
 use crossterm::event::{KeyCode, KeyEvent};
 
 use super::{Action, App, Effect};
-use crate::forward::{ForwardKey, ForwardSpec, ForwardView};
+use crate::forward::{ForwardKey, ForwardView};
 
 /// A forward of a cluster not on screen, as the event loop last copied it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,7 +86,7 @@ impl App {
                 };
                 let (namespace, name) = &row.key;
                 self.effects.push(match &row.context {
-                    None => Effect::ToggleForward(ForwardSpec::new(namespace, name)),
+                    None => Effect::StopForward(row.key.clone()),
                     Some(context) => Effect::StopForwardOn(context.clone(), row.key.clone()),
                 });
                 let text = format!("stopping {name}.{namespace} on {}", row.cluster);

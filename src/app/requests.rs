@@ -98,6 +98,8 @@ pub struct RequestLogPane {
     pub view: RequestView,
     /// `P`'s question, while it is asked: `role user-id` as typed so far.
     pub asking: Option<String>,
+    /// The request `P` was pressed on: the one replayed, however many arrive meanwhile.
+    pub asking_for: Option<u64>,
 }
 
 impl RequestLogPane {
@@ -109,6 +111,7 @@ impl RequestLogPane {
             selected: None,
             view: RequestView::List,
             asking: None,
+            asking_for: None,
         }
     }
 
@@ -204,6 +207,7 @@ impl App {
                     return false;
                 };
                 pane.pin(seq);
+                pane.asking_for = Some(seq);
                 pane.asking = Some(
                     last_identity
                         .map(|id| format!("{} {}", id.role, id.user_id))
@@ -277,10 +281,14 @@ impl App {
                     Ok(identity) => identity,
                     Err(e) => return self.flash(e),
                 };
-                let Some(seq) = pane.current().map(|e| e.seq) else {
+                let Some(seq) = pane.asking_for else {
                     return false;
                 };
                 pane.asking = None;
+                if pane.entry(seq).is_none() {
+                    let text = format!("#{seq} is no longer kept (the log keeps the last 200)");
+                    return self.flash(text);
+                }
                 self.effects.push(Effect::Replay(
                     pane.key.clone(),
                     seq,

@@ -41,6 +41,8 @@ pub struct ForwardStore {
     legacy: String,
     /// What the file holds for this context, as last read or written (saves only on change).
     saved: Vec<ForwardSpec>,
+    /// This store took over the legacy entry: the next save moves it under the full key.
+    adopted_legacy: bool,
 }
 
 impl ForwardStore {
@@ -60,6 +62,7 @@ impl ForwardStore {
             key: format!("{context}@{server}"),
             legacy: context.to_string(),
             saved: Vec::new(),
+            adopted_legacy: false,
         }
     }
 
@@ -80,9 +83,17 @@ impl ForwardStore {
     pub fn load(&mut self) -> Result<Vec<ForwardSpec>, PersistError> {
         let mut file = self.read()?;
         let saved = file.contexts.remove(&self.key);
-        let legacy = file.contexts.remove(&self.legacy);
-        // Only what is under the full key counts as saved: a legacy entry is written under it
-        // at the next save.
+        // A legacy entry is taken over only by the first server of that context to come: once
+        // any `context@server` exists, it may be another server's.
+        let prefix = format!("{}@", self.legacy);
+        let first = !file.contexts.keys().any(|k| k.starts_with(&prefix));
+        let legacy = file
+            .contexts
+            .remove(&self.legacy)
+            .filter(|_| saved.is_none() && first);
+        self.adopted_legacy = legacy.is_some();
+        // Only what is under the full key counts as saved: an adopted legacy entry is written
+        // under it at the next save.
         self.saved = saved.clone().unwrap_or_default();
         Ok(saved.or(legacy).unwrap_or_default())
     }
@@ -109,7 +120,9 @@ impl ForwardStore {
             // Unreadable for now (permissions, I/O): writing would lose other contexts' forwards.
             Err(e) => return Err(e),
         };
-        file.contexts.remove(&self.legacy);
+        if self.adopted_legacy {
+            file.contexts.remove(&self.legacy);
+        }
         if specs.is_empty() {
             file.contexts.remove(&self.key);
         } else {
@@ -246,6 +259,25 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("\"old@https://127.0.0.1:6443\""), "{text}");
         assert!(!text.contains("\"old\":"), "{text}");
+        // Once one server of a context has its own entry, another server does not take the
+        // legacy one, and saving does not remove it.
+        std::fs::write(
+            &path,
+            serde_json::to_vec(&serde_json::json!({"contexts": {
+                "shared": [spec("data", 9001)],
+                "shared@https://10.0.0.9:6443": [spec("auth", 9002)],
+            }}))
+            .unwrap(),
+        )
+        .unwrap();
+        let mut late = ForwardStore::at(path.clone(), "shared", S);
+        assert_eq!(late.load().unwrap(), vec![]);
+        late.save(vec![spec("filestore", 9003)]).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains("\"shared\":"),
+            "the legacy entry stays: {text}"
+        );
     }
 
     #[test]

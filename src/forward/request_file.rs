@@ -15,12 +15,14 @@ use super::exchange::BodyPreview;
 use super::request_log::{RequestEntry, RequestSink};
 
 /// Opens `path` for appending (a record is never overwritten) and returns the sink that writes
-/// to it. A write that fails is said once on stderr; the forward goes on.
+/// to it. A new file is created 0600: with bodies it holds credentials (Authorization, cookies).
+/// A write that fails is said once on stderr; the forward goes on.
 pub fn sink(path: &Path, bodies: bool) -> std::io::Result<RequestSink> {
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(path)?;
     let out = Mutex::new((LineWriter::new(file), false));
     let shown = path.display().to_string();
     Ok(Arc::new(move |entry: &RequestEntry| {

@@ -70,7 +70,8 @@ impl Ring {
         entry.exchange.as_ref().map_or(0, |e| e.kept_bytes())
     }
 
-    /// Lets the oldest bodies go until the budget holds again.
+    /// Lets the oldest bodies go until the budget holds again; if headers alone still exceed
+    /// it (huge cookies, long targets), the oldest requests go whole.
     fn trim(&mut self) {
         let mut i = 0;
         while self.kept > BODY_BUDGET && i < self.entries.len() {
@@ -84,6 +85,11 @@ impl Ring {
                 entry.exchange = Some(Arc::new(light));
             }
             i += 1;
+        }
+        while self.kept > BODY_BUDGET
+            && let Some(old) = self.entries.pop_front()
+        {
+            self.kept -= Ring::kept_by(&old);
         }
     }
 }
@@ -242,5 +248,28 @@ mod tests {
             .map(|e| e.exchange.as_ref().unwrap().kept_bytes())
             .sum();
         assert_eq!(sum, log.kept_bytes(), "the count agrees with what is held");
+    }
+
+    #[test]
+    fn huge_headers_alone_cannot_pass_the_budget() {
+        let log = RequestLog::new(Arc::new(Notify::new()));
+        let cookie = "c".repeat(1 << 20);
+        for i in 0..40 {
+            let mut e = entry(&format!("/{i}"));
+            e.exchange = Some(Arc::new(Exchange {
+                target: e.path.clone(),
+                request_headers: vec![("cookie".into(), cookie.clone())],
+                ..Exchange::default()
+            }));
+            log.record(e);
+            assert!(
+                log.kept_bytes() <= BODY_BUDGET,
+                "after {i}: {}",
+                log.kept_bytes()
+            );
+        }
+        let entries = log.entries();
+        assert_eq!(entries.last().unwrap().path, "/39", "the newest stays");
+        assert_eq!(entries.len(), 15, "the oldest went whole");
     }
 }

@@ -43,15 +43,16 @@ pub async fn run(
     let mut terminal = ratatui::init();
     crate::crash::install(log_path.clone());
     let (handovers_tx, handovers) = mpsc::channel(1);
-    if let Some(credentials) = &opened.credentials {
-        credentials.terminal().hand_to(handovers_tx.clone());
-    }
     let mut sources = Sources {
         snapshots: opened.snapshots.clone(),
         sign_in: opened.credentials.as_ref().map(|c| c.sign_in()),
         handovers,
         handovers_tx,
+        handed: Vec::new(),
     };
+    if let Some(credentials) = &opened.credentials {
+        sources.hand_over(credentials);
+    }
     let result = event_loop(
         &mut terminal,
         &mut app,
@@ -60,7 +61,7 @@ pub async fn run(
         &mut sessions,
     )
     .await;
-    if let Some(credentials) = &opened.credentials {
+    for credentials in &sources.handed {
         credentials.terminal().take_back();
     }
     let result = result.map_err(|e| match e {
@@ -84,6 +85,18 @@ struct Sources {
     handovers: mpsc::Receiver<HandOver>,
     /// For the credential of a cluster switched to.
     handovers_tx: mpsc::Sender<HandOver>,
+    /// Every credential whose plugin asks through the dashboard: those of clusters left behind
+    /// too, whose forwards still sign in with them. Taken back when the dashboard ends.
+    handed: Vec<Arc<crate::auth::Credentials>>,
+}
+
+impl Sources {
+    fn hand_over(&mut self, credentials: &Arc<crate::auth::Credentials>) {
+        // A credential nothing else holds any more (a visit's client, gone) is let go.
+        self.handed.retain(|c| Arc::strong_count(c) > 1);
+        credentials.terminal().hand_to(self.handovers_tx.clone());
+        self.handed.push(credentials.clone());
+    }
 }
 
 /// Why the event loop ended other than by the user's wish.
@@ -289,15 +302,14 @@ async fn switch(
     let alias = contexts.alias_of(&context);
     let coming_back = sessions.away.remove(&context);
     let new = sessions::open(target, &global, alias, &sessions.options, coming_back).await;
-    if let Some(credentials) = &opened.credentials {
-        credentials.terminal().take_back();
-    }
+    // The credential of the cluster left stays handed to the dashboard: its forwards still
+    // sign in with it, and a plugin that asks must never write over the screen.
     let old = std::mem::replace(opened, new);
     sessions.away.insert(old.context.clone(), old.leave());
     sources.snapshots = opened.snapshots.clone();
     sources.sign_in = opened.credentials.as_ref().map(|c| c.sign_in());
     if let Some(credentials) = &opened.credentials {
-        credentials.terminal().hand_to(sources.handovers_tx.clone());
+        sources.hand_over(credentials);
     }
     // A fresh view of the other cluster: its own rows, selection and panes.
     let snapshot = sources.snapshots.borrow().clone();
