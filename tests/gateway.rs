@@ -319,19 +319,11 @@ async fn large_bodies_stream_through_byte_identical_with_bounded_memory() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    use tokio::io::AsyncBufReadExt;
-    stdout.read_line(&mut line).await.unwrap();
+    let (line, addr) = forwarding_from(&mut child).await;
     assert!(
         line.ends_with("(data.hasura) as anonymous (user id 0)\n"),
         "{line}"
     );
-    let addr: SocketAddr = line
-        .split_whitespace()
-        .nth(2)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("an address in {line:?}"));
 
     // Upload: a body generated chunk by chunk, echoed back by the pod while it is still sent.
     let mut conn = connect(addr).await;
@@ -396,6 +388,21 @@ async fn large_bodies_stream_through_byte_identical_with_bounded_memory() {
         "peak RSS {peak} KiB: bodies must stream, not be held"
     );
     child.kill().await.unwrap();
+}
+
+/// The first line a `port-forward` process prints (`Forwarding from 127.0.0.1:PORT -> …`, once
+/// it listens) and the address in it.
+async fn forwarding_from(child: &mut tokio::process::Child) -> (String, SocketAddr) {
+    use tokio::io::AsyncBufReadExt;
+    let mut stdout = tokio::io::BufReader::new(child.stdout.take().expect("stdout piped"));
+    let mut line = String::new();
+    stdout.read_line(&mut line).await.unwrap();
+    let addr = line
+        .split_whitespace()
+        .nth(2)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("an address in {line:?}"));
+    (line, addr)
 }
 
 fn free_port() -> u16 {
@@ -658,15 +665,7 @@ async fn log_requests_writes_one_json_line_per_request() {
     let mut logged = Vec::new();
     for (file, bodies) in [(&plain, false), (&with_bodies, true)] {
         let mut child = start(file, bodies);
-        let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        use tokio::io::AsyncBufReadExt;
-        stdout.read_line(&mut line).await.unwrap();
-        let addr: SocketAddr = line
-            .split_whitespace()
-            .nth(2)
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("an address in {line:?}"));
+        let (_, addr) = forwarding_from(&mut child).await;
         let mut conn = connect(addr).await;
         get(&mut conn, "/v1/version", &[]).await;
         post_json(&mut conn, "/v1/query", r#"{"type":"count"}"#).await;

@@ -151,8 +151,16 @@ impl App {
         true
     }
 
-    /// `3 forwards (1 on staging)`: the forwards of clusters other than this one, by name.
-    pub fn forwards_elsewhere(&self) -> usize {
-        self.forwards_away.iter().map(|(_, n)| n).sum()
+    /// The forwards of clusters other than this one, as `(alias or context, how many)` in the
+    /// order they were left: `3 forwards (1 on staging)`.
+    pub fn forwards_elsewhere(&self) -> Vec<(&str, usize)> {
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        for f in &self.away_forwards {
+            match counts.iter_mut().find(|(label, _)| *label == f.label) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((&f.label, 1)),
+            }
+        }
+        counts
     }
 }

@@ -40,18 +40,6 @@ pub use tables::{Filter, TableView};
 pub use verbs::{Flash, LogsAction};
 pub use widths::ColumnWidths;
 
-/// `(label, how many)` per cluster, in order.
-fn away_counts(forwards: &[forwards_view::AwayForward]) -> Vec<(String, usize)> {
-    let mut counts: Vec<(String, usize)> = Vec::new();
-    for f in forwards {
-        match counts.iter_mut().find(|(label, _)| *label == f.label) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((f.label.clone(), 1)),
-        }
-    }
-    counts
-}
-
 /// What the header says about where we are connected.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Connection {
@@ -117,8 +105,6 @@ pub struct App {
     pub context_picker: Option<contexts::ContextPicker>,
     /// The `:` command line, while it is typed.
     pub command: Option<String>,
-    /// Forwards running on clusters other than this one: (alias or context, how many).
-    pub forwards_away: Vec<(String, usize)>,
     /// The `p` forwards view's selected row, while it is open.
     pub forwards_view: Option<usize>,
     /// The forwards of clusters not on screen, copied while the `p` view is open.
@@ -165,7 +151,6 @@ impl App {
             contexts: Vec::new(),
             context_picker: None,
             command: None,
-            forwards_away: Vec::new(),
             forwards_view: None,
             away_forwards: Vec::new(),
         };
@@ -312,7 +297,6 @@ impl App {
                 if forwards == self.away_forwards {
                     return false;
                 }
-                self.forwards_away = away_counts(&forwards);
                 self.away_forwards = forwards;
             }
             Action::Command(key) => return self.update_command(key),

@@ -70,9 +70,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 theme::warning(app.color),
             ));
         }
-        let away = app.forwards_elsewhere();
+        let away = app.away_forwards.len();
         let active = app.forwards.len() + away;
-        let elsewhere = match app.forwards_away.as_slice() {
+        let elsewhere = match app.forwards_elsewhere().as_slice() {
             [] => String::new(),
             [(label, n)] => format!(" ({n} on {label})"),
             _ => format!(" ({away} on other clusters)"),
