@@ -12,7 +12,7 @@ use kube::Api;
 use kube::api::{Patch, PatchParams, PostParams};
 use serde_json::json;
 
-use crate::access::AccessCache;
+use crate::access::{AccessCache, Question};
 use crate::model::objects::WorkloadKind;
 
 /// What to do to a workload.
@@ -101,10 +101,11 @@ pub async fn apply(
     }
     let (verb, subresource) = change.permission();
     let plural = workload.plural();
-    if !access
-        .allowed(client, &workload.namespace, verb, plural, subresource)
-        .await
-    {
+    // kubectl's request: PATCH /apis/apps/v1/namespaces/NS/deployments/NAME[/scale].
+    let question = Question::new(&workload.namespace, verb, "apps", plural)
+        .subresource(subresource)
+        .named(&workload.name);
+    if !access.allowed(client, &question).await {
         let resource = match subresource {
             "" => plural.to_string(),
             sub => format!("{plural}/{sub}"),

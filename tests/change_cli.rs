@@ -212,3 +212,92 @@ async fn a_user_without_the_right_is_told_before_any_attempt() {
     );
     demo.shutdown().await;
 }
+
+/// A Role that allows exactly what kubectl's `rollout restart` and `scale` need, in the group
+/// kubectl asks about (`apps`), and one that allows one verb less: `kubectl auth can-i` and
+/// hasura-tui agree on both, and what is allowed goes through. (Asked without the group, the
+/// review named core-group `deployments`, which such a Role does not allow.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_on_apps_deployments_allows_restart_and_scale_and_one_verb_less_refuses() {
+    let demo = common::start_demo().await;
+    let rules = "kind: Role
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: NAME, namespace: hasura}
+rules:
+  - apiGroups: [\"\"]
+    resources: [pods, services]
+    verbs: [get, list, watch]
+  - apiGroups: [apps]
+    resources: [deployments]
+    verbs: [get, list, watch]
+  - apiGroups: [apps]
+    resources: [RESOURCES]
+    verbs: [patch]
+";
+    let dir = tempfile::tempdir().unwrap();
+    let mut kubeconfigs = Vec::new();
+    for (user, resources) in [
+        ("changer", "deployments, deployments/scale"),
+        ("restarter", "deployments"),
+    ] {
+        let role = rules.replace("NAME", user).replace("RESOURCES", resources);
+        demo.faults().apply_manifests(&role).unwrap();
+        demo.faults()
+            .apply_manifests(&common::role_binding(user, user, "hasura"))
+            .unwrap();
+        let kubeconfig = dir.path().join(format!("{user}.yaml"));
+        let auth = KubeconfigAuth::UserToken { user: user.into() };
+        demo.write_kubeconfig_with(&kubeconfig, &auth).unwrap();
+        kubeconfigs.push(kubeconfig);
+    }
+    let (changer, restarter) = (&kubeconfigs[0], &kubeconfigs[1]);
+    let kubectl = common::kubectl();
+    let scale_can_i = [
+        "auth",
+        "can-i",
+        "patch",
+        "deployments.apps/data",
+        "--subresource=scale",
+        "-n",
+        "hasura",
+    ];
+    let (code, out, _) = run(&kubectl, changer, &scale_can_i, &[]).await;
+    assert_eq!((code, out.trim()), (0, "yes"));
+    let (code, out, _) = run(&kubectl, restarter, &scale_can_i, &[]).await;
+    assert_eq!((code, out.trim()), (1, "no"));
+
+    let (code, out, err) = hasura_tui(changer, &["restart", "data", "-n", "hasura"]).await;
+    assert_eq!(
+        (code, out.trim()),
+        (0, "deployment.apps/data restarted"),
+        "{err}"
+    );
+    let (code, _, err) = hasura_tui(
+        changer,
+        &["scale", "data", "-n", "hasura", "--replicas", "2"],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    kubectl_sees_ready(changer, "data", "2/2").await;
+
+    let (code, _, err) = hasura_tui(restarter, &["restart", "auth", "-n", "hasura"]).await;
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = hasura_tui(
+        restarter,
+        &["scale", "auth", "-n", "hasura", "--replicas", "3"],
+    )
+    .await;
+    assert_eq!(code, 1);
+    assert_eq!(
+        err.trim(),
+        "hasura-tui: not allowed: you may not patch deployments/scale in namespace hasura (asked the API server)"
+    );
+    let refused = demo
+        .faults()
+        .refusals()
+        .iter()
+        .filter(|r| r.user == "restarter")
+        .count();
+    assert_eq!(refused, 0, "asked first, never tried");
+    demo.shutdown().await;
+}

@@ -525,17 +525,6 @@ fn readme_yaml(marker: &str) -> String {
     block[..block.find("```").unwrap()].to_string()
 }
 
-fn binding(user: &str, role: &str, namespace: &str) -> String {
-    format!(
-        "apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {{name: {user}-{role}, namespace: {namespace}}}
-subjects: [{{kind: User, apiGroup: rbac.authorization.k8s.io, name: {user}}}]
-roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: {role}}}
-"
-    )
-}
-
 /// The two Roles the README gives, applied as written: the read Role shows exactly what the
 /// admin sees, with no note; the forward Role forwards.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -547,12 +536,20 @@ async fn the_readme_roles_show_everything_and_forward() {
         let role = read.replace("namespace: hasura", &format!("namespace: {namespace}"));
         demo.faults().apply_manifests(&role).unwrap();
         demo.faults()
-            .apply_manifests(&binding("reader", "hasura-tui-read", namespace))
+            .apply_manifests(&common::role_binding(
+                "reader",
+                "hasura-tui-read",
+                namespace,
+            ))
             .unwrap();
     }
     demo.faults().apply_manifests(&forward).unwrap();
     demo.faults()
-        .apply_manifests(&binding("forwarder", "hasura-tui-forward", "default"))
+        .apply_manifests(&common::role_binding(
+            "forwarder",
+            "hasura-tui-forward",
+            "default",
+        ))
         .unwrap();
 
     let reader = developer_on_user(demo, "reader");
@@ -634,7 +631,7 @@ rules:
         )
         .unwrap();
     demo.faults()
-        .apply_manifests(&binding("classic", "create-only", "default"))
+        .apply_manifests(&common::role_binding("classic", "create-only", "default"))
         .unwrap();
     let classic = developer_on_user(demo, "classic");
 

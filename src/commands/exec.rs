@@ -22,7 +22,6 @@ pub async fn run(
     }
     let (namespace, name) = super::microservice::resolve(&target, global, &args.target).await?;
     let client = &target.client;
-    exec::check_allowed(client, &AccessCache::default(), &namespace).await?;
     let pods = exec::running_pods(client, &namespace, name).await?;
     let chosen = exec::choose(
         &namespace,
@@ -31,6 +30,7 @@ pub async fn run(
         args.pod.as_deref(),
         args.container.as_deref(),
     )?;
+    exec::check_allowed(client, &AccessCache::default(), &chosen).await?;
     let mut tty = args.tty;
     if tty && !std::io::stdin().is_terminal() {
         eprintln!("Unable to use a TTY - input is not a terminal or the right kind of file");

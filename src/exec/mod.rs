@@ -12,7 +12,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
 use kube::Api;
 use kube::api::{AttachParams, AttachedProcess};
 
-use crate::access::AccessCache;
+use crate::access::{AccessCache, Question};
 use crate::logs::containers::default_container;
 
 pub use session::{Session, Terminal, run_session};
@@ -69,20 +69,21 @@ impl From<crate::logs::LogsError> for ExecError {
     }
 }
 
-/// Asks the API server whether the user may exec in `namespace` (kubectl's request is
-/// authorized as `create pods/exec` over SPDY and, from Kubernetes 1.35, over WebSocket too).
+/// Asks the API server whether the user may exec in `target`'s pod (kubectl's request,
+/// `POST pods/NAME/exec`, is authorized as `create pods/exec` on that pod, over SPDY and, from
+/// Kubernetes 1.35, over WebSocket too).
 pub async fn check_allowed(
     client: &kube::Client,
     access: &AccessCache,
-    namespace: &str,
+    target: &ExecTarget,
 ) -> Result<(), ExecError> {
-    if access
-        .allowed(client, namespace, "create", "pods", "exec")
-        .await
-    {
+    let question = Question::new(&target.namespace, "create", "", "pods")
+        .subresource("exec")
+        .named(&target.pod);
+    if access.allowed(client, &question).await {
         Ok(())
     } else {
-        Err(ExecError::Forbidden(namespace.to_string()))
+        Err(ExecError::Forbidden(target.namespace.clone()))
     }
 }
 
@@ -180,16 +181,18 @@ pub async fn prepare(
     name: &str,
     pod: Option<&str>,
 ) -> Result<Prepared, ExecError> {
-    check_allowed(client, access, namespace).await?;
     let pods = running_pods(client, namespace, name).await?;
     if pod.is_none() && pods.len() > 1 {
+        // No request names a pod yet: the review is asked once one is picked.
         let names = pods
             .iter()
             .filter_map(|p| p.metadata.name.clone())
             .collect();
         return Ok(Prepared::PickPod(names));
     }
-    choose(namespace, name, &pods, pod, None).map(Prepared::Ready)
+    let target = choose(namespace, name, &pods, pod, None)?;
+    check_allowed(client, access, &target).await?;
+    Ok(Prepared::Ready(target))
 }
 
 /// Starts an interactive shell with a TTY: `/bin/bash`, else `/bin/sh` when bash could not

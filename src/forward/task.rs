@@ -25,7 +25,7 @@ use super::target::{self, Backends, PortChoice};
 use super::transport::Transport;
 use super::tunnels::{Health, KeepAlive, Tunnels};
 use super::{ForwardError, ForwardSpec, ForwardState, ForwardStatus};
-use crate::access::AccessCache;
+use crate::access::{AccessCache, Question};
 
 /// How long to wait after a failed accept before the next.
 const ACCEPT_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
@@ -303,15 +303,11 @@ async fn serve(ctx: &TaskContext) -> Result<(), ForwardError> {
 async fn setup(ctx: &TaskContext) -> Result<Ready, SetupError> {
     let spec = &ctx.spec;
     let services: Api<Service> = Api::namespaced(ctx.client.clone(), &spec.namespace);
+    // Nameless: each connection goes to whichever pod is Ready behind the Service.
+    let question = Question::new(&spec.namespace, "create", "", "pods").subresource("portforward");
     // Both at once: on a far cluster each is a round trip.
     let (allowed, service) = tokio::join!(
-        ctx.access.allowed(
-            &ctx.client,
-            &spec.namespace,
-            "create",
-            "pods",
-            "portforward"
-        ),
+        ctx.access.allowed(&ctx.client, &question),
         services.get_opt(&spec.service)
     );
     if !allowed {

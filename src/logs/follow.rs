@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::containers;
 use super::{LogOptions, LogsError, Selector, not_found_as_pod, selector_string};
-use crate::access::AccessCache;
+use crate::access::{AccessCache, Question};
 
 /// Wait before reconnecting a pod's stream that ended while the pod still runs (API server
 /// restart, dropped connection): long enough not to spin on a failing server.
@@ -71,9 +71,11 @@ pub fn spawn_follow_microservice(
 ) -> JoinHandle<()> {
     let (namespace, name) = (namespace.to_string(), name.to_string());
     tokio::spawn(async move {
+        // Nameless: the follower reads the log of every pod of the microservice.
+        let question = Question::new(&namespace, "get", "", "pods").subresource("log");
         let allowed = tokio::select! {
             _ = cancel.cancelled() => return,
-            allowed = access.allowed(&client, &namespace, "get", "pods", "log") => allowed,
+            allowed = access.allowed(&client, &question) => allowed,
         };
         if !allowed {
             let notice = format!("forbidden: may not read logs in {namespace}");

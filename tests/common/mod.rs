@@ -236,3 +236,15 @@ pub fn quick_demo() -> DemoOptions {
         ..DemoOptions::default()
     }
 }
+
+/// A RoleBinding of `role` to the user `user` in `namespace`.
+pub fn role_binding(user: &str, role: &str, namespace: &str) -> String {
+    format!(
+        "apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: {user}-{role}, namespace: {namespace}}}
+subjects: [{{kind: User, apiGroup: rbac.authorization.k8s.io, name: {user}}}]
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: {role}}}
+"
+    )
+}
