@@ -87,6 +87,7 @@ fn service(rng: &mut Rng) -> Slim {
         load_balancer: None,
         external_name: None,
         created: None,
+        control_plane: false,
     })
 }
 

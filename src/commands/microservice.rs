@@ -11,6 +11,7 @@ use kube::{Api, ResourceExt};
 use super::UsageError;
 use crate::cli::{GlobalArgs, MicroserviceArg};
 use crate::config::ClusterTarget;
+use crate::model::objects::is_api_server_service;
 
 /// The namespace and name of the microservice `arg` names, once both are known to exist.
 pub async fn resolve<'a>(
@@ -71,7 +72,12 @@ async fn check_microservice(
     let mut names: Vec<String> = services
         .list(&ListParams::default())
         .await
-        .map(|l| l.iter().map(|s| s.name_any()).collect())
+        .map(|l| {
+            l.iter()
+                .filter(|s| !is_api_server_service(&s.metadata))
+                .map(|s| s.name_any())
+                .collect()
+        })
         .unwrap_or_default();
     for workload in Api::<Deployment>::namespaced(client.clone(), namespace)
         .list(&ListParams::default())

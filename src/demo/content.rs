@@ -59,6 +59,31 @@ pub fn seed_objects_named(name: &str) -> Result<Vec<(Kind, Value)>, DemoError> {
     Ok(objects)
 }
 
+/// The API server's own Service, which every real API server keeps in `default`: `kubernetes`,
+/// selector-less, on the first address of the Service range, its port `https` 443 to the secure
+/// port, labelled `provider: kubernetes` and `component: apiserver`
+/// (`pkg/controlplane/controller/kubernetesservice/controller.go`). Its endpoint reconciler
+/// writes the API server's advertised address as the Service's Endpoints, but a loopback
+/// address may not be stored (`pkg/apis/core/validation/validation.go`, `ValidateNonSpecialIP`),
+/// so an API server on loopback, as the demo and the testbed are, has the Service alone. Found
+/// missing when the testbed listed it beside the demo.
+pub fn api_server_service(secure_port: u16) -> (Kind, Value) {
+    (
+        Kind::Service,
+        json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {
+                "name": "kubernetes", "namespace": "default",
+                "labels": {"component": "apiserver", "provider": "kubernetes"},
+            },
+            "spec": {
+                "type": "ClusterIP", "clusterIP": "10.96.0.1", "sessionAffinity": "None",
+                "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": secure_port}],
+            },
+        }),
+    )
+}
+
 /// The Services of other shapes (selector-less, ExternalName, headless, two ports).
 pub fn shape_objects() -> Result<Vec<(Kind, Value)>, DemoError> {
     parse_manifests(SHAPES.0, SHAPES.1)

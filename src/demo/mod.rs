@@ -315,6 +315,7 @@ impl DemoCluster {
         .await?;
         // Only ever set here, right after the server exists.
         let _ = cluster.server.set(server.clone());
+        cluster.load(vec![content::api_server_service(server.addr().port())])?;
         Ok(DemoCluster {
             cluster,
             server,

@@ -251,6 +251,7 @@ fn join_sources<'a>(workloads: &'a [WorkloadInfo], services: &'a [ServiceInfo]) 
             Ordering::Greater => {
                 if let Some(s) = si.next()
                     && !head_matched
+                    && !s.control_plane
                 {
                     out.push(Source::Orphan(s));
                 }

@@ -2,6 +2,8 @@
 
 use std::time::Instant;
 
+use k8s_openapi::api::core::v1::Service;
+
 use super::*;
 use crate::model::objects::{
     ContainerInfo, IngressRuleInfo, ServicePortInfo, TargetPort, WorkloadKind,
@@ -46,6 +48,7 @@ fn service(name: &str, ns: &str, port: i32) -> ServiceInfo {
         load_balancer: None,
         external_name: None,
         created: None,
+        control_plane: false,
     }
 }
 
@@ -196,6 +199,30 @@ fn service_without_workload_is_listed() {
     assert_eq!(rows[1].status.to_string(), "No workload");
     assert_eq!(rows[1].workload_kind, None);
     assert_eq!(rows[1].internal_url.as_deref(), Some("orphan.default"));
+}
+
+/// `default/kubernetes`, the API server's own Service, is on every real cluster (the testbed
+/// showed it; the seed's `hasura microservice list` never lists it): not a microservice.
+#[test]
+fn the_api_servers_own_service_is_not_a_microservice() {
+    let mut api = Service::default();
+    api.metadata.name = Some("kubernetes".into());
+    api.metadata.namespace = Some("default".into());
+    api.metadata.labels = Some(
+        [("component", "apiserver"), ("provider", "kubernetes")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    );
+    let kubernetes = ServiceInfo::from(&api);
+    assert!(kubernetes.control_plane);
+    let objs = NamespaceObjects {
+        services: vec![kubernetes, service("orphan", "default", 8080)],
+        ..Default::default()
+    };
+    let rows = build_microservices(Section::Custom, &objs, None);
+    let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["orphan"]);
 }
 
 fn ingress(name: &str, host: &str, path: &str, svc: &str, tls: &[&str]) -> IngressInfo {

@@ -58,6 +58,10 @@ pub struct ServiceInfo {
     /// For `type: ExternalName`: the DNS name it stands for (nothing to forward to).
     pub external_name: Option<String>,
     pub created: Option<Timestamp>,
+    /// The API server's own Service (`default/kubernetes`, labelled `provider: kubernetes` and
+    /// `component: apiserver` by its `kubernetesservice` controller): on every cluster, never a
+    /// microservice.
+    pub control_plane: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -200,6 +204,18 @@ impl From<&StatefulSet> for WorkloadInfo {
     }
 }
 
+/// Whether a Service is the API server's own (`default/kubernetes`): its `kubernetesservice`
+/// controller labels it `provider: kubernetes` and `component: apiserver`.
+pub fn is_api_server_service(meta: &ObjectMeta) -> bool {
+    let label = |key: &str| {
+        meta.labels
+            .as_ref()
+            .and_then(|l| l.get(key))
+            .map(String::as_str)
+    };
+    label("provider") == Some("kubernetes") && label("component") == Some("apiserver")
+}
+
 impl From<&Service> for ServiceInfo {
     fn from(s: &Service) -> Self {
         let spec = s.spec.as_ref();
@@ -235,6 +251,7 @@ impl From<&Service> for ServiceInfo {
             None
         };
         ServiceInfo {
+            control_plane: is_api_server_service(&s.metadata),
             name: name_of(&s.metadata),
             namespace: namespace_of(&s.metadata),
             selector: labels(spec.and_then(|s| s.selector.as_ref())),
