@@ -70,36 +70,13 @@ impl Drop for Demo {
     }
 }
 
-/// The seed's `hasura microservice list` output (shared/seed), without the CLI's "•" progress
-/// lines. One difference: the seed pads the custom table's INTERNAL-URL column by 4 where its
-/// Hasura table (and Go's tabwriter, minwidth 10, padding 3, which both tables otherwise follow)
-/// pads by 3; we follow the rule, so those two lines have one space less.
-const SEED_LIST: &str = "\
-Custom microservices:
-NAME      STATUS    INTERNAL-URL     EXTERNAL-URL
-my-app    Running   my-app.default   http://my-app.gram29.hasura-app.io
-
-Hasura microservices:
-NAME            STATUS    INTERNAL-URL           EXTERNAL-URL
-auth            Running   auth.hasura            http://auth.gram29.hasura-app.io
-data            Running   data.hasura            http://data.gram29.hasura-app.io
-filestore       Running   filestore.hasura       http://filestore.gram29.hasura-app.io
-gateway         Running   gateway.hasura
-le-agent        Running   le-agent.hasura
-notify          Running   notify.hasura          http://notify.gram29.hasura-app.io
-platform-sync   Running   platform-sync.hasura
-postgres        Running   postgres.hasura
-session-redis   Running   session-redis.hasura
-sshd            Running   sshd.hasura
-";
-
 #[test]
 fn list_matches_the_seed_line_by_line() {
     let demo = Demo::seed();
     let (code, stdout, stderr) = demo.list(&[]);
     assert_eq!(code, 0, "{stderr}");
     let got: Vec<&str> = stdout.lines().collect();
-    let want: Vec<&str> = SEED_LIST.lines().collect();
+    let want: Vec<&str> = common::SEED_LIST.lines().collect();
     for (i, (g, w)) in got.iter().zip(&want).enumerate() {
         assert_eq!(g, w, "line {}", i + 1);
     }
