@@ -527,3 +527,46 @@ async fn a_scaled_cluster_lists_with_pages() {
     .await;
     assert_eq!(store, 300 * 2 + 1);
 }
+
+/// Streaming lists, as kube-runtime's watcher asks for them (`streaming_lists()`:
+/// `sendInitialEvents=true`, `resourceVersionMatch=NotOlderThan`, bookmarks): every pod as an
+/// initial event, then the `k8s.io/initial-events-end` bookmark that ends the initial state
+/// (InitDone), then live changes. Without that bookmark the watcher, like kubectl 1.35+'s
+/// informers, waits for ever. Options that break the rule are refused as the API server does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamed_list_ends_with_the_bookmark_the_watcher_waits_for() {
+    let demo = start_seed_demo().await;
+    let client = client_for(&demo).await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "hasura");
+    let listed = pods.list(&ListParams::default()).await.unwrap().items.len();
+    let config = watcher::Config::default().streaming_lists();
+    let mut events = watcher(pods.clone(), config).boxed();
+    let mut initial = 0;
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(10), events.try_next())
+            .await
+            .expect("the initial state ends within 10 s")
+            .unwrap()
+            .expect("the stream goes on");
+        match event {
+            watcher::Event::Init => {}
+            watcher::Event::InitApply(_) => initial += 1,
+            watcher::Event::InitDone => break,
+            other => panic!("before InitDone: {other:?}"),
+        }
+    }
+    assert_eq!(initial, listed, "every pod once in the initial state");
+
+    // Without bookmarks, as apimachinery's ValidateListOptions has it: 422 Invalid.
+    let url = format!(
+        "https://{}/api/v1/namespaces/hasura/pods?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan",
+        demo.addr()
+    );
+    let request = http::Request::get(url).body(Vec::new()).unwrap();
+    let refused = client.request_text(request).await.unwrap_err();
+    assert!(
+        matches!(&refused, kube::Error::Api(s) if s.code == 422),
+        "{refused:?}"
+    );
+    demo.shutdown().await;
+}

@@ -66,6 +66,8 @@ pub struct ListPage {
 pub struct WatchStart {
     pub backlog: Vec<Arc<Change>>,
     pub receiver: broadcast::Receiver<Arc<Change>>,
+    /// The version the watch starts at: its backlog is the state at, or the changes up to, it.
+    pub rv: u64,
 }
 
 struct Inner {
@@ -385,7 +387,11 @@ impl Store {
                 })
                 .collect(),
         };
-        Ok(WatchStart { backlog, receiver })
+        Ok(WatchStart {
+            backlog,
+            receiver,
+            rv: inner.rv,
+        })
     }
 
     /// Forgets all history: watches from any version before now get 410 Gone.

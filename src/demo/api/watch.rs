@@ -1,6 +1,13 @@
 //! Watches: a stream of newline-delimited JSON events from a resourceVersion, with bookmarks,
 //! `timeoutSeconds`, `410 Gone` (as an ERROR event) for compacted versions, and an end when the
 //! watches are dropped, the server stops or the client goes away.
+//!
+//! Streaming lists (KEP-3157, `sendInitialEvents=true`, which client-go's informers ask for
+//! first from 1.35, kubectl's `rollout status` among them): the current objects as ADDED
+//! events, then a BOOKMARK annotated `k8s.io/initial-events-end: "true"` at their version,
+//! then the changes after it (apiserver `pkg/storage/cacher`, `cacheWatcher`; the options are
+//! checked as apimachinery `pkg/apis/meta/internalversion/validation` `ValidateListOptions`
+//! does). Found when the testbed's kubectl 1.36 waited for that bookmark here for ever.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -8,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc};
@@ -67,6 +74,20 @@ pub fn respond(
     let bookmarks = query
         .get("allowWatchBookmarks")
         .is_some_and(|b| b == "true");
+    let initial_events = query.get("sendInitialEvents").is_some_and(|s| s == "true");
+    if initial_events {
+        let not_older =
+            query.get("resourceVersionMatch").map(String::as_str) == Some("NotOlderThan");
+        if !bookmarks || !not_older {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Invalid",
+                "sendInitialEvents is forbidden for watch unless allowWatchBookmarks=true and resourceVersionMatch=NotOlderThan".to_string(),
+            ));
+        }
+    }
+    // The initial state is the current one: at least as new as any version asked for.
+    let since = if initial_events { None } else { since };
     let filter = Filter {
         kind: kind.stored_as(),
         shown_as: kind,
@@ -77,6 +98,7 @@ pub fn respond(
     let (tx, rx) = mpsc::channel::<Bytes>(STREAM_BUFFER);
     match state.store.watch(kind.stored_as(), since) {
         Ok(start) => {
+            let initial_end = initial_events.then_some(start.rv);
             tokio::spawn(stream_changes(
                 state.clone(),
                 filter,
@@ -85,6 +107,7 @@ pub fn respond(
                 tx,
                 timeout,
                 bookmarks,
+                initial_end,
                 as_table,
             ));
         }
@@ -124,6 +147,8 @@ async fn stream_changes(
     tx: mpsc::Sender<Bytes>,
     timeout: Option<Duration>,
     bookmarks: bool,
+    // With `sendInitialEvents`: the version of the initial state, for the bookmark that ends it.
+    initial_end: Option<u64>,
     as_table: bool,
 ) {
     let run = state.faults.current_run();
@@ -155,6 +180,20 @@ async fn stream_changes(
     }
     if let Some(last) = backlog.last() {
         last_rv = last.rv;
+    }
+    if let Some(rv) = initial_end {
+        last_rv = rv;
+        let object = json!({
+            "kind": filter.kind.name(),
+            "apiVersion": filter.kind.group_version().api_version(),
+            "metadata": {
+                "resourceVersion": rv.to_string(),
+                "annotations": {"k8s.io/initial-events-end": "true"},
+            },
+        });
+        if tx.send(event_line("BOOKMARK", &object)).await.is_err() {
+            return;
+        }
     }
     loop {
         let line = tokio::select! {
