@@ -757,7 +757,7 @@ mod detail_view {
             false,
             "ScalingReplicaSet",
             "Deployment/data",
-            "Scaled up replica set data-5d9c7b to 1",
+            "Scaled up replica set data-5d9c7b from 0 to 1",
             (1, 7200, 7200),
         )]);
         let pane = app.detail.as_mut().unwrap();
@@ -842,7 +842,7 @@ mod detail_view {
             false,
             "ScalingReplicaSet",
             "Deployment/data",
-            "Scaled down replica set data-5d9c7b to 0 from 1",
+            "Scaled down replica set data-5d9c7b from 1 to 0",
             (1, 90, 90),
         )]);
         let screen = show(&mut app, detail);

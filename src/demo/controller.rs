@@ -93,19 +93,16 @@ impl Cluster {
             .iter()
             .partition(|p| p["metadata"]["labels"]["pod-template-hash"] == hash.as_str());
         // The Deployment controller's `ScalingReplicaSet` events (`pkg/controller/deployment/
-        // sync.go`: "Scaled up replica set %s to %d" for a new one, else "Scaled %s replica
-        // set %s to %d from %d"); none at start-up, whose history is long gone.
+        // sync.go` at 1.36, lines 286 and 433: "Scaled up replica set %s from 0 to %d" for a
+        // new one, else "Scaled %s replica set %s from %d to %d"; the testbed showed the older
+        // wording here); none at start-up, whose history is long gone.
         let scaled = |replica_set: &str, from: usize, to: usize| {
             if immediate || from == to {
                 return;
             }
-            let message = match (from, to > from) {
-                (0, true) => format!("Scaled up replica set {replica_set} to {to}"),
-                (_, up) => format!(
-                    "Scaled {} replica set {replica_set} to {to} from {from}",
-                    if up { "up" } else { "down" }
-                ),
-            };
+            let direction = if to > from { "up" } else { "down" };
+            let message =
+                format!("Scaled {direction} replica set {replica_set} from {from} to {to}");
             self.record(Occurrence {
                 object: workload,
                 field_path: None,
