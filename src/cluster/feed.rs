@@ -152,13 +152,28 @@ pub fn spawn_feed(
     out_rx
 }
 
+/// For tests: how long each table watch may stay open, in seconds, instead of kube-rs's 290
+/// (the API server ends it then and the watch resumes from where it was), so a test sees a
+/// resumed watch meet a compacted history (410) within seconds.
+pub const WATCH_TIMEOUT_ENV: &str = "HASURA_TUI_WATCH_TIMEOUT";
+
+fn watch_timeout() -> Option<u32> {
+    std::env::var(WATCH_TIMEOUT_ENV).ok()?.parse().ok()
+}
+
 fn spawn_section_watches(
     client: &kube::Client,
     section: Section,
     namespace: &str,
     tx: &mpsc::Sender<Message>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    let wc = || watcher::Config::default().page_size(PAGE_SIZE);
+    let wc = || {
+        let config = watcher::Config::default().page_size(PAGE_SIZE);
+        match watch_timeout() {
+            Some(seconds) => config.timeout(seconds),
+            None => config,
+        }
+    };
     let wrap = move |kind: ObjectKind| {
         move |update: Update<Slim>, rv| Message::Objects {
             section,

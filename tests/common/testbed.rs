@@ -124,11 +124,21 @@ impl Testbed {
         );
     }
 
-    /// A kubeconfig for a new user `name` of group `group` (a client certificate the testbed's
-    /// CA signs), written into the state folder.
+    /// A kubeconfig for a new user `name` (a client certificate the testbed's CA signs),
+    /// written into the state folder.
     pub fn user(&self, name: &str) -> PathBuf {
+        self.user_with(name, &[])
+    }
+
+    /// The same for a user in `group` (`system:masters` for another admin).
+    pub fn user_in(&self, name: &str, group: &str) -> PathBuf {
+        self.user_with(name, &[group])
+    }
+
+    fn user_with(&self, name: &str, group: &[&str]) -> PathBuf {
         let output = Command::new(repo().join("scripts/testbed"))
             .args(["user", name])
+            .args(group)
             .env("HASURA_TUI_TESTBED_DIR", &self.state)
             .output()
             .expect("scripts/testbed user runs");

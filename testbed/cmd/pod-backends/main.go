@@ -4,8 +4,11 @@
 // each one scheduled and not terminating, listens on a loopback port per container port (an
 // HTTP echo or a TCP echo, as the demo cluster's backends answer), writes a few log lines per
 // container, and hands both to kwok as objects owned by the pod (the garbage collector removes
-// them with it). When a pod goes, its listeners and their open connections close, as a
-// container's sockets do when it dies.
+// them with it). Then it marks the pod (annotation testbed.hasura-tui.dev/backend: serving),
+// and only a marked pod turns Ready (scripts/testbed-up adds that to kwok's pod-ready Stage),
+// as a readiness probe keeps a real pod out of its Service until the app listens. When a pod
+// goes, its listeners and their open connections close, as a container's sockets do when it
+// dies.
 //
 // The HTTP echo answers as the demo's does (src/demo/http_echo.rs): {"microservice", "pod",
 // "method", "path", "headers"}, so tests read the same answer from both.
@@ -30,12 +33,17 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
 )
+
+// servingAnnotation marks a pod whose backend is registered with kwok: kwok's pod-ready
+// Stage waits for it.
+const servingAnnotation = "testbed.hasura-tui.dev/backend"
 
 var (
 	portForwards = schema.GroupVersionResource{Group: "kwok.x-k8s.io", Version: "v1alpha1", Resource: "portforwards"}
@@ -81,6 +89,7 @@ func (b *backend) close() {
 }
 
 type agent struct {
+	clients kubernetes.Interface
 	dyn     dynamic.Interface
 	logsDir string
 	mu      sync.Mutex
@@ -97,7 +106,7 @@ func main() {
 	}
 	config.UserAgent = "pod-backends"
 	clients := kubernetes.NewForConfigOrDie(config)
-	a := &agent{dyn: dynamic.NewForConfigOrDie(config), logsDir: *logsDir, pods: map[string]*backend{}}
+	a := &agent{clients: clients, dyn: dynamic.NewForConfigOrDie(config), logsDir: *logsDir, pods: map[string]*backend{}}
 	if err := os.MkdirAll(*logsDir, 0o755); err != nil {
 		log.Fatal(err)
 	}
@@ -181,7 +190,7 @@ func (a *agent) serve(pod *corev1.Pod, b *backend) error {
 			})
 		}
 		file := filepath.Join(a.logsDir, fmt.Sprintf("%s_%s_%s.log", pod.Namespace, pod.Name, container.Name))
-		if err := writeLog(file, pod, container.Name); err != nil {
+		if err := writeLog(file, pod, container.Name, microservice); err != nil {
 			return err
 		}
 		logs = append(logs, map[string]any{"containers": []any{container.Name}, "logsFile": file, "follow": true})
@@ -200,6 +209,10 @@ func (a *agent) serve(pod *corev1.Pod, b *backend) error {
 	if _, err := a.dyn.Resource(logObjects).Namespace(pod.Namespace).Create(ctx, obj, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("Logs: %w", err)
 	}
+	mark := []byte(`{"metadata":{"annotations":{"` + servingAnnotation + `":"serving"}}}`)
+	if _, err := a.clients.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.MergePatchType, mark, metav1.PatchOptions{}); err != nil {
+		return fmt.Errorf("marking the pod served: %w", err)
+	}
 	return nil
 }
 
@@ -213,17 +226,32 @@ func object(kind string, pod *corev1.Pod, owner []any, spec map[string]any) *uns
 }
 
 // writeLog writes the lines a container printed at start, in the CRI log format kwok reads
-// (`<RFC3339Nano> stdout F <line>`, the kubelet's `pkg/kubelet/kuberuntime/logs`).
-func writeLog(file string, pod *corev1.Pod, container string) error {
+// (`<RFC3339Nano> stdout F <line>`, the kubelet's `pkg/kubelet/kuberuntime/logs`): the same
+// lines as the demo's pods (src/demo/logs.rs, `container_started`), the microservice's own for
+// its main container (kubectl's default: the annotation, else the first), a sidecar's else.
+func writeLog(file string, pod *corev1.Pod, container, microservice string) error {
+	main := pod.Annotations["kubectl.kubernetes.io/default-container"]
+	if main == "" && len(pod.Spec.Containers) > 0 {
+		main = pod.Spec.Containers[0].Name
+	}
+	texts := []string{
+		fmt.Sprintf("info sidecar %s starting for %s (pod %s)", container, microservice, pod.Name),
+		"info proxy ready",
+	}
+	if container == main {
+		texts = []string{
+			fmt.Sprintf("INFO starting %s (pod %s)", microservice, pod.Name),
+			"INFO configuration loaded",
+			"INFO listening for connections",
+		}
+	}
 	now := time.Now().UTC()
 	var lines strings.Builder
-	for i, text := range []string{
-		fmt.Sprintf("starting %s in pod %s", container, pod.Name),
-		"listening",
-		"ready",
-	} {
-		at := now.Add(time.Duration(i) * time.Millisecond).Format(time.RFC3339Nano)
-		fmt.Fprintf(&lines, "%s stdout F %s\n", at, text)
+	for i, text := range texts {
+		at := now.Add(time.Duration(i) * time.Millisecond)
+		// The runtime's stamp, then the line as the app wrote it: like the demo's apps, with
+		// a stamp of its own in seconds.
+		fmt.Fprintf(&lines, "%s stdout F %s %s\n", at.Format(time.RFC3339Nano), at.Format("2006-01-02T15:04:05Z"), text)
 	}
 	return os.WriteFile(file, []byte(lines.String()), 0o644)
 }

@@ -1,0 +1,154 @@
+//! Forwards through the real API server and kwok's kubelet endpoints, on each transport.
+
+use std::net::SocketAddr;
+
+use hasura_tui::forward::{ForwardManager, ForwardSpec, ForwardState, Transport};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use std::time::Duration;
+
+use crate::common;
+use crate::common::testbed::testbed;
+use crate::{eventually, namespace_with_web, running_pods};
+
+async fn forward(manager: &mut ForwardManager, namespace: &str, service: &str) -> SocketAddr {
+    let mut spec = ForwardSpec::new(namespace, service);
+    spec.local_port = Some(0);
+    let key = spec.key();
+    manager.start(spec);
+    let status = manager.wait_started(&key).await.expect("a state");
+    assert_eq!(status.state, ForwardState::Active, "{status:?}");
+    status.local.expect("a local address")
+}
+
+fn pattern(len: usize, seed: u32) -> Vec<u8> {
+    (0..len as u32)
+        .map(|i| (i.wrapping_add(seed).wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect()
+}
+
+/// Writes `payload` and reads as much back, concurrently, on one connection.
+async fn echo(addr: SocketAddr, payload: Vec<u8>) -> std::io::Result<Vec<u8>> {
+    let (mut reader, mut writer) = TcpStream::connect(addr).await?.into_split();
+    let len = payload.len();
+    let writing = tokio::spawn(async move { writer.write_all(&payload).await.map(|_| writer) });
+    let mut back = vec![0u8; len];
+    reader.read_exact(&mut back).await?;
+    writing.await.map_err(std::io::Error::other)??;
+    Ok(back)
+}
+
+/// The pod that answered a GET through `addr` (the echo's `pod` field).
+async fn answering_pod(addr: SocketAddr) -> Option<String> {
+    let reply = tokio::task::spawn_blocking(move || common::http_get(addr, "/who"))
+        .await
+        .unwrap()
+        .ok()?;
+    let body = &reply[reply.find("\r\n\r\n")? + 4..];
+    let echo: serde_json::Value = serde_json::from_str(body).ok()?;
+    echo["pod"].as_str().map(str::to_string)
+}
+
+/// On `transport` (`name` for the headless command's switch), through the real API server and kwok's kubelet endpoints: an echo, 64
+/// concurrent 1 MiB transfers byte-identical, and the forward following the Service when
+/// its pod is deleted (`kubectl delete pod`); kubectl port-forward gives the same echo.
+async fn drill(transport: Transport, name: &str, namespace: &str) {
+    let tb = testbed();
+    tokio::task::block_in_place(|| namespace_with_web(tb, namespace));
+    let yaml = std::fs::read_to_string(&tb.admin).unwrap();
+    let client = common::client_from_yaml(&yaml).await;
+    let mut manager = ForwardManager::new(client).with_transport(transport);
+    let db = forward(&mut manager, namespace, "db").await;
+    let web = forward(&mut manager, namespace, "web").await;
+    let status = manager.status(&(namespace.into(), "web".into())).unwrap();
+    assert_eq!(
+        status.borrow().transport,
+        Some(transport),
+        "forced, never fallen back"
+    );
+
+    assert_eq!(echo(db, b"hello".to_vec()).await.unwrap(), b"hello");
+    let transfers = (0..64u32).map(|i| async move {
+        let payload = pattern(1 << 20, i);
+        let back = echo(db, payload.clone()).await.unwrap();
+        assert!(back == payload, "{transport}: connection {i} differs");
+    });
+    futures::future::join_all(transfers).await;
+
+    let before = running_pods(tb, namespace, "web");
+    assert_eq!(before.len(), 1, "{before:?}");
+    assert_eq!(answering_pod(web).await.as_ref(), Some(&before[0]));
+    tb.kubectl(&["-n", namespace, "delete", "pod", &before[0], "--wait=false"]);
+    let replacement = tokio::task::block_in_place(|| {
+        eventually("a replacement pod Running", || {
+            let now = running_pods(tb, namespace, "web");
+            (now.len() == 1 && now[0] != before[0]).then(|| now[0].clone())
+        })
+    });
+    let answered = common::eventually(
+        "the forward reaching the replacement",
+        Duration::from_secs(30),
+        || async { answering_pod(web).await.filter(|p| *p == replacement) },
+    )
+    .await;
+    assert_eq!(answered, replacement);
+
+    // kubectl, through the same API server: the same echo from the same pod.
+    let mut kubectl = std::process::Command::new(&tb.kubectl)
+        .arg("--kubeconfig")
+        .arg(&tb.admin)
+        .args(["-n", namespace, "port-forward", "svc/web", ":80"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let port = common::forwarding_port(kubectl.stdout.take().unwrap()).unwrap();
+    let via_kubectl = answering_pod(SocketAddr::from(([127, 0, 0, 1], port))).await;
+    let _ = kubectl.kill();
+    let _ = kubectl.wait();
+    assert_eq!(via_kubectl, Some(replacement.clone()));
+
+    // The headless command, the same engine forced onto the same transport.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let mut headless = std::process::Command::new(crate::BIN)
+        .arg("--kubeconfig")
+        .arg(&tb.admin)
+        .args([
+            "port-forward",
+            "web",
+            "-n",
+            namespace,
+            "--local-port",
+            &port.to_string(),
+        ])
+        .env("HASURA_TUI_FORWARD_TRANSPORT", name)
+        .env("XDG_STATE_HOME", std::env::temp_dir())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let announced = common::forwarding_port(headless.stdout.take().unwrap());
+    let via_headless = answering_pod(SocketAddr::from(([127, 0, 0, 1], port))).await;
+    let _ = headless.kill();
+    let _ = headless.wait();
+    assert_eq!(announced, Ok(port));
+    assert_eq!(via_headless, Some(replacement));
+    manager.stop_all().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spdy_over_websocket() {
+    drill(Transport::SpdyOverWebSocket, "spdy-ws", "t-fwd-spdyws").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_spdy_upgrade() {
+    drill(Transport::Spdy, "spdy", "t-fwd-spdy").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_v4_channel() {
+    drill(Transport::WebSocketV4, "v4", "t-fwd-v4").await;
+}
