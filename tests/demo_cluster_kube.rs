@@ -532,7 +532,7 @@ async fn a_scaled_cluster_lists_with_pages() {
 /// `sendInitialEvents=true`, `resourceVersionMatch=NotOlderThan`, bookmarks): every pod as an
 /// initial event, then the `k8s.io/initial-events-end` bookmark that ends the initial state
 /// (InitDone), then live changes. Without that bookmark the watcher, like kubectl 1.35+'s
-/// informers, waits for ever. Options that break the rule are refused as the API server does.
+/// informers, waits for ever. Options that break upstream's rules are refused as it does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_streamed_list_ends_with_the_bookmark_the_watcher_waits_for() {
     let demo = start_seed_demo().await;
@@ -556,17 +556,38 @@ async fn a_streamed_list_ends_with_the_bookmark_the_watcher_waits_for() {
         }
     }
     assert_eq!(initial, listed, "every pod once in the initial state");
+    // Then live changes: a pod killed is seen.
+    let pod = demo.faults().live_pods("hasura", "data").unwrap()[0].clone();
+    assert!(demo.faults().kill_pod("hasura", &pod));
+    let seen = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(event) = events.try_next().await.unwrap() {
+            match event {
+                watcher::Event::Apply(p) | watcher::Event::Delete(p) if p.name_any() == pod => {
+                    return;
+                }
+                _ => {}
+            }
+        }
+    })
+    .await;
+    assert!(seen.is_ok(), "the killed pod's change after InitDone");
 
-    // Without bookmarks, as apimachinery's ValidateListOptions has it: 422 Invalid.
-    let url = format!(
-        "https://{}/api/v1/namespaces/hasura/pods?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan",
-        demo.addr()
-    );
-    let request = http::Request::get(url).body(Vec::new()).unwrap();
-    let refused = client.request_text(request).await.unwrap_err();
-    assert!(
-        matches!(&refused, kube::Error::Api(s) if s.code == 422),
-        "{refused:?}"
-    );
+    // The option needs resourceVersionMatch=NotOlderThan, and the match needs the option, as
+    // apimachinery's validateWatchOptions has it: 422 Invalid.
+    for query in [
+        "watch=true&sendInitialEvents=true&allowWatchBookmarks=true",
+        "watch=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true",
+    ] {
+        let url = format!(
+            "https://{}/api/v1/namespaces/hasura/pods?{query}",
+            demo.addr()
+        );
+        let request = http::Request::get(url).body(Vec::new()).unwrap();
+        let refused = client.request_text(request).await.unwrap_err();
+        assert!(
+            matches!(&refused, kube::Error::Api(s) if s.code == 422),
+            "{query}: {refused:?}"
+        );
+    }
     demo.shutdown().await;
 }

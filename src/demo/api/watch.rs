@@ -74,20 +74,16 @@ pub fn respond(
     let bookmarks = query
         .get("allowWatchBookmarks")
         .is_some_and(|b| b == "true");
-    let initial_events = query.get("sendInitialEvents").is_some_and(|s| s == "true");
-    if initial_events {
-        let not_older =
-            query.get("resourceVersionMatch").map(String::as_str) == Some("NotOlderThan");
-        if !bookmarks || !not_older {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Invalid",
-                "sendInitialEvents is forbidden for watch unless allowWatchBookmarks=true and resourceVersionMatch=NotOlderThan".to_string(),
-            ));
-        }
-    }
-    // The initial state is the current one: at least as new as any version asked for.
-    let since = if initial_events { None } else { since };
+    let send_initial_events = send_initial_events(query)?;
+    let since = match (send_initial_events, since) {
+        // The current state, which is at least as new as any version asked for.
+        (Some(true), _) => None,
+        // `false` without a version: only what happens from now.
+        (Some(false), None) => Some(state.store.current_rv()),
+        // Without the option, an unset version sends the current objects first too.
+        (_, since) => since,
+    };
+    let initial_events = send_initial_events == Some(true);
     let filter = Filter {
         kind: kind.stored_as(),
         shown_as: kind,
@@ -98,7 +94,9 @@ pub fn respond(
     let (tx, rx) = mpsc::channel::<Bytes>(STREAM_BUFFER);
     match state.store.watch(kind.stored_as(), since) {
         Ok(start) => {
-            let initial_end = initial_events.then_some(start.rv);
+            // The bookmark that ends the initial state goes only to who asked for bookmarks
+            // (apiserver `pkg/storage/cacher/cacher.go`: `SendInitialEvents && AllowWatchBookmarks`).
+            let initial_end = (initial_events && bookmarks).then_some(start.rv);
             tokio::spawn(stream_changes(
                 state.clone(),
                 filter,
@@ -132,6 +130,46 @@ pub fn respond(
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
+/// `sendInitialEvents`, checked with `resourceVersionMatch` as apimachinery's
+/// `validateWatchOptions` checks them (`pkg/apis/meta/internalversion/validation`): either needs
+/// the other, and the match must be `NotOlderThan`.
+fn send_initial_events(query: &HashMap<String, String>) -> Result<Option<bool>, ApiError> {
+    let send = query.get("sendInitialEvents").map(|s| s == "true");
+    let matching = query.get("resourceVersionMatch").map(String::as_str);
+    let forbidden = |message: &str| {
+        let message = format!("resourceVersionMatch: Forbidden: {message}");
+        Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Invalid",
+            message,
+        ))
+    };
+    match (send, matching) {
+        (None, None) => Ok(None),
+        (None, Some(_)) => forbidden(
+            "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+        ),
+        (Some(_), Some("NotOlderThan")) => Ok(send),
+        (Some(_), _) => {
+            forbidden("sendInitialEvents requires setting resourceVersionMatch to NotOlderThan")
+        }
+    }
+}
+
+/// A BOOKMARK at `rv`; `initial_end` marks the end of a streamed initial state.
+fn bookmark(kind: Kind, rv: u64, initial_end: bool) -> Bytes {
+    let mut metadata = json!({"resourceVersion": rv.to_string()});
+    if initial_end {
+        metadata["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+    }
+    let object = json!({
+        "kind": kind.name(),
+        "apiVersion": kind.group_version().api_version(),
+        "metadata": metadata,
+    });
+    event_line("BOOKMARK", &object)
+}
+
 fn event_line(event_type: &str, object: &Value) -> Bytes {
     let mut line = json!({"type": event_type, "object": object}).to_string();
     line.push('\n');
@@ -156,8 +194,8 @@ async fn stream_changes(
     drops.mark_unchanged();
     let deadline = tokio::time::sleep(timeout.unwrap_or(Duration::from_secs(u64::from(u32::MAX))));
     tokio::pin!(deadline);
-    let mut bookmark = tokio::time::interval(BOOKMARK_INTERVAL);
-    bookmark.reset();
+    let mut idle = tokio::time::interval(BOOKMARK_INTERVAL);
+    idle.reset();
     let mut first_table = true;
     let mut last_rv = state.store.current_rv();
     let mut encode = |change: &Change| -> Bytes {
@@ -183,15 +221,7 @@ async fn stream_changes(
     }
     if let Some(rv) = initial_end {
         last_rv = rv;
-        let object = json!({
-            "kind": filter.kind.name(),
-            "apiVersion": filter.kind.group_version().api_version(),
-            "metadata": {
-                "resourceVersion": rv.to_string(),
-                "annotations": {"k8s.io/initial-events-end": "true"},
-            },
-        });
-        if tx.send(event_line("BOOKMARK", &object)).await.is_err() {
+        if tx.send(bookmark(filter.shown_as, rv, true)).await.is_err() {
             return;
         }
     }
@@ -201,13 +231,8 @@ async fn stream_changes(
             _ = drops.changed() => return,
             _ = &mut deadline => return,
             _ = tx.closed() => return,
-            _ = bookmark.tick(), if bookmarks => {
-                let object = json!({
-                    "kind": filter.kind.name(),
-                    "apiVersion": filter.kind.group_version().api_version(),
-                    "metadata": {"resourceVersion": last_rv.max(state.store.current_rv()).to_string()},
-                });
-                event_line("BOOKMARK", &object)
+            _ = idle.tick(), if bookmarks => {
+                bookmark(filter.shown_as, last_rv.max(state.store.current_rv()), false)
             }
             received = receiver.recv() => match received {
                 Ok(change) => {
