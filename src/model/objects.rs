@@ -204,8 +204,9 @@ impl From<&StatefulSet> for WorkloadInfo {
     }
 }
 
-/// Whether a Service is the API server's own (`default/kubernetes`): its `kubernetesservice`
-/// controller labels it `provider: kubernetes` and `component: apiserver`.
+/// Whether a Service is the API server's own: `default/kubernetes`, which its
+/// `kubernetesservice` controller labels `provider: kubernetes` and `component: apiserver`
+/// (name and labels both, so a Service of the user's that copies the labels still shows).
 pub fn is_api_server_service(meta: &ObjectMeta) -> bool {
     let label = |key: &str| {
         meta.labels
@@ -213,7 +214,10 @@ pub fn is_api_server_service(meta: &ObjectMeta) -> bool {
             .and_then(|l| l.get(key))
             .map(String::as_str)
     };
-    label("provider") == Some("kubernetes") && label("component") == Some("apiserver")
+    meta.name.as_deref() == Some("kubernetes")
+        && meta.namespace.as_deref() == Some("default")
+        && label("provider") == Some("kubernetes")
+        && label("component") == Some("apiserver")
 }
 
 impl From<&Service> for ServiceInfo {
