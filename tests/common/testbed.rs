@@ -17,7 +17,8 @@ pub struct Testbed {
     pub state: PathBuf,
 }
 
-static TESTBED: OnceLock<Testbed> = OnceLock::new();
+/// The testbed, or why it could not start (told to every test, not only the first).
+static TESTBED: OnceLock<Result<Testbed, String>> = OnceLock::new();
 static STATE: OnceLock<PathBuf> = OnceLock::new();
 
 fn repo() -> &'static Path {
@@ -26,47 +27,51 @@ fn repo() -> &'static Path {
 
 /// The binary's testbed, started on first use (building it first when the cache is cold).
 pub fn testbed() -> &'static Testbed {
-    TESTBED.get_or_init(|| {
-        let binary = std::env::current_exe().expect("the test binary's path");
-        let name = binary
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .and_then(|s| s.split('-').next())
-            .unwrap_or("tests")
-            .to_string();
-        let state = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("testbed-{name}"));
-        STATE.set(state.clone()).expect("the state is set once");
-        // SAFETY: `stop` is a plain function that lives as long as the process.
-        unsafe { libc::atexit(stop) };
-        let output = Command::new(repo().join("scripts/testbed"))
-            .arg("up")
-            .env("HASURA_TUI_TESTBED_DIR", &state)
-            .stderr(std::process::Stdio::inherit())
-            .output()
-            .expect("scripts/testbed runs");
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            output.status.success(),
-            "scripts/testbed up failed: {stdout}"
-        );
-        let admin = stdout
-            .lines()
-            .last()
-            .and_then(|l| l.strip_prefix("KUBECONFIG="))
-            .map(PathBuf::from)
-            .unwrap_or_else(|| panic!("no KUBECONFIG= line from scripts/testbed up: {stdout}"));
-        let developer = admin.with_file_name("developer.kubeconfig");
-        let bin = Command::new(repo().join("scripts/testbed"))
-            .arg("bin")
-            .output()
-            .expect("scripts/testbed bin runs");
-        let bin = PathBuf::from(String::from_utf8_lossy(&bin.stdout).trim());
-        Testbed {
-            admin,
-            developer,
-            kubectl: bin.join("kubectl"),
-            state,
-        }
+    match TESTBED.get_or_init(start) {
+        Ok(testbed) => testbed,
+        Err(why) => panic!("{why}"),
+    }
+}
+
+fn start() -> Result<Testbed, String> {
+    let binary = std::env::current_exe().expect("the test binary's path");
+    let name = binary
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .and_then(|s| s.split('-').next())
+        .unwrap_or("tests")
+        .to_string();
+    let state = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("testbed-{name}"));
+    let _ = STATE.set(state.clone());
+    // SAFETY: `stop` is a plain function that lives as long as the process.
+    unsafe { libc::atexit(stop) };
+    let output = Command::new(repo().join("scripts/testbed"))
+        .arg("up")
+        .env("HASURA_TUI_TESTBED_DIR", &state)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("scripts/testbed does not run: {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        return Err(format!("scripts/testbed up failed: {stdout}"));
+    }
+    let admin = stdout
+        .lines()
+        .last()
+        .and_then(|l| l.strip_prefix("KUBECONFIG="))
+        .map(PathBuf::from)
+        .ok_or_else(|| format!("no KUBECONFIG= line from scripts/testbed up: {stdout}"))?;
+    let developer = admin.with_file_name("developer.kubeconfig");
+    let bin = Command::new(repo().join("scripts/testbed"))
+        .arg("bin")
+        .output()
+        .map_err(|e| format!("scripts/testbed bin: {e}"))?;
+    let bin = PathBuf::from(String::from_utf8_lossy(&bin.stdout).trim());
+    Ok(Testbed {
+        admin,
+        developer,
+        kubectl: bin.join("kubectl"),
+        state,
     })
 }
 

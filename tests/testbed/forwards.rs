@@ -54,7 +54,7 @@ async fn answering_pod(addr: SocketAddr) -> Option<String> {
 /// concurrent 1 MiB transfers byte-identical, and the forward following the Service when
 /// its pod is deleted (`kubectl delete pod`); kubectl port-forward gives the same echo.
 async fn drill(transport: Transport, name: &str, namespace: &str) {
-    let tb = testbed();
+    let tb = tokio::task::block_in_place(testbed);
     tokio::task::block_in_place(|| namespace_with_web(tb, namespace));
     let yaml = std::fs::read_to_string(&tb.admin).unwrap();
     let client = common::client_from_yaml(&yaml).await;
@@ -74,7 +74,13 @@ async fn drill(transport: Transport, name: &str, namespace: &str) {
         let back = echo(db, payload.clone()).await.unwrap();
         assert!(back == payload, "{transport}: connection {i} differs");
     });
-    futures::future::join_all(transfers).await;
+    // A stalled forward fails the test instead of hanging the binary.
+    tokio::time::timeout(
+        Duration::from_secs(120),
+        futures::future::join_all(transfers),
+    )
+    .await
+    .expect("64 transfers of 1 MiB within 120 s");
 
     let before = running_pods(tb, namespace, "web");
     assert_eq!(before.len(), 1, "{before:?}");
@@ -102,10 +108,14 @@ async fn drill(transport: Transport, name: &str, namespace: &str) {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let port = common::forwarding_port(kubectl.stdout.take().unwrap()).unwrap();
-    let via_kubectl = answering_pod(SocketAddr::from(([127, 0, 0, 1], port))).await;
+    let port = common::forwarding_port(kubectl.stdout.take().unwrap());
+    let via_kubectl = match port {
+        Ok(port) => answering_pod(SocketAddr::from(([127, 0, 0, 1], port))).await,
+        Err(_) => None,
+    };
     let _ = kubectl.kill();
     let _ = kubectl.wait();
+    port.expect("kubectl port-forward announces its port");
     assert_eq!(via_kubectl, Some(replacement.clone()));
 
     // The headless command, the same engine forced onto the same transport.

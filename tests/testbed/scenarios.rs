@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::common;
 use crate::common::testbed::testbed;
-use crate::hasura_tui;
+use crate::{hasura_tui, without_age};
 
 /// One cluster under judgement: its admin and developer kubeconfigs, and how to count the
 /// requests one command made.
@@ -371,28 +371,6 @@ fn kubectl(kubectl: &Path, kubeconfig: &Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
-}
-
-/// A table's lines without a last column that is an age (`12s`, `2m2s`, `1h5m`) or `AGE`.
-fn without_age(text: &str) -> String {
-    let is_age = |cell: &str| {
-        cell == "AGE"
-            || (cell.starts_with(|c: char| c.is_ascii_digit())
-                && cell.ends_with(['s', 'm', 'h', 'd', 'y'])
-                && cell
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || b"smhdy".contains(&b)))
-    };
-    text.lines()
-        .map(|l| {
-            let mut cells: Vec<&str> = l.split_whitespace().collect();
-            if cells.last().is_some_and(|c| is_age(c)) {
-                cells.pop();
-            }
-            cells.join(" ")
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// `2026-12-07T18:07:58Z`, a time in the text of log lines.

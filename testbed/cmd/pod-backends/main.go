@@ -30,6 +30,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -110,7 +111,8 @@ func main() {
 	if err := os.MkdirAll(*logsDir, 0o755); err != nil {
 		log.Fatal(err)
 	}
-	factory := informers.NewSharedInformerFactory(clients, 0)
+	// The resync is the retry clock for a pod whose set-up failed.
+	factory := informers.NewSharedInformerFactory(clients, 5*time.Second)
 	pods := factory.Core().V1().Pods().Informer()
 	_, _ = pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { a.sync(obj.(*corev1.Pod)) },
@@ -150,7 +152,9 @@ func (a *agent) sync(pod *corev1.Pod) {
 		return
 	}
 	if err := a.serve(pod, b); err != nil {
-		log.Printf("pod %s/%s: %v", pod.Namespace, pod.Name, err)
+		// Forget it, so the next event or resync of the pod tries again.
+		log.Printf("pod %s/%s: %v (will retry)", pod.Namespace, pod.Name, err)
+		a.stop(uid)
 	}
 }
 
@@ -201,12 +205,12 @@ func (a *agent) serve(pod *corev1.Pod, b *backend) error {
 	ctx := context.Background()
 	if len(forwards) > 0 {
 		obj := object("PortForward", pod, owner, map[string]any{"forwards": forwards})
-		if _, err := a.dyn.Resource(portForwards).Namespace(pod.Namespace).Create(ctx, obj, metav1.CreateOptions{}); err != nil {
+		if err := a.put(ctx, portForwards, obj); err != nil {
 			return fmt.Errorf("PortForward: %w", err)
 		}
 	}
 	obj := object("Logs", pod, owner, map[string]any{"logs": logs})
-	if _, err := a.dyn.Resource(logObjects).Namespace(pod.Namespace).Create(ctx, obj, metav1.CreateOptions{}); err != nil {
+	if err := a.put(ctx, logObjects, obj); err != nil {
 		return fmt.Errorf("Logs: %w", err)
 	}
 	mark := []byte(`{"metadata":{"annotations":{"` + servingAnnotation + `":"serving"}}}`)
@@ -214,6 +218,20 @@ func (a *agent) serve(pod *corev1.Pod, b *backend) error {
 		return fmt.Errorf("marking the pod served: %w", err)
 	}
 	return nil
+}
+
+// put creates obj, or replaces one of the same name: a StatefulSet pod comes back under its
+// name before the garbage collector has removed its predecessor's objects.
+func (a *agent) put(ctx context.Context, resource schema.GroupVersionResource, obj *unstructured.Unstructured) error {
+	client := a.dyn.Resource(resource).Namespace(obj.GetNamespace())
+	_, err := client.Create(ctx, obj, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		if err := client.Delete(ctx, obj.GetName(), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
+		_, err = client.Create(ctx, obj, metav1.CreateOptions{})
+	}
+	return err
 }
 
 func object(kind string, pod *corev1.Pod, owner []any, spec map[string]any) *unstructured.Unstructured {
