@@ -11,36 +11,14 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use common::forwarding::{echo, pattern};
 use hasura_tui::demo::DemoCluster;
-use hasura_tui::forward::{ForwardManager, ForwardSpec, ForwardState, KeepAlive, Transport};
+use hasura_tui::forward::{ForwardManager, ForwardState, KeepAlive, Transport};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 async fn forward(manager: &mut ForwardManager, service: &str) -> SocketAddr {
-    let mut spec = ForwardSpec::new("hasura", service);
-    spec.local_port = Some(0);
-    let key = spec.key();
-    manager.start(spec);
-    let status = manager.wait_started(&key).await.expect("a state");
-    assert_eq!(status.state, ForwardState::Active, "{status:?}");
-    status.local.expect("a local address")
-}
-
-fn pattern(len: usize, seed: u32) -> Vec<u8> {
-    (0..len as u32)
-        .map(|i| (i.wrapping_add(seed).wrapping_mul(2_654_435_761) >> 24) as u8)
-        .collect()
-}
-
-/// Writes `payload` and reads as much back, concurrently, on one connection.
-async fn echo(addr: SocketAddr, payload: Vec<u8>) -> std::io::Result<Vec<u8>> {
-    let (mut reader, mut writer) = TcpStream::connect(addr).await?.into_split();
-    let len = payload.len();
-    let writing = tokio::spawn(async move { writer.write_all(&payload).await.map(|_| writer) });
-    let mut back = vec![0u8; len];
-    reader.read_exact(&mut back).await?;
-    writing.await.map_err(std::io::Error::other)??;
-    Ok(back)
+    common::forwarding::forward(manager, "hasura", service).await
 }
 
 /// An HTTP request for a reply `delay_ms` late, sent as `nc -N` does (the request, then the

@@ -564,23 +564,10 @@ async fn the_readme_roles_show_everything_and_forward() {
     reader.demo.write_kubeconfig(&admin).unwrap();
     let (_, as_admin, _) = run(&bin, &admin, &["list", "-o", "wide"]).await;
     // The AGE column (`0s`, `1s`) depends on when each list ran.
-    let without_age = |text: &str| -> Vec<String> {
-        let is_age = |cell: &str| {
-            cell.len() > 1
-                && cell[..cell.len() - 1].bytes().all(|b| b.is_ascii_digit())
-                && cell.ends_with(['s', 'm', 'h', 'd'])
-        };
-        text.lines()
-            .map(|l| {
-                let mut cells: Vec<&str> = l.split_whitespace().collect();
-                if cells.last().is_some_and(|c| is_age(c)) {
-                    cells.pop();
-                }
-                cells.join(" ")
-            })
-            .collect()
-    };
-    assert_eq!(without_age(&as_reader), without_age(&as_admin));
+    assert_eq!(
+        common::without_age(&as_reader),
+        common::without_age(&as_admin)
+    );
     let (code, lines, stderr) =
         run(&bin, &reader.kubeconfig, &["logs", "data", "-n", "hasura"]).await;
     assert_eq!(code, 0, "{stderr}");

@@ -6,7 +6,8 @@ use std::process::Command;
 
 use crate::common;
 use crate::common::testbed::testbed;
-use crate::{BIN, hasura_tui, namespace_with_web, running_pods, without_age};
+use crate::common::without_age;
+use crate::{BIN, hasura_tui, namespace_with_web, running_pods};
 
 #[test]
 fn list_gives_the_seed_layout_as_on_the_demo() {

@@ -2,42 +2,14 @@
 
 use std::net::SocketAddr;
 
-use hasura_tui::forward::{ForwardManager, ForwardSpec, ForwardState, Transport};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-
 use std::time::Duration;
 
+use hasura_tui::forward::{ForwardManager, Transport};
+
 use crate::common;
+use crate::common::forwarding::{echo, forward, pattern};
 use crate::common::testbed::testbed;
 use crate::{eventually, namespace_with_web, running_pods};
-
-async fn forward(manager: &mut ForwardManager, namespace: &str, service: &str) -> SocketAddr {
-    let mut spec = ForwardSpec::new(namespace, service);
-    spec.local_port = Some(0);
-    let key = spec.key();
-    manager.start(spec);
-    let status = manager.wait_started(&key).await.expect("a state");
-    assert_eq!(status.state, ForwardState::Active, "{status:?}");
-    status.local.expect("a local address")
-}
-
-fn pattern(len: usize, seed: u32) -> Vec<u8> {
-    (0..len as u32)
-        .map(|i| (i.wrapping_add(seed).wrapping_mul(2_654_435_761) >> 24) as u8)
-        .collect()
-}
-
-/// Writes `payload` and reads as much back, concurrently, on one connection.
-async fn echo(addr: SocketAddr, payload: Vec<u8>) -> std::io::Result<Vec<u8>> {
-    let (mut reader, mut writer) = TcpStream::connect(addr).await?.into_split();
-    let len = payload.len();
-    let writing = tokio::spawn(async move { writer.write_all(&payload).await.map(|_| writer) });
-    let mut back = vec![0u8; len];
-    reader.read_exact(&mut back).await?;
-    writing.await.map_err(std::io::Error::other)??;
-    Ok(back)
-}
 
 /// The pod that answered a GET through `addr` (the echo's `pod` field).
 async fn answering_pod(addr: SocketAddr) -> Option<String> {

@@ -150,25 +150,3 @@ pub fn running_pods(tb: &Testbed, namespace: &str, app: &str) -> Vec<String> {
 pub fn eventually<T>(what: &str, check: impl FnMut() -> Option<T>) -> T {
     common::eventually_blocking(what, Duration::from_secs(60), check)
 }
-
-/// A table's lines without a last column that is an age (`12s`, `2m2s`, `1h5m`) or `AGE`.
-pub fn without_age(text: &str) -> String {
-    let is_age = |cell: &str| {
-        cell == "AGE"
-            || (cell.starts_with(|c: char| c.is_ascii_digit())
-                && cell.ends_with(['s', 'm', 'h', 'd', 'y'])
-                && cell
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || b"smhdy".contains(&b)))
-    };
-    text.lines()
-        .map(|l| {
-            let mut cells: Vec<&str> = l.split_whitespace().collect();
-            if cells.last().is_some_and(|c| is_age(c)) {
-                cells.pop();
-            }
-            cells.join(" ")
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}

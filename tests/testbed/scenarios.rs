@@ -15,7 +15,8 @@ use serde_json::Value;
 
 use crate::common;
 use crate::common::testbed::testbed;
-use crate::{hasura_tui, without_age};
+use crate::common::without_age;
+use crate::hasura_tui;
 
 /// One cluster under judgement: its admin and developer kubeconfigs, and how to count the
 /// requests one command made.
