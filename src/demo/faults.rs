@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// Requests served, by verb, for benchmarks to read the load a client puts on the cluster.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -64,10 +65,48 @@ pub struct ApiFaults {
     /// way (a NAT that forgot it, a VPN that dropped) without either end seeing it close.
     pings_lost: watch::Sender<bool>,
     watch_generation: watch::Sender<u64>,
-    run: Mutex<CancellationToken>,
+    run: Mutex<ServerRun>,
     counters: Counters,
     refusals: Mutex<std::collections::VecDeque<Refusal>>,
     watches_open: Arc<AtomicU64>,
+}
+
+/// One run of the API server, from start to stop. Streams that outlive their HTTP connection
+/// (upgraded port-forwards and execs, followed logs) run as its tasks, so that stopping the
+/// server ends them before `stop` returns: a client must not reach a pod through a server that
+/// is already down.
+#[derive(Clone, Default)]
+pub struct ServerRun {
+    stop: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl ServerRun {
+    /// Runs `work` until it ends or the run stops.
+    pub fn spawn(&self, work: impl Future<Output = ()> + Send + 'static) {
+        let stop = self.stop.clone();
+        self.tasks.spawn(async move {
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                _ = work => {}
+            }
+        });
+    }
+
+    pub async fn cancelled(&self) {
+        self.stop.cancelled().await
+    }
+
+    pub fn token(&self) -> &CancellationToken {
+        &self.stop
+    }
+
+    /// Cancels the run and waits until every task of it has ended.
+    pub async fn stop(&self) {
+        self.stop.cancel();
+        self.tasks.close();
+        self.tasks.wait().await;
+    }
 }
 
 /// Holds one watch in the `watches_open` gauge while it lives.
@@ -94,7 +133,7 @@ impl ApiFaults {
             stalled: watch::channel(false).0,
             pings_lost: watch::channel(false).0,
             watch_generation: watch::channel(0).0,
-            run: Mutex::new(CancellationToken::new()),
+            run: Mutex::default(),
             counters: Counters::default(),
             watches_open: Arc::default(),
             refusals: Mutex::default(),
@@ -175,16 +214,16 @@ impl ApiFaults {
         self.watch_generation.subscribe()
     }
 
-    /// The token cancelled when the server's current run stops.
-    pub fn current_run(&self) -> CancellationToken {
+    /// The server's current run: cancelled when it stops.
+    pub fn current_run(&self) -> ServerRun {
         self.run.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Starts a new run (after a restart) and returns its token.
-    pub fn begin_run(&self) -> CancellationToken {
-        let token = CancellationToken::new();
-        *self.run.lock().unwrap_or_else(|p| p.into_inner()) = token.clone();
-        token
+    /// Starts a new run (after a restart) and returns it.
+    pub fn begin_run(&self) -> ServerRun {
+        let run = ServerRun::default();
+        *self.run.lock().unwrap_or_else(|p| p.into_inner()) = run.clone();
+        run
     }
 
     pub fn count(&self, verb: Verb) {

@@ -14,11 +14,12 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::faults::ServerRun;
 use super::identity::CertificateCheck;
 use super::{Cluster, DemoError};
 
 struct Running {
-    stop: CancellationToken,
+    run: ServerRun,
     accept_loop: JoinHandle<()>,
     connections: TaskTracker,
 }
@@ -65,7 +66,8 @@ impl ApiServer {
     }
 
     fn run(&self, listener: TcpListener) {
-        let stop = self.0.cluster.faults.begin_run();
+        let run = self.0.cluster.faults.begin_run();
+        let stop = run.token().clone();
         let connections = TaskTracker::new();
         let accept_loop = tokio::spawn(accept_loop(
             listener,
@@ -81,16 +83,17 @@ impl ApiServer {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .replace(Running {
-                stop,
+                run,
                 accept_loop,
                 connections,
             });
         if let Some(previous) = previous {
-            previous.stop.cancel();
+            previous.run.token().cancel();
         }
     }
 
-    /// Closes the listener and every connection, including upgraded streams and open watches.
+    /// Closes the listener and every connection, including upgraded streams and open watches, and
+    /// returns once they have all ended.
     pub async fn stop(&self) {
         let running = self
             .0
@@ -99,10 +102,11 @@ impl ApiServer {
             .unwrap_or_else(|p| p.into_inner())
             .take();
         if let Some(running) = running {
-            running.stop.cancel();
+            running.run.token().cancel();
             let _ = running.accept_loop.await;
             running.connections.close();
             running.connections.wait().await;
+            running.run.stop().await;
         }
     }
 

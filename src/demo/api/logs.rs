@@ -47,11 +47,10 @@ pub async fn handle(
     let (tx, rx) = mpsc::channel::<Bytes>(64);
     let _ = tx.try_send(Bytes::from(text));
     let run = state.faults.current_run();
-    tokio::spawn(async move {
+    run.spawn(async move {
         let mut check = tokio::time::interval(POD_CHECK_INTERVAL);
         loop {
             tokio::select! {
-                _ = run.cancelled() => return,
                 _ = tx.closed() => return,
                 _ = check.tick() => {
                     if state.store.get(Kind::Pod, &namespace, &name).is_none() {

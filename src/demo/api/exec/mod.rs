@@ -136,8 +136,7 @@ pub async fn handle(
     };
     let accept = derive_accept_key(key.as_bytes());
     let view = pod_view(&pod, &container);
-    let run = state.faults.current_run();
-    tokio::spawn(async move {
+    state.faults.current_run().spawn(async move {
         let io = match on_upgrade.await {
             Ok(upgraded) => TokioIo::new(upgraded),
             Err(e) => {
@@ -146,10 +145,7 @@ pub async fn handle(
             }
         };
         let ws = WebSocketStream::from_raw_socket(io, Role::Server, None).await;
-        tokio::select! {
-            _ = run.cancelled() => {}
-            _ = session::serve(ws, protocol == V5, options, view) => {}
-        }
+        session::serve(ws, protocol == V5, options, view).await;
     });
     let mut response = StatusCode::SWITCHING_PROTOCOLS.into_response();
     let answer = response.headers_mut();

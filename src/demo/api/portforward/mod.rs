@@ -63,14 +63,7 @@ pub async fn handle(
     let upgrade = header_text(headers, header::UPGRADE).to_ascii_lowercase();
     let sandbox = PodSandbox::new(state.clone(), pod);
     let run = state.faults.current_run();
-    let serve = |work: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>| {
-        tokio::spawn(async move {
-            tokio::select! {
-                _ = run.cancelled() => {}
-                _ = work => {}
-            }
-        });
-    };
+    let serve = |work: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>| run.spawn(work);
     if upgrade.contains("websocket") {
         let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY) else {
             return ApiError::bad_request("missing Sec-WebSocket-Key").into_response();
