@@ -500,6 +500,10 @@ async fn requests_from_web_pages_get_no_identity() {
     let cross_site = [("sec-fetch-site", "cross-site")];
     let echo = get(&mut conn, "/img", &cross_site).await;
     assert_eq!(hasura_headers(&echo), (None, None, None), "{echo}");
+    // A page that claims an identity of its own: dropped, as the gateway drops it.
+    let claiming = [("sec-fetch-site", "cross-site"), ("x-hasura-role", "admin")];
+    let echo = get(&mut conn, "/claim", &claiming).await;
+    assert_eq!(hasura_headers(&echo), (None, None, None), "{echo}");
     let echo = get(&mut conn, "/cors", &[("origin", "https://evil.example")]).await;
     assert_eq!(hasura_headers(&echo), (None, None, None), "{echo}");
     let mut request = hyper::Request::get("/rebound").header("host", "evil.example:8080");
@@ -521,7 +525,19 @@ async fn requests_from_web_pages_get_no_identity() {
         .into_iter()
         .map(|e| e.role)
         .collect();
-    assert_eq!(roles, [None, None, None, Some("admin".to_string())]);
+    assert_eq!(roles, [None, None, None, None, Some("admin".to_string())]);
+    let claim = manager
+        .requests(&("hasura".to_string(), "data".to_string()))
+        .into_iter()
+        .find(|e| e.path == "/claim")
+        .expect("the claiming request is in the log");
+    assert_eq!(
+        claim.note.as_deref(),
+        Some(
+            "no gateway headers: a web page (cross-site or foreign Host); \
+             client's X-Hasura-Role: admin dropped"
+        )
+    );
 }
 
 /// POST `body` as JSON on the connection; the echo's JSON.

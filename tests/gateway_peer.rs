@@ -71,8 +71,8 @@ impl OtherMachine {
         Ok(machine)
     }
 
-    /// `curl` run inside the other machine; the JSON it got back.
-    fn curl(&self, url: &str, host: &str) -> Value {
+    /// `curl` run inside the other machine with `headers`; the JSON it got back.
+    fn curl(&self, url: &str, headers: &[&str]) -> Value {
         let out = Command::new("ip")
             .args([
                 "netns",
@@ -83,7 +83,8 @@ impl OtherMachine {
                 "--max-time",
                 "10",
             ])
-            .args(["-H", &format!("Host: {host}"), url])
+            .args(headers.iter().flat_map(|h| ["-H", h]))
+            .arg(url)
             .output()
             .expect("ip netns exec curl runs");
         assert!(
@@ -151,11 +152,18 @@ async fn another_machine_gets_no_identity_even_when_it_names_this_one() {
     .unwrap();
     assert_eq!(local["headers"]["x-hasura-role"], "admin", "{local}");
 
-    // The other machine, through the veth pair, even claiming to be this machine's loopback.
+    // The other machine, through the veth pair, even claiming to be this machine's loopback,
+    // and claiming an identity of its own: the gateway drops what a client sends.
     let url = format!("http://{}:{port}/theirs", machine.host);
     let peer = machine.peer;
     let theirs = tokio::task::spawn_blocking(move || {
-        let echo = machine.curl(&url, &format!("127.0.0.1:{port}"));
+        let host = format!("Host: 127.0.0.1:{port}");
+        let headers = [
+            host.as_str(),
+            "X-Hasura-Role: admin",
+            "X-Hasura-Admin-Secret: guessed",
+        ];
+        let echo = machine.curl(&url, &headers);
         drop(machine);
         echo
     })
@@ -169,6 +177,7 @@ async fn another_machine_gets_no_identity_even_when_it_names_this_one() {
         "x-hasura-role",
         "x-hasura-user-id",
         "x-hasura-allowed-roles",
+        "x-hasura-admin-secret",
     ] {
         assert!(
             theirs["headers"][header].is_null(),
@@ -188,5 +197,9 @@ async fn another_machine_gets_no_identity_even_when_it_names_this_one() {
     assert!(
         note.contains(&peer.to_string()) && note.contains("another machine"),
         "the log says why: {note:?}"
+    );
+    assert!(
+        note.contains("client's X-Hasura-Role: admin, X-Hasura-Admin-Secret: guessed dropped"),
+        "the log names what was dropped: {note:?}"
     );
 }

@@ -117,21 +117,7 @@ impl GatewayIdentity {
     pub fn apply(&self, headers: &mut HeaderMap) -> Applied {
         let mut applied = Applied::default();
         if !self.keep_client_headers {
-            let names: Vec<HeaderName> = headers
-                .keys()
-                .filter(|name| name.as_str().starts_with("x-hasura-"))
-                .cloned()
-                .collect();
-            for name in names {
-                for value in headers.get_all(&name) {
-                    applied.replaced.push(format!(
-                        "{}: {}",
-                        display_name(&name),
-                        String::from_utf8_lossy(value.as_bytes())
-                    ));
-                }
-                headers.remove(&name);
-            }
+            applied.replaced = drop_client_headers(headers);
         }
         let role = match headers.get(&ROLE) {
             Some(own) => own.clone(),
@@ -154,6 +140,29 @@ impl GatewayIdentity {
         }
         applied
     }
+}
+
+/// Drops every `X-Hasura-*` header a client sent, as the gateway does; what was dropped, as
+/// `X-Hasura-Role: admin`. A request that gets no identity (from another machine, or a web page)
+/// goes through this too: otherwise it could claim any role itself.
+pub fn drop_client_headers(headers: &mut HeaderMap) -> Vec<String> {
+    let names: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| name.as_str().starts_with("x-hasura-"))
+        .cloned()
+        .collect();
+    let mut dropped = Vec::new();
+    for name in names {
+        for value in headers.get_all(&name) {
+            dropped.push(format!(
+                "{}: {}",
+                display_name(&name),
+                String::from_utf8_lossy(value.as_bytes())
+            ));
+        }
+        headers.remove(&name);
+    }
+    dropped
 }
 
 /// `X-Hasura-Role` for `x-hasura-role`: the names as people write them.

@@ -18,6 +18,16 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// Why the headers were withheld, and which of the client's own were dropped, for the
+    /// request log.
+    pub fn note_dropping(&self, dropped: &[String]) -> Option<String> {
+        let why = self.note()?;
+        if dropped.is_empty() {
+            return Some(why);
+        }
+        Some(format!("{why}; client's {} dropped", dropped.join(", ")))
+    }
+
     /// Why the headers were withheld, for the request log.
     pub fn note(&self) -> Option<String> {
         match self {

@@ -141,7 +141,9 @@ async fn proxy(
                 (note, injected)
             }
             refused => {
-                let note = refused.note();
+                // Only this machine's programs have an identity; nobody else may claim one.
+                let dropped = gateway::drop_client_headers(req.headers_mut());
+                let note = refused.note_dropping(&dropped);
                 tracing::info!(
                     "{} {} {}",
                     note.as_deref().unwrap_or_default(),
