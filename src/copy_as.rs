@@ -11,9 +11,11 @@ use crate::forward::gateway::GatewayIdentity;
 /// Headers curl adds unless told not to.
 const CURL_DEFAULTS: [&str; 2] = ["accept", "user-agent"];
 
-/// Quotes for a POSIX shell: `'it'\''s'`. Plain words stay as they are.
+/// Quotes for a POSIX shell and zsh: `'it'\''s'`. Plain words stay as they are; a word that
+/// starts with `=` is not plain (zsh's EQUALS option expands `=ls` to ls's path).
 pub fn shell_quote(text: &str) -> String {
     let plain = !text.is_empty()
+        && !text.starts_with('=')
         && text
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,%+".contains(c));
@@ -138,7 +140,8 @@ pub fn curl_root(local: SocketAddr, identity: Option<&GatewayIdentity>) -> Strin
             words.extend(["-H".to_string(), shell_quote(&header)]);
         }
     }
-    words.push(format!("http://{local}/"));
+    // Quoted: `[::1]` is a glob pattern to zsh.
+    words.push(shell_quote(&format!("http://{local}/")));
     words.join(" ")
 }
 
@@ -227,6 +230,72 @@ mod tests {
         assert_eq!(shell_quote("a b"), "'a b'");
         assert_eq!(shell_quote("it's"), r"'it'\''s'");
         assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("=ls"), "'=ls'");
+        assert_eq!(shell_quote("a=b"), "a=b");
+    }
+
+    /// The words `command` passes to its program in each shell on this machine (bash and dash,
+    /// and zsh where installed: `.ci/run` installs it), with the program a function that prints
+    /// its arguments.
+    fn words_in_shells(command: &str) -> Vec<(String, Vec<String>)> {
+        let program = command.split(' ').next().unwrap();
+        let script = format!("{program}() {{ printf '%s\\0' \"$@\"; }}\n{command}\n");
+        let shells = ["bash", "dash", "zsh"].into_iter().filter_map(|shell| {
+            let out = std::process::Command::new(shell)
+                .args(["-c", &script])
+                .output()
+                .ok()?;
+            assert!(
+                out.status.success(),
+                "{shell}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let text = String::from_utf8(out.stdout).unwrap();
+            let words = text.split_terminator('\0').map(str::to_string).collect();
+            Some((shell.to_string(), words))
+        });
+        let shells: Vec<_> = shells.collect();
+        eprintln!(
+            "checked in: {}",
+            shells
+                .iter()
+                .map(|(s, _)| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        assert!(shells.len() >= 2, "bash and dash are on every machine");
+        shells
+    }
+
+    #[test]
+    fn every_shell_passes_the_words_as_written() {
+        let v6: SocketAddr = "[::1]:8080".parse().unwrap();
+        for (shell, words) in words_in_shells(&curl_root(v6, Some(&GatewayIdentity::admin()))) {
+            assert_eq!(
+                words,
+                [
+                    "-sS",
+                    "-H",
+                    "X-Hasura-Role: admin",
+                    "-H",
+                    "X-Hasura-User-Id: 0",
+                    "http://[::1]:8080/"
+                ],
+                "{shell}"
+            );
+        }
+        let command = curl(&posted(b"=ls"), v6).unwrap();
+        for (shell, words) in words_in_shells(&command) {
+            assert_eq!(words[2], "http://[::1]:8080/v1/query?pretty=1", "{shell}");
+            assert_eq!(words.last().unwrap(), "=ls", "{shell}");
+        }
+        for (shell, words) in words_in_shells(&psql(v6)) {
+            assert_eq!(
+                words,
+                ["postgresql://postgres@[::1]:8080/postgres"],
+                "{shell}"
+            );
+        }
     }
 
     #[test]
