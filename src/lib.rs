@@ -25,5 +25,6 @@ pub mod opener;
 pub mod sessions;
 pub mod signals;
 pub mod spdy;
+pub mod terminal_text;
 pub mod tui;
 pub mod ui;

@@ -154,7 +154,9 @@ fn exit_code(result: anyhow::Result<()>) -> i32 {
     match result {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("hasura-tui: {e:#}");
+            // An error can quote the cluster (an admission webhook's message, say).
+            let said = format!("{e:#}");
+            eprintln!("hasura-tui: {}", hasura_tui::terminal_text::escape(&said));
             if e.downcast_ref::<commands::UsageError>().is_some() {
                 EXIT_USAGE
             } else {

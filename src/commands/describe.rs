@@ -6,6 +6,7 @@ use k8s_openapi::jiff::Timestamp;
 use crate::cli::{DescribeArgs, DescribeFormat, GlobalArgs};
 use crate::config::ClusterTarget;
 use crate::detail::{self, Urls};
+use crate::terminal_text::escape;
 
 pub async fn run(
     target: ClusterTarget,
@@ -19,7 +20,7 @@ pub async fn run(
         DescribeFormat::Json => println!("{}", serde_json::to_string_pretty(&detail)?),
         DescribeFormat::Text => {
             for line in detail::text::lines(&detail, Timestamp::now()) {
-                println!("{}", line.text);
+                println!("{}", escape(&line.text));
             }
         }
     }

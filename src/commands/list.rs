@@ -16,6 +16,7 @@ use crate::cluster::{
 };
 use crate::config::ClusterTarget;
 use crate::model::{Microservice, Section, TargetPort};
+use crate::terminal_text::escape;
 
 /// How long `list` waits for the cluster before giving up.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -60,14 +61,16 @@ pub async fn run(
         }
     }
     if let Some(error) = &snapshot.routes_error {
-        eprintln!("warning: gateway routes skipped: {error}");
+        eprintln!("warning: gateway routes skipped: {}", escape(error));
     }
     // What the credentials may not see, said once per table, away from the table itself.
     for section in &sections {
         for note in &section.notes {
             eprintln!(
-                "warning: {} microservices ({}): {note}",
-                section.section, section.namespace
+                "warning: {} microservices ({}): {}",
+                section.section,
+                section.namespace,
+                escape(note)
             );
         }
     }
@@ -114,7 +117,12 @@ pub(crate) async fn settled_snapshot(
 }
 
 /// Pads columns like Go's tabwriter (what the seed's output came from); no trailing spaces.
+/// Cells are escaped first (`terminal_text`): they hold what the cluster says.
 pub fn tabulate(rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|cell| escape(cell).into_owned()).collect())
+        .collect();
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|c| {

@@ -408,3 +408,72 @@ fn the_readme_roles_work_as_documented() {
     assert_eq!(announced, Ok(port));
     assert!(reply.unwrap().contains("\"microservice\":\"my-app\""));
 }
+
+/// What the cluster says is printed, not obeyed: an Event whose message clears the screen and
+/// retitles the terminal, and an external-URL annotation with the same, come out of `describe`
+/// and `list` with ESC as `^[` (as kubectl's describe shows it) and no control character left.
+#[test]
+fn escape_sequences_from_the_cluster_are_shown_not_obeyed() {
+    let tb = testbed();
+    let ns = "escapes";
+    namespace_with_web(tb, ns);
+    tb.kubectl(&[
+        "annotate",
+        "-n",
+        ns,
+        "service/web",
+        "hasura.io/external-url=https://web.example\x1b]0;owned\x07/",
+    ]);
+    // kubectl describe finds a Deployment's Events by its uid too.
+    let uid = tb.kubectl(&[
+        "get",
+        "-n",
+        ns,
+        "deployment/web",
+        "-o",
+        "jsonpath={.metadata.uid}",
+    ]);
+    tb.apply(&format!(
+        r#"apiVersion: v1
+kind: Event
+metadata: {{name: web.escape, namespace: {ns}}}
+involvedObject: {{apiVersion: apps/v1, kind: Deployment, name: web, namespace: {ns}, uid: {uid}}}
+reason: Injected
+type: Warning
+message: "\e[2J\e]0;owned\a cleared\r"
+firstTimestamp: "2026-01-01T00:00:00Z"
+lastTimestamp: "2026-01-01T00:00:00Z"
+count: 1
+source: {{component: test}}
+"#
+    ));
+    let clean = |what: &str, text: &str| {
+        assert!(
+            !text
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\t'),
+            "{what} printed a control character: {text:?}"
+        );
+    };
+    let (code, described, err) = hasura_tui(&tb.admin, &["describe", "web", "-n", ns]);
+    assert_eq!(code, 0, "{err}");
+    clean("describe", &described);
+    assert!(
+        described.contains("^[[2J^[]0;owned^G cleared"),
+        "{described}"
+    );
+    let kubectl = tb.kubectl(&["describe", "deployment", "web", "-n", ns]);
+    assert!(
+        kubectl.contains("^[[2J^[]0;owned"),
+        "kubectl shows ESC the same way: {kubectl}"
+    );
+    for args in [&["list", "-n", ns][..], &["list", "-n", ns, "-o", "wide"]] {
+        let (code, listed, err) = hasura_tui(&tb.admin, args);
+        assert_eq!(code, 0, "{err}");
+        clean("list", &listed);
+        assert!(
+            listed.contains("https://web.example^[]0;owned^G/"),
+            "{listed}"
+        );
+    }
+}
