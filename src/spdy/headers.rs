@@ -5,6 +5,8 @@
 //! `parseHeaderValueBlock`, `spdy/types.go` `NewFramer`). Names are lowercase and unique in a
 //! block: spdystream kills the connection otherwise.
 
+use std::collections::HashSet;
+
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
 use super::SpdyError;
@@ -12,6 +14,12 @@ use super::dictionary::SPDY3_DICTIONARY;
 
 /// A header block: lowercase names, each once (several values of one name are joined by NUL).
 pub type Headers = Vec<(String, String)>;
+
+/// The most a header block may inflate to: 1 MiB, Go's `http.DefaultMaxHeaderBytes` (net/http
+/// `server.go`), which bounds the HTTP request that opens the connection. spdystream itself has no
+/// bound (`parseHeaderValueBlock` allocates whatever length the block claims), and a 16 MiB
+/// frame of zeros inflates about a thousandfold. Port-forward blocks are under 100 bytes.
+pub const MAX_HEADER_BLOCK: usize = 1 << 20;
 
 /// The value of `name` (names are compared without case, as Go's `http.Header` does).
 pub fn get<'a>(headers: &'a Headers, name: &str) -> Option<&'a str> {
@@ -73,11 +81,19 @@ pub struct Decompressor {
 impl Decompressor {
     pub fn decompress(&mut self, block: &[u8]) -> Result<Headers, SpdyError> {
         let zlib = self.zlib.get_or_insert_with(|| Decompress::new(true));
-        let mut raw = Vec::with_capacity(block.len() * 4 + 64);
+        let mut raw = Vec::with_capacity((block.len() * 4 + 64).min(MAX_HEADER_BLOCK + 1));
         let mut input = block;
         loop {
+            if raw.len() > MAX_HEADER_BLOCK {
+                return Err(SpdyError::Protocol("header block inflates past 1 MiB"));
+            }
             if raw.len() == raw.capacity() {
-                raw.reserve(raw.capacity().max(256));
+                // Up to one byte past the bound, to tell "at the bound" from "past it".
+                let room = raw
+                    .capacity()
+                    .max(256)
+                    .min(MAX_HEADER_BLOCK + 1 - raw.len());
+                raw.reserve_exact(room);
             }
             let before = zlib.total_in();
             let result = zlib.decompress_vec(input, &mut raw, FlushDecompress::Sync);
@@ -118,6 +134,8 @@ fn parse_block(raw: &[u8]) -> Result<Headers, SpdyError> {
     let u32_at = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize;
     let count = u32_at(take(4)?);
     let mut headers = Headers::with_capacity(count.min(64));
+    // Each name once: checked as it comes, in one pass (a block can hold ~130,000 names).
+    let mut seen = HashSet::with_capacity(count.min(64));
     for _ in 0..count {
         let len = u32_at(take(4)?);
         let name = String::from_utf8_lossy(take(len)?).into_owned();
@@ -126,7 +144,7 @@ fn parse_block(raw: &[u8]) -> Result<Headers, SpdyError> {
         if name.bytes().any(|b| b.is_ascii_uppercase()) {
             return Err(SpdyError::Protocol("header name is not lowercase"));
         }
-        if headers.iter().any(|(n, _)| *n == name) {
+        if !seen.insert(name.clone()) {
             return Err(SpdyError::Protocol("header name appears twice"));
         }
         headers.push((name, value));
@@ -193,18 +211,46 @@ mod tests {
         }
     }
 
+    /// A raw block of `pairs`, uncompressed.
+    fn raw(pairs: &[(&str, &str)]) -> Vec<u8> {
+        let mut raw = (pairs.len() as u32).to_be_bytes().to_vec();
+        for (n, v) in pairs {
+            raw.extend_from_slice(&(n.len() as u32).to_be_bytes());
+            raw.extend_from_slice(n.as_bytes());
+            raw.extend_from_slice(&(v.len() as u32).to_be_bytes());
+            raw.extend_from_slice(v.as_bytes());
+        }
+        raw
+    }
+
+    #[test]
+    fn a_block_that_inflates_past_1_mib_is_refused_and_one_at_the_bound_is_not() {
+        let bound = "x".repeat(MAX_HEADER_BLOCK - 13);
+        let mut c = Compressor::default();
+        let mut at_bound = Vec::new();
+        c.compress(&vec![("a".to_string(), bound.clone())], &mut at_bound);
+        let mut d = Decompressor::default();
+        assert_eq!(d.decompress(&at_bound).unwrap()[0].1.len(), bound.len());
+
+        let past = "x".repeat(16 * MAX_HEADER_BLOCK);
+        let mut bomb = Vec::new();
+        c.compress(&vec![("b".to_string(), past)], &mut bomb);
+        assert!(bomb.len() < 64 * 1024, "{} bytes on the wire", bomb.len());
+        assert!(matches!(
+            d.decompress(&bomb),
+            Err(SpdyError::Protocol("header block inflates past 1 MiB"))
+        ));
+    }
+
+    #[test]
+    fn many_distinct_names_parse() {
+        let names: Vec<String> = (0..50_000).map(|i| format!("h{i}")).collect();
+        let pairs: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "")).collect();
+        assert_eq!(parse_block(&raw(&pairs)).unwrap().len(), 50_000);
+    }
+
     #[test]
     fn uppercase_or_repeated_names_are_refused() {
-        let raw = |pairs: &[(&str, &str)]| {
-            let mut raw = (pairs.len() as u32).to_be_bytes().to_vec();
-            for (n, v) in pairs {
-                raw.extend_from_slice(&(n.len() as u32).to_be_bytes());
-                raw.extend_from_slice(n.as_bytes());
-                raw.extend_from_slice(&(v.len() as u32).to_be_bytes());
-                raw.extend_from_slice(v.as_bytes());
-            }
-            raw
-        };
         assert!(parse_block(&raw(&[("Port", "1")])).is_err());
         assert!(parse_block(&raw(&[("port", "1"), ("port", "2")])).is_err());
         assert!(parse_block(&raw(&[("port", "1")])).is_ok());

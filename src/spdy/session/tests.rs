@@ -147,3 +147,29 @@ async fn syn_streams_must_grow() {
         }
     );
 }
+
+#[tokio::test]
+async fn a_header_block_bomb_ends_the_connection_on_either_end() {
+    for role in [Role::Client, Role::Server] {
+        let (mut raw, b) = tokio::io::duplex(64 * 1024);
+        let (session, _incoming) = Session::start(b, role);
+        // 16 MiB of one byte compresses to a few KiB; the session must not inflate it.
+        let bomb = vec![("a".to_string(), "x".repeat(16 << 20))];
+        let mut out = BytesMut::new();
+        Frame::SynStream {
+            id: 2,
+            fin: false,
+            headers: bomb,
+        }
+        .encode(&mut Compressor::default(), &mut out);
+        raw.write_all(&out).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(5), session.closed())
+            .await
+            .expect("the session ends");
+        let why = session.why_closed().unwrap_or_default();
+        assert!(
+            why.contains("header block inflates past 1 MiB"),
+            "{role:?}: {why}"
+        );
+    }
+}
