@@ -473,3 +473,68 @@ async fn a_forward_started_while_the_api_is_down_waits_then_serves() {
     assert_eq!(echo_once(addr, b"back").await.unwrap(), b"back");
     manager.stop_all().await;
 }
+
+/// Every rolling replacement used to leave the old pod's connection open, pinged, on both ends
+/// until the forward stopped. Across 20 replacements under an active forward, the API server's
+/// open upgraded connections and the forward's live tasks come back to where they were. The
+/// demo runs on a runtime of its own, so the forward's runtime counts only the forward's tasks.
+#[test]
+fn twenty_rolling_replacements_leave_no_connection_or_task_behind() {
+    let runtime = |threads| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    let (cluster_side, forward_side) = (runtime(1), runtime(2));
+    let demo = cluster_side.block_on(common::start_demo_with(hasura_tui::demo::DemoOptions {
+        pod_start_delay: Duration::from_millis(100),
+        pod_termination_delay: Duration::from_millis(100),
+        ..Default::default()
+    }));
+    let faults = demo.faults();
+    let tasks = forward_side.metrics();
+    forward_side.block_on(async {
+        let mut manager = ForwardManager::new(common::client_for(&demo).await);
+        let addr = forward(&mut manager, "default", "my-app").await;
+        let mut pod = answering_pod(addr).await.expect("an answer");
+        let now = || (faults.long_running_open(), tasks.num_alive_tasks());
+        let before = now();
+        println!("before: {} connections, {} tasks", before.0, before.1);
+        for round in 1..=20 {
+            assert!(faults.kill_pod("default", &pod), "round {round}: {pod}");
+            pod = eventually(
+                "the replacement answers",
+                Duration::from_secs(10),
+                || async { answering_pod(addr).await.ok().filter(|p| *p != pod) },
+            )
+            .await;
+        }
+        let after = eventually(
+            "connections and tasks back where they were",
+            Duration::from_secs(10),
+            || async {
+                let after = now();
+                (after.0 <= before.0 && after.1 <= before.1).then_some(after)
+            },
+        )
+        .await;
+        println!(
+            "after 20 replacements: {} connections, {} tasks",
+            after.0, after.1
+        );
+        let key = ("default".to_string(), "my-app".to_string());
+        assert_eq!(
+            manager.view(&key).unwrap().status.state,
+            ForwardState::Active
+        );
+        manager.stop_all().await;
+        eventually(
+            "no connection once the forward stopped",
+            Duration::from_secs(10),
+            || async { (faults.long_running_open() == 0).then_some(()) },
+        )
+        .await;
+    });
+}

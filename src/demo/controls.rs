@@ -138,6 +138,12 @@ impl Faults {
         self.server.restart().await
     }
 
+    /// Long-running connections open now: upgraded port-forward and exec connections, and
+    /// followed logs (a gauge, like `apiserver_longrunning_requests`).
+    pub fn long_running_open(&self) -> usize {
+        self.cluster.faults.current_run().tasks_open()
+    }
+
     /// Requests served so far, by verb.
     pub fn request_counts(&self) -> RequestCounts {
         self.cluster.faults.counts()

@@ -101,6 +101,11 @@ impl ServerRun {
         &self.stop
     }
 
+    /// Its tasks alive now: upgraded connections and followed logs.
+    pub fn tasks_open(&self) -> usize {
+        self.tasks.len()
+    }
+
     /// Cancels the run and waits until every task of it has ended.
     pub async fn stop(&self) {
         self.stop.cancel();

@@ -189,6 +189,19 @@ impl Tunnels {
         }
     }
 
+    /// Lets the connections to a pod that left the Service end once their streams have: no new
+    /// connection goes to it, and connections already open finish (its grace period).
+    fn retire(&self, pod: &str) {
+        let gone = self
+            .pods
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(pod);
+        for session in gone.into_iter().flat_map(|p| p.sessions) {
+            session.drain();
+        }
+    }
+
     fn forget(&self, pod: &str, session: &Session) {
         let mut pods = self.pods.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(entry) = pods.get_mut(pod) {
@@ -301,16 +314,36 @@ impl Tunnels {
     }
 }
 
-/// Pings `session` when idle; when it dies, replaces it while its pod is still a backend.
+impl Drop for Tunnels {
+    /// A forward task aborted (it did not stop in time) still ends its connections.
+    fn drop(&mut self) {
+        self.close_all();
+    }
+}
+
+/// Pings `session` when idle; when it dies, replaces it while its pod is still a backend; when
+/// the pod leaves the Service, lets the connection end once its streams have.
 async fn keepalive(tunnels: Weak<Tunnels>, pod: String, session: Session) {
     let Some(t) = tunnels.upgrade() else { return };
     let (keepalive, cancel) = (t.keepalive, t.cancel.clone());
+    let mut backends = t.backends.clone();
     drop(t);
     let why = loop {
         let idle_at = session.last_read() + keepalive.idle;
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = session.closed() => break session.why_closed().unwrap_or_else(|| "closed".into()),
+            changed = backends.changed() => {
+                let gone = changed.is_err() || !backends.borrow_and_update().pods.iter().any(|(p, _)| *p == pod);
+                if gone {
+                    if let Some(t) = tunnels.upgrade() {
+                        t.retire(&pod);
+                    }
+                    session.drain();
+                    return;
+                }
+                continue;
+            }
             _ = tokio::time::sleep_until(idle_at.into()) => {}
         }
         if session.reading_paused() {

@@ -48,6 +48,9 @@ const MAX_BUFFERED: usize = 32 * 1024 * 1024;
 const OUTGOING_FRAMES: usize = 16;
 /// The writer hands the transport up to this much at once.
 const WRITE_BATCH: usize = 64 * 1024;
+/// How long a closing connection may take to write what is queued: a peer that stopped
+/// reading would otherwise hold the writer and the socket for ever.
+const CLOSE_LINGER: Duration = Duration::from_secs(5);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -121,6 +124,11 @@ struct Shared {
     last_read: AtomicU64,
     /// The reader waits for this side's streams to read what it has (not for the peer).
     paused: std::sync::atomic::AtomicBool,
+    /// Ends with GOAWAY once no stream is open: every `Session` handle has gone, or `drain`.
+    draining: std::sync::atomic::AtomicBool,
+    /// Cancelled when GOAWAY is queued: the writer then has `CLOSE_LINGER` to write what is
+    /// queued before the transport is dropped anyway.
+    goaway_sent: CancellationToken,
 }
 
 impl Shared {
@@ -131,6 +139,39 @@ impl Shared {
 
     fn lock_streams(&self) -> std::sync::MutexGuard<'_, HashMap<u32, Entry>> {
         self.streams.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// GOAWAY, then the transport is closed once what is queued is written (once).
+    fn goaway(&self) {
+        if self.goaway_sent.is_cancelled() {
+            return;
+        }
+        self.goaway_sent.cancel();
+        let _ = self.control.send(Control::Frame(Frame::GoAway {
+            last_good: 0,
+            status: 0,
+        }));
+        let _ = self.control.send(Control::Shutdown);
+    }
+
+    /// Closes the connection now if nothing is open on it, else when the last stream goes.
+    fn drain(&self) {
+        self.draining.store(true, Ordering::Release);
+        if self.lock_streams().is_empty() {
+            self.goaway();
+        }
+    }
+
+    /// Forgets a stream; the last one on a draining connection ends it.
+    fn remove_stream(&self, id: u32) -> Option<Entry> {
+        let mut streams = self.lock_streams();
+        let entry = streams.remove(&id);
+        let last = streams.is_empty();
+        drop(streams);
+        if last && self.draining.load(Ordering::Acquire) {
+            self.goaway();
+        }
+        entry
     }
 
     fn close(&self, why: String) {
@@ -144,10 +185,22 @@ impl Shared {
     }
 }
 
-/// A handle to one SPDY connection (cheap to clone); the connection lives while its tasks run.
+/// A handle to one SPDY connection (cheap to clone). When the last handle goes, the connection
+/// ends as soon as its open streams have (a pool that forgets a connection does not leave it
+/// open, pinged, on both ends); `close` and `abort` end it at once.
 #[derive(Clone)]
 pub struct Session {
     shared: Arc<Shared>,
+    _handles: Arc<LastHandle>,
+}
+
+/// Dropped with the last `Session` handle: drains the connection.
+struct LastHandle(Arc<Shared>);
+
+impl Drop for LastHandle {
+    fn drop(&mut self) {
+        self.0.drain();
+    }
 }
 
 /// A stream the peer opened (server side): its headers, and a choice to accept or reject it.
@@ -210,11 +263,17 @@ impl Session {
             started: Instant::now(),
             last_read: AtomicU64::new(0),
             paused: std::sync::atomic::AtomicBool::new(false),
+            draining: std::sync::atomic::AtomicBool::new(false),
+            goaway_sent: CancellationToken::new(),
         });
         let (read, write) = tokio::io::split(io);
         tokio::spawn(write_loop(write, frames_rx, control_rx, shared.clone()));
         tokio::spawn(read_loop(read, shared.clone(), incoming_tx));
-        (Session { shared }, incoming_rx)
+        let session = Session {
+            _handles: Arc::new(LastHandle(shared.clone())),
+            shared,
+        };
+        (session, incoming_rx)
     }
 
     pub fn client<T>(io: T) -> Session
@@ -248,32 +307,11 @@ impl Session {
             .unwrap_or_else(|p| p.into_inner());
         let id = self.shared.next_stream.fetch_add(2, Ordering::Relaxed);
         // Known before its SYN_STREAM leaves, so the reply cannot arrive first.
-        let mut stream = self.register(id, Some(reply_tx));
+        let mut stream = register(&self.shared, id, Some(reply_tx));
         stream.replied = Some(reply_rx);
         stream.fin_sent = fin;
         permit.send(Frame::SynStream { id, fin, headers });
         Ok(stream)
-    }
-
-    fn register(&self, id: u32, replied: Option<oneshot::Sender<()>>) -> Stream {
-        let (tx, rx) = mpsc::unbounded_channel();
-        self.shared.lock_streams().insert(
-            id,
-            Entry {
-                inbound: tx,
-                replied,
-            },
-        );
-        Stream {
-            id,
-            shared: self.shared.clone(),
-            inbound: rx,
-            pending: Bytes::new(),
-            read_done: false,
-            out: PollSender::new(self.shared.frames.clone()),
-            fin_sent: false,
-            replied: None,
-        }
     }
 
     /// Whether the peer's PINGs are echoed: a connection lost on the way, for drills.
@@ -304,11 +342,13 @@ impl Session {
 
     /// GOAWAY, then the transport is closed once what is queued is written.
     pub fn close(&self) {
-        let _ = self.shared.control.send(Control::Frame(Frame::GoAway {
-            last_good: 0,
-            status: 0,
-        }));
-        let _ = self.shared.control.send(Control::Shutdown);
+        self.shared.goaway();
+    }
+
+    /// No new streams from this side: the connection ends (GOAWAY) once the open ones have.
+    /// For a connection to a pod that left the Service, whose streams still finish.
+    pub fn drain(&self) {
+        self.shared.drain();
     }
 
     /// Ends the connection at once, as a dead connection is ended (no GOAWAY).
@@ -352,6 +392,28 @@ impl Session {
     /// Streams open on this connection.
     pub fn streams(&self) -> usize {
         self.shared.lock_streams().len()
+    }
+}
+
+/// A stream known to the connection before its first frame can arrive.
+fn register(shared: &Arc<Shared>, id: u32, replied: Option<oneshot::Sender<()>>) -> Stream {
+    let (tx, rx) = mpsc::unbounded_channel();
+    shared.lock_streams().insert(
+        id,
+        Entry {
+            inbound: tx,
+            replied,
+        },
+    );
+    Stream {
+        id,
+        shared: shared.clone(),
+        inbound: rx,
+        pending: Bytes::new(),
+        read_done: false,
+        out: PollSender::new(shared.frames.clone()),
+        fin_sent: false,
+        replied: None,
     }
 }
 

@@ -52,7 +52,7 @@ impl Drop for Stream {
         if !self.read_done || !self.fin_sent {
             self.reset();
         }
-        self.shared.lock_streams().remove(&self.id);
+        self.shared.remove_stream(self.id);
         // What was buffered for this stream and never taken frees its room (`pending` was
         // counted out when it was taken off the queue).
         let mut unread = 0;

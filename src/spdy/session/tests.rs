@@ -173,3 +173,60 @@ async fn a_header_block_bomb_ends_the_connection_on_either_end() {
         );
     }
 }
+
+/// Whether the far end of `raw` has been dropped: a write fails once it has.
+async fn dropped(raw: &mut tokio::io::DuplexStream) -> bool {
+    raw.write_all(b"x").await.is_err()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_peer_that_stops_reading_does_not_hold_the_connection_once_closed() {
+    for abort in [true, false] {
+        // The peer reads nothing: the writer fills the pipe and waits in `write_all`.
+        let (mut raw, b) = tokio::io::duplex(4 * 1024);
+        let session = Session::client(b);
+        let mut stream = session.open(headers("data", 0), false).await.unwrap();
+        let writing = tokio::spawn(async move {
+            let _ = stream.write_all(&vec![0u8; 1 << 20]).await;
+            stream
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!dropped(&mut raw).await, "still open while it writes");
+        let closed_at = tokio::time::Instant::now();
+        if abort {
+            session.abort("test");
+        } else {
+            session.close();
+        }
+        // The transport goes: at once when aborted, after CLOSE_LINGER when closing politely.
+        tokio::time::timeout(CLOSE_LINGER + Duration::from_secs(1), async {
+            while !dropped(&mut raw).await {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await
+        .expect("the transport is dropped");
+        let took = closed_at.elapsed();
+        if abort {
+            assert!(took < Duration::from_secs(1), "abort took {took:?}");
+        } else {
+            assert!(took >= CLOSE_LINGER, "close let go after {took:?}");
+        }
+        writing.abort();
+    }
+}
+
+#[tokio::test]
+async fn the_last_handle_going_ends_the_connection_once_its_streams_have() {
+    let (client, server, mut incoming) = pair();
+    let stream = client.open(headers("data", 0), false).await.unwrap();
+    let _served = incoming.recv().await.unwrap().accept().await.unwrap();
+    drop(client);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!server.is_closed(), "a stream is still open on it");
+    drop(stream);
+    tokio::time::timeout(Duration::from_secs(5), server.closed())
+        .await
+        .expect("the connection ends with its last stream");
+    assert_eq!(server.why_closed().as_deref(), Some("the peer sent GOAWAY"));
+}

@@ -39,17 +39,30 @@ pub(super) async fn write_loop<W: AsyncWrite>(
                 Err(_) => frames.try_recv().ok().map(Ok),
             };
         }
-        if let Err(e) = write.write_all(&buf).await {
+        // A peer that stops reading must not hold this task and the socket once the
+        // connection is closed (by a keepalive that got no answer, or the forward stopping).
+        let lingered = async {
+            shared.goaway_sent.cancelled().await;
+            tokio::time::sleep(CLOSE_LINGER).await;
+        };
+        let written = tokio::select! {
+            _ = shared.closed.cancelled() => break 'outer,
+            _ = lingered => {
+                shared.close("the peer read nothing while the connection closed".to_string());
+                break 'outer;
+            }
+            written = async {
+                write.write_all(&buf).await?;
+                write.flush().await
+            } => written,
+        };
+        if let Err(e) = written {
             shared.close(format!("writing: {e}"));
             break 'outer;
         }
         buf.clear();
-        if let Err(e) = write.flush().await {
-            shared.close(format!("writing: {e}"));
-            break;
-        }
         if shutdown {
-            let _ = write.shutdown().await;
+            let _ = tokio::time::timeout(CLOSE_LINGER, write.shutdown()).await;
             shared.close("closed".to_string());
             break;
         }
@@ -148,10 +161,7 @@ async fn handle(
                 return None;
             }
             *last_syn = id;
-            let session = Session {
-                shared: shared.clone(),
-            };
-            let stream = session.register(id, None);
+            let stream = super::register(shared, id, None);
             if fin {
                 deliver(id, Inbound::Fin);
             }
@@ -175,7 +185,7 @@ async fn handle(
             }
         }
         Frame::RstStream { id, status } => {
-            if let Some(entry) = shared.lock_streams().remove(&id) {
+            if let Some(entry) = shared.remove_stream(id) {
                 let _ = entry.inbound.send(Inbound::Reset(status));
             }
         }
