@@ -71,6 +71,24 @@ async fn drill(transport: Transport, name: &str, namespace: &str) {
     )
     .await;
     assert_eq!(answered, replacement);
+    // The API server ends a long-running request's audit entry when it closes: the
+    // connection to the deleted pod must end, not stay open and pinged until the forward stops.
+    let old_pod = before[0].clone();
+    common::eventually(
+        "the connection to the deleted pod closed at the API server",
+        Duration::from_secs(30),
+        || async {
+            tb.audit("kubernetes-admin")
+                .iter()
+                .any(|e| {
+                    e["stage"] == "ResponseComplete"
+                        && e["objectRef"]["subresource"] == "portforward"
+                        && e["objectRef"]["name"] == old_pod.as_str()
+                })
+                .then_some(())
+        },
+    )
+    .await;
 
     // kubectl, through the same API server: the same echo from the same pod.
     let mut kubectl = std::process::Command::new(&tb.kubectl)
