@@ -255,3 +255,83 @@ async fn each_plugin_failure_is_one_line_and_exit_2() {
         }
     }
 }
+
+/// `provideClusterInfo: true`: the plugin is told the cluster in `KUBERNETES_EXEC_INFO`'s
+/// `spec.cluster` (server, CA, the cluster's `client.authentication.k8s.io/exec` extension), as
+/// kubectl tells it: the same plugin run by both records what each passed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_that_asks_for_cluster_info_gets_what_kubectl_gives() {
+    use base64::Engine;
+    let demo = common::start_demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let plugin = script(
+        d,
+        "recording.sh",
+        &format!(
+            "printf '%s' \"$KUBERNETES_EXEC_INFO\" > \"$INFO_OUT\"\n\
+             echo '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{}\"}}}}'",
+            demo.token()
+        ),
+    );
+    let ca = base64::engine::general_purpose::STANDARD.encode(demo.ca_pem());
+    let kubeconfig = d.join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1
+kind: Config
+clusters:
+  - name: c
+    cluster:
+      server: '{}'
+      certificate-authority-data: {ca}
+      extensions:
+        - name: client.authentication.k8s.io/exec
+          extension: {{audience: hasura-tui-test, region: eu-1}}
+users:
+  - name: u
+    user:
+      exec:
+        apiVersion: client.authentication.k8s.io/v1
+        command: {plugin}
+        interactiveMode: Never
+        provideClusterInfo: true
+contexts: [{{name: c, context: {{cluster: c, user: u}}}}]
+current-context: c
+",
+            demo.url()
+        ),
+    )
+    .unwrap();
+    let run = |program: &str, args: &[&str], out: &str| {
+        let status = Command::new(program)
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .args(args)
+            .env("INFO_OUT", d.join(out))
+            .env("XDG_STATE_HOME", d)
+            .output()
+            .unwrap();
+        assert!(status.status.success(), "{program}: {status:?}");
+        let info: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(d.join(out)).unwrap()).unwrap();
+        info
+    };
+    let ours = tokio::task::block_in_place(|| run(BIN, &["list"], "ours.json"));
+    let kubectls = tokio::task::block_in_place(|| {
+        run(
+            "kubectl",
+            &["get", "namespaces", "-o", "name"],
+            "kubectl.json",
+        )
+    });
+    let cluster = &ours["spec"]["cluster"];
+    assert_eq!(cluster["server"], demo.url(), "{ours}");
+    assert_eq!(cluster["certificate-authority-data"], ca.as_str());
+    assert_eq!(
+        cluster["config"],
+        serde_json::json!({"audience": "hasura-tui-test", "region": "eu-1"})
+    );
+    assert_eq!(ours["spec"], kubectls["spec"], "as kubectl passes it");
+}

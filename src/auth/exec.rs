@@ -115,6 +115,29 @@ impl ExecPlugin {
         }
     }
 
+    /// `KUBERNETES_EXEC_INFO`'s spec: whether the plugin may talk to the person, and with
+    /// `provideClusterInfo` the cluster (server, CA, TLS name, proxy, and the cluster's
+    /// `client.authentication.k8s.io/exec` extension as `config`): client-go `rest/exec.go`
+    /// `ConfigToExecCluster`. kube's loader fills `cluster` in from the kubeconfig.
+    fn spec(&self, interactive: bool) -> Result<serde_json::Value, PluginError> {
+        let mut spec = serde_json::json!({"interactive": interactive});
+        if self.exec.provide_cluster_info {
+            let cluster = self
+                .exec
+                .cluster
+                .as_ref()
+                .ok_or_else(|| PluginError::Config {
+                    user: self.user.clone(),
+                    reason: "provideClusterInfo is set and the context has no cluster".into(),
+                })?;
+            spec["cluster"] = serde_json::to_value(cluster).map_err(|e| PluginError::Config {
+                user: self.user.clone(),
+                reason: format!("cluster info: {e}"),
+            })?;
+        }
+        Ok(spec)
+    }
+
     /// Runs the plugin once and reads its credential.
     pub async fn run(&self, terminal: &Terminal) -> Result<Cred, PluginError> {
         let interactive = self.interactive()?;
@@ -122,7 +145,7 @@ impl ExecPlugin {
         let info = serde_json::json!({
             "kind": "ExecCredential",
             "apiVersion": self.api_version(),
-            "spec": {"interactive": interactive},
+            "spec": self.spec(interactive)?,
         });
         let mut cmd = tokio::process::Command::new(&command);
         cmd.args(self.exec.args.iter().flatten())
