@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::{Event, Pod, Service};
 use kube::Api;
 use kube::api::ListParams;
@@ -160,7 +160,22 @@ pub async fn fetch(
             None => None,
         }
     };
-    let (pods, usage, own_events) = tokio::join!(pods, usage, events_of(name.to_string()));
+    // A Deployment's ReplicaSets carry the Events of pods that could not be made.
+    let sets = async {
+        match (&found.workload, &selector) {
+            (Some(Workload::Deployment(_)), Some(selector)) => {
+                Api::<ReplicaSet>::namespaced(client.clone(), namespace)
+                    .list(&ListParams::default().labels(selector))
+                    .await
+                    .map(|l| super::replica_sets::followed(&l.items, name))
+                    // Not served or not readable: no ReplicaSet Events, nothing more.
+                    .unwrap_or_default()
+            }
+            _ => Vec::new(),
+        }
+    };
+    let (pods, usage, own_events, sets) =
+        tokio::join!(pods, usage, events_of(name.to_string()), sets);
     // The Events of each object they can be about (`kubectl describe`'s field selector), not
     // the whole namespace's.
     let pod_names = pods
@@ -168,7 +183,8 @@ pub async fn fetch(
         .into_iter()
         .flatten()
         .filter_map(|p| p.metadata.name.clone());
-    let pod_events = futures::future::join_all(pod_names.map(events_of)).await;
+    let objects = pod_names.chain(sets);
+    let pod_events = futures::future::join_all(objects.map(events_of)).await;
     let mut events: Part<Vec<Event>> = Part::Ready(Vec::new());
     for part in std::iter::once(own_events).chain(pod_events) {
         match (part, &mut events) {

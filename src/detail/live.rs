@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures::{Stream, StreamExt};
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::Api;
 use kube::runtime::WatchStreamExt;
@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::event_watches::EventWatches;
 use super::fetch::{as_slice, deployment_line, statefulset_line};
+use super::replica_sets;
 use super::watched::{Named, Set, Watched, wrap};
 use super::{Detail, Objects, Part, WorkloadLine, build};
 use crate::metrics::{self, Usage};
@@ -100,8 +101,27 @@ async fn follow(
         .default_backoff()
         .boxed()
     });
+    // A Deployment's ReplicaSets carry the Events of pods that could not be made.
+    let mut sets_stream: Option<Watched<ReplicaSet>> = match (&seed.kind, &seed.selector) {
+        (Some(WorkloadKind::Deployment), Some(selector)) => Some(
+            watcher(
+                Api::<ReplicaSet>::namespaced(client.clone(), namespace),
+                watcher::Config::default().labels(selector),
+            )
+            .default_backoff()
+            .boxed(),
+        ),
+        _ => None,
+    };
+    let mut sets: Set<ReplicaSet> = Set::new();
+    if sets_stream.is_none() {
+        sets.part = Part::Ready(());
+    }
     let mut events = EventWatches::new(client.clone(), namespace);
-    events.follow(BTreeSet::from([name.to_string()]), pods_stream.is_none());
+    events.follow(
+        BTreeSet::from([name.to_string()]),
+        pods_stream.is_none() && sets_stream.is_none(),
+    );
     let mut workloads: Set<WorkloadObject> = Set::new();
     if workload_stream.is_none() {
         workloads.part = Part::Ready(());
@@ -141,11 +161,25 @@ async fn follow(
             Some(event) = next(&mut pods_stream) => {
                 let changed = pods.apply(event);
                 if pods.forbidden() { pods_stream = None; }
-                // The Events followed are the microservice's own and its pods'.
-                let mut names: BTreeSet<String> = pods.items.keys().cloned().collect();
-                names.insert(name.to_string());
-                events.follow(names, !matches!(pods.part, Part::Loading));
+                let (names, known) = followed(name, &pods, &sets);
+                events.follow(names, known);
                 changed
+            }
+            Some(event) = next(&mut sets_stream) => {
+                // Not served, or not ours to read: the view shows no ReplicaSet Events, and
+                // says nothing about it (the sets themselves are not shown).
+                let absent = event.as_ref().is_err_and(replica_sets::not_served);
+                if !absent {
+                    sets.apply(event);
+                }
+                if absent || sets.forbidden() {
+                    sets_stream = None;
+                    sets = Set::new();
+                    sets.part = Part::Ready(());
+                }
+                let (names, known) = followed(name, &pods, &sets);
+                events.follow(names, known);
+                false
             }
             changed = events.next() => changed,
             else => return,
@@ -179,6 +213,16 @@ async fn follow(
             return;
         }
     }
+}
+
+/// The objects whose Events the view follows (the microservice's own name, its pods, its
+/// ReplicaSets meant to have pods), and whether that list is complete.
+fn followed(name: &str, pods: &Set<Pod>, sets: &Set<ReplicaSet>) -> (BTreeSet<String>, bool) {
+    let mut names: BTreeSet<String> = pods.items.keys().cloned().collect();
+    names.extend(replica_sets::followed(sets.items.values(), name));
+    names.insert(name.to_string());
+    let known = !matches!(pods.part, Part::Loading) && !matches!(sets.part, Part::Loading);
+    (names, known)
 }
 
 /// Reads the pods' metrics every `metrics::INTERVAL` and sends what changed, until the view

@@ -9,6 +9,7 @@ pub mod events;
 pub mod fetch;
 pub mod live;
 pub mod pods;
+mod replica_sets;
 pub mod routes;
 pub mod text;
 mod watched;

@@ -477,3 +477,113 @@ source: {{component: test}}
         );
     }
 }
+
+/// A Deployment stuck at 0 pods by a ResourceQuota: the ReplicaSet controller's `FailedCreate`
+/// is on the ReplicaSet, where `kubectl describe rs` shows it, and no pod exists to carry it.
+/// `describe` and the dashboard's live detail view both show it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployment_stuck_by_a_quota_shows_the_replica_sets_failed_create() {
+    use hasura_tui::detail::live::{Seed, spawn};
+    let tb = tokio::task::block_in_place(testbed);
+    let ns = "quota-stuck";
+    tokio::task::block_in_place(|| {
+        tb.apply(&format!(
+            "apiVersion: v1
+kind: Namespace
+metadata: {{name: {ns}}}
+---
+apiVersion: v1
+kind: ResourceQuota
+metadata: {{name: no-pods, namespace: {ns}}}
+spec: {{hard: {{pods: '0'}}}}
+"
+        ));
+        // The quota admits nothing until its controller has counted it.
+        crate::eventually("the quota counted", || {
+            let used = tb.kubectl(&[
+                "get",
+                "-n",
+                ns,
+                "quota/no-pods",
+                "-o",
+                "jsonpath={.status.used.pods}",
+            ]);
+            (used == "0").then_some(())
+        });
+        tb.apply(&format!(
+            "apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web, namespace: {ns}, labels: {{app: web}}}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      containers: [{{name: web, image: hasura/hello-world:v1}}]
+"
+        ));
+    });
+    let kubectl = tokio::task::block_in_place(|| {
+        crate::eventually("kubectl describe rs shows FailedCreate", || {
+            let text = tb.kubectl(&["describe", "rs", "-n", ns, "-l", "app=web"]);
+            text.contains("FailedCreate").then_some(text)
+        })
+    });
+    assert!(kubectl.contains("exceeded quota"), "{kubectl}");
+
+    let (code, text, err) =
+        tokio::task::block_in_place(|| hasura_tui(&tb.admin, &["describe", "web", "-n", ns]));
+    assert_eq!(code, 0, "{err}");
+    let line = text
+        .lines()
+        .find(|l| l.contains("FailedCreate"))
+        .unwrap_or_else(|| panic!("no FailedCreate in:\n{text}"));
+    assert!(
+        line.contains("replicaset-controller")
+            && line.contains("ReplicaSet/web-")
+            && line.contains("exceeded quota"),
+        "{line}"
+    );
+
+    let yaml = std::fs::read_to_string(&tb.admin).unwrap();
+    let client = common::client_from_yaml(&yaml).await;
+    let (tx, mut rx) = tokio::sync::watch::channel(hasura_tui::detail::Detail::loading(ns, "web"));
+    let stop = tokio_util::sync::CancellationToken::new();
+    spawn(
+        client,
+        Seed {
+            namespace: ns.into(),
+            name: "web".into(),
+            kind: Some(hasura_tui::model::WorkloadKind::Deployment),
+            selector: Some("app=web".into()),
+            ports: Vec::new(),
+        },
+        tx,
+        stop.clone(),
+    );
+    let shown = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        rx.wait_for(|d| {
+            d.events
+                .ready()
+                .is_some_and(|e| e.iter().any(|e| e.reason == "FailedCreate"))
+        }),
+    )
+    .await
+    .expect("the live view shows FailedCreate within 30 s")
+    .unwrap()
+    .clone();
+    stop.cancel();
+    let failed = shown
+        .events
+        .ready()
+        .unwrap()
+        .iter()
+        .find(|e| e.reason == "FailedCreate")
+        .unwrap();
+    assert!(
+        failed.warning && failed.object.starts_with("ReplicaSet/web-"),
+        "{failed:?}"
+    );
+}
