@@ -12,7 +12,7 @@ pub mod gateway_access;
 mod http_proxy;
 mod manager;
 pub mod persist;
-mod pod_stream;
+pub mod pod_stream;
 mod port;
 mod port_stream;
 mod recorded;

@@ -25,13 +25,53 @@ use tokio_tungstenite::tungstenite::{self, Message};
 const DATA: u8 = 0;
 const ERROR: u8 = 1;
 
+/// What one binary message from the pod's side says.
+#[derive(Debug, PartialEq, Eq)]
+pub enum V4Message {
+    Data(Bytes),
+    /// The kubelet's error channel: the transfer failed.
+    Error(String),
+    Nothing,
+}
+
+/// The channels of one port, read message by message: the first message on each channel is
+/// the port number (2 bytes, little-endian), not data (kubelet `portforward/websocket.go`).
+#[derive(Debug, Default)]
+pub struct V4Channels {
+    data_started: bool,
+    error_started: bool,
+}
+
+impl V4Channels {
+    /// What `message` (channel byte, then payload) says.
+    pub fn read(&mut self, mut message: Bytes) -> V4Message {
+        if message.is_empty() {
+            return V4Message::Nothing;
+        }
+        let channel = message.split_to(1)[0];
+        match channel {
+            DATA if !self.data_started => {
+                // The port number; anything after it is data.
+                self.data_started = true;
+                V4Message::Data(message.slice(message.len().min(2)..))
+            }
+            DATA => V4Message::Data(message),
+            ERROR if !self.error_started => {
+                self.error_started = true;
+                V4Message::Nothing
+            }
+            ERROR if message.is_empty() => V4Message::Nothing,
+            ERROR => V4Message::Error(String::from_utf8_lossy(&message).into_owned()),
+            _ => V4Message::Nothing,
+        }
+    }
+}
+
 pub struct V4Stream {
     ws: WebSocketStream<TokioIo<Upgraded>>,
     /// What is left of the last data frame.
     pending: Bytes,
-    /// The first message on each channel is the port number, not data.
-    data_started: bool,
-    error_started: bool,
+    channels: V4Channels,
     /// The read side ended (cleanly or not): later reads return EOF.
     read_done: bool,
     closing: bool,
@@ -52,8 +92,7 @@ impl V4Stream {
         Ok(V4Stream {
             ws,
             pending: Bytes::new(),
-            data_started: false,
-            error_started: false,
+            channels: V4Channels::default(),
             read_done: false,
             closing: false,
         })
@@ -97,28 +136,17 @@ impl AsyncRead for V4Stream {
                 }
             };
             match message {
-                Message::Binary(mut frame) if !frame.is_empty() => {
-                    let channel = frame.split_to(1)[0];
-                    match channel {
-                        DATA if !this.data_started => {
-                            // The port number; anything after it is data.
-                            this.data_started = true;
-                            this.pending = frame.slice(frame.len().min(2)..);
-                        }
-                        DATA => this.pending = frame,
-                        ERROR if !this.error_started => this.error_started = true,
-                        ERROR if frame.is_empty() => {}
-                        ERROR => {
-                            this.read_done = true;
-                            let text = String::from_utf8_lossy(&frame).into_owned();
-                            return Poll::Ready(Err(io::Error::new(
-                                io::ErrorKind::ConnectionReset,
-                                text,
-                            )));
-                        }
-                        _ => {}
+                Message::Binary(frame) => match this.channels.read(frame) {
+                    V4Message::Data(data) => this.pending = data,
+                    V4Message::Error(text) => {
+                        this.read_done = true;
+                        return Poll::Ready(Err(io::Error::new(
+                            io::ErrorKind::ConnectionReset,
+                            text,
+                        )));
                     }
-                }
+                    V4Message::Nothing => {}
+                },
                 Message::Close(_) => {
                     this.read_done = true;
                     return Poll::Ready(Ok(()));
@@ -160,5 +188,32 @@ impl AsyncWrite for V4Stream {
             Ok(()) | Err(tungstenite::Error::ConnectionClosed) => Poll::Ready(Ok(())),
             Err(e) => Poll::Ready(Err(ws_error(e))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_port_numbers_are_not_data_and_the_error_channel_ends_the_transfer() {
+        let mut channels = V4Channels::default();
+        let read = |c: &mut V4Channels, bytes: &'static [u8]| c.read(Bytes::from_static(bytes));
+        assert_eq!(read(&mut channels, b""), V4Message::Nothing);
+        assert_eq!(
+            read(&mut channels, b"\x00\x50\x1fhi"),
+            V4Message::Data(Bytes::from_static(b"hi"))
+        );
+        assert_eq!(read(&mut channels, b"\x01\x50\x1f"), V4Message::Nothing);
+        assert_eq!(
+            read(&mut channels, b"\x00\x50\x1f"),
+            V4Message::Data(Bytes::from_static(b"\x50\x1f"))
+        );
+        assert_eq!(read(&mut channels, b"\x01"), V4Message::Nothing);
+        assert_eq!(read(&mut channels, b"\x02junk"), V4Message::Nothing);
+        assert_eq!(
+            read(&mut channels, b"\x01error forwarding port"),
+            V4Message::Error("error forwarding port".into())
+        );
     }
 }
