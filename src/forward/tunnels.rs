@@ -148,7 +148,7 @@ impl Tunnels {
         let mut pods = self.pods.lock().unwrap_or_else(|p| p.into_inner());
         for (pod, _) in backends.pods.iter().take(PREWARM_PODS) {
             let entry = pods.entry(pod.clone()).or_default();
-            if entry.dialing.is_none() && entry.sessions.iter().all(|s| s.is_closed()) {
+            if entry.dialing.is_none() && entry.sessions.iter().all(|s| !s.accepts_streams()) {
                 let dial = self.dial(pod);
                 entry.dialing = Some(dial.clone());
                 tokio::spawn(dial);
@@ -218,7 +218,8 @@ impl Tunnels {
         let dial = {
             let mut pods = self.pods.lock().unwrap_or_else(|p| p.into_inner());
             let entry = pods.entry(pod.to_string()).or_default();
-            entry.sessions.retain(|s| !s.is_closed());
+            // A connection closing, draining or told GOAWAY takes no new streams.
+            entry.sessions.retain(|s| s.accepts_streams());
             let best = entry.sessions.iter().min_by_key(|s| s.streams()).cloned();
             match best {
                 Some(session) => {
@@ -310,7 +311,7 @@ impl Tunnels {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .values()
-                .any(|p| p.sessions.iter().any(|s| !s.is_closed()))
+                .any(|p| p.sessions.iter().any(|s| s.accepts_streams()))
     }
 }
 

@@ -24,9 +24,13 @@ const FLAG_FIN: u8 = 0x01;
 /// The largest payload a frame's 24-bit length can carry.
 pub const MAX_PAYLOAD: usize = (1 << 24) - 1;
 
-/// RST_STREAM status codes (SPDY/3 §2.4.2); Kubernetes only ever sends these two.
+/// RST_STREAM status codes (SPDY/3 §2.4.2); Kubernetes only ever sends PROTOCOL_ERROR and
+/// CANCEL. REFUSED_STREAM is how a stream the peer's GOAWAY did not cover ends here.
 pub const PROTOCOL_ERROR: u32 = 1;
+pub const REFUSED_STREAM: u32 = 3;
 pub const CANCEL: u32 = 5;
+/// The largest stream id: 31 bits.
+pub const MAX_STREAM_ID: u32 = 0x7fff_ffff;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Frame {

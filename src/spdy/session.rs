@@ -26,7 +26,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::{CancellationToken, PollSender};
 
-use super::frame::{CANCEL, Frame, PROTOCOL_ERROR};
+use super::frame::{CANCEL, Frame, MAX_STREAM_ID, PROTOCOL_ERROR, REFUSED_STREAM};
 use super::headers::{Compressor, Decompressor, Headers};
 
 mod stream;
@@ -129,6 +129,11 @@ struct Shared {
     /// Cancelled when GOAWAY is queued: the writer then has `CLOSE_LINGER` to write what is
     /// queued before the transport is dropped anyway.
     goaway_sent: CancellationToken,
+    /// The peer sent GOAWAY: no new streams; the ones it named finish.
+    gone_away: std::sync::atomic::AtomicBool,
+    /// The last stream the peer opened that this side took: GOAWAY names it (spdystream
+    /// `shutdown` sends `receivedStreamId`), so the peer's streams up to it may finish.
+    last_received: AtomicU32,
 }
 
 impl Shared {
@@ -148,7 +153,7 @@ impl Shared {
         }
         self.goaway_sent.cancel();
         let _ = self.control.send(Control::Frame(Frame::GoAway {
-            last_good: 0,
+            last_good: self.last_received.load(Ordering::Acquire),
             status: 0,
         }));
         let _ = self.control.send(Control::Shutdown);
@@ -160,6 +165,34 @@ impl Shared {
         if self.lock_streams().is_empty() {
             self.goaway();
         }
+    }
+
+    /// Whether new streams may be opened on this connection.
+    fn accepts_streams(&self) -> bool {
+        !self.closed.is_cancelled()
+            && !self.goaway_sent.is_cancelled()
+            && !self.draining.load(Ordering::Acquire)
+            && !self.gone_away.load(Ordering::Acquire)
+    }
+
+    /// The peer's GOAWAY: the streams this side opened after `last_good` were never seen by
+    /// the peer and end now (refused); the rest finish, then the connection ends (spdystream
+    /// `handleGoAwayFrame` lets them finish too).
+    fn peer_went_away(&self, last_good: u32) {
+        self.gone_away.store(true, Ordering::Release);
+        let ours = |id: u32| (id % 2 == 1) == (self.role == Role::Client);
+        let unseen: Vec<u32> = self
+            .lock_streams()
+            .keys()
+            .copied()
+            .filter(|&id| ours(id) && id > last_good)
+            .collect();
+        for id in unseen {
+            if let Some(entry) = self.remove_stream(id) {
+                let _ = entry.inbound.send(Inbound::Reset(REFUSED_STREAM));
+            }
+        }
+        self.drain();
     }
 
     /// Forgets a stream; the last one on a draining connection ends it.
@@ -265,6 +298,8 @@ impl Session {
             paused: std::sync::atomic::AtomicBool::new(false),
             draining: std::sync::atomic::AtomicBool::new(false),
             goaway_sent: CancellationToken::new(),
+            gone_away: std::sync::atomic::AtomicBool::new(false),
+            last_received: AtomicU32::new(0),
         });
         let (read, write) = tokio::io::split(io);
         tokio::spawn(write_loop(write, frames_rx, control_rx, shared.clone()));
@@ -287,7 +322,7 @@ impl Session {
     /// data written to the stream follows the SYN_STREAM on the wire, so nothing waits a round
     /// trip for the SYN_REPLY (`Stream::replied` does, for callers that want to).
     pub async fn open(&self, headers: Headers, fin: bool) -> io::Result<Stream> {
-        if self.shared.closed.is_cancelled() {
+        if !self.shared.accepts_streams() {
             return Err(closed_error());
         }
         // Ids must reach the wire in increasing order, or the peer refuses the late one
@@ -306,6 +341,18 @@ impl Session {
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         let id = self.shared.next_stream.fetch_add(2, Ordering::Relaxed);
+        if id > MAX_STREAM_ID {
+            // Ids are never reused: a new connection it is (the pool dials one).
+            self.shared
+                .next_stream
+                .store(MAX_STREAM_ID + 1, Ordering::Relaxed);
+            drop(_order);
+            self.shared.drain();
+            return Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "the SPDY connection has used every stream id",
+            ));
+        }
         // Known before its SYN_STREAM leaves, so the reply cannot arrive first.
         let mut stream = register(&self.shared, id, Some(reply_tx));
         stream.replied = Some(reply_rx);
@@ -363,6 +410,11 @@ impl Session {
 
     pub fn is_closed(&self) -> bool {
         self.shared.closed.is_cancelled()
+    }
+
+    /// Whether a stream can be opened on it: not closed, closing, draining or gone away.
+    pub fn accepts_streams(&self) -> bool {
+        self.shared.accepts_streams()
     }
 
     pub async fn closed(&self) {

@@ -40,8 +40,24 @@ impl Stream {
                 id: self.id,
                 status: CANCEL,
             };
-            if let Err(e) = self.shared.frames.try_send(rst) {
-                let _ = self.shared.control.send(Control::Frame(e.into_inner()));
+            match self.shared.frames.try_send(rst) {
+                Ok(()) => {}
+                // Behind this stream's SYN_STREAM and DATA, never ahead of them: the control
+                // queue is written first, so the RST would overtake what it resets.
+                Err(mpsc::error::TrySendError::Full(rst)) => {
+                    let frames = self.shared.frames.clone();
+                    match tokio::runtime::Handle::try_current() {
+                        Ok(runtime) => {
+                            runtime.spawn(async move {
+                                let _ = frames.send(rst).await;
+                            });
+                        }
+                        Err(_) => {
+                            let _ = self.shared.control.send(Control::Frame(rst));
+                        }
+                    }
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => {}
             }
         }
     }
@@ -49,7 +65,10 @@ impl Stream {
 
 impl Drop for Stream {
     fn drop(&mut self) {
-        if !self.read_done || !self.fin_sent {
+        // A stream the peer reset (or of a connection that ended) is forgotten already: an RST
+        // in reply to an RST is what spdystream never sends.
+        let open = self.shared.lock_streams().contains_key(&self.id);
+        if open && (!self.read_done || !self.fin_sent) {
             self.reset();
         }
         self.shared.remove_stream(self.id);

@@ -80,7 +80,7 @@ async fn a_reset_is_an_error_and_a_dropped_stream_resets() {
 }
 
 #[tokio::test]
-async fn pings_are_echoed_and_goaway_ends_the_streams() {
+async fn pings_are_echoed_and_a_closed_peer_ends_the_streams() {
     let (client, server, mut incoming) = pair();
     client.ping().await.unwrap();
     server.ping().await.unwrap();
@@ -93,7 +93,194 @@ async fn pings_are_echoed_and_goaway_ends_the_streams() {
         stream.read(&mut buf).await.unwrap_err().kind(),
         io::ErrorKind::ConnectionAborted
     );
-    assert!(client.why_closed().unwrap().contains("GOAWAY"));
+}
+
+/// A peer that only writes frames and reads what this side wrote.
+struct RawPeer {
+    io: tokio::io::DuplexStream,
+    c: Compressor,
+    d: Decompressor,
+    buf: BytesMut,
+}
+
+impl RawPeer {
+    fn new(io: tokio::io::DuplexStream) -> Self {
+        RawPeer {
+            io,
+            c: Compressor::default(),
+            d: Decompressor::default(),
+            buf: BytesMut::new(),
+        }
+    }
+
+    async fn send(&mut self, frames: Vec<Frame>) {
+        let mut out = BytesMut::new();
+        for frame in frames {
+            frame.encode(&mut self.c, &mut out);
+        }
+        self.io.write_all(&out).await.unwrap();
+    }
+
+    /// The next frame the session wrote; None once it closed the transport.
+    async fn next(&mut self) -> Option<Frame> {
+        loop {
+            if let Some(frame) = Frame::decode(&mut self.buf, &mut self.d).unwrap() {
+                return Some(frame);
+            }
+            let read =
+                tokio::time::timeout(Duration::from_secs(5), self.io.read_buf(&mut self.buf));
+            match read.await.expect("a frame within 5 s") {
+                Ok(0) | Err(_) => return None,
+                Ok(_) => {}
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn goaway_lets_the_streams_it_names_finish_and_refuses_the_rest() {
+    let (raw, b) = tokio::io::duplex(1 << 20);
+    let mut peer = RawPeer::new(raw);
+    let client = Session::client(b);
+    let mut named = client.open(headers("data", 0), false).await.unwrap();
+    let mut unseen = client.open(headers("data", 1), false).await.unwrap();
+    assert_eq!((named.id(), unseen.id()), (1, 3));
+    // The peer took stream 1 and not 3, then goes away; stream 1's reply still comes.
+    peer.send(vec![
+        Frame::GoAway {
+            last_good: 1,
+            status: 0,
+        },
+        Frame::Data {
+            id: 1,
+            fin: true,
+            data: Bytes::from_static(b"late reply"),
+        },
+    ])
+    .await;
+    let mut buf = [0u8; 1];
+    let refused = unseen.read(&mut buf).await.unwrap_err();
+    assert_eq!(refused.kind(), io::ErrorKind::ConnectionReset, "{refused}");
+    let mut reply = Vec::new();
+    named.read_to_end(&mut reply).await.unwrap();
+    assert_eq!(reply, b"late reply");
+    assert!(!client.accepts_streams(), "no new streams after GOAWAY");
+    assert!(client.open(headers("data", 2), false).await.is_err());
+    named.shutdown().await.unwrap();
+    drop((named, unseen));
+    // Its last stream done, the session says GOAWAY itself and ends.
+    let mut seen = Vec::new();
+    while let Some(frame) = peer.next().await {
+        seen.push(frame);
+    }
+    assert!(
+        matches!(seen.last(), Some(Frame::GoAway { .. })),
+        "{seen:?}"
+    );
+    tokio::time::timeout(Duration::from_secs(5), client.closed())
+        .await
+        .expect("the session ends");
+}
+
+#[tokio::test]
+async fn a_reset_is_not_answered_with_a_reset() {
+    let (raw, b) = tokio::io::duplex(1 << 20);
+    let mut peer = RawPeer::new(raw);
+    let client = Session::client(b);
+    let mut stream = client.open(headers("data", 0), false).await.unwrap();
+    assert!(matches!(
+        peer.next().await,
+        Some(Frame::SynStream { id: 1, .. })
+    ));
+    peer.send(vec![Frame::RstStream {
+        id: 1,
+        status: CANCEL,
+    }])
+    .await;
+    let mut buf = [0u8; 1];
+    assert!(stream.read(&mut buf).await.is_err());
+    drop(stream);
+    // Something after the drop, to see that nothing came before it.
+    let _marker = client.open(headers("data", 1), false).await.unwrap();
+    let next = peer.next().await;
+    assert!(
+        matches!(next, Some(Frame::SynStream { id: 3, .. })),
+        "the next frame is the new stream's, no RST_STREAM: {next:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_reset_never_overtakes_the_frames_it_resets_and_a_close_keeps_what_is_queued() {
+    for close in [false, true] {
+        // A peer that reads nothing yet: the stream's frames wait in the queue.
+        let (raw, b) = tokio::io::duplex(1024);
+        let mut peer = RawPeer::new(raw);
+        let client = Session::client(b);
+        let mut stream = client.open(headers("data", 0), false).await.unwrap();
+        let big = vec![7u8; 4 << 20];
+        let filling = tokio::time::timeout(Duration::from_millis(200), stream.write_all(&big));
+        assert!(filling.await.is_err(), "the queue filled");
+        if close {
+            client.close();
+        } else {
+            drop(stream);
+        }
+        // Until the RST (a dropped stream) or the end of the transport (a closed session).
+        let mut seen = Vec::new();
+        while let Some(frame) = peer.next().await {
+            let reset = matches!(frame, Frame::RstStream { .. });
+            seen.push(frame);
+            if reset && !close {
+                break;
+            }
+        }
+        let kinds: Vec<&str> = seen
+            .iter()
+            .map(|f| match f {
+                Frame::SynStream { .. } => "syn",
+                Frame::Data { .. } => "data",
+                Frame::RstStream { .. } => "rst",
+                Frame::GoAway { .. } => "goaway",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(kinds.first(), Some(&"syn"), "close={close}: {kinds:?}");
+        let data = kinds.iter().filter(|k| **k == "data").count();
+        assert!(
+            data >= OUTGOING_FRAMES,
+            "close={close}: the queued DATA went out: {kinds:?}"
+        );
+        if !close {
+            assert_eq!(kinds.last(), Some(&"rst"), "the RST comes last: {kinds:?}");
+        } else {
+            assert!(kinds.contains(&"goaway"), "{kinds:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn stream_ids_end_at_2_to_the_31() {
+    let (client, _server, _incoming) = pair();
+    client
+        .shared
+        .next_stream
+        .store(MAX_STREAM_ID - 2, Ordering::Relaxed);
+    let a = client.open(headers("data", 0), false).await.unwrap();
+    let b = client.open(headers("data", 1), false).await.unwrap();
+    assert_eq!((a.id(), b.id()), (MAX_STREAM_ID - 2, MAX_STREAM_ID));
+    let exhausted = client
+        .open(headers("data", 2), false)
+        .await
+        .err()
+        .expect("no id left");
+    assert!(
+        exhausted.to_string().contains("every stream id"),
+        "{exhausted}"
+    );
+    assert!(
+        !client.accepts_streams(),
+        "the pool must dial a new connection"
+    );
 }
 
 #[tokio::test]

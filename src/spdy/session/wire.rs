@@ -25,8 +25,19 @@ pub(super) async fn write_loop<W: AsyncWrite>(
         let mut item = Some(first);
         while let Some(next) = item.take() {
             match next {
+                Err(Control::Frame(goaway @ Frame::GoAway { .. })) => {
+                    // What the streams queued before it goes first: GOAWAY is the last word.
+                    while let Ok(frame) = frames.try_recv() {
+                        frame.encode(&mut compressor, &mut buf);
+                    }
+                    goaway.encode(&mut compressor, &mut buf);
+                }
                 Ok(frame) | Err(Control::Frame(frame)) => frame.encode(&mut compressor, &mut buf),
                 Err(Control::Shutdown) => {
+                    // What the streams queued before the close still goes out.
+                    while let Ok(frame) = frames.try_recv() {
+                        frame.encode(&mut compressor, &mut buf);
+                    }
                     shutdown = true;
                     break;
                 }
@@ -161,6 +172,7 @@ async fn handle(
                 return None;
             }
             *last_syn = id;
+            shared.last_received.store(id, Ordering::Release);
             let stream = super::register(shared, id, None);
             if fin {
                 deliver(id, Inbound::Fin);
@@ -204,7 +216,12 @@ async fn handle(
                 let _ = shared.control.send(Control::Frame(Frame::Ping { id }));
             }
         }
-        Frame::GoAway { .. } => return Some("the peer sent GOAWAY".to_string()),
+        Frame::GoAway { last_good, .. } => {
+            shared.peer_went_away(last_good);
+            if shared.lock_streams().is_empty() {
+                return Some("the peer sent GOAWAY".to_string());
+            }
+        }
         Frame::Settings | Frame::WindowUpdate { .. } => {}
     }
     None
