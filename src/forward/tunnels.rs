@@ -5,8 +5,9 @@
 //!
 //! - The transport is negotiated on the first dial, in kubectl's order (`transport`), and kept
 //!   for the forward; where neither SPDY upgrade is served, connections go one WebSocket each.
-//! - A connection is picked by the fewest open streams; when all have `BUSY_STREAMS` and the
-//!   pool is not full, another is dialled in the background.
+//! - A connection is picked by the fewest open streams, one whose reading is paused last; when
+//!   all have `BUSY_STREAMS` or are paused and the pool is not full, another is dialled in the
+//!   background.
 //! - Keepalive: a connection idle for `KeepAlive::idle` is sent a PING (client-go pings every 5
 //!   or 10 s; nothing answers for the kubelet); one that does not answer within
 //!   `KeepAlive::timeout` is closed and, while its pod is still a backend, dialled again.
@@ -220,10 +221,16 @@ impl Tunnels {
             let entry = pods.entry(pod.to_string()).or_default();
             // A connection closing, draining or told GOAWAY takes no new streams.
             entry.sessions.retain(|s| s.accepts_streams());
-            let best = entry.sessions.iter().min_by_key(|s| s.streams()).cloned();
+            // One whose reading is paused (a slow local reader filled its buffers) is taken
+            // only when nothing else is up; meanwhile another is dialled.
+            let best = entry
+                .sessions
+                .iter()
+                .min_by_key(|s| (s.reading_paused(), s.streams()))
+                .cloned();
             match best {
                 Some(session) => {
-                    let grow = session.streams() >= BUSY_STREAMS
+                    let grow = (session.streams() >= BUSY_STREAMS || session.reading_paused())
                         && entry.sessions.len() < MAX_POOL
                         && entry.dialing.is_none();
                     if grow {

@@ -44,6 +44,17 @@ pub const MAX_DATA_FRAME: usize = 32 * 1024;
 /// Bytes received but not yet read, over all of a connection's streams, before its reader
 /// pauses.
 const MAX_BUFFERED: usize = 32 * 1024 * 1024;
+/// What one queued DATA frame costs besides its payload (the channel's node and the `Bytes`
+/// handle, rounded up): a million 1-byte frames are not a megabyte.
+const FRAME_COST: usize = 64;
+/// A DATA payload smaller than this is copied out of the read buffer, so a few bytes left
+/// unread do not keep the whole buffer they arrived in.
+const COPY_BELOW: usize = 4096;
+
+/// What a queued payload of `len` bytes counts against `MAX_BUFFERED`.
+fn cost(len: usize) -> usize {
+    len + FRAME_COST
+}
 /// Stream frames waiting for the writer: the back-pressure a fast local writer feels.
 const OUTGOING_FRAMES: usize = 16;
 /// The writer hands the transport up to this much at once.
@@ -68,6 +79,8 @@ enum Inbound {
 struct Entry {
     inbound: mpsc::UnboundedSender<Inbound>,
     replied: Option<oneshot::Sender<()>>,
+    /// The peer's FIN came: later DATA is dropped, never queued for a reader that has ended.
+    fin_received: bool,
 }
 
 /// Bytes buffered for readers, and a wake-up for the connection's reader when there is room.
@@ -455,6 +468,7 @@ fn register(shared: &Arc<Shared>, id: u32, replied: Option<oneshot::Sender<()>>)
         Entry {
             inbound: tx,
             replied,
+            fin_received: false,
         },
     );
     Stream {

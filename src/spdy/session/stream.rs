@@ -77,7 +77,7 @@ impl Drop for Stream {
         let mut unread = 0;
         while let Ok(item) = self.inbound.try_recv() {
             if let Inbound::Data(data) = item {
-                unread += data.len();
+                unread += cost(data.len());
             }
         }
         if unread > 0 {
@@ -104,7 +104,7 @@ impl AsyncRead for Stream {
             }
             match ready!(this.inbound.poll_recv(cx)) {
                 Some(Inbound::Data(data)) => {
-                    this.shared.budget.release(data.len());
+                    this.shared.budget.release(cost(data.len()));
                     this.pending = data;
                 }
                 Some(Inbound::Fin) => {

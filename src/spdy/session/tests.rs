@@ -417,3 +417,72 @@ async fn the_last_handle_going_ends_the_connection_once_its_streams_have() {
         .expect("the connection ends with its last stream");
     assert_eq!(server.why_closed().as_deref(), Some("the peer sent GOAWAY"));
 }
+
+/// DATA frames for stream 1, `count` of `len` bytes, encoded.
+fn data_frames(count: usize, len: usize, fin_first: bool) -> BytesMut {
+    let mut c = Compressor::default();
+    let mut out = BytesMut::new();
+    if fin_first {
+        Frame::Data {
+            id: 1,
+            fin: true,
+            data: Bytes::new(),
+        }
+        .encode(&mut c, &mut out);
+    }
+    for _ in 0..count {
+        Frame::Data {
+            id: 1,
+            fin: false,
+            data: Bytes::from(vec![1u8; len]),
+        }
+        .encode(&mut c, &mut out);
+    }
+    out
+}
+
+#[tokio::test]
+async fn many_tiny_frames_count_for_what_they_cost_and_pause_the_reader() {
+    let (mut raw, b) = tokio::io::duplex(1 << 20);
+    let client = Session::client(b);
+    let _unread = client.open(headers("data", 0), false).await.unwrap();
+    // 600,000 one-byte frames: 0.6 MB of payload, more than 32 MiB queued in memory.
+    let frames = data_frames(600_000, 1, false);
+    let writer = tokio::spawn(async move {
+        let _ = raw.write_all(&frames).await;
+        raw
+    });
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while !client.reading_paused() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the reader pauses before 600,000 tiny frames are queued");
+    let charged = client.shared.budget.buffered.load(Ordering::Relaxed);
+    assert!(charged >= MAX_BUFFERED, "{charged}");
+    writer.abort();
+}
+
+#[tokio::test]
+async fn data_after_fin_is_dropped_not_kept_counted() {
+    let (raw, b) = tokio::io::duplex(1 << 20);
+    let mut peer = RawPeer::new(raw);
+    let client = Session::client(b);
+    let mut stream = client.open(headers("data", 0), false).await.unwrap();
+    assert!(matches!(peer.next().await, Some(Frame::SynStream { .. })));
+    let frames = data_frames(64, 16 * 1024, true);
+    peer.io.write_all(&frames).await.unwrap();
+    // A PING after them: its echo says the session has read everything before it.
+    peer.send(vec![Frame::Ping { id: 2 }]).await;
+    assert_eq!(peer.next().await, Some(Frame::Ping { id: 2 }));
+    assert_eq!(client.shared.budget.buffered.load(Ordering::Relaxed), 0);
+    let mut got = Vec::new();
+    stream.read_to_end(&mut got).await.unwrap();
+    assert!(got.is_empty(), "nothing after the FIN is read");
+    assert_eq!(
+        client.streams(),
+        1,
+        "the stream itself stays open for writing"
+    );
+}

@@ -124,32 +124,43 @@ async fn handle(
     last_syn: &mut u32,
 ) -> Option<String> {
     let deliver = |id: u32, item: Inbound| {
-        if let Some(entry) = shared.lock_streams().get(&id) {
+        if let Some(entry) = shared.lock_streams().get_mut(&id) {
+            entry.fin_received |= matches!(item, Inbound::Fin);
             let _ = entry.inbound.send(item);
         }
     };
     match frame {
         Frame::Data { id, fin, data } => {
-            let known = shared.lock_streams().contains_key(&id);
-            if !known {
+            // Unknown, or after its FIN (a reader that has ended would never take it).
+            let open = shared
+                .lock_streams()
+                .get(&id)
+                .is_some_and(|e| !e.fin_received);
+            if !open {
                 return None;
             }
             if !data.is_empty() {
+                let data = if data.len() < COPY_BELOW {
+                    Bytes::copy_from_slice(&data)
+                } else {
+                    data
+                };
+                let charged = cost(data.len());
                 if shared.budget.full() {
                     // Our readers are behind, not the peer: keepalive must not count this wait.
                     shared.paused.store(true, Ordering::Relaxed);
-                    shared.budget.reserve(data.len()).await;
+                    shared.budget.reserve(charged).await;
                     shared.paused.store(false, Ordering::Relaxed);
                     shared.touch();
                 } else {
-                    shared.budget.reserve(data.len()).await;
+                    shared.budget.reserve(charged).await;
                 }
                 let sent = shared
                     .lock_streams()
                     .get(&id)
-                    .map(|e| e.inbound.send(Inbound::Data(data.clone())).is_ok());
+                    .map(|e| e.inbound.send(Inbound::Data(data)).is_ok());
                 if sent != Some(true) {
-                    shared.budget.release(data.len());
+                    shared.budget.release(charged);
                 }
             }
             if fin {
