@@ -750,3 +750,38 @@ async fn until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// A request the client gave up on before the pod answered (the pod takes 5 s, the client
+/// closes the connection at once) is in the request log all the same: the pod had it, as admin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_dropped_before_its_response_is_still_logged() {
+    use tokio::io::AsyncWriteExt;
+    let demo = common::start_demo().await;
+    let (manager, addr) = forward(&demo, "data", Some(GatewayIdentity::admin())).await;
+    let key = ("hasura".to_string(), "data".to_string());
+    let mut client = TcpStream::connect(addr).await.unwrap();
+    client
+        .write_all(b"GET /_demo/delay/5000 HTTP/1.1\r\nhost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    // The forward has read the request ...
+    common::eventually("the request read", Duration::from_secs(5), || async {
+        (manager.view(&key).unwrap().stats.sent > 0).then_some(())
+    })
+    .await;
+    // ... and the client goes away long before the pod answers.
+    drop(client);
+    let entry = common::eventually("the request in the log", Duration::from_secs(3), || {
+        let log = manager.requests(&key);
+        async move { log.into_iter().find(|e| e.path == "/_demo/delay/5000") }
+    })
+    .await;
+    assert_eq!(entry.method, "GET");
+    assert_eq!(entry.status, None);
+    assert_eq!(entry.role.as_deref(), Some("admin"));
+    assert!(!entry.complete);
+    assert_eq!(
+        entry.note.as_deref(),
+        Some("no response: the client went away before the pod answered")
+    );
+}

@@ -25,7 +25,7 @@ use super::connection::{self, ConnectionContext, NoUpstream, Upstream};
 use super::exchange::SharedTee;
 use super::gateway::{self, GatewayIdentity};
 use super::gateway_access;
-use super::recorded::{Capture, Pending, TeeBody, logged};
+use super::recorded::{Capture, Pending, TeeBody, Unanswered, logged};
 use super::request_log::RequestLog;
 use super::stats::Counted;
 
@@ -166,7 +166,10 @@ async fn proxy(
     } else {
         (None, req.map(BodyExt::boxed))
     };
-    let pending = Pending::new(&req, note, started, at, capture, None);
+    let pending = Unanswered::new(
+        Pending::new(&req, note, started, at, capture, None),
+        shared.gateway.log.clone(),
+    );
     let local_upgrade = wants_upgrade(&req).then(|| hyper::upgrade::on(&mut req));
     shared
         .upgrading
@@ -181,7 +184,8 @@ async fn proxy(
     let mut response = match sent {
         Ok(response) => response,
         Err(e) => {
-            shared.gateway.log.record(pending.failed(&e.to_string()));
+            let entry = pending.answered().failed(&e.to_string());
+            shared.gateway.log.record(entry);
             return Ok(bad_gateway(&e));
         }
     };
@@ -202,7 +206,7 @@ async fn proxy(
             }
         });
     }
-    Ok(logged(response, pending, shared.gateway.log.clone()).map(BodyExt::boxed))
+    Ok(logged(response, pending.answered(), shared.gateway.log.clone()).map(BodyExt::boxed))
 }
 
 fn wants_upgrade<B>(req: &Request<B>) -> bool {

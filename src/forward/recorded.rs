@@ -160,6 +160,43 @@ impl Pending {
     }
 }
 
+/// A request until the pod's response begins: dropped before that (the client went away, or
+/// the forward stopped, while the pod had the request), it is logged all the same, with what
+/// is known. The pod may have acted on it, as whoever the identity said.
+pub struct Unanswered {
+    pending: Option<Pending>,
+    log: RequestLog,
+}
+
+impl Unanswered {
+    pub fn new(pending: Pending, log: RequestLog) -> Self {
+        Unanswered {
+            pending: Some(pending),
+            log,
+        }
+    }
+
+    /// The request, now that it will be logged another way.
+    pub fn answered(mut self) -> Pending {
+        self.pending.take().expect("taken once")
+    }
+}
+
+impl Drop for Unanswered {
+    fn drop(&mut self) {
+        let Some(pending) = self.pending.take() else {
+            return;
+        };
+        let mut entry = pending.finish(None, 0, false, None);
+        let why = "no response: the client went away before the pod answered";
+        entry.note = Some(match entry.note.take() {
+            Some(note) => format!("{note}; {why}"),
+            None => why.to_string(),
+        });
+        self.log.record(entry);
+    }
+}
+
 /// A request body passed through frame by frame, its head kept in the tee.
 pub struct TeeBody<B> {
     inner: B,
