@@ -111,7 +111,9 @@ async fn run(mut cli: Cli, log_path: Option<std::path::PathBuf>) -> i32 {
             .as_ref()
             .is_some_and(|c| c.needs_terminal());
     if sign_in_now && let Err(e) = target.sign_in().await {
-        eprintln!("hasura-tui: cannot sign in to {}: {e}", target.context);
+        // The identity provider's answer can be part of the error.
+        let said = format!("cannot sign in to {}: {e}", target.context);
+        eprintln!("hasura-tui: {}", hasura_tui::terminal_text::escape(&said));
         return EXIT_USAGE;
     }
     let global = &cli.global;

@@ -36,6 +36,16 @@ fn needs_escape(c: char) -> bool {
     c.is_control() && !matches!(c, '\t' | '\n')
 }
 
+/// `escape`, and tabs and newlines too (as `\t`, `\n`): a table cell must not make rows or
+/// columns of its own.
+pub fn escape_cell(text: &str) -> Cow<'_, str> {
+    if !text.contains(['\t', '\n']) {
+        return escape(text);
+    }
+    let text = text.replace('\t', "\\t").replace('\n', "\\n");
+    Cow::Owned(escape(&text).into_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,5 +59,6 @@ mod tests {
         assert_eq!(escape("\x1b]0;owned\x07"), "^[]0;owned^G");
         assert_eq!(escape("a\u{9b}2Jb\x08\x7f\0"), "a\\u009b2Jb^H^?^@");
         assert_eq!(escape("ünïcode ✓"), "ünïcode ✓");
+        assert_eq!(escape_cell("two\nrows\tand\x1b"), "two\\nrows\\tand^[");
     }
 }

@@ -43,8 +43,16 @@ async fn a_forward_serves_new_connections_after_an_api_server_restart() {
     let mut manager = ForwardManager::new(common::client_for(&demo).await);
     let addr = forward(&mut manager, "hasura", "postgres").await;
     assert_eq!(echo_once(addr, b"before").await.unwrap(), b"before");
+    let mut open = TcpStream::connect(addr).await.unwrap();
+    open.write_all(b"open").await.unwrap();
+    let mut back = [0u8; 4];
+    open.read_exact(&mut back).await.unwrap();
 
     faults.stop_server().await;
+    // A connection open through it ends with the API server (its stream did).
+    let mut rest = Vec::new();
+    let ended = tokio::time::timeout(Duration::from_secs(10), open.read_to_end(&mut rest)).await;
+    assert!(ended.is_ok(), "the open connection ends with the server");
     // While the API is down a new connection cannot be set up; it must fail, not hang.
     let down = tokio::time::timeout(Duration::from_secs(10), echo_once(addr, b"down")).await;
     assert!(

@@ -47,6 +47,14 @@ fuzz_target!(|data: &[u8]| {
             assert!(headers.contains_key("x-hasura-user-id"));
             if !identity.keep_client_headers {
                 assert_eq!(headers["x-hasura-role"], "admin");
+                // Nothing of the client's own is left beside the identity.
+                let identity_headers = hasura_tui::forward::gateway::IDENTITY_HEADERS;
+                assert!(
+                    headers
+                        .keys()
+                        .all(|n| !n.as_str().starts_with("x-hasura-")
+                            || identity_headers.contains(n))
+                );
             }
         }
         refused => {

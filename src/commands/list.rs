@@ -16,7 +16,7 @@ use crate::cluster::{
 };
 use crate::config::ClusterTarget;
 use crate::model::{Microservice, Section, TargetPort};
-use crate::terminal_text::escape;
+use crate::terminal_text::{escape, escape_cell};
 
 /// How long `list` waits for the cluster before giving up.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -121,7 +121,11 @@ pub(crate) async fn settled_snapshot(
 pub fn tabulate(rows: &[Vec<String>]) -> String {
     let rows: Vec<Vec<String>> = rows
         .iter()
-        .map(|row| row.iter().map(|cell| escape(cell).into_owned()).collect())
+        .map(|row| {
+            row.iter()
+                .map(|cell| escape_cell(cell).into_owned())
+                .collect()
+        })
         .collect();
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)

@@ -141,7 +141,9 @@ async fn follow(
                     break;
                 }
             }
-            Some(LogEvent::Notice(text)) => eprintln!("{text}"),
+            Some(LogEvent::Notice(text)) => {
+                eprintln!("{}", crate::terminal_text::escape(&text))
+            }
             Some(LogEvent::Containers { .. }) => {}
             None => break,
         }

@@ -155,7 +155,8 @@ fn tell(said: &mut Option<ForwardState>, state: &ForwardState) {
         ForwardState::Starting | ForwardState::Stopping | ForwardState::Error(_) => return,
     };
     if said.as_ref() != Some(state) {
-        eprintln!("{text}");
+        // The causes quote the API server (an admission webhook's message, say).
+        eprintln!("{}", crate::terminal_text::escape(&text));
     }
     *said = Some(state.clone());
 }

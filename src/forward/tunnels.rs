@@ -336,19 +336,22 @@ async fn keepalive(tunnels: Weak<Tunnels>, pod: String, session: Session) {
     let (keepalive, cancel) = (t.keepalive, t.cancel.clone());
     let mut backends = t.backends.clone();
     drop(t);
+    // Once the pod has left the Service, its connection drains: still pinged (a path that dies
+    // silently must not leave its last clients hanging), never replaced.
+    let mut retired = false;
     let why = loop {
         let idle_at = session.last_read() + keepalive.idle;
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = session.closed() => break session.why_closed().unwrap_or_else(|| "closed".into()),
-            changed = backends.changed() => {
+            changed = backends.changed(), if !retired => {
                 let gone = changed.is_err() || !backends.borrow_and_update().pods.iter().any(|(p, _)| *p == pod);
                 if gone {
                     if let Some(t) = tunnels.upgrade() {
                         t.retire(&pod);
                     }
                     session.drain();
-                    return;
+                    retired = true;
                 }
                 continue;
             }
@@ -375,6 +378,9 @@ async fn keepalive(tunnels: Weak<Tunnels>, pod: String, session: Session) {
             }
         }
     };
+    if retired {
+        return;
+    }
     let Some(t) = tunnels.upgrade() else { return };
     t.forget(&pod, &session);
     if cancel.is_cancelled() || !t.is_backend(&pod) {

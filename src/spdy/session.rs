@@ -47,9 +47,6 @@ const MAX_BUFFERED: usize = 32 * 1024 * 1024;
 /// What one queued DATA frame costs besides its payload (the channel's node and the `Bytes`
 /// handle, rounded up): a million 1-byte frames are not a megabyte.
 const FRAME_COST: usize = 64;
-/// A DATA payload smaller than this is copied out of the read buffer, so a few bytes left
-/// unread do not keep the whole buffer they arrived in.
-const COPY_BELOW: usize = 4096;
 
 /// What a queued payload of `len` bytes counts against `MAX_BUFFERED`.
 fn cost(len: usize) -> usize {
@@ -192,7 +189,13 @@ impl Shared {
     /// the peer and end now (refused); the rest finish, then the connection ends (spdystream
     /// `handleGoAwayFrame` lets them finish too).
     fn peer_went_away(&self, last_good: u32) {
+        // Under the opening lock: a stream is either in the scan below or refused by `open`.
+        let _order = self.open_order.lock().unwrap_or_else(|p| p.into_inner());
         self.gone_away.store(true, Ordering::Release);
+        self.why_closed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert_with(|| "the peer sent GOAWAY".to_string());
         let ours = |id: u32| (id % 2 == 1) == (self.role == Role::Client);
         let unseen: Vec<u32> = self
             .lock_streams()
@@ -353,6 +356,10 @@ impl Session {
             .open_order
             .lock()
             .unwrap_or_else(|p| p.into_inner());
+        // Closing, draining or gone away while this waited for room in the queue.
+        if !self.shared.accepts_streams() {
+            return Err(closed_error());
+        }
         let id = self.shared.next_stream.fetch_add(2, Ordering::Relaxed);
         if id > MAX_STREAM_ID {
             // Ids are never reused: a new connection it is (the pool dials one).
@@ -480,6 +487,7 @@ fn register(shared: &Arc<Shared>, id: u32, replied: Option<oneshot::Sender<()>>)
         out: PollSender::new(shared.frames.clone()),
         fin_sent: false,
         replied: None,
+        removal_deferred: false,
     }
 }
 

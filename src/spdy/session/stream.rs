@@ -13,6 +13,9 @@ pub struct Stream {
     pub(super) out: PollSender<Frame>,
     pub(super) fin_sent: bool,
     pub(super) replied: Option<oneshot::Receiver<()>>,
+    /// The RST waits for room in the queue: the stream is forgotten once it is queued, so a
+    /// draining connection does not end before it.
+    pub(super) removal_deferred: bool,
 }
 
 impl Stream {
@@ -45,11 +48,13 @@ impl Stream {
                 // Behind this stream's SYN_STREAM and DATA, never ahead of them: the control
                 // queue is written first, so the RST would overtake what it resets.
                 Err(mpsc::error::TrySendError::Full(rst)) => {
-                    let frames = self.shared.frames.clone();
+                    let (shared, id) = (self.shared.clone(), self.id);
                     match tokio::runtime::Handle::try_current() {
                         Ok(runtime) => {
+                            self.removal_deferred = true;
                             runtime.spawn(async move {
-                                let _ = frames.send(rst).await;
+                                let _ = shared.frames.send(rst).await;
+                                shared.remove_stream(id);
                             });
                         }
                         Err(_) => {
@@ -71,7 +76,9 @@ impl Drop for Stream {
         if open && (!self.read_done || !self.fin_sent) {
             self.reset();
         }
-        self.shared.remove_stream(self.id);
+        if !self.removal_deferred {
+            self.shared.remove_stream(self.id);
+        }
         // What was buffered for this stream and never taken frees its room (`pending` was
         // counted out when it was taken off the queue).
         let mut unread = 0;

@@ -446,22 +446,26 @@ async fn many_tiny_frames_count_for_what_they_cost_and_pause_the_reader() {
     let (mut raw, b) = tokio::io::duplex(1 << 20);
     let client = Session::client(b);
     let _unread = client.open(headers("data", 0), false).await.unwrap();
-    // 600,000 one-byte frames: 0.6 MB of payload, more than 32 MiB queued in memory.
-    let frames = data_frames(600_000, 1, false);
-    let writer = tokio::spawn(async move {
-        let _ = raw.write_all(&frames).await;
-        raw
-    });
+    // 2,000,000 one-byte frames: 2 MB of payload, far more than 32 MiB queued in memory; the
+    // reader pauses after about 520,000 and the rest waits on the peer's side.
+    let frames = data_frames(2_000_000, 1, false);
+    let writer = tokio::spawn(async move { raw.write_all(&frames).await });
     tokio::time::timeout(Duration::from_secs(20), async {
         while !client.reading_paused() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     })
     .await
-    .expect("the reader pauses before 600,000 tiny frames are queued");
+    .expect("the reader pauses long before 2,000,000 tiny frames are queued");
     let charged = client.shared.budget.buffered.load(Ordering::Relaxed);
     assert!(charged >= MAX_BUFFERED, "{charged}");
-    writer.abort();
+    // Ended while its reader waits for room: the transport goes, the peer's write fails.
+    client.abort("test");
+    let written = tokio::time::timeout(Duration::from_secs(5), writer)
+        .await
+        .expect("the transport is dropped")
+        .unwrap();
+    assert!(written.is_err(), "the peer's write fails");
 }
 
 #[tokio::test]

@@ -140,20 +140,22 @@ async fn handle(
                 return None;
             }
             if !data.is_empty() {
-                let data = if data.len() < COPY_BELOW {
-                    Bytes::copy_from_slice(&data)
-                } else {
-                    data
-                };
+                // Copied out of the read buffer, so what waits unread is what is counted, not the
+                // buffers it arrived in.
+                let data = Bytes::copy_from_slice(&data);
                 let charged = cost(data.len());
-                if shared.budget.full() {
-                    // Our readers are behind, not the peer: keepalive must not count this wait.
-                    shared.paused.store(true, Ordering::Relaxed);
-                    shared.budget.reserve(charged).await;
+                // Our readers are behind, not the peer: keepalive must not count this wait. A
+                // connection closed meanwhile must not leave this task (and the transport it
+                // holds) parked here until the slow reader goes.
+                let paused = shared.budget.full();
+                shared.paused.store(paused, Ordering::Relaxed);
+                tokio::select! {
+                    _ = shared.closed.cancelled() => return Some("closed".to_string()),
+                    _ = shared.budget.reserve(charged) => {}
+                }
+                if paused {
                     shared.paused.store(false, Ordering::Relaxed);
                     shared.touch();
-                } else {
-                    shared.budget.reserve(charged).await;
                 }
                 let sent = shared
                     .lock_streams()
@@ -227,12 +229,8 @@ async fn handle(
                 let _ = shared.control.send(Control::Frame(Frame::Ping { id }));
             }
         }
-        Frame::GoAway { last_good, .. } => {
-            shared.peer_went_away(last_good);
-            if shared.lock_streams().is_empty() {
-                return Some("the peer sent GOAWAY".to_string());
-            }
-        }
+        // The drain writes what is queued, then our GOAWAY, then closes.
+        Frame::GoAway { last_good, .. } => shared.peer_went_away(last_good),
         Frame::Settings | Frame::WindowUpdate { .. } => {}
     }
     None

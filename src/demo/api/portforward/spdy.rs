@@ -31,6 +31,16 @@ struct Pair {
     port: u16,
 }
 
+/// Ends the connection at once when `serve` is dropped (the API server stopped): its forwarded
+/// pairs run as tasks of their own and would otherwise keep it, and the pod, reachable.
+struct EndOnDrop(Session);
+
+impl Drop for EndOnDrop {
+    fn drop(&mut self) {
+        self.0.abort("the API server stopped");
+    }
+}
+
 /// Serves one SPDY connection until the client ends it.
 pub async fn serve<T>(io: T, sandbox: PodSandbox)
 where
@@ -38,6 +48,7 @@ where
 {
     let sandbox = Arc::new(sandbox);
     let (session, mut incoming) = Session::start(io, Role::Server);
+    let _end = EndOnDrop(session.clone());
     let (expired_tx, mut expired) = mpsc::unbounded_channel::<String>();
     let mut pairs: HashMap<String, Pair> = HashMap::new();
     // Pairs that timed out: kept (neither closed nor reset) until the connection ends.
