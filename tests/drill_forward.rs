@@ -14,16 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use common::eventually;
-
-async fn forward(manager: &mut ForwardManager, namespace: &str, service: &str) -> SocketAddr {
-    let mut spec = ForwardSpec::new(namespace, service);
-    spec.local_port = Some(0);
-    let key = spec.key();
-    manager.start(spec);
-    let status = manager.wait_started(&key).await.expect("a state");
-    assert_eq!(status.state, ForwardState::Active, "{status:?}");
-    status.local.expect("a local address")
-}
+use common::forwarding::forward;
 
 /// One echo round trip of a few bytes on a fresh connection.
 async fn echo_once(addr: SocketAddr, message: &[u8]) -> std::io::Result<Vec<u8>> {

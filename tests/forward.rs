@@ -12,6 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use common::eventually;
+use common::forwarding::{echo, pattern};
 
 async fn manager(demo: &DemoCluster) -> ForwardManager {
     ForwardManager::new(common::client_for(demo).await)
@@ -51,24 +52,6 @@ async fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<serde_json::V
     serde_json::from_str(body.trim()).map_err(std::io::Error::other)
 }
 
-fn pattern(len: usize, seed: u32) -> Vec<u8> {
-    (0..len as u32)
-        .map(|i| (i.wrapping_add(seed).wrapping_mul(2_654_435_761) >> 24) as u8)
-        .collect()
-}
-
-/// Sends `payload` through an echo and reads it all back on the same connection.
-async fn echo_round_trip(addr: SocketAddr, payload: Vec<u8>) -> std::io::Result<Vec<u8>> {
-    let stream = TcpStream::connect(addr).await?;
-    let (mut reader, mut writer) = stream.into_split();
-    let len = payload.len();
-    let writing = tokio::spawn(async move { writer.write_all(&payload).await.map(|_| writer) });
-    let mut back = vec![0u8; len];
-    reader.read_exact(&mut back).await?;
-    writing.await.map_err(std::io::Error::other)??;
-    Ok(back)
-}
-
 #[tokio::test]
 async fn http_through_a_forward_to_data_returns_the_echo() {
     let demo = common::start_demo().await;
@@ -96,7 +79,7 @@ async fn sixty_four_connections_move_a_mebibyte_each_through_postgres() {
     let tasks = (0..64u32).map(|i| {
         tokio::spawn(async move {
             let payload = pattern(1024 * 1024, i);
-            let back = echo_round_trip(addr, payload.clone()).await.unwrap();
+            let back = echo(addr, payload.clone()).await.unwrap();
             assert!(back == payload, "connection {i}: the echo differs");
         })
     });
@@ -133,7 +116,7 @@ async fn two_forwards_at_once_and_a_taken_port_fails_only_its_own() {
 
     assert_eq!(http_get(data, "/").await.unwrap()["microservice"], "data");
     assert_eq!(
-        echo_round_trip(redis, b"PING\r\n".to_vec()).await.unwrap(),
+        echo(redis, b"PING\r\n".to_vec()).await.unwrap(),
         b"PING\r\n"
     );
     assert_eq!(manager.len(), 3);

@@ -16,24 +16,26 @@
 use std::collections::HashMap;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::{CancellationToken, PollSender};
 
 use super::frame::{CANCEL, Frame, MAX_STREAM_ID, PROTOCOL_ERROR, REFUSED_STREAM};
 use super::headers::{Compressor, Decompressor, Headers};
 
+mod budget;
 mod stream;
 #[cfg(test)]
 mod tests;
 mod wire;
 
+use budget::{Budget, cost};
 pub use stream::Stream;
 use wire::{read_loop, write_loop};
 
@@ -41,17 +43,6 @@ use wire::{read_loop, write_loop};
 /// `io.Copy` buffer). 128 KiB frames with a 256 KiB batch were measured slower (85 against
 /// 150 MiB/s through one connection): the data in flight no longer fitted in cache.
 pub const MAX_DATA_FRAME: usize = 32 * 1024;
-/// Bytes received but not yet read, over all of a connection's streams, before its reader
-/// pauses.
-const MAX_BUFFERED: usize = 32 * 1024 * 1024;
-/// What one queued DATA frame costs besides its payload (the channel's node and the `Bytes`
-/// handle, rounded up): a million 1-byte frames are not a megabyte.
-const FRAME_COST: usize = 64;
-
-/// What a queued payload of `len` bytes counts against `MAX_BUFFERED`.
-fn cost(len: usize) -> usize {
-    len + FRAME_COST
-}
 /// Stream frames waiting for the writer: the back-pressure a fast local writer feels.
 const OUTGOING_FRAMES: usize = 16;
 /// The writer hands the transport up to this much at once.
@@ -78,33 +69,6 @@ struct Entry {
     replied: Option<oneshot::Sender<()>>,
     /// The peer's FIN came: later DATA is dropped, never queued for a reader that has ended.
     fin_received: bool,
-}
-
-/// Bytes buffered for readers, and a wake-up for the connection's reader when there is room.
-#[derive(Default)]
-struct Budget {
-    buffered: AtomicUsize,
-    room: Notify,
-}
-
-impl Budget {
-    async fn reserve(&self, n: usize) {
-        while self.buffered.load(Ordering::Acquire) >= MAX_BUFFERED {
-            self.room.notified().await;
-        }
-        self.buffered.fetch_add(n, Ordering::AcqRel);
-    }
-
-    fn full(&self) -> bool {
-        self.buffered.load(Ordering::Acquire) >= MAX_BUFFERED
-    }
-
-    fn release(&self, n: usize) {
-        let before = self.buffered.fetch_sub(n, Ordering::AcqRel);
-        if before >= MAX_BUFFERED && before - n < MAX_BUFFERED {
-            self.room.notify_one();
-        }
-    }
 }
 
 /// What the writer is asked to do besides stream frames.

@@ -1,3 +1,4 @@
+use super::budget::MAX_BUFFERED;
 use super::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
