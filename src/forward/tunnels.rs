@@ -335,10 +335,15 @@ async fn keepalive(tunnels: Weak<Tunnels>, pod: String, session: Session) {
     let Some(t) = tunnels.upgrade() else { return };
     let (keepalive, cancel) = (t.keepalive, t.cancel.clone());
     let mut backends = t.backends.clone();
-    drop(t);
     // Once the pod has left the Service, its connection drains: still pinged (a path that dies
-    // silently must not leave its last clients hanging), never replaced.
-    let mut retired = false;
+    // silently must not leave its last clients hanging), never replaced. A dial that finished
+    // after the pod left is retired at once.
+    let mut retired = !t.is_backend(&pod);
+    if retired {
+        t.retire(&pod);
+        session.drain();
+    }
+    drop(t);
     let why = loop {
         let idle_at = session.last_read() + keepalive.idle;
         tokio::select! {
