@@ -35,7 +35,7 @@ mod stream;
 mod tests;
 mod wire;
 
-use budget::{Budget, cost};
+use budget::{Budget, COPY_BELOW, cost};
 pub use stream::Stream;
 use wire::{read_loop, write_loop};
 

@@ -13,6 +13,12 @@ pub(super) const MAX_BUFFERED: usize = 32 * 1024 * 1024;
 /// handle, rounded up): a million 1-byte frames are not a megabyte.
 const FRAME_COST: usize = 64;
 
+/// A DATA payload smaller than this is always copied out of the read buffer.
+pub(super) const COPY_BELOW: usize = 4096;
+/// Unread bytes past which the connection's readers count as behind: every payload is copied
+/// then, so at most this much (in 32 KiB slices) can keep read buffers alive.
+const BEHIND: usize = 1024 * 1024;
+
 /// What a queued payload of `len` bytes counts against `MAX_BUFFERED`.
 pub(super) fn cost(len: usize) -> usize {
     len + FRAME_COST
@@ -31,6 +37,11 @@ impl Budget {
             self.room.notified().await;
         }
         self.buffered.fetch_add(n, Ordering::AcqRel);
+    }
+
+    /// Whether readers are behind (see `BEHIND`).
+    pub(super) fn behind(&self) -> bool {
+        self.buffered.load(Ordering::Acquire) >= BEHIND
     }
 
     pub(super) fn full(&self) -> bool {
