@@ -310,13 +310,15 @@ current-context: gram29
 
     // An OIDC auth-provider whose id-token has expired: refreshed at the demo's issuer, which
     // is verified with the kubeconfig's idp-certificate-authority-data (not the system's roots).
-    let oidc = demo
-        .kubeconfig_with(&KubeconfigAuth::Oidc {
+    // The issuer's refresh tokens are good once: each copy gets its own.
+    let oidc = || {
+        demo.kubeconfig_with(&KubeconfigAuth::Oidc {
             user: "admin".into(),
         })
-        .unwrap();
-    write(&root.join("oidc.yaml"), &oidc);
-    write(&root.join("oidc-kubectl.yaml"), &oidc);
+        .unwrap()
+    };
+    write(&root.join("oidc.yaml"), &oidc());
+    write(&root.join("oidc-kubectl.yaml"), &oidc());
     shapes.push(Shape {
         name: "OIDC auth-provider, expired id-token refreshed",
         kubeconfig: root.join("oidc.yaml").display().to_string(),

@@ -169,7 +169,7 @@ impl Credentials {
         match &self.source {
             Source::Exec(plugin) => plugin.run(&self.terminal).await,
             Source::TokenFile(path) => read_token_file(path),
-            Source::Oidc(provider) => provider.fetch(self.runs() == 1).await,
+            Source::Oidc(provider) => provider.fetch().await,
         }
     }
 }

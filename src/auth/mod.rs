@@ -19,5 +19,5 @@ pub mod terminal;
 pub use credentials::{Credentials, SignIn, Source};
 pub use exec::{ExecPlugin, PluginError};
 pub use layer::AuthLayer;
-pub use oidc::OidcProvider;
+pub use oidc::{OidcProvider, ProxyFor, UserEntry};
 pub use terminal::{HandOver, Terminal};

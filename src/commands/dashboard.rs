@@ -8,9 +8,9 @@ use kube::config::Kubeconfig;
 
 use crate::app::{Action, App};
 use crate::cli::GlobalArgs;
-use crate::config::ClusterTarget;
 use crate::config::contexts::Contexts;
 use crate::config::project::{self, Project};
+use crate::config::{ClusterTarget, Loaded};
 use crate::demo::{DemoCluster, DemoOptions};
 use crate::sessions::{self, Options, Sessions};
 use crate::tui;
@@ -44,8 +44,7 @@ pub async fn run_demo(
             clusters: project::parse(DEMO_PROJECT).map_err(anyhow::Error::msg)?,
         };
         let contexts = Contexts::new(
-            kubeconfig,
-            "the demo clusters' kubeconfig".into(),
+            Loaded::in_memory(kubeconfig, "the demo clusters' kubeconfig"),
             Some(project),
             global.clone(),
         );

@@ -2,10 +2,8 @@
 //! Hasura project's aliases for them (`dev → context ambitious93, cluster h34-ambitious93-stg`)
 //! listed first, as k9s's `:ctx` lists contexts and the Hasura CLI names clusters.
 
-use kube::config::Kubeconfig;
-
 use super::project::{self, Project};
-use super::{ClusterTarget, connect_kubeconfig};
+use super::{ClusterTarget, Loaded, connect_kubeconfig};
 use crate::cli::GlobalArgs;
 
 /// One entry of the context picker.
@@ -41,24 +39,16 @@ impl ContextChoice {
 /// The merged kubeconfig, the project, and the flags the dashboard started with.
 #[derive(Clone)]
 pub struct Contexts {
-    kubeconfig: Kubeconfig,
-    /// The files it came from, for messages.
-    shown: String,
+    loaded: Loaded,
     project: Option<Project>,
     /// The command line's flags: each cluster's settings start from them.
     global: GlobalArgs,
 }
 
 impl Contexts {
-    pub fn new(
-        kubeconfig: Kubeconfig,
-        shown: String,
-        project: Option<Project>,
-        global: GlobalArgs,
-    ) -> Self {
+    pub fn new(loaded: Loaded, project: Option<Project>, global: GlobalArgs) -> Self {
         Contexts {
-            kubeconfig,
-            shown,
+            loaded,
             project,
             global,
         }
@@ -68,15 +58,9 @@ impl Contexts {
     pub fn load(global: &GlobalArgs) -> Result<Self, String> {
         let loaded =
             super::kubeconfig::load(global.kubeconfig.as_deref()).map_err(|e| e.to_string())?;
-        let shown = loaded.shown();
         // A broken clusters.yaml leaves the picker with contexts only; `-c` reports it.
         let project = project::for_run(global).ok().flatten();
-        Ok(Contexts::new(
-            loaded.kubeconfig,
-            shown,
-            project,
-            global.clone(),
-        ))
+        Ok(Contexts::new(loaded, project, global.clone()))
     }
 
     pub fn project(&self) -> Option<&Project> {
@@ -94,11 +78,17 @@ impl Contexts {
     /// Aliases first, in the project's order; then the other contexts by name.
     pub fn choices(&self) -> Vec<ContextChoice> {
         let choice = |context: &str| {
-            let named = self.kubeconfig.contexts.iter().find(|c| c.name == context);
+            let named = self
+                .loaded
+                .kubeconfig
+                .contexts
+                .iter()
+                .find(|c| c.name == context);
             let inner = named.and_then(|c| c.context.as_ref());
             let server = inner
                 .and_then(|c| {
-                    self.kubeconfig
+                    self.loaded
+                        .kubeconfig
                         .clusters
                         .iter()
                         .find(|k| k.name == c.cluster)
@@ -126,6 +116,7 @@ impl Contexts {
             })
             .collect();
         let mut others: Vec<&str> = self
+            .loaded
             .kubeconfig
             .contexts
             .iter()
@@ -147,7 +138,7 @@ impl Contexts {
         {
             project::fill(&mut global, project, cluster);
         }
-        let target = connect_kubeconfig(self.kubeconfig.clone(), &self.shown, Some(context))
+        let target = connect_kubeconfig(&self.loaded, Some(context))
             .await
             .map_err(|e| e.to_string())?;
         Ok((target, global))
@@ -182,8 +173,10 @@ current-context: zeta
             .unwrap(),
         };
         Contexts::new(
-            Kubeconfig::from_yaml(KUBECONFIG).unwrap(),
-            "k.yaml".into(),
+            Loaded::in_memory(
+                kube::config::Kubeconfig::from_yaml(KUBECONFIG).unwrap(),
+                "k.yaml",
+            ),
             Some(project),
             GlobalArgs::default(),
         )

@@ -7,7 +7,7 @@
 //!
 //! Sources: client-go `tools/clientcmd/loader.go` (`Load`, `ResolveLocalPaths`) and `merge.go`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use kube::config::Kubeconfig;
@@ -18,18 +18,22 @@ use super::ConfigError;
 #[derive(Clone, Debug)]
 pub struct Loaded {
     pub kubeconfig: Kubeconfig,
-    /// The files that were read, in order (for messages: "context x is not in a.yaml, b.yaml").
-    pub files: Vec<PathBuf>,
+    /// The files that were read, as one line for a message ("context x is not in a.yaml, b.yaml").
+    pub shown: String,
+    /// The file that names each user (the first, which wins it whole): refreshed OIDC tokens
+    /// are written back there, as client-go's `ModifyConfig` writes to the user's
+    /// `LocationOfOrigin`.
+    pub user_files: HashMap<String, PathBuf>,
 }
 
 impl Loaded {
-    /// The files, as one line for a message.
-    pub fn shown(&self) -> String {
-        self.files
-            .iter()
-            .map(|f| f.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
+    /// A kubeconfig that is not in any file (the demo's), described by `shown`.
+    pub fn in_memory(kubeconfig: Kubeconfig, shown: &str) -> Self {
+        Loaded {
+            kubeconfig,
+            shown: shown.to_string(),
+            user_files: HashMap::new(),
+        }
     }
 }
 
@@ -72,6 +76,7 @@ pub fn load(explicit: Option<&Path>) -> Result<Loaded, ConfigError> {
     let (files, must_exist) = candidates(explicit, std::env::var_os("KUBECONFIG").as_deref());
     let mut merged = Kubeconfig::default();
     let mut read = Vec::new();
+    let mut user_files = HashMap::new();
     for file in &files {
         // Absolute, so that every path resolved against its folder is absolute too.
         let file = std::path::absolute(file).unwrap_or_else(|_| file.clone());
@@ -96,6 +101,11 @@ pub fn load(explicit: Option<&Path>) -> Result<Loaded, ConfigError> {
         // client-go does not compare kind and apiVersion across files; kube's merge would.
         next.kind = None;
         next.api_version = None;
+        for user in &next.auth_infos {
+            user_files
+                .entry(user.name.clone())
+                .or_insert_with(|| file.clone());
+        }
         merged = merged.merge(next).map_err(|e| ConfigError::Invalid {
             path: file.display().to_string(),
             reason: first_line(&e.to_string()),
@@ -113,9 +123,15 @@ pub fn load(explicit: Option<&Path>) -> Result<Loaded, ConfigError> {
             reason: "not found".to_string(),
         });
     }
+    let shown = read
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
     Ok(Loaded {
         kubeconfig: merged,
-        files: read,
+        shown,
+        user_files,
     })
 }
 

@@ -13,6 +13,7 @@ mod proxy;
 use std::sync::Arc;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
+pub use kubeconfig::Loaded;
 
 use crate::auth::{self, AuthLayer, Credentials, ExecPlugin};
 use crate::cli::GlobalArgs;
@@ -96,8 +97,7 @@ pub enum ConfigError {
 /// Reads the kubeconfig as kubectl would and builds a client for the chosen context.
 pub async fn connect(args: &GlobalArgs) -> Result<ClusterTarget, ConfigError> {
     let loaded = kubeconfig::load(args.kubeconfig.as_deref())?;
-    let shown = loaded.shown();
-    connect_kubeconfig(loaded.kubeconfig, &shown, args.context.as_deref()).await
+    connect_kubeconfig(&loaded, args.context.as_deref()).await
 }
 
 /// As `connect`, from kubeconfig text (the demo cluster's is never written to disk).
@@ -110,15 +110,15 @@ pub async fn connect_yaml(
         path: path.to_string(),
         reason: first_line(&e.to_string()),
     })?;
-    connect_kubeconfig(kubeconfig, path, context).await
+    connect_kubeconfig(&Loaded::in_memory(kubeconfig, path), context).await
 }
 
 /// Builds the client for `context` (else the current one) of a merged kubeconfig.
 pub async fn connect_kubeconfig(
-    kubeconfig: Kubeconfig,
-    path: &str,
+    loaded: &Loaded,
     context: Option<&str>,
 ) -> Result<ClusterTarget, ConfigError> {
+    let (kubeconfig, path) = (&loaded.kubeconfig, loaded.shown.as_str());
     let context_name = match context {
         Some(name) => name.to_string(),
         None => kubeconfig
@@ -177,14 +177,22 @@ pub async fn connect_kubeconfig(
         context: Some(context_name.clone()),
         ..KubeConfigOptions::default()
     };
-    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig.clone(), &options)
         .await
         .map_err(|e| unusable(first_line(&e.to_string())))?;
     config.proxy_url = proxy::for_server(&config.cluster_url, cluster_proxy.as_deref(), |name| {
         std::env::var(name).ok()
     })
     .map_err(&unusable)?;
-    let credentials = take_credentials(&mut config, ctx.user.as_deref(), &context_name)
+    let user_file = ctx
+        .user
+        .as_ref()
+        .and_then(|user| loaded.user_files.get(user))
+        .map(|file| auth::UserEntry {
+            file: file.clone(),
+            user: ctx.user.clone().unwrap_or_default(),
+        });
+    let credentials = take_credentials(&mut config, ctx.user.as_deref(), &context_name, user_file)
         .map(|source| Arc::new(Credentials::new(source, Arc::default())));
     let server = config
         .cluster_url
@@ -218,6 +226,7 @@ fn take_credentials(
     config: &mut kube::Config,
     user: Option<&str>,
     context: &str,
+    user_file: Option<auth::UserEntry>,
 ) -> Option<auth::Source> {
     let info = &mut config.auth_info;
     if info
@@ -228,6 +237,10 @@ fn take_credentials(
     {
         return Some(auth::Source::Oidc(Arc::new(auth::OidcProvider::new(
             provider.config.into_iter().collect(),
+            user_file,
+            Arc::new(|url: &http::Uri| {
+                proxy::for_server(url, None, |name| std::env::var(name).ok())
+            }),
         ))));
     }
     let has_other = info.token.is_some()

@@ -98,7 +98,11 @@ impl TokenKey {
     /// A token for `user` that expires after `ttl`. It carries the user's groups in a `groups`
     /// claim, as an OIDC provider does for kube-apiserver's `--oidc-groups-claim`.
     pub fn mint(&self, user: &str, audience: &str, ttl: Duration) -> String {
+        use rand::RngExt;
         let now = unix(SystemTime::now());
+        // Each token its own, even two for one user in one second (a refresh token is spent
+        // by value).
+        let id: u64 = rand::rng().random();
         let header = URL_SAFE_NO_PAD.encode(json!({"alg": "HS256", "typ": "JWT"}).to_string());
         let claims = URL_SAFE_NO_PAD.encode(
             json!({
@@ -108,6 +112,7 @@ impl TokenKey {
                 "aud": audience,
                 "iat": now,
                 "exp": now + ttl.as_secs(),
+                "jti": format!("{id:016x}"),
             })
             .to_string(),
         );

@@ -128,6 +128,8 @@ pub(crate) struct Cluster {
     server: OnceLock<server::ApiServer>,
     /// Signs the tokens the demo issues (exec plugin, OIDC).
     tokens: identity::TokenKey,
+    /// The OIDC refresh tokens already traded (each is good once).
+    refresh_tokens: api::oidc::SpentRefreshTokens,
     /// Events written so far, for counting repeats.
     events: events::EventIndex,
     /// The metrics API's last scrape of each pod.
@@ -290,6 +292,7 @@ impl DemoCluster {
             next_ip: AtomicU32::new(0),
             server: OnceLock::new(),
             tokens: identity::TokenKey::random(),
+            refresh_tokens: api::oidc::SpentRefreshTokens::default(),
             events: events::EventIndex::default(),
             metrics: api::metrics::Scrapes::default(),
         });

@@ -18,15 +18,27 @@ pub struct ConnectProxy {
 
 impl ConnectProxy {
     pub async fn start() -> ConnectProxy {
+        Self::start_resolving(&[]).await
+    }
+
+    /// A proxy that knows names the machine does not (`kubernetes.default.svc` → `127.0.0.1`),
+    /// as a proxy inside a private network does: only through it is such a name reachable.
+    pub async fn start_resolving(names: &[(&str, &str)]) -> ConnectProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let tunnels = Arc::new(AtomicUsize::new(0));
         let counted = tunnels.clone();
+        let names: Arc<Vec<(String, String)>> = Arc::new(
+            names
+                .iter()
+                .map(|(n, a)| (n.to_string(), a.to_string()))
+                .collect(),
+        );
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let counted = counted.clone();
+                let (counted, names) = (counted.clone(), names.clone());
                 tokio::spawn(async move {
-                    let _ = tunnel(client, &counted).await;
+                    let _ = tunnel(client, &counted, &names).await;
                 });
             }
         });
@@ -49,7 +61,11 @@ impl Drop for ConnectProxy {
     }
 }
 
-async fn tunnel(mut client: TcpStream, counted: &AtomicUsize) -> std::io::Result<()> {
+async fn tunnel(
+    mut client: TcpStream,
+    counted: &AtomicUsize,
+    names: &[(String, String)],
+) -> std::io::Result<()> {
     // The request head, up to the blank line (a CONNECT has no body).
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
@@ -66,6 +82,13 @@ async fn tunnel(mut client: TcpStream, counted: &AtomicUsize) -> std::io::Result
             .write_all(b"HTTP/1.1 405 Method Not Allowed\r\ncontent-length: 0\r\n\r\n")
             .await?;
         return Ok(());
+    };
+    let target = match target.rsplit_once(':') {
+        Some((host, port)) => match names.iter().find(|(name, _)| name == host) {
+            Some((_, address)) => format!("{address}:{port}"),
+            None => target.to_string(),
+        },
+        None => target.to_string(),
     };
     let Ok(mut upstream) = TcpStream::connect(target).await else {
         client

@@ -8,7 +8,15 @@
 //! golang.org/x/oauth2 (`grant_type=refresh_token`, client credentials as HTTP Basic or form
 //! fields; the answer must have `access_token`, and `id_token` is what it keeps). kube-rs's
 //! `oidc` feature does the same.
+//!
+//! Refresh tokens rotate and are good once, as with Keycloak's "Revoke Refresh Token" (Server
+//! Administration Guide, realm settings, Sessions and tokens: "each refresh token can be used only
+//! once", `Refresh Token Max Reuse` 0), Okta's rotation with no grace period and Auth0's
+//! rotation: a spent one is answered `invalid_grant`. The documents differ on what follows a
+//! reuse (Auth0 revokes the whole family); the demo only refuses the spent token.
 
+use std::collections::HashSet;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -26,6 +34,19 @@ use crate::demo::kubeconfig::{OIDC_CLIENT_ID, OIDC_CLIENT_SECRET};
 const ID_TOKEN_TTL: Duration = Duration::from_secs(600);
 /// The audience of refresh tokens (never accepted by the API).
 pub const REFRESH_AUDIENCE: &str = "refresh";
+
+/// The refresh tokens used so far (each is good once). A demo lives hours at most: the set
+/// stays small.
+#[derive(Default)]
+pub struct SpentRefreshTokens(Mutex<HashSet<String>>);
+
+impl SpentRefreshTokens {
+    /// Spends `token`; false when it was spent before.
+    fn spend(&self, token: &str) -> bool {
+        let mut spent = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        spent.insert(token.to_string())
+    }
+}
 
 /// A refresh token for `user`.
 pub fn refresh_token(tokens: &TokenKey, user: &str) -> String {
@@ -66,6 +87,10 @@ pub async fn token(State(state): State<ApiState>, headers: HeaderMap, body: Byte
     let Some(user) = state.tokens.verify(&refresh, REFRESH_AUDIENCE) else {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
     };
+    if !state.refresh_tokens.spend(&refresh) {
+        tracing::info!(user = %user.user, "a spent refresh token was presented again");
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    }
     let id_token = state.tokens.mint(&user.user, OIDC_CLIENT_ID, ID_TOKEN_TTL);
     json_response(&json!({
         "access_token": id_token,

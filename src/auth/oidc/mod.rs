@@ -1,13 +1,17 @@
 //! The `oidc` auth-provider of a kubeconfig, refreshed as client-go's plugin does
 //! (`plugin/pkg/client/auth/oidc/oidc.go`): the `id-token` is used while its `exp` is ahead;
 //! then `token_endpoint` is read from `<idp-issuer-url>/.well-known/openid-configuration` and a
-//! `refresh_token` grant returns a new id-token (and perhaps a new refresh token). The identity
+//! `refresh_token` grant returns a new id-token (and perhaps a new refresh token), which are
+//! written back to the kubeconfig the user came from (`kubeconfig_file`). The identity
 //! provider is verified with `idp-certificate-authority(-data)` when the kubeconfig names one,
-//! else with the system's roots; `client-secret` is optional, as for client-go.
+//! else with the system's roots, and reached through the environment's proxy (`idp_http`);
+//! `client-secret` is optional, as for client-go.
 //!
-//! kube-rs's own `oidc` feature ignores `idp-certificate-authority`, requires a client secret
-//! and cannot use a private CA, so it is replaced by this (refreshed tokens stay in memory;
-//! client-go writes them back into the kubeconfig, this does not touch the file).
+//! kube-rs's own `oidc` feature ignores `idp-certificate-authority`, requires a client secret,
+//! cannot use a private CA and keeps rotated tokens in memory only, so it is replaced by this.
+
+mod idp_http;
+mod kubeconfig_file;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,20 +19,35 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
 use tokio::sync::Mutex;
 
 use super::exec::{Cred, PluginError};
+pub use idp_http::ProxyFor;
+use idp_http::request;
+pub use kubeconfig_file::UserEntry;
 
 /// How long talking to the identity provider may take.
 const IDP_TIMEOUT: Duration = Duration::from_secs(30);
+/// An id-token this close to its `exp` is not handed out.
+const EXPIRY_MARGIN: Duration = Duration::from_secs(10);
 
 pub struct OidcProvider {
     config: HashMap<String, String>,
-    /// The refresh token, replaced when the provider rotates it.
-    refresh_token: Mutex<Option<String>>,
+    /// Where the user's entry is, when it came from a file (not the demo's in-memory one).
+    file: Option<UserEntry>,
+    proxy_for: ProxyFor,
+    tokens: Mutex<Tokens>,
+}
+
+/// What changes as the provider is used.
+struct Tokens {
+    /// The id-token to try before refreshing: the kubeconfig's, until one has been handed out.
+    id_token: Option<String>,
+    /// The last id-token handed out: never handed out again once the caller asks anew (it
+    /// expired or the cluster refused it).
+    handed: Option<String>,
+    /// The refresh token, replaced when the provider rotates it or the file has a newer one.
+    refresh_token: Option<String>,
 }
 
 impl std::fmt::Debug for OidcProvider {
@@ -41,11 +60,23 @@ impl std::fmt::Debug for OidcProvider {
 }
 
 impl OidcProvider {
-    pub fn new(config: HashMap<String, String>) -> Self {
-        let refresh = config.get("refresh-token").cloned();
+    /// The provider of a kubeconfig user's `auth-provider.config`; `file` is where that user is
+    /// written, `proxy_for` chooses the proxy for a URL.
+    pub fn new(
+        config: HashMap<String, String>,
+        file: Option<UserEntry>,
+        proxy_for: ProxyFor,
+    ) -> Self {
+        let tokens = Tokens {
+            id_token: config.get("id-token").cloned(),
+            handed: None,
+            refresh_token: config.get("refresh-token").cloned(),
+        };
         OidcProvider {
             config,
-            refresh_token: Mutex::new(refresh),
+            file,
+            proxy_for,
+            tokens: Mutex::new(tokens),
         }
     }
 
@@ -63,32 +94,58 @@ impl OidcProvider {
         }
     }
 
-    /// The id-token from the kubeconfig while it is good, else a refreshed one.
-    pub async fn fetch(&self, first: bool) -> Result<Cred, PluginError> {
-        if first
-            && let Some(token) = self.config.get("id-token")
-            && let Some(cred) = cred_of(token)
+    /// An id-token not handed out before: the kubeconfig's while it is good (another program
+    /// may have refreshed it meanwhile), else a refreshed one, written back to the kubeconfig.
+    pub async fn fetch(&self) -> Result<Cred, PluginError> {
+        let mut tokens = self.tokens.lock().await;
+        if let Some(now) = self.file.as_ref().and_then(UserEntry::read) {
+            tokens.id_token = now.get("id-token").cloned();
+            if let Some(refresh) = now.get("refresh-token").filter(|r| !r.is_empty()) {
+                tokens.refresh_token = Some(refresh.clone());
+            }
+        }
+        if let Some(token) = tokens.id_token.clone()
+            && tokens.handed.as_ref() != Some(&token)
+            && let Some(cred) = cred_of(&token)
             && cred
                 .expires
-                .is_some_and(|e| e > SystemTime::now() + Duration::from_secs(10))
+                .is_some_and(|e| e > SystemTime::now() + EXPIRY_MARGIN)
         {
+            tokens.handed = Some(token);
             return Ok(cred);
         }
-        tokio::time::timeout(IDP_TIMEOUT, self.refresh())
+        let (id_token, rotated) = tokio::time::timeout(IDP_TIMEOUT, self.refresh(&tokens))
             .await
-            .map_err(|_| self.error("the identity provider did not answer"))?
+            .map_err(|_| self.error("the identity provider did not answer"))??;
+        let cred = cred_of(&id_token).ok_or_else(|| self.error("the id_token is not a JWT"))?;
+        if let Some(file) = &self.file
+            && let Err(e) = file.write(&id_token, rotated.as_deref()).await
+        {
+            // The new token works here either way; kubectl's copy may now be spent.
+            tracing::warn!(
+                "could not write the refreshed oidc tokens to {}: {e}",
+                file.file.display()
+            );
+        }
+        if let Some(rotated) = rotated {
+            tokens.refresh_token = Some(rotated);
+        }
+        tokens.id_token = Some(id_token.clone());
+        tokens.handed = Some(id_token);
+        Ok(cred)
     }
 
-    async fn refresh(&self) -> Result<Cred, PluginError> {
-        let mut refresh_token = self.refresh_token.lock().await;
-        let refresh = refresh_token
+    /// A `refresh_token` grant: the new id-token, and the new refresh token if one came.
+    async fn refresh(&self, tokens: &Tokens) -> Result<(String, Option<String>), PluginError> {
+        let refresh = tokens
+            .refresh_token
             .clone()
             .filter(|r| !r.is_empty())
             .ok_or_else(|| self.error("the id-token expired and there is no refresh-token"))?;
         let client_id = self.config.get("client-id").cloned().unwrap_or_default();
         let tls = self.tls_config()?;
         let discovery_url = format!("{}/.well-known/openid-configuration", self.issuer());
-        let (status, body) = request(&tls, "GET", &discovery_url, None, &[])
+        let (status, body) = request(&tls, &self.proxy_for, "GET", &discovery_url, None, &[])
             .await
             .map_err(|e| self.error(format!("discovery: {e}")))?;
         if status != 200 {
@@ -120,9 +177,16 @@ impl OidcProvider {
             ),
             ("authorization", format!("Basic {basic}")),
         ];
-        let (status, body) = request(&tls, "POST", endpoint, Some(form), &headers)
-            .await
-            .map_err(|e| self.error(format!("token endpoint: {e}")))?;
+        let (status, body) = request(
+            &tls,
+            &self.proxy_for,
+            "POST",
+            endpoint,
+            Some(form),
+            &headers,
+        )
+        .await
+        .map_err(|e| self.error(format!("token endpoint: {e}")))?;
         let answer: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
         if status != 200 {
             let why = answer["error"].as_str().unwrap_or("no reason given");
@@ -131,10 +195,11 @@ impl OidcProvider {
         let id_token = answer["id_token"]
             .as_str()
             .ok_or_else(|| self.error("the token endpoint returned no id_token"))?;
-        if let Some(rotated) = answer["refresh_token"].as_str() {
-            *refresh_token = Some(rotated.to_string());
-        }
-        cred_of(id_token).ok_or_else(|| self.error("the id_token is not a JWT"))
+        let rotated = answer["refresh_token"]
+            .as_str()
+            .filter(|r| !r.is_empty())
+            .map(str::to_string);
+        Ok((id_token.to_string(), rotated))
     }
 
     /// TLS to the identity provider: its CA from the kubeconfig, else the system's roots.
@@ -188,62 +253,4 @@ fn cred_of(jwt: &str) -> Option<Cred> {
         expires: Some(UNIX_EPOCH + Duration::from_secs(exp)),
         obtained: SystemTime::now(),
     })
-}
-
-/// One HTTPS request; the status and the whole body.
-async fn request(
-    tls: &Arc<rustls::ClientConfig>,
-    method: &str,
-    url: &str,
-    body: Option<String>,
-    headers: &[(&str, String)],
-) -> Result<(u16, Bytes), String> {
-    let uri: http::Uri = url.parse().map_err(|e| format!("{url}: {e}"))?;
-    if uri.scheme_str() != Some("https") {
-        return Err(format!("{url}: the identity provider must be https"));
-    }
-    let host = uri
-        .host()
-        .ok_or_else(|| format!("{url}: no host"))?
-        .to_string();
-    let port = uri.port_u16().unwrap_or(443);
-    let tcp = tokio::net::TcpStream::connect((host.trim_matches(['[', ']']), port))
-        .await
-        .map_err(|e| e.to_string())?;
-    let name = rustls::pki_types::ServerName::try_from(host.trim_matches(['[', ']']).to_string())
-        .map_err(|e| e.to_string())?;
-    let stream = tokio_rustls::TlsConnector::from(tls.clone())
-        .connect(name, tcp)
-        .await
-        .map_err(|e| e.to_string())?;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| e.to_string())?;
-    tokio::spawn(connection);
-    let mut builder = http::Request::builder()
-        .method(method)
-        .uri(uri.path_and_query().map_or("/", |p| p.as_str()))
-        .header(
-            "host",
-            uri.authority().map_or(host.clone(), |a| a.to_string()),
-        )
-        .header("accept", "application/json");
-    for (name, value) in headers {
-        builder = builder.header(*name, value);
-    }
-    let request = builder
-        .body(Full::new(Bytes::from(body.unwrap_or_default())))
-        .map_err(|e| e.to_string())?;
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(|e| e.to_string())?;
-    let status = response.status().as_u16();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| e.to_string())?
-        .to_bytes();
-    Ok((status, body))
 }
