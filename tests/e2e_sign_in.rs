@@ -1,7 +1,9 @@
 //! Sign-in that needs the person, on the real terminal under tmux: an interactive exec plugin's
 //! prompt shows on the terminal before the dashboard opens and the typed answer signs in; when
 //! the credential expires mid-session the dashboard steps aside for the prompt and comes back;
-//! and a plugin that takes two seconds is announced in the header before it has answered.
+//! a shell in a pod (`s`) steps aside the same way, and one whose opening needs a renewal
+//! opens after the prompt; and a plugin that takes two seconds is announced in the header
+//! before it has answered.
 
 mod common;
 
@@ -126,6 +128,84 @@ fn an_interactive_plugin_asks_on_the_real_terminal_then_again_mid_session() {
     assert_eq!(tmux.display("#{alternate_on}"), "1");
     assert!(!screen.contains("HTUI-2029"), "redrawn whole:\n{screen}");
     assert_eq!(lines(&setup.runs_file(), "answered"), 2);
+    tmux.send(&["q"]);
+    assert_eq!(tmux.wait_exit(WAIT), 0);
+}
+
+#[test]
+fn a_shell_that_needs_a_renewal_opens_after_it_and_steps_aside_for_the_next() {
+    let setup = Setup::new();
+    let ttl = Duration::from_secs(4);
+    let tmux = setup.dashboard(ttl, Duration::ZERO, true);
+    tmux.wait_for("the plugin's prompt", WAIT, |s| s.contains("HTUI-2029"));
+    tmux.type_text("yes");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("the dashboard, signed in", WAIT, synced);
+    let runs = setup.runs_file();
+    assert_eq!(lines(&runs, "answered"), 1);
+
+    // The credential lapses (the dashboard's next request, its metrics, comes 15 s after the
+    // first): `s` needs the person first (its access check, or the opening itself), and the
+    // prompt comes before the shell.
+    let expired = std::time::Instant::now() + ttl;
+    while std::time::Instant::now() < expired {
+        tmux.assert_never(
+            "no prompt while the credential is good",
+            Duration::from_millis(200),
+            |s| s.contains("HTUI-2029"),
+        );
+    }
+    tmux.send(&["Tab", "j", "s"]);
+    tmux.wait_for("the prompt, before the shell", WAIT, |s| {
+        s.contains("HTUI-2029")
+    });
+    assert_eq!(
+        tmux.display("#{alternate_on}"),
+        "0",
+        "no screen over the prompt"
+    );
+    tmux.type_text("yes");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("the shell, after signing in", WAIT, |s| {
+        s.contains("hasura-tui: /bin/sh in data-") && s.contains("/ #")
+    });
+    assert_eq!(lines(&runs, "answered"), 2);
+    tmux.type_text("echo one-42");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("the shell answers", WAIT, |s| {
+        s.lines().any(|l| l == "one-42")
+    });
+
+    // The credential lapses while the shell runs; the metrics request needs the person and
+    // the shell steps aside for the prompt (before, the request waited for the shell's end,
+    // and every other request behind it).
+    let renewal = Duration::from_secs(15) + WAIT;
+    tmux.wait_for("the prompt, over the shell", renewal, |s| {
+        s.split("\none-42\n")
+            .nth(1)
+            .is_some_and(|after| after.contains("HTUI-2029"))
+    });
+    tmux.type_text("again");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("back in the shell", WAIT, |s| {
+        s.contains("hasura-tui: back to the session")
+    });
+    assert_eq!(lines(&runs, "answered"), 3, "the plugin got the answer");
+    tmux.type_text("echo two-43");
+    tmux.send(&["Enter"]);
+    let screen = tmux.wait_for("the shell answers again", WAIT, |s| {
+        s.lines().any(|l| l == "two-43")
+    });
+    assert!(
+        !screen.contains("again: not found"),
+        "the answer went to the plugin, not the shell:\n{screen}"
+    );
+    tmux.type_text("exit");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("the dashboard back", WAIT, |s| {
+        synced(s) && s.contains("ended (exit 0)")
+    });
+    assert_eq!(tmux.display("#{alternate_on}"), "1");
     tmux.send(&["q"]);
     assert_eq!(tmux.wait_exit(WAIT), 0);
 }

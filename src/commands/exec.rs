@@ -39,7 +39,19 @@ pub async fn run(
     exec::audit(client, &target.context, &chosen, &args.command).await;
     let process = exec::start(client, &chosen, &args.command, args.stdin, tty).await?;
     let terminal = if tty { Terminal::Raw } else { Terminal::Plain };
-    match exec::run_session(Session::new(process, args.stdin, tty), terminal).await? {
+    // On a terminal in raw mode, a sign-in plugin that needs the person gets it from the
+    // session (which steps aside), not behind it.
+    let (handovers, mut handed) = tokio::sync::mpsc::channel(1);
+    let credentials = target.credentials.as_ref().filter(|_| tty);
+    if let Some(credentials) = credentials {
+        credentials.terminal().hand_to(handovers);
+    }
+    let session = Session::new(process, args.stdin, tty);
+    let ran = exec::run_session(session, terminal, Some(&mut handed)).await;
+    if let Some(credentials) = credentials {
+        credentials.terminal().take_back();
+    }
+    match ran? {
         Exit::Code(0) => Ok(0),
         Exit::Code(code) => {
             eprintln!("command terminated with exit code {code}");

@@ -1,9 +1,14 @@
 //! A remote command joined to this process's terminal or pipes: its stdout and stderr written
 //! here as they come, stdin sent there (closed at its end), and with a TTY the terminal in raw
 //! mode and every size change sent on the protocol's resize channel.
+//!
+//! A program that needs the person (a sign-in plugin renewing the cluster's credential) may
+//! come while the session runs: the session steps aside for it (`step_aside`) rather than let
+//! it wait, holding the credential's lock and with it every request to the cluster.
 
 use std::io::Write;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
@@ -13,6 +18,8 @@ use tokio::sync::mpsc;
 
 use super::stdin_pump::StdinPump;
 use super::{ExecError, Exit};
+use crate::auth::HandOver;
+use crate::auth::terminal::run_here;
 
 type StatusFuture = Pin<Box<dyn Future<Output = Option<Status>> + Send>>;
 
@@ -82,13 +89,18 @@ impl Session {
     }
 }
 
-/// Runs the session to its end on this process's stdio; the remote command's exit.
-pub async fn run_session(session: Session, terminal: Terminal) -> Result<Exit, ExecError> {
+/// Runs the session to its end on this process's stdio; the remote command's exit. Programs
+/// that need the person arrive on `handovers` while it runs.
+pub async fn run_session(
+    session: Session,
+    terminal: Terminal,
+    mut handovers: Option<&mut mpsc::Receiver<HandOver>>,
+) -> Result<Exit, ExecError> {
     let Session {
         mut process,
         stdout,
         stderr,
-        status,
+        mut status,
         early,
         stdin,
         tty,
@@ -125,14 +137,24 @@ pub async fn run_session(session: Session, terminal: Terminal) -> Result<Exit, E
     // drops them, which a `SimplexStream` half does not report, so the copies would wait for
     // good. The status (or its absence) is what ends the session; the copies then get a moment
     // to drain what was sent before it.
+    let output = OutputGate::default();
+    let gate = output.clone();
     let mut copies = tokio::spawn(async move {
         let (out, err) = tokio::join!(
-            copy(stdout, std::io::stdout()),
-            copy(stderr, std::io::stderr())
+            copy(stdout, std::io::stdout(), &gate),
+            copy(stderr, std::io::stderr(), &gate)
         );
         out.and(err)
     });
-    let status = status.await;
+    let status = loop {
+        tokio::select! {
+            status = &mut status => break status,
+            handed = next_handover(&mut handovers) => match handed {
+                Some(handed) => pump = step_aside(handed, pump, &output, raw).await,
+                None => handovers = None,
+            },
+        }
+    };
     let copied = match tokio::time::timeout(DRAIN, &mut copies).await {
         Ok(Ok(result)) => result,
         Ok(Err(_)) => Ok(()),
@@ -153,8 +175,58 @@ pub async fn run_session(session: Session, terminal: Terminal) -> Result<Exit, E
     Ok(Exit::from_status(status))
 }
 
+/// Held while a program that needs the person has the terminal: the remote output waits (in
+/// the connection's buffers, then the pod's) instead of writing over its prompt.
+type OutputGate = Arc<tokio::sync::Mutex<()>>;
+
+async fn next_handover(handovers: &mut Option<&mut mpsc::Receiver<HandOver>>) -> Option<HandOver> {
+    match handovers {
+        Some(handovers) => handovers.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Gives the terminal to `handed` for as long as it runs: the remote output held, keys no
+/// longer read for the pod, raw mode left; then all of it back, in reverse.
+async fn step_aside(
+    handed: HandOver,
+    pump: Option<StdinPump>,
+    output: &OutputGate,
+    raw: bool,
+) -> Option<StdinPump> {
+    let held = output.lock().await;
+    let sender = match pump {
+        Some(pump) => pump.stop().await,
+        None => None,
+    };
+    if raw {
+        let _ = crossterm::terminal::disable_raw_mode();
+    }
+    let HandOver {
+        mut command,
+        banner,
+        reply,
+    } = handed;
+    // The banner on a line of its own, whatever the shell left on the current one.
+    let _ = write_out(&mut std::io::stderr(), b"\r\n");
+    let _ = reply.send(run_here(&mut command, &banner).await);
+    if raw {
+        let _ = crossterm::terminal::enable_raw_mode();
+    }
+    let _ = write_out(
+        &mut std::io::stderr(),
+        b"hasura-tui: back to the session (^L redraws a shell's screen)\r\n",
+    );
+    drop(held);
+    sender.map(StdinPump::start)
+}
+
 /// Copies a remote stream here as it comes (flushed at once: a prompt has no newline).
-async fn copy(from: Option<impl AsyncRead + Unpin>, mut to: impl Write) -> Result<(), ExecError> {
+async fn copy(
+    from: Option<impl AsyncRead + Unpin>,
+    mut to: impl Write,
+    gate: &OutputGate,
+) -> Result<(), ExecError> {
     let Some(mut from) = from else {
         return Ok(());
     };
@@ -164,6 +236,7 @@ async fn copy(from: Option<impl AsyncRead + Unpin>, mut to: impl Write) -> Resul
         if n == 0 {
             return Ok(());
         }
+        let _open = gate.lock().await;
         write_out(&mut to, &buffer[..n])?;
     }
 }

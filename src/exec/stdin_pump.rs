@@ -21,7 +21,8 @@ const STEP: Timespec = Timespec {
 
 pub struct StdinPump {
     stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    /// Gives the sender back when stopped before the input ended (so reading can resume).
+    thread: Option<JoinHandle<Option<mpsc::Sender<Vec<u8>>>>>,
 }
 
 impl StdinPump {
@@ -32,42 +33,52 @@ impl StdinPump {
         let flag = stop.clone();
         let thread = std::thread::Builder::new()
             .name("exec-stdin".into())
-            .spawn(move || pump(&tx, &flag))
+            .spawn(move || pump(&tx, &flag).then_some(tx))
             .ok();
         StdinPump { stop, thread }
     }
 
-    /// Stops reading; returns once the thread has let go of stdin.
-    pub async fn stop(mut self) {
+    /// Stops reading; returns once the thread has let go of stdin, with the sender when the
+    /// input had not ended (`StdinPump::start` with it resumes where this stopped: a pause).
+    pub async fn stop(mut self) -> Option<mpsc::Sender<Vec<u8>>> {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
-        }
+        let thread = self.thread.take()?;
+        tokio::task::spawn_blocking(move || thread.join())
+            .await
+            .ok()?
+            .ok()?
     }
 }
 
-fn pump(tx: &mpsc::Sender<Vec<u8>>, stop: &AtomicBool) {
+/// Reads until stopped (true) or until the input or the channel ends (false).
+fn pump(tx: &mpsc::Sender<Vec<u8>>, stop: &AtomicBool) -> bool {
     let stdin = std::io::stdin();
     let fd = stdin.as_fd();
     let mut buffer = [0u8; 4096];
-    while !stop.load(Ordering::Relaxed) && !tx.is_closed() {
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return true;
+        }
+        if tx.is_closed() {
+            return false;
+        }
         let mut fds = [PollFd::new(&fd, PollFlags::IN)];
         match poll(&mut fds, Some(&STEP)) {
             Ok(0) => continue,
             Ok(_) => {}
             Err(rustix::io::Errno::INTR) => continue,
-            Err(_) => return,
+            Err(_) => return false,
         }
         match rustix::io::read(fd, &mut buffer) {
             // The end of input (a pipe's writer closed, or ^D on a cooked terminal).
-            Ok(0) => return,
+            Ok(0) => return false,
             Ok(n) => {
                 if tx.blocking_send(buffer[..n].to_vec()).is_err() {
-                    return;
+                    return false;
                 }
             }
             Err(rustix::io::Errno::INTR) | Err(rustix::io::Errno::AGAIN) => continue,
-            Err(_) => return,
+            Err(_) => return false,
         }
     }
 }

@@ -242,7 +242,9 @@ async fn event_loop(
                 JobOutput::Shell(target) => {
                     let (client, context) = jobs.exec_client();
                     let (client, context) = (client.clone(), context.to_string());
-                    let said = suspend::run_shell(terminal, &mut events, &client, &context, target).await?;
+                    let said = suspend::run_shell(
+                        terminal, &mut events, &mut sources.handovers, &client, &context, target,
+                    ).await?;
                     // The terminal may have been resized meanwhile.
                     let size = terminal.size()?;
                     app.update(Action::Resize(size.width, size.height));
@@ -299,6 +301,11 @@ async fn switch(
             return;
         }
     };
+    // Before its watches start: a plugin that needs the person must never run behind the
+    // drawn screen, and the first requests may run it.
+    if let Some(credentials) = &target.credentials {
+        sources.hand_over(credentials);
+    }
     let alias = contexts.alias_of(&context);
     let coming_back = sessions.away.remove(&context);
     let new = sessions::open(target, &global, alias, &sessions.options, coming_back).await;
@@ -308,9 +315,6 @@ async fn switch(
     sessions.away.insert(old.context.clone(), old.leave());
     sources.snapshots = opened.snapshots.clone();
     sources.sign_in = opened.credentials.as_ref().map(|c| c.sign_in());
-    if let Some(credentials) = &opened.credentials {
-        sources.hand_over(credentials);
-    }
     // A fresh view of the other cluster: its own rows, selection and panes.
     let snapshot = sources.snapshots.borrow().clone();
     let mut fresh = App::new(

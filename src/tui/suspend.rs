@@ -6,6 +6,8 @@
 
 use std::io;
 
+use tokio::sync::mpsc;
+
 use crossterm::cursor::MoveTo;
 use crossterm::execute;
 use crossterm::terminal::{Clear, ClearType, EnterAlternateScreen, enable_raw_mode};
@@ -36,10 +38,14 @@ pub async fn run_with_terminal(
 }
 
 /// Runs an interactive shell in `target` on the real terminal, the dashboard suspended;
-/// returns what the footer says after (how it ended).
+/// returns what the footer says after (how it ended). Programs that need the person (a
+/// sign-in plugin renewing the credential, even the one opening the shell needs) arrive on
+/// `handovers` meanwhile and get the terminal at once: the event loop that serves them
+/// otherwise is waiting here.
 pub async fn run_shell(
     terminal: &mut ratatui::DefaultTerminal,
     keys: &mut KeyReader,
+    handovers: &mut mpsc::Receiver<HandOver>,
     client: &kube::Client,
     context: &str,
     target: ExecTarget,
@@ -47,14 +53,20 @@ pub async fn run_shell(
     keys.stop();
     ratatui::restore();
     execute!(io::stdout(), Clear(ClearType::All), MoveTo(0, 0))?;
-    let said = shell(client, context, &target).await;
+    let said = shell(client, context, &target, handovers).await;
     take_back(terminal)?;
     Ok(said)
 }
 
-async fn shell(client: &kube::Client, context: &str, target: &ExecTarget) -> String {
+async fn shell(
+    client: &kube::Client,
+    context: &str,
+    target: &ExecTarget,
+    handovers: &mut mpsc::Receiver<HandOver>,
+) -> String {
     let pod = &target.pod;
-    let (session, shell) = match exec::open_shell(client, target).await {
+    let opening = serving(handovers, exec::open_shell(client, target)).await;
+    let (session, shell) = match opening {
         Ok(opened) => opened,
         Err(e) => return format!("no shell in {pod}: {e}"),
     };
@@ -69,10 +81,25 @@ async fn shell(client: &kube::Client, context: &str, target: &ExecTarget) -> Str
     if io::Write::write_all(&mut io::stdout(), banner.as_bytes()).is_err() {
         return format!("no shell in {pod}: the terminal is gone");
     }
-    match exec::run_session(session, Terminal::Raw).await {
+    match exec::run_session(session, Terminal::Raw, Some(handovers)).await {
         Ok(Exit::Code(code)) => format!("{shell} in {pod} ended (exit {code})"),
         Ok(Exit::Failed(why)) => format!("{shell} in {pod}: {why}"),
         Err(e) => format!("{shell} in {pod}: {e}"),
+    }
+}
+
+/// Runs `work` to its end, running each program that needs the person on the terminal as it
+/// is (the dashboard already stepped aside) as it comes.
+async fn serving<T>(handovers: &mut mpsc::Receiver<HandOver>, work: impl Future<Output = T>) -> T {
+    let mut work = std::pin::pin!(work);
+    loop {
+        tokio::select! {
+            done = &mut work => return done,
+            Some(handed) = handovers.recv() => {
+                let HandOver { mut command, banner, reply } = handed;
+                let _ = reply.send(run_here(&mut command, &banner).await);
+            }
+        }
     }
 }
 
@@ -86,4 +113,33 @@ fn take_back(terminal: &mut ratatui::DefaultTerminal) -> io::Result<()> {
     // a new terminal asks nothing.
     *terminal = ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(io::stdout()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The deadlock this prevents: opening a shell needs a renewal, whose plugin needs the
+    /// person, and the only one serving hand-overs is the event loop waiting for the shell.
+    #[tokio::test]
+    async fn a_program_handed_over_while_the_work_waits_for_it_is_run() {
+        let (handovers, mut handed) = mpsc::channel(1);
+        let work = async move {
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            let command = tokio::process::Command::new("true");
+            let banner = "signing in (test)…".to_string();
+            handovers
+                .send(HandOver {
+                    command,
+                    banner,
+                    reply,
+                })
+                .await
+                .unwrap();
+            answer.await.unwrap().unwrap().status.success()
+        };
+        let deadline = std::time::Duration::from_secs(20);
+        let ran = tokio::time::timeout(deadline, serving(&mut handed, work)).await;
+        assert_eq!(ran, Ok(true), "the plugin ran and the work went on");
+    }
 }
