@@ -92,17 +92,21 @@ impl Cluster {
         let (new, old): (Vec<&Arc<Value>>, Vec<&Arc<Value>>) = live
             .iter()
             .partition(|p| p["metadata"]["labels"]["pod-template-hash"] == hash.as_str());
-        // The Deployment controller's `ScalingReplicaSet` events (`pkg/controller/deployment/
-        // sync.go` at 1.36, lines 286 and 433: "Scaled up replica set %s from 0 to %d" for a
-        // new one, else "Scaled %s replica set %s from %d to %d"; the testbed showed the older
-        // wording here); none at start-up, whose history is long gone.
-        let scaled = |replica_set: &str, from: usize, to: usize| {
+        // The Deployment controller scales a ReplicaSet (its `spec.replicas`) and says so in a
+        // `ScalingReplicaSet` event (`pkg/controller/deployment/sync.go` at 1.36, lines 286
+        // and 433: "Scaled up replica set %s from 0 to %d" for a new one, else "Scaled %s
+        // replica set %s from %d to %d"; the testbed showed the older wording here); none at
+        // start-up, whose history is long gone. A pod replaced within a set's count is the
+        // ReplicaSet controller's work alone (`SuccessfulCreate`, no scaling).
+        let scaled = |set: &Value, to: usize| {
+            let set_name = set["metadata"]["name"].as_str().unwrap_or_default();
+            let from = set["spec"]["replicas"].as_u64().unwrap_or(0) as usize;
+            self.scale_replica_set(namespace, set_name, to);
             if immediate || from == to {
                 return;
             }
             let direction = if to > from { "up" } else { "down" };
-            let message =
-                format!("Scaled {direction} replica set {replica_set} from {from} to {to}");
+            let message = format!("Scaled {direction} replica set {set_name} from {from} to {to}");
             self.record(Occurrence {
                 object: workload,
                 field_path: None,
@@ -112,21 +116,31 @@ impl Cluster {
                 reporter: Reporter::DeploymentController,
             });
         };
-        let new_set = format!("{name}-{hash}");
+        let Some(new_set) = self.replica_set_for(workload, &hash) else {
+            return;
+        };
         let create = |count: usize| {
-            scaled(&new_set, new.len(), new.len() + count);
+            scaled(&new_set, new.len() + count);
             for _ in 0..count {
                 let pod_name = format!("{name}-{hash}-{}", random_suffix(5));
                 self.create_pod(workload, Kind::Deployment, pod_name, immediate);
+            }
+        };
+        let delete = |set: &Value, pod: &Value| {
+            let pod_name = pod_name_of(pod);
+            if self.terminate_pod(namespace, pod_name) && !immediate {
+                self.record_set_pod(set, false, pod_name);
             }
         };
         if old.is_empty() {
             create(desired.saturating_sub(new.len()));
             // Scale down removes the newest pods first, as a ReplicaSet prefers.
             let excess = new.len().saturating_sub(desired);
-            scaled(&new_set, new.len(), new.len() - excess);
+            if excess > 0 {
+                scaled(&new_set, new.len() - excess);
+            }
             for pod in new.iter().rev().take(excess) {
-                self.terminate_pod(namespace, pod_name_of(pod));
+                delete(&new_set, pod);
             }
             return;
         }
@@ -143,19 +157,24 @@ impl Cluster {
             None => None,
         };
         if let Some(pod) = removable {
-            let old_set = pod["metadata"]["labels"]["pod-template-hash"]
-                .as_str()
-                .map(|h| format!("{name}-{h}"))
-                .unwrap_or_default();
+            let old_hash = &pod["metadata"]["labels"]["pod-template-hash"];
             let in_set = old
                 .iter()
-                .filter(|p| {
-                    p["metadata"]["labels"]["pod-template-hash"]
-                        == pod["metadata"]["labels"]["pod-template-hash"]
-                })
+                .filter(|p| &p["metadata"]["labels"]["pod-template-hash"] == old_hash)
                 .count();
-            scaled(&old_set, in_set, in_set - 1);
-            self.terminate_pod(namespace, pod_name_of(pod));
+            let old_set = old_hash.as_str().and_then(|h| {
+                self.store
+                    .get(Kind::ReplicaSet, namespace, &format!("{name}-{h}"))
+            });
+            match old_set {
+                Some(old_set) => {
+                    scaled(&old_set, in_set - 1);
+                    delete(&old_set, pod);
+                }
+                None => {
+                    self.terminate_pod(namespace, pod_name_of(pod));
+                }
+            }
         }
     }
 
@@ -213,8 +232,12 @@ impl Cluster {
             _ => {
                 let hash = template_hash(template);
                 labels["pod-template-hash"] = json!(hash);
+                let set = self.replica_set_for(workload, &hash);
+                let uid = set
+                    .as_ref()
+                    .map_or(Value::Null, |s| s["metadata"]["uid"].clone());
                 json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": format!("{workload_name}-{hash}"),
-                       "uid": workload["metadata"]["uid"], "controller": true})
+                       "uid": uid, "controller": true, "blockOwnerDeletion": true})
             }
         };
         let mut spec = template["spec"].clone();
@@ -253,6 +276,11 @@ impl Cluster {
                 message: format!("Successfully assigned {namespace}/{pod_name} to {NODE_NAME}"),
                 reporter: Reporter::Scheduler,
             });
+            if kind == Kind::Deployment
+                && let Some(set) = self.replica_set_for(workload, &template_hash(template))
+            {
+                self.record_set_pod(&set, true, &pod_name);
+            }
             if kind == Kind::StatefulSet {
                 // `pkg/controller/statefulset/stateful_pod_control.go` (`recordPodEvent`).
                 self.record(Occurrence {

@@ -33,6 +33,7 @@ pub enum Reporter {
     Kubelet,
     Scheduler,
     DeploymentController,
+    ReplicaSetController,
     StatefulSetController,
 }
 
@@ -42,6 +43,7 @@ impl Reporter {
             Reporter::Kubelet => "kubelet",
             Reporter::Scheduler => "default-scheduler",
             Reporter::DeploymentController => "deployment-controller",
+            Reporter::ReplicaSetController => "replicaset-controller",
             Reporter::StatefulSetController => "statefulset-controller",
         }
     }

@@ -10,6 +10,8 @@ pub enum Kind {
     Endpoints,
     ConfigMap,
     Deployment,
+    /// Made and scaled by the demo's Deployment controller (`replica_sets`).
+    ReplicaSet,
     StatefulSet,
     Ingress,
     EndpointSlice,
@@ -95,13 +97,14 @@ const SCALABLE_VERBS: &[&str] = &["get", "list", "patch", "update", "watch"];
 const CREATE_ONLY: &[&str] = &["create"];
 
 impl Kind {
-    pub const ALL: [Kind; 18] = [
+    pub const ALL: [Kind; 19] = [
         Kind::Namespace,
         Kind::Pod,
         Kind::Service,
         Kind::Endpoints,
         Kind::ConfigMap,
         Kind::Deployment,
+        Kind::ReplicaSet,
         Kind::StatefulSet,
         Kind::Ingress,
         Kind::EndpointSlice,
@@ -118,7 +121,7 @@ impl Kind {
 
     pub fn group_version(self) -> GroupVersion {
         match self {
-            Kind::Deployment | Kind::StatefulSet => GroupVersion::APPS,
+            Kind::Deployment | Kind::ReplicaSet | Kind::StatefulSet => GroupVersion::APPS,
             Kind::Ingress => GroupVersion::NETWORKING,
             Kind::EndpointSlice => GroupVersion::DISCOVERY,
             Kind::EventV1 => GroupVersion::EVENTS,
@@ -159,6 +162,7 @@ impl Kind {
             Kind::Endpoints => "Endpoints",
             Kind::ConfigMap => "ConfigMap",
             Kind::Deployment => "Deployment",
+            Kind::ReplicaSet => "ReplicaSet",
             Kind::StatefulSet => "StatefulSet",
             Kind::Ingress => "Ingress",
             Kind::EndpointSlice => "EndpointSlice",
@@ -181,6 +185,7 @@ impl Kind {
             Kind::Endpoints => "endpoints",
             Kind::ConfigMap => "configmaps",
             Kind::Deployment => "deployments",
+            Kind::ReplicaSet => "replicasets",
             Kind::StatefulSet => "statefulsets",
             Kind::Ingress => "ingresses",
             Kind::EndpointSlice => "endpointslices",
@@ -207,6 +212,7 @@ impl Kind {
             Kind::Endpoints => &["ep"],
             Kind::ConfigMap => &["cm"],
             Kind::Deployment => &["deploy"],
+            Kind::ReplicaSet => &["rs"],
             Kind::StatefulSet => &["sts"],
             Kind::Ingress => &["ing"],
             Kind::Event | Kind::EventV1 => &["ev"],
@@ -248,7 +254,7 @@ impl Kind {
     pub fn in_category_all(self) -> bool {
         matches!(
             self,
-            Kind::Pod | Kind::Service | Kind::Deployment | Kind::StatefulSet
+            Kind::Pod | Kind::Service | Kind::Deployment | Kind::ReplicaSet | Kind::StatefulSet
         )
     }
 

@@ -26,6 +26,7 @@ pub mod kubeconfig;
 mod logs;
 mod pod_shell;
 mod pod_state;
+mod replica_sets;
 mod revisions;
 mod selector;
 mod server;

@@ -72,5 +72,10 @@ impl Cluster {
             }
             w["status"] = status;
         });
+        if kind == Kind::Deployment
+            && let Some(deployment) = self.store.get(kind, namespace, name)
+        {
+            self.refresh_replica_sets(&deployment, &pods);
+        }
     }
 }
