@@ -90,6 +90,12 @@ pub fn load(explicit: Option<&Path>) -> Result<Loaded, ConfigError> {
             }
             Ok(_) => {}
         }
+        if let Some(reason) = unreadable_utf16(&file) {
+            return Err(ConfigError::Invalid {
+                path: file.display().to_string(),
+                reason,
+            });
+        }
         let mut next = Kubeconfig::read_from(&file).map_err(|e| ConfigError::Invalid {
             path: file.display().to_string(),
             reason: first_line(&e.to_string()),
@@ -135,6 +141,17 @@ pub fn load(explicit: Option<&Path>) -> Result<Loaded, ConfigError> {
     })
 }
 
+/// A file that starts with a UTF-16 byte-order mark (PowerShell's `>` writes one) but has an
+/// odd number of bytes: kube-rs's reader indexes past its end and panics (kube-client 5.0.0
+/// `config/file_config.rs` `read_path`, found by the `kubeconfig` fuzz target), so it is
+/// refused here first.
+fn unreadable_utf16(file: &Path) -> Option<String> {
+    let bytes = std::fs::read(file).ok()?;
+    let utf16 = bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]);
+    (utf16 && bytes.len() % 2 == 1)
+        .then(|| "a UTF-16 byte-order mark, but an odd number of bytes".to_string())
+}
+
 pub(super) fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or_default().to_string()
 }
@@ -142,6 +159,19 @@ pub(super) fn first_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_utf16_file_of_odd_length_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        // "ap" in UTF-16 LE after its mark, and one byte more.
+        std::fs::write(&path, [0xFF, 0xFE, b'a', 0, b'p', 0, b'i']).unwrap();
+        let error = load(Some(&path)).unwrap_err().to_string();
+        assert!(error.contains("odd number of bytes"), "{error}");
+        // Even, it is read as UTF-16 (and then is not a kubeconfig).
+        std::fs::write(&path, [0xFF, 0xFE, b'a', 0, b'p', 0]).unwrap();
+        assert!(!load(Some(&path)).unwrap_err().to_string().contains("odd"));
+    }
 
     #[test]
     fn the_flag_wins_else_the_list_deduplicated_else_the_home_file() {

@@ -48,7 +48,17 @@ pub fn for_server(
 
 fn parse(url: &str) -> Result<http::Uri, String> {
     url.parse::<http::Uri>()
-        .map_err(|e| format!("proxy URL {url:?}: {e}"))
+        .map_err(|e| format!("proxy URL {:?}: {e}", redacted(url)))
+}
+
+/// A proxy URL as a message may show it: a password in it (`http://me:pw@proxy`) replaced.
+fn redacted(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    match rest.rsplit_once('@') {
+        Some((_, host)) if !scheme.is_empty() => format!("{scheme}://***@{host}"),
+        Some((_, host)) => format!("***@{host}"),
+        None => url.to_string(),
+    }
 }
 
 /// Whether a request to `host` goes through the proxy, given `NO_PROXY`.
@@ -153,6 +163,14 @@ mod tests {
             Some("http://plain:3128/")
         );
         assert_eq!(choose("https://k8s.example", None, &[]), None);
+    }
+
+    #[test]
+    fn a_password_in_an_unreadable_proxy_url_is_not_shown() {
+        let server: http::Uri = "https://k8s.example:6443".parse().unwrap();
+        let error = for_server(&server, Some("http://me:pa ss@proxy:3128"), |_| None).unwrap_err();
+        assert!(!error.contains("pa ss"), "{error}");
+        assert!(error.contains("http://***@proxy:3128"), "{error}");
     }
 
     #[test]

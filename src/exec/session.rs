@@ -194,11 +194,13 @@ async fn step_aside(
     output: &OutputGate,
     raw: bool,
 ) -> Option<StdinPump> {
-    let held = output.lock().await;
+    // The pump first, while the output still flows: with the output held, the connection's
+    // loop could block on it, stdin back up behind it, and the pump never get to stop.
     let sender = match pump {
         Some(pump) => pump.stop().await,
         None => None,
     };
+    let held = output.lock().await;
     if raw {
         let _ = crossterm::terminal::disable_raw_mode();
     }

@@ -108,8 +108,10 @@ async fn through_proxy(proxy: &http::Uri, host: &str, port: u16) -> Result<TcpSt
             }
             tunnel.oneshot(target).await.map_err(|e| said(&e))?
         }
-        Some(scheme @ ("socks5" | "socks5h")) => {
-            let mut socks = SocksV5::new(bare, direct).local_dns(scheme == "socks5");
+        Some("socks5" | "socks5h") => {
+            // The proxy resolves the name for both, as Go's net/http does (golang/go#24135):
+            // an identity provider known only inside the proxy's network works as with kubectl.
+            let mut socks = SocksV5::new(bare, direct).local_dns(false);
             if let Some(user) = user {
                 socks = socks.with_auth(user, password.unwrap_or_default());
             }
@@ -149,10 +151,17 @@ fn credentials(proxy: &http::Uri) -> (Option<String>, Option<String>) {
     }
 }
 
-/// The proxy's address without its credentials (never in a message or a log line).
+/// The proxy's address without its credentials (never in a message or a log line), with the
+/// port Go gives a proxy URL without one (`net/http` `canonicalAddr`: 1080 for SOCKS).
 fn without_credentials(proxy: &http::Uri) -> Result<http::Uri, http::Error> {
     let authority = proxy.authority().map_or("", |a| a.as_str());
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let socks = matches!(proxy.scheme_str(), Some("socks5" | "socks5h"));
+    let host_port = if socks && proxy.port().is_none() {
+        format!("{host_port}:1080")
+    } else {
+        host_port.to_string()
+    };
     http::Uri::builder()
         .scheme(proxy.scheme_str().unwrap_or("http"))
         .authority(host_port)
@@ -176,7 +185,8 @@ mod tests {
             (Some("me@corp".into()), Some("p:ss".into()))
         );
         assert_eq!(shown(&proxy), "http://proxy.corp:3128/");
-        let bare: http::Uri = "socks5://10.0.0.1:1080".parse().unwrap();
+        let bare: http::Uri = "socks5://10.0.0.1".parse().unwrap();
         assert_eq!(credentials(&bare), (None, None));
+        assert_eq!(shown(&bare), "socks5://10.0.0.1:1080/", "SOCKS's own port");
     }
 }

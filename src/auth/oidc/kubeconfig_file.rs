@@ -54,16 +54,27 @@ impl UserEntry {
 
     fn rewrite(&self, id_token: &str, refresh_token: Option<&str>) -> Result<(), String> {
         let text = std::fs::read_to_string(&self.file).map_err(|e| e.to_string())?;
-        let mut document: Value = serde_saphyr::from_str(&text).map_err(|e| e.to_string())?;
+        // The first line only: the parser's message goes on with a snippet of the file, which
+        // holds tokens and keys.
+        let mut document: Value = serde_saphyr::from_str(&text).map_err(|e| first_line(&e))?;
         let config = provider_config_mut(&mut document, &self.user)
             .ok_or_else(|| format!("it no longer has an oidc user {:?}", self.user))?;
         config.insert("id-token".into(), id_token.into());
         if let Some(refresh) = refresh_token {
             config.insert("refresh-token".into(), refresh.into());
         }
-        let yaml = serde_saphyr::to_string(&document).map_err(|e| e.to_string())?;
+        let yaml = serde_saphyr::to_string(&document).map_err(|e| first_line(&e))?;
         std::fs::write(&self.file, yaml).map_err(|e| e.to_string())
     }
+}
+
+fn first_line(error: &impl std::fmt::Display) -> String {
+    error
+        .to_string()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn user_of<'a>(document: &'a Value, user: &str) -> Option<&'a Value> {

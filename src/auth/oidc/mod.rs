@@ -19,6 +19,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 use tokio::sync::Mutex;
 
 use super::exec::{Cred, PluginError};
@@ -40,14 +42,52 @@ pub struct OidcProvider {
 }
 
 /// What changes as the provider is used.
+#[derive(Debug, Default)]
 struct Tokens {
-    /// The id-token to try before refreshing: the kubeconfig's, until one has been handed out.
+    /// The id-token to try before refreshing: the kubeconfig's, then the newest.
     id_token: Option<String>,
     /// The last id-token handed out: never handed out again once the caller asks anew (it
     /// expired or the cluster refused it).
     handed: Option<String>,
     /// The refresh token, replaced when the provider rotates it or the file has a newer one.
     refresh_token: Option<String>,
+    /// The (id-token, refresh-token) the file held when last read or written: what differs
+    /// from it was written by someone else (kubectl) and is taken; what does not is ours, or
+    /// stale after a write that failed, and is not.
+    in_file: FileTokens,
+}
+
+type FileTokens = (Option<String>, Option<String>);
+
+impl Tokens {
+    /// Takes what the file holds now, when someone else wrote it.
+    fn take_from_file(&mut self, now: FileTokens) {
+        if now == self.in_file {
+            return;
+        }
+        if let Some(id) = &now.0 {
+            self.id_token = Some(id.clone());
+        }
+        if let Some(refresh) = now.1.as_ref().filter(|r| !r.is_empty()) {
+            self.refresh_token = Some(refresh.clone());
+        }
+        self.in_file = now;
+    }
+
+    /// The id-token to hand out without a refresh: one not handed out before, good for a while.
+    fn usable(&mut self) -> Option<Cred> {
+        let token = self.id_token.clone()?;
+        if self.handed.as_ref() == Some(&token) {
+            return None;
+        }
+        let cred = cred_of(&token)?;
+        cred.expires
+            .is_some_and(|e| e > SystemTime::now() + EXPIRY_MARGIN)
+            .then(|| {
+                self.handed = Some(token);
+                cred
+            })
+    }
 }
 
 impl std::fmt::Debug for OidcProvider {
@@ -67,10 +107,15 @@ impl OidcProvider {
         file: Option<UserEntry>,
         proxy_for: ProxyFor,
     ) -> Self {
+        let (id_token, refresh_token) = (
+            config.get("id-token").cloned(),
+            config.get("refresh-token").cloned(),
+        );
         let tokens = Tokens {
-            id_token: config.get("id-token").cloned(),
+            in_file: (id_token.clone(), refresh_token.clone()),
+            id_token,
             handed: None,
-            refresh_token: config.get("refresh-token").cloned(),
+            refresh_token,
         };
         OidcProvider {
             config,
@@ -99,39 +144,34 @@ impl OidcProvider {
     pub async fn fetch(&self) -> Result<Cred, PluginError> {
         let mut tokens = self.tokens.lock().await;
         if let Some(now) = self.file.as_ref().and_then(UserEntry::read) {
-            tokens.id_token = now.get("id-token").cloned();
-            if let Some(refresh) = now.get("refresh-token").filter(|r| !r.is_empty()) {
-                tokens.refresh_token = Some(refresh.clone());
-            }
+            tokens.take_from_file((
+                now.get("id-token").cloned(),
+                now.get("refresh-token").cloned(),
+            ));
         }
-        if let Some(token) = tokens.id_token.clone()
-            && tokens.handed.as_ref() != Some(&token)
-            && let Some(cred) = cred_of(&token)
-            && cred
-                .expires
-                .is_some_and(|e| e > SystemTime::now() + EXPIRY_MARGIN)
-        {
-            tokens.handed = Some(token);
+        if let Some(cred) = tokens.usable() {
             return Ok(cred);
         }
         let (id_token, rotated) = tokio::time::timeout(IDP_TIMEOUT, self.refresh(&tokens))
             .await
             .map_err(|_| self.error("the identity provider did not answer"))??;
         let cred = cred_of(&id_token).ok_or_else(|| self.error("the id_token is not a JWT"))?;
-        if let Some(file) = &self.file
-            && let Err(e) = file.write(&id_token, rotated.as_deref()).await
-        {
-            // The new token works here either way; kubectl's copy may now be spent.
-            tracing::warn!(
-                "could not write the refreshed oidc tokens to {}: {e}",
-                file.file.display()
-            );
-        }
-        if let Some(rotated) = rotated {
+        if let Some(rotated) = rotated.clone() {
             tokens.refresh_token = Some(rotated);
         }
         tokens.id_token = Some(id_token.clone());
-        tokens.handed = Some(id_token);
+        tokens.handed = Some(id_token.clone());
+        if let Some(file) = &self.file {
+            match file.write(&id_token, rotated.as_deref()).await {
+                Ok(()) => tokens.in_file = (Some(id_token), tokens.refresh_token.clone()),
+                // The new tokens work here either way (and are written again after the next
+                // refresh); kubectl's copy may now be spent.
+                Err(e) => tracing::warn!(
+                    "could not write the refreshed oidc tokens to {}: {e}",
+                    file.file.display()
+                ),
+            }
+        }
         Ok(cred)
     }
 
@@ -226,7 +266,9 @@ impl OidcProvider {
         let config = match pem {
             Some(pem) => {
                 let mut roots = rustls::RootCertStore::empty();
-                for cert in rustls_pemfile::certs(&mut pem.as_slice()).flatten() {
+                // rustls-pki-types' own PEM reader (rustls-pemfile is unmaintained,
+                // RUSTSEC-2025-0134); a block that is not a certificate is skipped, as before.
+                for cert in CertificateDer::pem_slice_iter(&pem).flatten() {
                     roots.add(cert).map_err(|e| self.error(e.to_string()))?;
                 }
                 builder.with_root_certificates(roots).with_no_client_auth()
@@ -253,4 +295,67 @@ fn cred_of(jwt: &str) -> Option<Cred> {
         expires: Some(UNIX_EPOCH + Duration::from_secs(exp)),
         obtained: SystemTime::now(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jwt(expires_in: Duration) -> String {
+        static SERIAL: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let exp = (SystemTime::now() + expires_in)
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let jti = SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let claims = URL_SAFE_NO_PAD.encode(format!("{{\"exp\":{exp},\"jti\":{jti}}}"));
+        format!("e30.{claims}.sig")
+    }
+
+    fn some(s: &str) -> Option<String> {
+        Some(s.to_string())
+    }
+
+    #[test]
+    fn the_file_is_taken_only_when_someone_else_wrote_it() {
+        let (first, rotated) = (jwt(Duration::from_secs(600)), jwt(Duration::from_secs(600)));
+        let mut tokens = Tokens {
+            id_token: some(&first),
+            refresh_token: some("r1"),
+            in_file: (some(&first), some("r1")),
+            ..Tokens::default()
+        };
+        // Our refresh rotated r1 to r2, but the write failed: the file still says r1.
+        tokens.refresh_token = some("r2");
+        tokens.id_token = some(&rotated);
+        tokens.handed = some(&rotated);
+        tokens.take_from_file((some(&first), some("r1")));
+        assert_eq!(
+            tokens.refresh_token,
+            some("r2"),
+            "the spent token is not taken back"
+        );
+        assert!(
+            tokens.usable().is_none(),
+            "nor the old id-token it came with"
+        );
+
+        // kubectl refreshed meanwhile and wrote r3 with a new id-token: both are taken.
+        let kubectls = jwt(Duration::from_secs(600));
+        tokens.take_from_file((some(&kubectls), some("r3")));
+        assert_eq!(tokens.refresh_token, some("r3"));
+        assert_eq!(tokens.usable().map(|c| c.token), Some(kubectls.clone()));
+        assert!(tokens.usable().is_none(), "handed out once");
+    }
+
+    #[test]
+    fn an_id_token_about_to_expire_is_not_handed_out() {
+        let mut tokens = Tokens {
+            id_token: Some(jwt(Duration::from_secs(5))),
+            ..Tokens::default()
+        };
+        assert!(tokens.usable().is_none());
+        tokens.id_token = Some(jwt(Duration::from_secs(60)));
+        assert!(tokens.usable().is_some());
+    }
 }
