@@ -1,6 +1,5 @@
 //! The command line, as clap types. Global flags follow kubectl's names.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -82,9 +81,11 @@ pub enum Command {
     #[command(flatten)]
     Cluster(ClusterCommand),
     /// Run the demo cluster alone, for kubectl, scripts and benchmarks.
+    #[cfg(feature = "demo")]
     DemoCluster(DemoClusterArgs),
     /// The demo cluster's exec credential plugin (what `demo-cluster --auth exec` writes into
     /// its kubeconfig): prints an ExecCredential with a short-lived token.
+    #[cfg(feature = "demo")]
     #[command(hide = true)]
     DemoCredential(DemoCredentialArgs),
 }
@@ -212,6 +213,7 @@ pub struct DemoCredentialArgs {
     pub runs_file: Option<PathBuf>,
 }
 
+#[cfg(feature = "demo")]
 #[derive(Debug, Args)]
 pub struct DemoClusterArgs {
     /// The cluster's name: its kubeconfig context and cluster, and its route domain
@@ -222,7 +224,7 @@ pub struct DemoClusterArgs {
 
     /// Address to listen on (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:0")]
-    pub listen: SocketAddr,
+    pub listen: std::net::SocketAddr,
 
     /// Write a kubeconfig for the demo cluster to this path.
     #[arg(long, value_name = "PATH")]

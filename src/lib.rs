@@ -12,7 +12,6 @@ pub mod commands;
 pub mod config;
 pub mod copy_as;
 pub mod crash;
-pub mod demo;
 pub mod detail;
 pub mod exec;
 pub mod forward;
@@ -24,7 +23,12 @@ pub mod model;
 pub mod opener;
 pub mod sessions;
 pub mod signals;
-pub mod spdy;
 pub mod terminal_text;
 pub mod tui;
 pub mod ui;
+
+/// The embedded demo cluster, a crate of its own (`crates/demo`) that knows nothing of the client.
+#[cfg(feature = "demo")]
+pub use hasura_tui_demo as demo;
+/// SPDY/3.1 as Kubernetes speaks it, a crate of its own (`crates/spdy`).
+pub use kube_spdy as spdy;

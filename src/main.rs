@@ -47,18 +47,26 @@ fn one_malloc_arena() {
 
 async fn run(mut cli: Cli, log_path: Option<std::path::PathBuf>) -> i32 {
     let command = match cli.command.take() {
+        #[cfg(feature = "demo")]
         Some(Command::DemoCluster(args)) => {
             return exit_code(commands::demo_cluster::run(args).await);
         }
+        #[cfg(feature = "demo")]
         Some(Command::DemoCredential(args)) => {
             return exit_code(commands::demo_credential::run(args).await);
         }
         Some(Command::Cluster(command)) => Some(command),
+        #[cfg(feature = "demo")]
         None if cli.demo => {
             return exit_code(
-                commands::dashboard::run_demo(&cli.global, log_path, !cli.no_restore).await,
+                commands::demo_dashboard::run_demo(&cli.global, log_path, !cli.no_restore).await,
             );
         }
+        #[cfg(not(feature = "demo"))]
+        None if cli.demo => fail(
+            EXIT_USAGE,
+            "this hasura-tui was built without the demo cluster (the `demo` feature)",
+        ),
         None => None,
     };
     // `-c ALIAS` names a context through the project's clusters.yaml; a context reached

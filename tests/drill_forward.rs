@@ -1,6 +1,8 @@
 //! Forward drills against the demo cluster: a forward rides out an API server restart without
 //! user action, a client that half-closes gets the whole reply, and 1 GiB over 32 concurrent
 //! connections arrives intact (SHA-256 per stream).
+// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
+#![cfg(feature = "demo")]
 
 mod common;
 

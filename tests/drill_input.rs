@@ -3,6 +3,8 @@
 //! range or name nothing; a wrong CA; object names at Kubernetes' length limits and unicode in
 //! annotations and routes, through the demo cluster to `list` and to the screen at 20x5 and
 //! 400x100.
+// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
+#![cfg(feature = "demo")]
 
 mod common;
 

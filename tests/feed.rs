@@ -1,5 +1,7 @@
 //! The cluster feed against the demo cluster over HTTPS: the seed's rows, live changes after
 //! faults, and resync without duplicates after dropped watches and compaction.
+// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
+#![cfg(feature = "demo")]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! The forward engine against the demo cluster: real TCP through real forwards, surviving pod
 //! restarts and scale to zero, failing one forward without hurting the others, and stopping.
+// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
+#![cfg(feature = "demo")]
 
 mod common;
 

@@ -4,6 +4,8 @@
 //! a pod killed mid-transfer into an error for the client. A half-closed request answered after
 //! 5 s is compared with what kubectl gives through the same demo cluster. A connection whose
 //! PINGs go unanswered is re-dialled, and the row says `reconnecting` until one is up.
+// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
+#![cfg(feature = "demo")]
 
 mod common;
 

@@ -2,6 +2,8 @@
 //! keeps when the client set its own), keep-alive, large bodies streamed through a separate
 //! `port-forward --as-role` process with bounded memory, WebSocket upgrades, the request log, and
 //! the refusal on non-HTTP services.
+// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
+#![cfg(feature = "demo")]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! `hasura-tui list` as a process against the demo cluster (itself a process), compared with the
 //! seed's layout line by line, plus `-n`, `-o wide`, `-o json` and the exit codes.
+// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
+#![cfg(feature = "demo")]
 
 mod common;
 

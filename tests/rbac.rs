@@ -2,6 +2,8 @@
 //! port-forward in `default`, read but not forward in `hasura`, no statefulsets, ingresses or
 //! configmaps): kubectl's answers first, so the demo is shown to refuse as a real API server
 //! does, then hasura-tui's `list`, feed, forwards and logs against the same Role.
+// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
+#![cfg(feature = "demo")]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! What the logs pane and the footer's transient messages look like, as text snapshots over
 //! ratatui's TestBackend, driven through `update` with the actions the event loop sends.
+// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
+#![cfg(feature = "demo")]
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -1,6 +1,8 @@
 //! What the dashboard draws, as text snapshots over ratatui's TestBackend: the seed cluster at
 //! two sizes, filtered, with help open, one namespace forbidden, reconnecting, an empty user
 //! namespace, and a terminal too small to use.
+// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
+#![cfg(feature = "demo")]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -4,65 +4,12 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use kube::config::Kubeconfig;
-
 use crate::app::{Action, App};
 use crate::cli::GlobalArgs;
+use crate::config::ClusterTarget;
 use crate::config::contexts::Contexts;
-use crate::config::project::{self, Project};
-use crate::config::{ClusterTarget, Loaded};
-use crate::demo::{DemoCluster, DemoOptions};
 use crate::sessions::{self, Options, Sessions};
 use crate::tui;
-
-/// The demo's Hasura project (`assets/demo-project/clusters.yaml`): `dev` and `staging`.
-const DEMO_PROJECT: &str = include_str!("../../assets/demo-project/clusters.yaml");
-/// The second demo cluster's name: staging, with the seed only (no Services of other shapes).
-pub const DEMO_STAGING: &str = "stg41";
-
-/// `--demo`: two demo clusters in-process (the project's `dev` and `staging`, one kubeconfig
-/// with a context each), and the dashboard on `dev`.
-pub async fn run_demo(
-    global: &GlobalArgs,
-    log_path: Option<std::path::PathBuf>,
-    restore: bool,
-) -> anyhow::Result<()> {
-    let (dev, staging) = tokio::join!(
-        DemoCluster::start(DemoOptions::default()),
-        DemoCluster::start(DemoOptions {
-            name: DEMO_STAGING.to_string(),
-            shapes: false,
-            ..DemoOptions::default()
-        })
-    );
-    let (dev, staging) = (dev?, staging?);
-    let result = async {
-        let read = |yaml: String| Kubeconfig::from_yaml(&yaml);
-        let kubeconfig = read(dev.kubeconfig_yaml())?.merge(read(staging.kubeconfig_yaml())?)?;
-        let project = Project {
-            dir: "assets/demo-project".into(),
-            clusters: project::parse(DEMO_PROJECT).map_err(anyhow::Error::msg)?,
-        };
-        let contexts = Contexts::new(
-            Loaded::in_memory(kubeconfig, "the demo clusters' kubeconfig"),
-            Some(project),
-            global.clone(),
-        );
-        let (target, cluster_global) = contexts
-            .connect(crate::demo::kubeconfig::CONTEXT)
-            .await
-            .map_err(anyhow::Error::msg)?;
-        let start = Start {
-            restore,
-            note: None,
-            demo: true,
-        };
-        run_with(target, &cluster_global, Some(contexts), log_path, start).await
-    }
-    .await;
-    tokio::join!(dev.shutdown(), staging.shutdown());
-    result
-}
 
 /// How the dashboard starts.
 pub struct Start {
@@ -89,7 +36,7 @@ pub async fn run(
     run_with(target, global, contexts, log_path, start).await
 }
 
-async fn run_with(
+pub(super) async fn run_with(
     target: ClusterTarget,
     global: &GlobalArgs,
     contexts: Option<Contexts>,

@@ -2,8 +2,12 @@
 
 pub mod change;
 pub mod dashboard;
+#[cfg(feature = "demo")]
 pub mod demo_cluster;
+#[cfg(feature = "demo")]
 pub mod demo_credential;
+#[cfg(feature = "demo")]
+pub mod demo_dashboard;
 pub mod describe;
 pub mod exec;
 pub mod list;

@@ -3,6 +3,8 @@
 //! endpoints (`scripts/testbed`). One testbed for this binary, shared by its tests; each test
 //! that changes the cluster works in a namespace of its own, so the seed stays as applied.
 //! kubectl at the same release does the same operation in the same test where it can.
+// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
+#![cfg(feature = "demo")]
 
 #[path = "../common/mod.rs"]
 mod common;

@@ -9,30 +9,30 @@ use super::kinds::Kind;
 const MANIFESTS: &[(&str, &str)] = &[
     (
         "00-namespaces.yaml",
-        include_str!("../../assets/demo-cluster/00-namespaces.yaml"),
+        include_str!("../../../assets/demo-cluster/00-namespaces.yaml"),
     ),
     (
         "hasura-conf.yaml",
-        include_str!("../../assets/demo-cluster/hasura-conf.yaml"),
+        include_str!("../../../assets/demo-cluster/hasura-conf.yaml"),
     ),
     (
         "hasura.yaml",
-        include_str!("../../assets/demo-cluster/hasura.yaml"),
+        include_str!("../../../assets/demo-cluster/hasura.yaml"),
     ),
     (
         "default.yaml",
-        include_str!("../../assets/demo-cluster/default.yaml"),
+        include_str!("../../../assets/demo-cluster/default.yaml"),
     ),
     (
         "rbac.yaml",
-        include_str!("../../assets/demo-cluster/rbac.yaml"),
+        include_str!("../../../assets/demo-cluster/rbac.yaml"),
     ),
 ];
 
 /// Services of other shapes, beside the seed (left out with `--seed-only`).
 const SHAPES: (&str, &str) = (
     "shapes.yaml",
-    include_str!("../../assets/demo-cluster/shapes.yaml"),
+    include_str!("../../../assets/demo-cluster/shapes.yaml"),
 );
 
 /// Which local backend serves a pod's ports (pod template annotation).

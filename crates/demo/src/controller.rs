@@ -101,7 +101,7 @@ impl Cluster {
         let scaled = |set: &Value, to: usize| {
             let set_name = set["metadata"]["name"].as_str().unwrap_or_default();
             let from = set["spec"]["replicas"].as_u64().unwrap_or(0) as usize;
-            self.scale_replica_set(namespace, set_name, to);
+            self.scale_replica_set(namespace, set_name, to, desired);
             if immediate || from == to {
                 return;
             }
@@ -120,15 +120,24 @@ impl Cluster {
             return;
         };
         let create = |count: usize| {
+            if count == 0 {
+                return;
+            }
             scaled(&new_set, new.len() + count);
             for _ in 0..count {
                 let pod_name = format!("{name}-{hash}-{}", random_suffix(5));
                 self.create_pod(workload, Kind::Deployment, pod_name, immediate);
             }
         };
+        // Terminating a pod reconciles again at once, which may delete the next one before this
+        // call reaches it: only the call that starts a pod's termination says so.
         let delete = |set: &Value, pod: &Value| {
             let pod_name = pod_name_of(pod);
-            if self.terminate_pod(namespace, pod_name) && !immediate {
+            let live = self
+                .store
+                .get(Kind::Pod, namespace, pod_name)
+                .is_some_and(|p| !is_deleting(&p));
+            if live && self.terminate_pod(namespace, pod_name) && !immediate {
                 self.record_set_pod(set, false, pod_name);
             }
         };

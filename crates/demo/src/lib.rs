@@ -1,9 +1,10 @@
 //! The embedded demo cluster: a Kubernetes API server in the binary that real clients (kube-rs,
 //! kubectl) use unchanged, running the seed's Hasura cluster with real loopback backends.
 //!
-//! It stands apart from the rest of the crate on purpose: it imports nothing from the model,
-//! cluster feed, forward engine or UI, so that tests that use it as the independent side cannot
-//! share a bug with the code they test. Only the commands that start it know it.
+//! A crate of its own on purpose: it depends on nothing of hasura-tui's client (the model,
+//! cluster feed, forward engine or UI; only on the SPDY crate, `kube-spdy`), and the compiler
+//! keeps it so, so that tests that use it as the independent side cannot share a bug with the
+//! code they test. hasura-tui depends on it behind its `demo` feature (on by default).
 
 mod api;
 mod authz;

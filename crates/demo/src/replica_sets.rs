@@ -21,49 +21,49 @@ use super::events::{EventType, Occurrence, Reporter};
 use super::kinds::Kind;
 use super::pod_state::{is_deleting, is_ready};
 use super::revisions::rolling_bounds;
+use super::store::Narrow;
 
 const REVISION: &str = "deployment.kubernetes.io/revision";
 
 impl Cluster {
-    /// The set of `deployment`'s template `hash`, made when it is not there yet (replicas 0: the
-    /// caller scales it).
+    /// The set of `deployment`'s template `hash`, the Deployment's new one: made when it is not
+    /// there yet (replicas 0: the caller scales it), and given the next revision when an older
+    /// set becomes the new one again (`kubectl rollout undo`; `getNewReplicaSet` sets
+    /// `revision` to one more than the newest).
     pub(crate) fn replica_set_for(&self, deployment: &Value, hash: &str) -> Option<Arc<Value>> {
         let meta = &deployment["metadata"];
         let namespace = meta["namespace"].as_str().unwrap_or_default();
         let name = format!("{}-{hash}", meta["name"].as_str().unwrap_or_default());
-        if let Some(set) = self.store.get(Kind::ReplicaSet, namespace, &name) {
-            return Some(set);
-        }
-        let revision = self
-            .replica_sets_of(deployment)
+        let sets = self.replica_sets_of(deployment);
+        let newest = sets
             .iter()
-            .filter_map(|s| {
-                s["metadata"]["annotations"][REVISION]
-                    .as_str()?
-                    .parse::<u64>()
-                    .ok()
-            })
+            .filter_map(|s| revision_of(s))
             .max()
-            .unwrap_or(0)
-            + 1;
+            .unwrap_or(0);
+        if let Some(set) = sets.iter().find(|s| s["metadata"]["name"] == name.as_str()) {
+            if revision_of(set).is_some_and(|r| r < newest) {
+                return self
+                    .store
+                    .update(Kind::ReplicaSet, namespace, &name, |set| {
+                        set["metadata"]["annotations"][REVISION] = json!((newest + 1).to_string());
+                    })
+                    .ok();
+            }
+            return Some(set.clone());
+        }
         let desired = deployment["spec"]["replicas"].as_u64().unwrap_or(1) as usize;
-        let (surge, _) = rolling_bounds(desired);
         let mut template = deployment["spec"]["template"].clone();
         template["metadata"]["labels"]["pod-template-hash"] = json!(hash);
         let mut selector = deployment["spec"]["selector"].clone();
         selector["matchLabels"]["pod-template-hash"] = json!(hash);
-        let set = json!({
+        let mut set = json!({
             "apiVersion": "apps/v1",
             "kind": "ReplicaSet",
             "metadata": {
                 "name": name,
                 "namespace": namespace,
                 "labels": template["metadata"]["labels"],
-                "annotations": {
-                    "deployment.kubernetes.io/desired-replicas": desired.to_string(),
-                    "deployment.kubernetes.io/max-replicas": (desired + surge).to_string(),
-                    REVISION: revision.to_string(),
-                },
+                "annotations": {REVISION: (newest + 1).to_string()},
                 "ownerReferences": [{
                     "apiVersion": "apps/v1", "kind": "Deployment", "name": meta["name"],
                     "uid": meta["uid"], "controller": true, "blockOwnerDeletion": true,
@@ -72,13 +72,26 @@ impl Cluster {
             "spec": {"replicas": 0, "selector": selector, "template": template},
             "status": {"replicas": 0, "observedGeneration": 1},
         });
-        self.store.create(Kind::ReplicaSet, set).ok()
+        set_replicas_annotations(&mut set, desired);
+        // Another reconcile of the same Deployment may have made it meanwhile.
+        self.store
+            .create(Kind::ReplicaSet, set)
+            .ok()
+            .or_else(|| self.store.get(Kind::ReplicaSet, namespace, &name))
     }
 
-    /// The Deployment controller scales a set.
-    pub(crate) fn scale_replica_set(&self, namespace: &str, name: &str, replicas: usize) {
+    /// The Deployment controller scales a set to `replicas` of the Deployment's `desired`
+    /// (`scaleReplicaSet`, which also writes the desired and surge counts on it).
+    pub(crate) fn scale_replica_set(
+        &self,
+        namespace: &str,
+        name: &str,
+        replicas: usize,
+        desired: usize,
+    ) {
         let _ = self.store.update(Kind::ReplicaSet, namespace, name, |set| {
             set["spec"]["replicas"] = json!(replicas);
+            set_replicas_annotations(set, desired);
         });
     }
 
@@ -137,17 +150,46 @@ impl Cluster {
         }
     }
 
-    /// The sets a Deployment owns.
+    /// The sets a Deployment owns: from the `app` index when its pods carry that label (every
+    /// Deployment of the demo's content does), else from a scan of the namespace.
     fn replica_sets_of(&self, deployment: &Value) -> Vec<Arc<Value>> {
         let meta = &deployment["metadata"];
         let namespace = meta["namespace"].as_str().unwrap_or_default();
-        let Some(app) = deployment["spec"]["template"]["metadata"]["labels"]["app"].as_str() else {
-            return Vec::new();
-        };
-        self.store
-            .by_app(Kind::ReplicaSet, namespace, app)
-            .into_iter()
-            .filter(|s| s["metadata"]["ownerReferences"][0]["uid"] == meta["uid"])
-            .collect()
+        let owned = |s: &Value| s["metadata"]["ownerReferences"][0]["uid"] == meta["uid"];
+        match deployment["spec"]["template"]["metadata"]["labels"]["app"].as_str() {
+            Some(app) => self
+                .store
+                .by_app(Kind::ReplicaSet, namespace, app)
+                .into_iter()
+                .filter(|s| owned(s))
+                .collect(),
+            None => {
+                let all = Narrow::Any;
+                let page = self.store.list(
+                    Kind::ReplicaSet,
+                    Some(namespace),
+                    all,
+                    None,
+                    usize::MAX,
+                    owned,
+                );
+                page.items
+            }
+        }
     }
+}
+
+fn revision_of(set: &Value) -> Option<u64> {
+    set["metadata"]["annotations"][REVISION]
+        .as_str()?
+        .parse()
+        .ok()
+}
+
+/// `deployment.kubernetes.io/desired-replicas` and `max-replicas` (desired plus the surge).
+fn set_replicas_annotations(set: &mut Value, desired: usize) {
+    let (surge, _) = rolling_bounds(desired);
+    let annotations = &mut set["metadata"]["annotations"];
+    annotations["deployment.kubernetes.io/desired-replicas"] = json!(desired.to_string());
+    annotations["deployment.kubernetes.io/max-replicas"] = json!((desired + surge).to_string());
 }

@@ -9,6 +9,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use super::SpdyError;
 use super::headers::{Compressor, Decompressor, Headers};
 
+/// The protocol version every control frame carries.
 pub const VERSION: u16 = 3;
 const SYN_STREAM: u16 = 1;
 const SYN_REPLY: u16 = 2;
@@ -27,36 +28,39 @@ pub const MAX_PAYLOAD: usize = (1 << 24) - 1;
 /// RST_STREAM status codes (SPDY/3 §2.4.2); Kubernetes only ever sends PROTOCOL_ERROR and
 /// CANCEL. REFUSED_STREAM is how a stream the peer's GOAWAY did not cover ends here.
 pub const PROTOCOL_ERROR: u32 = 1;
+/// RST_STREAM: the stream was not processed (after a GOAWAY).
 pub const REFUSED_STREAM: u32 = 3;
+/// RST_STREAM: the stream is no longer wanted.
 pub const CANCEL: u32 = 5;
 /// The largest stream id: 31 bits.
 pub const MAX_STREAM_ID: u32 = 0x7fff_ffff;
 
+/// One frame, decoded (`decode`) or to be sent (`encode`). `id` is a stream id throughout;
+/// `fin` half-closes the sender's side of the stream.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // The fields are the frame's own, named as in the SPDY/3 draft.
 pub enum Frame {
+    /// Opens a stream, with its headers.
     SynStream {
         id: u32,
         fin: bool,
         headers: Headers,
     },
+    /// Accepts a stream the peer opened.
     SynReply {
         id: u32,
         fin: bool,
         headers: Headers,
     },
-    RstStream {
-        id: u32,
-        status: u32,
-    },
+    /// Ends a stream abnormally, with a status (`PROTOCOL_ERROR`, `CANCEL`, ...).
+    RstStream { id: u32, status: u32 },
     /// Parsed and ignored, as spdystream ignores it.
     Settings,
-    Ping {
-        id: u32,
-    },
-    GoAway {
-        last_good: u32,
-        status: u32,
-    },
+    /// A ping: echoed by the side that did not send it (ids of the other parity).
+    Ping { id: u32 },
+    /// The sender opens no more streams and takes none past `last_good`.
+    GoAway { last_good: u32, status: u32 },
+    /// More headers for an open stream.
     Headers {
         id: u32,
         fin: bool,
@@ -64,15 +68,9 @@ pub enum Frame {
     },
     /// Parsed and ignored: spdystream has no flow control (it never sends one and drops those
     /// it gets), so neither side may wait for one.
-    WindowUpdate {
-        id: u32,
-        delta: u32,
-    },
-    Data {
-        id: u32,
-        fin: bool,
-        data: Bytes,
-    },
+    WindowUpdate { id: u32, delta: u32 },
+    /// A stream's bytes.
+    Data { id: u32, fin: bool, data: Bytes },
 }
 
 impl Frame {

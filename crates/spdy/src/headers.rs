@@ -79,6 +79,8 @@ pub struct Decompressor {
 }
 
 impl Decompressor {
+    /// The headers of one compressed block, continuing the connection's zlib stream; a block
+    /// past `MAX_HEADER_BLOCK`, a bad block or a repeated name is a protocol error.
     pub fn decompress(&mut self, block: &[u8]) -> Result<Headers, SpdyError> {
         let zlib = self.zlib.get_or_insert_with(|| Decompress::new(true));
         let mut raw = Vec::with_capacity((block.len() * 4 + 64).min(MAX_HEADER_BLOCK + 1));

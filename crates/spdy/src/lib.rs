@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! SPDY/3.1, the multiplexing protocol `kubectl port-forward` speaks to the API server and the
 //! kubelet (Kubernetes `httpstream/spdy`, built on github.com/moby/spdystream), for both ends:
 //! the forward's client and the demo cluster's server. Frames and header blocks (`frame`,
@@ -19,6 +20,7 @@ pub use frame::Frame;
 pub use headers::Headers;
 pub use session::{Incoming, Role, Session, Stream};
 
+/// Why a connection cannot go on.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SpdyError {
     /// Something spdystream would kill the connection for.

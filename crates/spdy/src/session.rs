@@ -51,9 +51,12 @@ const WRITE_BATCH: usize = 64 * 1024;
 /// reading would otherwise hold the writer and the socket for ever.
 const CLOSE_LINGER: Duration = Duration::from_secs(5);
 
+/// Which end of the connection this is: it decides the parity of the stream ids it opens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
+    /// Opens odd ids (kubectl, the forward).
     Client,
+    /// Opens even ids (the API server, the kubelet).
     Server,
 }
 
@@ -218,6 +221,7 @@ impl Drop for LastHandle {
 
 /// A stream the peer opened (server side): its headers, and a choice to accept or reject it.
 pub struct Incoming {
+    /// The headers of its SYN_STREAM.
     pub headers: Headers,
     stream: Stream,
 }
@@ -291,6 +295,7 @@ impl Session {
         (session, incoming_rx)
     }
 
+    /// The client end of a connection over `io` (an upgraded HTTP connection or a `WsIo`).
     pub fn client<T>(io: T) -> Session
     where
         T: AsyncRead + AsyncWrite + Send + 'static,
@@ -392,6 +397,7 @@ impl Session {
         Arc::ptr_eq(&self.shared, &other.shared)
     }
 
+    /// Whether the connection has ended (closed, aborted, or gone at the peer).
     pub fn is_closed(&self) -> bool {
         self.shared.closed.is_cancelled()
     }
@@ -401,6 +407,7 @@ impl Session {
         self.shared.accepts_streams()
     }
 
+    /// Waits until the connection has ended.
     pub async fn closed(&self) {
         self.shared.closed.cancelled().await
     }

@@ -14,6 +14,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::{self, Message};
 
+/// A WebSocket's binary messages as one byte stream (`AsyncRead` + `AsyncWrite`).
 pub struct WsIo<S> {
     ws: WebSocketStream<S>,
     pending: Bytes,
@@ -21,6 +22,7 @@ pub struct WsIo<S> {
 }
 
 impl<S> WsIo<S> {
+    /// The byte stream of `ws`.
     pub fn new(ws: WebSocketStream<S>) -> Self {
         WsIo {
             ws,

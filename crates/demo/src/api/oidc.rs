@@ -27,8 +27,8 @@ use base64::Engine;
 use serde_json::json;
 
 use super::{ApiState, json_response};
-use crate::demo::identity::TokenKey;
-use crate::demo::kubeconfig::{OIDC_CLIENT_ID, OIDC_CLIENT_SECRET};
+use crate::identity::TokenKey;
+use crate::kubeconfig::{OIDC_CLIENT_ID, OIDC_CLIENT_SECRET};
 
 /// How long an id-token the issuer hands out is good for.
 const ID_TOKEN_TTL: Duration = Duration::from_secs(600);

@@ -19,6 +19,7 @@ pub struct Stream {
 }
 
 impl Stream {
+    /// The stream's id on its connection.
     pub fn id(&self) -> u32 {
         self.id
     }

@@ -26,7 +26,7 @@ use tokio_tungstenite::tungstenite::protocol::Role;
 
 use super::super::kinds::Kind;
 use super::{ApiError, ApiState, Verb};
-use crate::spdy::ws_io::WsIo;
+use kube_spdy::ws_io::WsIo;
 use kubelet::PodSandbox;
 
 /// The port-forward protocol over SPDY; there is only this version (kubelet

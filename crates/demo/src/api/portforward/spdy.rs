@@ -18,8 +18,8 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use super::kubelet::{PodSandbox, copy_as_containerd};
-use crate::spdy::headers::get;
-use crate::spdy::{Incoming, Role, Session, Stream};
+use kube_spdy::headers::get;
+use kube_spdy::{Incoming, Role, Session, Stream};
 
 /// `remotecommand.DefaultStreamCreationTimeout`.
 const STREAM_PAIR_TIMEOUT: Duration = Duration::from_secs(30);
