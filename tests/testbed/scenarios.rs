@@ -81,6 +81,10 @@ fn scenarios() -> Vec<Scenario> {
             scaled_deployment_events,
         ),
         (
+            "kubectl scale a Deployment from 3 to 1: the Events describe shows",
+            scaled_down_deployment_events,
+        ),
+        (
             "kubectl rollout restart a Deployment of 2: the ReplicaSets kubectl get shows",
             restarted_deployment_sets,
         ),
@@ -302,28 +306,38 @@ async fn the_demo_agrees_with_upstream_kubernetes() {
 /// the step added, as hasura-tui's describe shows them, with generated names and the node
 /// normalised.
 fn scaled_deployment_events(s: &Side, k: &Path) -> String {
-    (s.apply)(
+    scaled_events(s, k, "t-scenario", 1, 2)
+}
+
+/// The same, from 3 to 1: the Deployment controller scales down once, the ReplicaSet
+/// controller deletes two pods.
+fn scaled_down_deployment_events(s: &Side, k: &Path) -> String {
+    scaled_events(s, k, "t-scale-down", 3, 1)
+}
+
+fn scaled_events(s: &Side, k: &Path, namespace: &str, from: u32, to: u32) -> String {
+    (s.apply)(&format!(
         "apiVersion: v1
 kind: Namespace
-metadata: {name: t-scenario}
+metadata: {{name: {namespace}}}
 ---
 apiVersion: apps/v1
 kind: Deployment
-metadata: {name: web, namespace: t-scenario, labels: {app: web}}
+metadata: {{name: web, namespace: {namespace}, labels: {{app: web}}}}
 spec:
-  replicas: 1
-  selector: {matchLabels: {app: web}}
+  replicas: {from}
+  selector: {{matchLabels: {{app: web}}}}
   template:
     metadata:
-      labels: {app: web}
-      annotations: {demo.hasura-tui.dev/backend: http-echo}
+      labels: {{app: web}}
+      annotations: {{demo.hasura-tui.dev/backend: http-echo}}
     spec:
-      containers: [{name: web, image: hasura/hello-world:v1, ports: [{name: http, containerPort: 8080}]}]
-",
-    );
+      containers: [{{name: web, image: hasura/hello-world:v1, ports: [{{name: http, containerPort: 8080}}]}}]
+"
+    ));
     let rollout = [
         "-n",
-        "t-scenario",
+        namespace,
         "rollout",
         "status",
         "deployment/web",
@@ -331,7 +345,7 @@ spec:
     ];
     kubectl(k, &s.admin, &rollout);
     let events = || -> Vec<String> {
-        let args = ["describe", "web", "-n", "t-scenario", "-o", "json"];
+        let args = ["describe", "web", "-n", namespace, "-o", "json"];
         let view: Value = serde_json::from_str(&hasura_tui_out(&s.admin, &args)).unwrap();
         view["events"]["items"]
             .as_array()
@@ -350,13 +364,8 @@ spec:
             .collect()
     };
     let before = events();
-    let scale = [
-        "-n",
-        "t-scenario",
-        "scale",
-        "deployment/web",
-        "--replicas=2",
-    ];
+    let replicas = format!("--replicas={to}");
+    let scale = ["-n", namespace, "scale", "deployment/web", &replicas];
     let scaled = kubectl(k, &s.admin, &scale);
     // Its progress lines depend on timing; its verdict does not.
     let rolled = kubectl(k, &s.admin, &rollout)
