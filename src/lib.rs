@@ -15,6 +15,7 @@ pub mod crash;
 pub mod detail;
 pub mod exec;
 pub mod forward;
+pub mod human_duration;
 pub mod jobs;
 pub mod logging;
 pub mod logs;

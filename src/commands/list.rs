@@ -228,15 +228,9 @@ fn ports_text(m: &Microservice) -> String {
     }
 }
 
-/// kubectl's short ages: `45s`, `12m`, `5h`, `3d`.
+/// kubectl's short ages (`45s`, `3m12s`, `5h`, `12d`), as `kubectl get` prints AGE.
 fn age(created: crate::model::Timestamp) -> String {
-    let secs = (crate::model::Timestamp::now().as_second() - created.as_second()).max(0);
-    match secs {
-        s if s < 120 => format!("{s}s"),
-        s if s < 2 * 3600 => format!("{}m", s / 60),
-        s if s < 2 * 86_400 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86_400),
-    }
+    crate::human_duration::since(created, crate::model::Timestamp::now())
 }
 
 #[derive(Serialize)]

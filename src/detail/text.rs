@@ -27,21 +27,12 @@ fn line(mark: Mark, text: impl Into<String>) -> Line {
     }
 }
 
-/// kubectl's short ages (`45s`, `3m12s`, `5h`, `12d`; apimachinery `HumanDuration`).
+/// kubectl's short ages (`45s`, `3m12s`, `5h`, `12d`), or `<unknown>` without a time.
 pub fn age(since: Option<Timestamp>, now: Timestamp) -> String {
-    let Some(since) = since else {
-        return "<unknown>".into();
-    };
-    let secs = (now.as_second() - since.as_second()).max(0);
-    let (m, h, d) = (secs / 60, secs / 3600, secs / 86_400);
-    match secs {
-        s if s < 120 => format!("{s}s"),
-        _ if m < 10 => format!("{m}m{}s", secs % 60),
-        _ if m < 180 => format!("{m}m"),
-        _ if h < 8 => format!("{h}h{}m", m % 60),
-        _ if h < 48 => format!("{h}h"),
-        _ => format!("{d}d"),
-    }
+    since.map_or_else(
+        || "<unknown>".into(),
+        |since| crate::human_duration::since(since, now),
+    )
 }
 
 /// Columns padded to the widest cell, two spaces apart.

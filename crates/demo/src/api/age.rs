@@ -9,14 +9,52 @@ pub fn age(created: &Value) -> String {
     let Some(created) = created.as_str().and_then(|s| s.parse::<Timestamp>().ok()) else {
         return "<unknown>".to_string();
     };
-    let secs = (Timestamp::now().as_second() - created.as_second()).max(0);
-    let (m, h, d) = (secs / 60, secs / 3600, secs / 86_400);
-    match secs {
+    human_duration(Timestamp::now().as_second() - created.as_second())
+}
+
+/// apimachinery `pkg/util/duration` `HumanDuration` (the product has the same, with tests; the
+/// demo may not depend on the product).
+fn human_duration(seconds: i64) -> String {
+    let rest = |big: i64, unit: &str, small: i64, small_unit: &str| {
+        if small == 0 {
+            format!("{big}{unit}")
+        } else {
+            format!("{big}{unit}{small}{small_unit}")
+        }
+    };
+    let (minutes, hours) = (seconds / 60, seconds / 3600);
+    match seconds {
+        s if s < -1 => "<invalid>".into(),
+        s if s < 0 => "0s".into(),
         s if s < 120 => format!("{s}s"),
-        _ if m < 10 => format!("{m}m{}s", secs % 60),
-        _ if m < 180 => format!("{m}m"),
-        _ if h < 8 => format!("{h}h{}m", m % 60),
-        _ if h < 48 => format!("{h}h"),
-        _ => format!("{d}d"),
+        _ if minutes < 10 => rest(minutes, "m", seconds % 60, "s"),
+        _ if minutes < 180 => format!("{minutes}m"),
+        _ if hours < 8 => rest(hours, "h", minutes % 60, "m"),
+        _ if hours < 48 => format!("{hours}h"),
+        _ if hours < 24 * 8 => rest(hours / 24, "d", hours % 24, "h"),
+        _ if hours < 24 * 365 * 2 => format!("{}d", hours / 24),
+        _ if hours < 24 * 365 * 8 => rest(hours / 24 / 365, "y", (hours / 24) % 365, "d"),
+        _ => format!("{}y", hours / 24 / 365),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_duration;
+
+    #[test]
+    fn as_apimachinery_prints_them() {
+        for (seconds, want) in [
+            (119, "119s"),
+            (190, "3m10s"),
+            (180, "3m"),
+            (70 * 60, "70m"),
+            (5 * 3600 + 20 * 60, "5h20m"),
+            (49 * 3600, "2d1h"),
+            (367 * 86_400, "367d"),
+            (365 * 2 * 86_400 + 25 * 3600, "2y1d"),
+        ] {
+            assert_eq!(human_duration(seconds), want);
+        }
     }
 }
