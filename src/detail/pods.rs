@@ -7,6 +7,7 @@ use k8s_openapi::jiff::Timestamp;
 use serde::Serialize;
 
 use super::PortLine;
+use crate::model::objects::pod_is_ready;
 use crate::model::{ServicePortInfo, TargetPort};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -147,7 +148,7 @@ pub fn ports(ports: &[ServicePortInfo], pods: &[Pod]) -> Vec<PortLine> {
                 let name = pod.metadata.name.clone().unwrap_or_default();
                 if pod.metadata.deletion_timestamp.is_some() {
                     line.terminating.push(name);
-                } else if is_ready(pod) {
+                } else if pod_is_ready(pod) {
                     line.ready.push(name);
                 } else {
                     line.not_ready.push(name);
@@ -156,13 +157,4 @@ pub fn ports(ports: &[ServicePortInfo], pods: &[Pod]) -> Vec<PortLine> {
             line
         })
         .collect()
-}
-
-fn is_ready(pod: &Pod) -> bool {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .into_iter()
-        .flatten()
-        .any(|c| c.type_ == "Ready" && c.status == "True")
 }

@@ -10,6 +10,7 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::ForwardError;
+use crate::model::objects::pod_is_ready;
 
 /// The Service port a forward uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -180,7 +181,7 @@ pub fn from_endpoints(endpoints: Option<&Endpoints>, choice: &PortChoice) -> Bac
 pub fn from_pods<'a>(pods: impl IntoIterator<Item = &'a Pod>, choice: &PortChoice) -> Backends {
     let mut ready: Vec<(String, u16)> = pods
         .into_iter()
-        .filter(|pod| pod.metadata.deletion_timestamp.is_none() && is_ready(pod))
+        .filter(|pod| pod.metadata.deletion_timestamp.is_none() && pod_is_ready(pod))
         .filter_map(|pod| {
             Some((
                 pod.metadata.name.clone()?,
@@ -190,15 +191,6 @@ pub fn from_pods<'a>(pods: impl IntoIterator<Item = &'a Pod>, choice: &PortChoic
         .collect();
     ready.sort();
     Backends { pods: ready }
-}
-
-fn is_ready(pod: &Pod) -> bool {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .into_iter()
-        .flatten()
-        .any(|c| c.type_ == "Ready" && c.status == "True")
 }
 
 /// Resolves a named target port against one pod's container ports, as the endpoints

@@ -290,6 +290,17 @@ fn container_info(cs: &ContainerStatusWire) -> ContainerInfo {
     }
 }
 
+/// A full pod's Ready condition is True (what the endpoints controller sends traffic by); the
+/// slim `PodInfo` keeps the same answer in `ready`.
+pub fn pod_is_ready(pod: &k8s_openapi::api::core::v1::Pod) -> bool {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .into_iter()
+        .flatten()
+        .any(|c| c.type_ == "Ready" && c.status == "True")
+}
+
 impl From<&PodWire> for PodInfo {
     fn from(p: &PodWire) -> Self {
         let status = p.status.as_ref();
