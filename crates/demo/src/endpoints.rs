@@ -44,11 +44,22 @@ impl Cluster {
     }
 
     /// Writes a Service's EndpointSlices and Endpoints from the pods its selector matches.
+    ///
+    /// One refresh at a time: pods change on several threads (a pod starting while another
+    /// terminates), and two refreshes that read the pods and then write would let the one that
+    /// read first write last, leaving a Ready pod `ready: false` until the next change (the
+    /// forward drill saw it: a replacement that never got traffic). The controllers get the
+    /// same from their work queue, which never hands one Service to two workers at once
+    /// (client-go `util/workqueue`), each reading the informer's latest state.
     pub(crate) fn refresh_endpoints(&self, service: &Value) {
         let selector = &service["spec"]["selector"];
         if selector.as_object().is_none_or(|s| s.is_empty()) {
             return;
         }
+        let _one_at_a_time = self
+            .endpoint_writes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         let namespace = service["metadata"]["namespace"]
             .as_str()
             .unwrap_or_default();

@@ -130,6 +130,8 @@ pub(crate) struct Cluster {
     server: OnceLock<server::ApiServer>,
     /// Signs the tokens the demo issues (exec plugin, OIDC).
     tokens: identity::TokenKey,
+    /// Held while a Service's endpoints are computed and written (`refresh_endpoints`).
+    endpoint_writes: Mutex<()>,
     /// The OIDC refresh tokens already traded (each is good once).
     refresh_tokens: api::oidc::SpentRefreshTokens,
     /// Events written so far, for counting repeats.
@@ -295,6 +297,7 @@ impl DemoCluster {
             server: OnceLock::new(),
             tokens: identity::TokenKey::random(),
             refresh_tokens: api::oidc::SpentRefreshTokens::default(),
+            endpoint_writes: Mutex::new(()),
             events: events::EventIndex::default(),
             metrics: api::metrics::Scrapes::default(),
         });
