@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use common::connect_proxy::ConnectProxy;
-use hasura_tui::demo::KubeconfigAuth;
+use hasura_tui::demo::{DemoCluster, KubeconfigAuth};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_hasura-tui");
@@ -38,6 +38,23 @@ fn expire(file: &Path, expired: &str) {
     std::fs::write(file, text.replace(&current, expired)).unwrap();
 }
 
+/// A kubeconfig of the demo's `oidc` user (its id-token expired) whose issuer is named
+/// `ISSUER_HOST`, the demo's own port behind it.
+fn kubeconfig_behind_issuer_name(demo: &DemoCluster) -> String {
+    let port = demo.url().rsplit(':').next().unwrap().to_string();
+    let yaml = demo
+        .kubeconfig_with(&KubeconfigAuth::Oidc {
+            user: "admin".into(),
+        })
+        .unwrap()
+        .replace(
+            &format!("idp-issuer-url: {}", demo.url()),
+            &format!("idp-issuer-url: https://{ISSUER_HOST}:{port}"),
+        );
+    assert!(yaml.contains(ISSUER_HOST), "the issuer was renamed");
+    yaml
+}
+
 fn run(program: &Path, args: &[&str], proxy: &ConnectProxy) -> Output {
     Command::new(program)
         .args(args)
@@ -62,17 +79,7 @@ async fn rotated_refresh_tokens_are_written_back_so_kubectl_and_hasura_tui_take_
     let proxy = ConnectProxy::start_resolving(&[(ISSUER_HOST, "127.0.0.1")]).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("config");
-    let yaml = demo
-        .kubeconfig_with(&KubeconfigAuth::Oidc {
-            user: "admin".into(),
-        })
-        .unwrap();
-    let port = demo.url().rsplit(':').next().unwrap().to_string();
-    let yaml = yaml.replace(
-        &format!("idp-issuer-url: {}", demo.url()),
-        &format!("idp-issuer-url: https://{ISSUER_HOST}:{port}"),
-    );
-    assert!(yaml.contains(ISSUER_HOST), "the issuer was renamed");
+    let yaml = kubeconfig_behind_issuer_name(&demo);
     std::fs::write(&file, &yaml).unwrap();
     let spare = dir.path().join("copy-before");
     std::fs::write(&spare, &yaml).unwrap();
@@ -161,15 +168,7 @@ async fn without_the_proxy_the_issuer_is_not_reached_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("config");
     let port = demo.url().rsplit(':').next().unwrap().to_string();
-    let yaml = demo
-        .kubeconfig_with(&KubeconfigAuth::Oidc {
-            user: "admin".into(),
-        })
-        .unwrap()
-        .replace(
-            &format!("idp-issuer-url: {}", demo.url()),
-            &format!("idp-issuer-url: https://{ISSUER_HOST}:{port}"),
-        );
+    let yaml = kubeconfig_behind_issuer_name(&demo);
     std::fs::write(&file, &yaml).unwrap();
     let listed = tokio::task::block_in_place(|| {
         Command::new(BIN)

@@ -373,12 +373,23 @@ spec:
         .filter(|l| !l.starts_with("Waiting for"))
         .collect::<Vec<_>>()
         .join("\n");
-    let mut added = events();
-    for old in &before {
-        if let Some(at) = added.iter().position(|e| e == old) {
-            added.remove(at);
-        }
-    }
+    // The ReplicaSet controller writes its Event per pod on its own time, which `rollout
+    // status` does not wait for: wait until one per pod created or deleted is there.
+    let pods_changed = from.abs_diff(to) as usize;
+    let mut added = crate::common::eventually_blocking(
+        "the ReplicaSet controller's Events",
+        std::time::Duration::from_secs(30),
+        || {
+            let mut added = events();
+            for old in &before {
+                if let Some(at) = added.iter().position(|e| e == old) {
+                    added.remove(at);
+                }
+            }
+            let by_set = added.iter().filter(|e| e.contains("replicaset-controller"));
+            (by_set.count() >= pods_changed).then_some(added)
+        },
+    );
     added.sort();
     format!("{scaled}{rolled}{}", added.join("\n"))
 }
@@ -423,30 +434,24 @@ spec:
     let columns = "custom-columns=NAME:.metadata.name,DESIRED:.spec.replicas,CURRENT:.status.replicas,READY:.status.readyReplicas,REVISION:.metadata.annotations.deployment\\.kubernetes\\.io/revision,OWNER:.metadata.ownerReferences[0].kind";
     // Wait for the old set's last pod to be gone from its count (a pod that terminates is
     // counted until it is).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let sets = kubectl(
-            k,
-            &s.admin,
-            &[
-                "get",
-                "rs",
-                "-n",
-                "t-rollout",
-                "--sort-by=.metadata.annotations.deployment\\.kubernetes\\.io/revision",
-                "-o",
-                columns,
-            ],
-        );
-        let settled = sets.lines().skip(1).all(|l| {
-            let cells: Vec<&str> = l.split_whitespace().collect();
-            cells.len() > 2 && cells[1] == cells[2]
-        });
-        if settled || std::time::Instant::now() > deadline {
-            return format!("{restarted}{}", normalise_names(&sets));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
+    let sort = "--sort-by=.metadata.annotations.deployment\\.kubernetes\\.io/revision";
+    let sets = crate::common::eventually_blocking(
+        "the old ReplicaSet's pods gone",
+        std::time::Duration::from_secs(60),
+        || {
+            let sets = kubectl(
+                k,
+                &s.admin,
+                &["get", "rs", "-n", "t-rollout", sort, "-o", columns],
+            );
+            let settled = sets.lines().skip(1).all(|l| {
+                let cells: Vec<&str> = l.split_whitespace().collect();
+                cells.len() > 2 && cells[1] == cells[2]
+            });
+            settled.then_some(sets)
+        },
+    );
+    format!("{restarted}{}", normalise_names(&sets))
 }
 
 fn hasura_tui_out(kubeconfig: &Path, args: &[&str]) -> String {

@@ -41,7 +41,7 @@ impl Cluster {
                 for ordinal in 0..desired {
                     let pod_name = format!("{name}-{ordinal}");
                     if !pods.iter().any(|p| pod_name_of(p) == pod_name) {
-                        self.create_pod(&workload, kind, pod_name, immediate);
+                        self.create_pod(&workload, kind, None, pod_name, immediate);
                     }
                 }
                 for pod in &live {
@@ -92,30 +92,7 @@ impl Cluster {
         let (new, old): (Vec<&Arc<Value>>, Vec<&Arc<Value>>) = live
             .iter()
             .partition(|p| p["metadata"]["labels"]["pod-template-hash"] == hash.as_str());
-        // The Deployment controller scales a ReplicaSet (its `spec.replicas`) and says so in a
-        // `ScalingReplicaSet` event (`pkg/controller/deployment/sync.go` at 1.36, lines 286
-        // and 433: "Scaled up replica set %s from 0 to %d" for a new one, else "Scaled %s
-        // replica set %s from %d to %d"; the testbed showed the older wording here); none at
-        // start-up, whose history is long gone. A pod replaced within a set's count is the
-        // ReplicaSet controller's work alone (`SuccessfulCreate`, no scaling).
-        let scaled = |set: &Value, to: usize| {
-            let set_name = set["metadata"]["name"].as_str().unwrap_or_default();
-            let from = set["spec"]["replicas"].as_u64().unwrap_or(0) as usize;
-            self.scale_replica_set(namespace, set_name, to, desired);
-            if immediate || from == to {
-                return;
-            }
-            let direction = if to > from { "up" } else { "down" };
-            let message = format!("Scaled {direction} replica set {set_name} from {from} to {to}");
-            self.record(Occurrence {
-                object: workload,
-                field_path: None,
-                kind: EventType::Normal,
-                reason: "ScalingReplicaSet",
-                message,
-                reporter: Reporter::DeploymentController,
-            });
-        };
+        let scaled = |set: &Value, to: usize| self.scale_replica_set(workload, set, to, immediate);
         let Some(new_set) = self.replica_set_for(workload, &hash) else {
             return;
         };
@@ -126,7 +103,13 @@ impl Cluster {
             scaled(&new_set, new.len() + count);
             for _ in 0..count {
                 let pod_name = format!("{name}-{hash}-{}", random_suffix(5));
-                self.create_pod(workload, Kind::Deployment, pod_name, immediate);
+                self.create_pod(
+                    workload,
+                    Kind::Deployment,
+                    Some(&new_set),
+                    pod_name,
+                    immediate,
+                );
             }
         };
         // Terminating a pod reconciles again at once, which may delete the next one before this
@@ -214,10 +197,12 @@ impl Cluster {
             .collect()
     }
 
+    /// A pod of `workload`; a Deployment's through its ReplicaSet `set`, which owns it.
     fn create_pod(
         self: &Arc<Self>,
         workload: &Value,
         kind: Kind,
+        set: Option<&Value>,
         pod_name: String,
         immediate: bool,
     ) {
@@ -239,14 +224,12 @@ impl Cluster {
                        "uid": workload["metadata"]["uid"], "controller": true})
             }
             _ => {
-                let hash = template_hash(template);
-                labels["pod-template-hash"] = json!(hash);
-                let set = self.replica_set_for(workload, &hash);
-                let uid = set
-                    .as_ref()
-                    .map_or(Value::Null, |s| s["metadata"]["uid"].clone());
-                json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": format!("{workload_name}-{hash}"),
-                       "uid": uid, "controller": true, "blockOwnerDeletion": true})
+                let set_meta = set.map_or(&Value::Null, |s| &s["metadata"]);
+                labels["pod-template-hash"] = set.map_or(Value::Null, |s| {
+                    s["spec"]["template"]["metadata"]["labels"]["pod-template-hash"].clone()
+                });
+                json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": set_meta["name"],
+                       "uid": set_meta["uid"], "controller": true, "blockOwnerDeletion": true})
             }
         };
         let mut spec = template["spec"].clone();
@@ -285,10 +268,8 @@ impl Cluster {
                 message: format!("Successfully assigned {namespace}/{pod_name} to {NODE_NAME}"),
                 reporter: Reporter::Scheduler,
             });
-            if kind == Kind::Deployment
-                && let Some(set) = self.replica_set_for(workload, &template_hash(template))
-            {
-                self.record_set_pod(&set, true, &pod_name);
+            if let Some(set) = set {
+                self.record_set_pod(set, true, &pod_name);
             }
             if kind == Kind::StatefulSet {
                 // `pkg/controller/statefulset/stateful_pod_control.go` (`recordPodEvent`).
