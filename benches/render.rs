@@ -10,7 +10,9 @@ use std::time::Instant;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use hasura_tui::app::{App, Connection};
 use hasura_tui::cluster::{SectionView, Snapshot, WatchState};
-use hasura_tui::model::{Microservice, Section, ServicePortInfo, Status, TargetPort, WorkloadKind};
+use hasura_tui::model::{
+    Microservice, PerSection, Section, ServicePortInfo, Status, TargetPort, WorkloadKind,
+};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -60,8 +62,10 @@ fn app(custom_rows: usize) -> App {
         .map(|n| microservice(Section::Hasura, n.to_string(), true))
         .collect();
     let snapshot = Snapshot {
-        custom: view(Section::Custom, "default", custom),
-        hasura: view(Section::Hasura, "hasura", hasura),
+        sections: PerSection {
+            custom: view(Section::Custom, "default", custom),
+            hasura: view(Section::Hasura, "hasura", hasura),
+        },
         routes_error: None,
         routes_listed: true,
         route_sources: Default::default(),

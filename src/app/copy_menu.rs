@@ -70,11 +70,11 @@ impl App {
         let every: Vec<EnvForward> = self
             .forwards
             .iter()
-            .filter_map(|((namespace, name), view)| {
+            .filter_map(|(key, view)| {
                 Some(EnvForward {
-                    namespace: namespace.clone(),
-                    name: name.clone(),
-                    speaks: Speaks::guess(name, view.status.http, view.status.remote_port),
+                    namespace: key.namespace.clone(),
+                    name: key.name.clone(),
+                    speaks: Speaks::guess(&key.name, view.status.http, view.status.remote_port),
                     local: view.status.local?,
                 })
             })

@@ -58,8 +58,7 @@ impl App {
         let Some(pane) = &self.detail else {
             return;
         };
-        let row = [&self.snapshot.custom, &self.snapshot.hasura]
-            .into_iter()
+        let row = (self.snapshot.sections.iter())
             .flat_map(|s| s.rows.iter())
             .find(|m| m.namespace == pane.namespace && m.name == pane.name);
         let Some(row) = row else {
@@ -108,7 +107,7 @@ impl App {
         let Some(pane) = &mut self.detail else {
             return false;
         };
-        let key = (pane.namespace.clone(), pane.name.clone());
+        let key = crate::forward::ForwardKey::new(&pane.namespace, &pane.name);
         let Some(view) = self.forwards.get(&key) else {
             pane.last_totals = None;
             return false;

@@ -84,12 +84,11 @@ impl App {
                 let Some(row) = rows.get(selected) else {
                     return false;
                 };
-                let (namespace, name) = &row.key;
                 self.effects.push(match &row.context {
                     None => Effect::StopForward(row.key.clone()),
                     Some(context) => Effect::StopForwardOn(context.clone(), row.key.clone()),
                 });
-                let text = format!("stopping {name}.{namespace} on {}", row.cluster);
+                let text = format!("stopping {} on {}", row.key, row.cluster);
                 return self.flash(text);
             }
         }

@@ -25,7 +25,7 @@ use std::time::Instant;
 use crate::auth::SignIn;
 use crate::cluster::{Snapshot, WatchState};
 use crate::forward::{ForwardKey, ForwardSpec, ForwardView, GatewayIdentity};
-use crate::model::{Microservice, Section};
+use crate::model::{Microservice, PerSection, Section};
 
 pub use action::{Action, Effect};
 pub use changes::{Prompt, PromptKind};
@@ -55,11 +55,9 @@ pub struct App {
     pub connection: Connection,
     pub snapshot: Arc<Snapshot>,
     pub focus: Section,
-    pub custom: Selection,
-    pub hasura: Selection,
+    pub selections: PerSection<Selection>,
     /// Recomputed when rows or the filter change, so drawing touches only the visible rows.
-    pub custom_view: TableView,
-    pub hasura_view: TableView,
+    pub views: PerSection<TableView>,
     pub filter: Filter,
     pub help_open: bool,
     pub dialog: Option<ForwardDialog>,
@@ -122,10 +120,8 @@ impl App {
             connection,
             snapshot,
             focus: Section::Custom,
-            custom: Selection::default(),
-            hasura: Selection::default(),
-            custom_view: TableView::default(),
-            hasura_view: TableView::default(),
+            selections: PerSection::default(),
+            views: PerSection::default(),
             filter: Filter::default(),
             help_open: false,
             dialog: None,
@@ -160,7 +156,7 @@ impl App {
 
     /// The forward of a microservice, if any.
     pub fn forward_of(&self, m: &Microservice) -> Option<&ForwardView> {
-        self.forwards.get(&(m.namespace.clone(), m.name.clone()))
+        self.forwards.get(&ForwardKey::new(&m.namespace, &m.name))
     }
 
     /// `now` as a time of day.
@@ -175,14 +171,15 @@ impl App {
 
     /// Whether any table waits on a reconnect (its counter needs a tick a second).
     pub fn needs_ticks(&self) -> bool {
-        [&self.snapshot.custom, &self.snapshot.hasura]
+        self.snapshot
+            .sections
             .iter()
             .any(|s| matches!(s.state, WatchState::Reconnecting { .. }))
             || self.flash.is_some()
             || self.forwards_view.is_some()
             || self.detail.as_ref().is_some_and(|d| {
                 self.forwards
-                    .contains_key(&(d.namespace.clone(), d.name.clone()))
+                    .contains_key(&ForwardKey::new(&d.namespace, &d.name))
             })
     }
 
@@ -197,10 +194,7 @@ impl App {
             Action::Top => self.move_selection(isize::MIN / 2),
             Action::Bottom => self.move_selection(isize::MAX / 2),
             Action::SwitchTable => {
-                self.focus = match self.focus {
-                    Section::Custom => Section::Hasura,
-                    Section::Hasura => Section::Custom,
-                };
+                self.focus = self.focus.other();
             }
             Action::StartFilter => self.filter.editing = true,
             Action::FilterInput(c) => {
@@ -334,11 +328,11 @@ impl App {
     /// The selected row's forward, or a footer message saying there is none.
     fn selected_forward(&mut self) -> Option<(ForwardKey, ForwardView)> {
         let m = self.selected()?;
-        let key = (m.namespace.clone(), m.name.clone());
+        let key = ForwardKey::new(&m.namespace, &m.name);
         match self.forwards.get(&key) {
             Some(view) => Some((key, view.clone())),
             None => {
-                self.flash(format!("{} is not forwarded: press f first", key.1));
+                self.flash(format!("{} is not forwarded: press f first", key.name));
                 None
             }
         }
@@ -352,14 +346,13 @@ impl App {
             Some(true) => {}
             Some(false) => {
                 self.flash(format!(
-                    "{}.{} is not an HTTP service: gateway headers need HTTP",
-                    key.1, key.0
+                    "{key} is not an HTTP service: gateway headers need HTTP"
                 ));
                 return;
             }
             // Not known until the forward has read its Service.
             None => {
-                self.flash(format!("{} is still starting: try again", key.1));
+                self.flash(format!("{} is still starting: try again", key.name));
                 return;
             }
         }

@@ -117,7 +117,7 @@ impl RequestLogPane {
 
     /// `data.hasura`
     pub fn label(&self) -> String {
-        format!("{}.{}", self.key.1, self.key.0)
+        self.key.to_string()
     }
 
     pub fn entry(&self, seq: u64) -> Option<&RequestEntry> {

@@ -38,10 +38,7 @@ pub struct TableView {
 
 impl App {
     pub fn view(&self, section: Section) -> &TableView {
-        match section {
-            Section::Custom => &self.custom_view,
-            Section::Hasura => &self.hasura_view,
-        }
+        &self.views[section]
     }
 
     /// The rows of a section the filter lets through.
@@ -55,7 +52,7 @@ impl App {
 
     /// Refilters both tables and re-finds their selections (the filter changed).
     pub(super) fn refresh_views(&mut self) {
-        for section in [Section::Custom, Section::Hasura] {
+        for section in Section::ALL {
             self.refilter(section);
         }
         self.resolve_selections();
@@ -66,7 +63,7 @@ impl App {
     /// under churn that is one table of the two, and the rows of the other stay as they were.
     pub(super) fn take_snapshot(&mut self, snapshot: Arc<Snapshot>) {
         let old = std::mem::replace(&mut self.snapshot, snapshot);
-        for section in [Section::Custom, Section::Hasura] {
+        for section in Section::ALL {
             if !Arc::ptr_eq(
                 &old.section(section).rows,
                 &self.snapshot.section(section).rows,
@@ -79,10 +76,7 @@ impl App {
 
     pub(super) fn refilter(&mut self, section: Section) {
         let rows = &self.snapshot.section(section).rows;
-        let view = match section {
-            Section::Custom => &mut self.custom_view,
-            Section::Hasura => &mut self.hasura_view,
-        };
+        let view = &mut self.views[section];
         view.row_widths.update(rows);
         view.visible = if self.filter.text.is_empty() {
             (0..rows.len()).collect()
@@ -96,17 +90,11 @@ impl App {
     }
 
     pub fn selection(&self, section: Section) -> &Selection {
-        match section {
-            Section::Custom => &self.custom,
-            Section::Hasura => &self.hasura,
-        }
+        &self.selections[section]
     }
 
     pub(super) fn selection_mut(&mut self, section: Section) -> &mut Selection {
-        match section {
-            Section::Custom => &mut self.custom,
-            Section::Hasura => &mut self.hasura,
-        }
+        &mut self.selections[section]
     }
 
     /// The selected microservice of the focused table.
@@ -149,7 +137,7 @@ impl App {
     }
 
     pub(super) fn resolve_selections(&mut self) {
-        for section in [Section::Custom, Section::Hasura] {
+        for section in Section::ALL {
             let viewport = self.viewport(section);
             // Out of `self` while it moves, so the rows can be read in place (no copy of names).
             let mut selection = std::mem::take(self.selection_mut(section));

@@ -22,7 +22,7 @@ use super::usage_reader::{self, UsageUpdate};
 use super::watch::{self, Failure, Update};
 use super::{Metrics, RouteSources, Snapshot};
 use crate::model::pod_wire::PodWire;
-use crate::model::{IngressInfo, Routes, Section, WorkloadInfo};
+use crate::model::{IngressInfo, PerSection, Routes, Section, WorkloadInfo};
 
 /// Events closer together than this make one snapshot.
 const COALESCE: Duration = Duration::from_millis(10);
@@ -84,21 +84,19 @@ pub fn spawn_feed(
     stop: CancellationToken,
 ) -> tokio_watch::Receiver<Arc<Snapshot>> {
     let (tx, rx) = mpsc::channel::<Message>(1024);
-    let sections = [
-        (Section::Custom, config.namespaces.user.clone()),
-        (Section::Hasura, config.namespaces.hasura.clone()),
-    ];
     let mut tasks = Vec::new();
-    let mut custom = SectionState::new(Section::Custom, config.namespaces.user.clone());
-    let mut hasura = SectionState::new(Section::Hasura, config.namespaces.hasura.clone());
-    for (section, namespace) in &sections {
-        tasks.extend(spawn_section_watches(&client, *section, namespace, &tx));
+    let mut sections = PerSection::from_fn(|section| {
+        let namespace = match section {
+            Section::Custom => &config.namespaces.user,
+            Section::Hasura => &config.namespaces.hasura,
+        };
+        SectionState::new(section, namespace.clone())
+    });
+    for section in Section::ALL {
+        let state = &mut sections[section];
+        let namespace = state.namespace.clone();
+        tasks.extend(spawn_section_watches(&client, section, &namespace, &tx));
         if config.metrics {
-            let section = *section;
-            let state = match section {
-                Section::Custom => &mut custom,
-                Section::Hasura => &mut hasura,
-            };
             state.metrics = Metrics::Reading;
             tasks.push(tokio::spawn(usage_reader::run(
                 client.clone(),
@@ -123,8 +121,7 @@ pub fn spawn_feed(
     }
     drop(tx);
     let mut feed = Feed {
-        custom,
-        hasura,
+        sections,
         gateway: config.project.clone().map(|p| p.ok()).unwrap_or(None),
         gateway_error: config
             .project
@@ -223,8 +220,7 @@ fn spawn_section_watches(
 }
 
 struct Feed {
-    custom: SectionState,
-    hasura: SectionState,
+    sections: PerSection<SectionState>,
     config: FeedConfig,
     gateway: Option<GatewayFiles>,
     /// Reading `--project`'s files failed.
@@ -267,7 +263,7 @@ impl Feed {
                 message = rx.recv() => {
                     let Some(message) = message else { return };
                     self.apply(message);
-                    if (self.custom.dirty || self.hasura.dirty) && deadline.is_none() {
+                    if self.sections.iter().any(|s| s.dirty) && deadline.is_none() {
                         let soon = tokio::time::Instant::now() + COALESCE;
                         deadline = Some(soon.max(next_allowed));
                     }
@@ -301,16 +297,8 @@ impl Feed {
             _ => {}
         }
         self.stalled_since = stalled;
-        self.custom.dirty = true;
-        self.hasura.dirty = true;
+        self.sections.iter_mut().for_each(|s| s.dirty = true);
         true
-    }
-
-    fn section_mut(&mut self, section: Section) -> &mut SectionState {
-        match section {
-            Section::Custom => &mut self.custom,
-            Section::Hasura => &mut self.hasura,
-        }
     }
 
     fn apply(&mut self, message: Message) {
@@ -324,7 +312,7 @@ impl Feed {
                 if let Some(rv) = rv {
                     self.resource_version = self.resource_version.max(rv);
                 }
-                let state = self.section_mut(section);
+                let state = &mut self.sections[section];
                 match update {
                     Update::Listed(objects) => {
                         state.store.replace_kind(kind, objects);
@@ -367,7 +355,7 @@ impl Feed {
                 }
             }
             Message::Usage { section, update } => {
-                let state = self.section_mut(section);
+                let state = &mut self.sections[section];
                 match update {
                     UsageUpdate::Read(pods) => {
                         state.dirty |= state.store.set_usage(Some(pods));
@@ -388,12 +376,12 @@ impl Feed {
                 if !self.gateway_listed {
                     self.gateway_listed = true;
                     // Publish even when the routes did not change (no ConfigMap at all).
-                    self.hasura.dirty = true;
+                    self.sections.hasura.dirty = true;
                 }
                 let forbidden = matches!(update, Update::Failed(Failure::Forbidden(_)));
                 if forbidden != self.gateway_forbidden {
                     self.gateway_forbidden = forbidden;
-                    self.hasura.dirty = true;
+                    self.sections.hasura.dirty = true;
                 }
                 let files = match update {
                     Update::Listed(mut maps) => maps.pop(),
@@ -433,14 +421,14 @@ impl Feed {
         };
         self.routes = routes.map(Arc::new);
         self.routes_error = error;
-        for state in [&mut self.custom, &mut self.hasura] {
+        for state in self.sections.iter_mut() {
             state.store.mark_all();
             state.dirty = true;
         }
     }
 
     fn snapshot(&mut self) -> Snapshot {
-        for state in [&mut self.custom, &mut self.hasura] {
+        for state in self.sections.iter_mut() {
             let listed = state.kinds.values().all(|k| *k != KindState::Syncing);
             if listed && !*state.listed.borrow() {
                 state.listed.send_replace(true);
@@ -454,24 +442,19 @@ impl Feed {
             state.dirty = false;
         }
         self.generation += 1;
-        let ingresses = || {
-            let custom = &self.custom.store.objects().ingresses;
-            let hasura = &self.hasura.store.objects().ingresses;
-            custom.iter().chain(hasura.iter())
-        };
+        let ingresses = || (self.sections.iter()).flat_map(|s| s.store.objects().ingresses.iter());
         // Compared before copied: under churn the Ingresses rarely change.
         if !self.ingresses.iter().eq(ingresses()) {
             self.ingresses = Arc::new(ingresses().cloned().collect());
         }
-        let mut hasura = self.hasura.view(self.stalled_since);
+        let mut sections = PerSection::from_fn(|s| self.sections[s].view(self.stalled_since));
         if self.gateway_forbidden {
-            hasura.notes.push(format!(
+            sections.hasura.notes.push(format!(
                 "configmap {CONFIGMAP_NAME}: forbidden (no gateway routes)"
             ));
         }
         Snapshot {
-            custom: self.custom.view(self.stalled_since),
-            hasura,
+            sections,
             routes_error: self.routes_error.clone(),
             routes_listed: self.gateway_listed,
             route_sources: RouteSources {

@@ -22,7 +22,7 @@ pub use namespaces::Namespaces;
 pub use pending::PendingRequests;
 pub use watch::Failure;
 
-use crate::model::{IngressInfo, Microservice, Routes, Section};
+use crate::model::{IngressInfo, Microservice, PerSection, Routes, Section};
 
 /// A section's rows, as the snapshots carry them.
 pub type Rows = Arc<Vec<Arc<Microservice>>>;
@@ -96,8 +96,8 @@ pub struct RouteSources {
 /// Everything the dashboard shows from the cluster, at one moment.
 #[derive(Clone, Debug)]
 pub struct Snapshot {
-    pub custom: SectionView,
-    pub hasura: SectionView,
+    /// The two tables.
+    pub sections: PerSection<SectionView>,
     /// A bad routes.yaml/domains.yaml, shown in the header (the tables still show).
     pub routes_error: Option<String>,
     /// The gateway's routes have been read (or failed to be): external URLs are complete.
@@ -113,18 +113,14 @@ pub struct Snapshot {
 
 impl Snapshot {
     pub fn section(&self, section: Section) -> &SectionView {
-        match section {
-            Section::Custom => &self.custom,
-            Section::Hasura => &self.hasura,
-        }
+        &self.sections[section]
     }
 
     /// Both sections and the routes have either synced or failed: what a one-shot reader
     /// (`list`) waits for, so no external URL is missing for having been read too early.
     pub fn settled(&self) -> bool {
         self.routes_listed
-            && [&self.custom, &self.hasura]
-                .iter()
+            && (self.sections.iter())
                 .all(|s| s.state != WatchState::Syncing && s.metrics != Metrics::Reading)
     }
 }

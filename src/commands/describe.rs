@@ -38,8 +38,7 @@ async fn urls(target: &ClusterTarget, global: &GlobalArgs, namespace: &str, name
     else {
         return Urls::default();
     };
-    [&snapshot.custom, &snapshot.hasura]
-        .iter()
+    (snapshot.sections.iter())
         .flat_map(|s| s.rows.iter())
         .find(|m| m.namespace == namespace && m.name == name)
         .map(|m| detail::routes::urls(m, &snapshot.route_sources))

@@ -41,9 +41,9 @@ pub async fn run(
     let wide = matches!(args.output, OutputFormat::Wide);
     let snapshot = settled_snapshot(&target, global, namespaces, wide).await?;
     let sections: Vec<&SectionView> = match wanted {
-        None => vec![&snapshot.custom, &snapshot.hasura],
-        Some(ns) if ns == snapshot.hasura.namespace => vec![&snapshot.hasura],
-        Some(_) => vec![&snapshot.custom],
+        None => snapshot.sections.iter().collect(),
+        Some(ns) if ns == snapshot.sections.hasura.namespace => vec![&snapshot.sections.hasura],
+        Some(_) => vec![&snapshot.sections.custom],
     };
     for section in &sections {
         match &section.state {

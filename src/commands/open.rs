@@ -17,13 +17,10 @@ pub async fn run(
     let namespace = target.namespaces(global).resolve(&args.target.namespace);
     let snapshot =
         super::list::settled_snapshot(&target, global, target.namespaces(global), false).await?;
-    let Some(section) = [&snapshot.custom, &snapshot.hasura]
-        .into_iter()
-        .find(|s| s.namespace == namespace)
-    else {
+    let Some(section) = (snapshot.sections.iter()).find(|s| s.namespace == namespace) else {
         return Err(UsageError(format!(
             "namespace {namespace:?} is neither the user namespace ({}) nor the Hasura namespace ({}); use -n user or -n hasura",
-            snapshot.custom.namespace, snapshot.hasura.namespace
+            snapshot.sections.custom.namespace, snapshot.sections.hasura.namespace
         ))
         .into());
     };

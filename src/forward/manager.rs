@@ -210,7 +210,7 @@ impl ForwardManager {
                 return false;
             }
             if since.elapsed() >= STOP_TIMEOUT {
-                tracing::warn!(forward = %format!("{}.{}", key.1, key.0), "forward did not stop in time");
+                tracing::warn!(forward = %key, "forward did not stop in time");
                 forward.task.abort();
                 return false;
             }
@@ -262,7 +262,7 @@ impl ForwardManager {
         identity: Option<GatewayIdentity>,
     ) -> Result<(), ForwardError> {
         let Some(forward) = self.forwards.get_mut(key) else {
-            return Err(ForwardError::NotFound(format!("{}.{}", key.1, key.0)));
+            return Err(ForwardError::NotFound(key.to_string()));
         };
         if identity.is_some() && forward.status.borrow().http == Some(false) {
             let port = forward
@@ -295,7 +295,7 @@ impl ForwardManager {
         identity: Option<GatewayIdentity>,
     ) -> Result<String, String> {
         let Some(forward) = self.forwards.get(key).filter(|f| f.stopping.is_none()) else {
-            return Err(format!("{}.{} is not forwarded any more", key.1, key.0));
+            return Err(format!("{key} is not forwarded any more"));
         };
         let Some(entry) = forward.requests.get(seq) else {
             return Err(format!(

@@ -19,6 +19,7 @@ mod recorded;
 mod replay;
 pub mod request_file;
 pub mod request_log;
+pub mod saver;
 mod stats;
 mod target;
 mod task;
@@ -35,8 +36,28 @@ pub use stats::{StatsView, human_bytes};
 pub use transport::Transport;
 pub use tunnels::KeepAlive;
 
-/// Which microservice a forward belongs to (namespace, name): at most one forward each.
-pub type ForwardKey = (String, String);
+/// Which microservice a forward belongs to: at most one forward each. Ordered by namespace, then
+/// name; shown as `name.namespace`, the microservice's internal URL.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ForwardKey {
+    pub namespace: String,
+    pub name: String,
+}
+
+impl ForwardKey {
+    pub fn new(namespace: impl Into<String>, name: impl Into<String>) -> Self {
+        ForwardKey {
+            namespace: namespace.into(),
+            name: name.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ForwardKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.name, self.namespace)
+    }
+}
 
 /// What to forward, and how.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -71,7 +92,7 @@ impl ForwardSpec {
     }
 
     pub fn key(&self) -> ForwardKey {
-        (self.namespace.clone(), self.service.clone())
+        ForwardKey::new(&self.namespace, &self.service)
     }
 
     /// `postgres.hasura`, as in the seed's internal URLs.

@@ -17,6 +17,7 @@ use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use k8s_openapi::api::core::v1::Pod;
 use kube::Resource;
+use kube_spdy::ws_io::io_error;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::{self, Message};
@@ -99,13 +100,6 @@ impl V4Stream {
     }
 }
 
-fn ws_error(e: tungstenite::Error) -> io::Error {
-    match e {
-        tungstenite::Error::Io(e) => e,
-        other => io::Error::new(io::ErrorKind::ConnectionReset, other),
-    }
-}
-
 impl AsyncRead for V4Stream {
     fn poll_read(
         mut self: Pin<&mut Self>,
@@ -127,7 +121,7 @@ impl AsyncRead for V4Stream {
                 Some(Ok(message)) => message,
                 Some(Err(e)) => {
                     this.read_done = true;
-                    return Poll::Ready(Err(ws_error(e)));
+                    return Poll::Ready(Err(io_error(e)));
                 }
                 // The API server closed the connection: the pod's side has ended.
                 None => {
@@ -164,16 +158,16 @@ impl AsyncWrite for V4Stream {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let mut ws = Pin::new(&mut self.ws);
-        ready!(ws.as_mut().poll_ready(cx)).map_err(ws_error)?;
+        ready!(ws.as_mut().poll_ready(cx)).map_err(io_error)?;
         let mut frame = Vec::with_capacity(buf.len() + 1);
         frame.push(DATA);
         frame.extend_from_slice(buf);
-        ws.start_send(Message::binary(frame)).map_err(ws_error)?;
+        ws.start_send(Message::binary(frame)).map_err(io_error)?;
         Poll::Ready(Ok(buf.len()))
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.ws).poll_flush(cx).map_err(ws_error)
+        Pin::new(&mut self.ws).poll_flush(cx).map_err(io_error)
     }
 
     /// Closes the WebSocket. v4 has no half-close: closing ends the whole stream, and the API
@@ -186,7 +180,7 @@ impl AsyncWrite for V4Stream {
         }
         match ready!(Pin::new(&mut self.ws).poll_close(cx)) {
             Ok(()) | Err(tungstenite::Error::ConnectionClosed) => Poll::Ready(Ok(())),
-            Err(e) => Poll::Ready(Err(ws_error(e))),
+            Err(e) => Poll::Ready(Err(io_error(e))),
         }
     }
 }

@@ -14,6 +14,17 @@ pub enum Section {
 }
 
 impl Section {
+    /// Both, in table order (custom first, as drawn).
+    pub const ALL: [Section; 2] = [Section::Custom, Section::Hasura];
+
+    /// The table Tab moves to.
+    pub fn other(self) -> Section {
+        match self {
+            Section::Custom => Section::Hasura,
+            Section::Hasura => Section::Custom,
+        }
+    }
+
     /// The table heading, as in the seed's `list` output.
     pub fn heading(self) -> &'static str {
         match self {

@@ -9,6 +9,7 @@ pub mod join;
 pub mod labels;
 pub mod microservice;
 pub mod objects;
+pub mod per_section;
 pub mod pod_wire;
 pub mod routes;
 mod routes_error;
@@ -21,6 +22,7 @@ pub use objects::{
     ContainerInfo, IngressInfo, IngressRuleInfo, PodInfo, PodUsage, ServiceInfo, ServicePortInfo,
     TargetPort, Timestamp, WorkloadInfo, WorkloadKind,
 };
+pub use per_section::PerSection;
 pub use routes::{
     ClusterVars, MAX_CONFIG_BYTES, RouteEntry, Routes, RoutesError, parse_gateway_config,
 };

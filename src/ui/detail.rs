@@ -17,9 +17,10 @@ use crate::forward::ForwardView;
 const FORWARD_LINES: u16 = 3;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, pane: &DetailPane) {
-    let forward = app
-        .forwards
-        .get(&(pane.namespace.clone(), pane.name.clone()));
+    let forward = app.forwards.get(&crate::forward::ForwardKey::new(
+        &pane.namespace,
+        &pane.name,
+    ));
     let (body, traffic) = match forward {
         Some(_) if area.height > FORWARD_LINES + 4 => {
             let [body, traffic] =

@@ -42,7 +42,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         .map(|(i, r)| {
             let row = Row::new(vec![
                 Cell::from(r.cluster.clone()),
-                Cell::from(format!("{}.{}", r.key.1, r.key.0)),
+                Cell::from(r.key.to_string()),
                 Cell::from(r.view.summary()),
             ]);
             if i == selected {

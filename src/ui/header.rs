@@ -54,7 +54,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
 /// One state for both namespaces, the worse winning, and its detail if any. Signing in comes
 /// first: until it is done, nothing else can be.
 fn watch_summary(app: &App) -> (String, Option<String>, Style) {
-    let states = [&app.snapshot.custom.state, &app.snapshot.hasura.state];
+    let states = [
+        &app.snapshot.sections.custom.state,
+        &app.snapshot.sections.hasura.state,
+    ];
     match &app.sign_in {
         SignIn::SigningIn(how) => {
             return (

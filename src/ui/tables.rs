@@ -204,7 +204,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, section: Section) {
     let forward_width = app
         .forwards
         .iter()
-        .filter(|((ns, _), _)| *ns == view.namespace)
+        .filter(|(key, _)| key.namespace == view.namespace)
         .map(|(_, f)| f.compact().width().min(48))
         .max()
         .map(|w| w.max("FORWARD".len()));

@@ -2,10 +2,7 @@
 //! kubectl in the same test: the restart is a rollout `kubectl rollout status` sees through, the
 //! scale is what `kubectl get` reads back; `--read-only` refuses both and changes nothing; and a
 //! user the API server would refuse is told so before any attempt, as `kubectl auth can-i` says.
-// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
-#![cfg(feature = "demo")]
-
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Duration;

@@ -1,9 +1,6 @@
 //! The demo cluster as a separate process, used by the machine image's kubectl: what a newcomer
 //! does first. Fails (never skips) when kubectl is missing.
-// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
-#![cfg(feature = "demo")]
-
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

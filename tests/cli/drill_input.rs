@@ -3,10 +3,7 @@
 //! range or name nothing; a wrong CA; object names at Kubernetes' length limits and unicode in
 //! annotations and routes, through the demo cluster to `list` and to the screen at 20x5 and
 //! 400x100.
-// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
-#![cfg(feature = "demo")]
-
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;
@@ -131,7 +128,10 @@ async fn bad_gateway_files_are_named_in_the_header_and_the_tables_still_show() {
         let dir = project(&routes, domains.as_deref());
         let started = Instant::now();
         let (mut rx, stop) = feed(&demo, Some(dir.path())).await;
-        let s = wait_for(&mut rx, case, |s| s.settled() && s.hasura.rows.len() == 10).await;
+        let s = wait_for(&mut rx, case, |s| {
+            s.settled() && s.sections.hasura.rows.len() == 10
+        })
+        .await;
         let error = s
             .routes_error
             .clone()
@@ -140,9 +140,13 @@ async fn bad_gateway_files_are_named_in_the_header_and_the_tables_still_show() {
         assert!(error.contains(expected), "{case}: {error}");
         assert_eq!(error.lines().count(), 1, "{case}: one header line");
         assert!(error.len() < 300, "{case}: short enough to read: {error}");
-        assert_eq!(s.custom.rows.len(), 1, "{case}");
+        assert_eq!(s.sections.custom.rows.len(), 1, "{case}");
         assert!(
-            s.hasura.rows.iter().all(|m| m.status == Status::Running),
+            s.sections
+                .hasura
+                .rows
+                .iter()
+                .all(|m| m.status == Status::Running),
             "{case}"
         );
         stop.cancel();
@@ -153,7 +157,13 @@ async fn bad_gateway_files_are_named_in_the_header_and_the_tables_still_show() {
     let (mut rx, _stop) = feed(&demo, Some(dir.path())).await;
     let s = wait_for(&mut rx, "good routes", |s| s.settled()).await;
     assert_eq!(s.routes_error, None);
-    let data = s.hasura.rows.iter().find(|m| m.name == "data").unwrap();
+    let data = s
+        .sections
+        .hasura
+        .rows
+        .iter()
+        .find(|m| m.name == "data")
+        .unwrap();
     assert_eq!(
         data.external_url.as_deref(),
         Some("http://data.example.org")
@@ -405,7 +415,7 @@ spec:
 
 /// hasura-conf with a unicode path routed to the 63-character service.
 fn unicode_route(name63: &str) -> String {
-    include_str!("../assets/demo-cluster/hasura-conf.yaml").replace(
+    include_str!("../../assets/demo-cluster/hasura-conf.yaml").replace(
         "    my-app:\n",
         &format!(
             "    long:\n      /ünïcødé:\n        upstreamService:\n          name: {name63}\n          namespace: default\n        upstreamServicePort: 80\n    my-app:\n"
@@ -435,10 +445,22 @@ async fn names_at_the_length_limits_and_unicode_show_in_list_and_on_screen() {
 
     let (mut rx, _stop) = feed(&demo, None).await;
     let s = wait_for(&mut rx, "the new rows running", |s| {
-        s.custom.rows.len() == 4 && s.custom.rows.iter().all(|m| m.status == Status::Running)
+        s.sections.custom.rows.len() == 4
+            && s.sections
+                .custom
+                .rows
+                .iter()
+                .all(|m| m.status == Status::Running)
     })
     .await;
-    let row = |name: &str| s.custom.rows.iter().find(|m| m.name == name).unwrap();
+    let row = |name: &str| {
+        s.sections
+            .custom
+            .rows
+            .iter()
+            .find(|m| m.name == name)
+            .unwrap()
+    };
     assert_eq!(row(&name63).external_url.as_deref(), Some(long_url));
     assert_eq!(row(&name63).internal_url, Some(format!("{name63}.default")));
     assert_eq!(row(&name253).internal_url, None, "no Service of that name");

@@ -3,10 +3,7 @@
 //! the pod's hostname, a remote exit code that becomes ours, stdin piped with `-i`, a missing
 //! `/bin/bash` refused as containerd refuses it; and the refusals: `--read-only`, and a user
 //! the API server would refuse, told before any attempt, as `kubectl auth can-i` says.
-// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
-#![cfg(feature = "demo")]
-
-mod common;
+use crate::common;
 
 use std::path::Path;
 

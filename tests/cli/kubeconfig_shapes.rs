@@ -1,10 +1,7 @@
 //! Kubeconfigs shaped the way people's really are, against the demo cluster: for each shape the
 //! image's kubectl must succeed with the same files (so the fixture is real), and then
 //! `hasura-tui list` must succeed with them and print the seed's layout.
-// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
-#![cfg(feature = "demo")]
-
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

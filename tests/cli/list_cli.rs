@@ -1,9 +1,6 @@
 //! `hasura-tui list` as a process against the demo cluster (itself a process), compared with the
 //! seed's layout line by line, plus `-n`, `-o wide`, `-o json` and the exit codes.
-// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
-#![cfg(feature = "demo")]
-
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;

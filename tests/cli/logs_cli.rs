@@ -2,10 +2,7 @@
 //! here, so the test can kill pods): every pod's lines with a `[pod]` prefix, `--tail`, `-p`,
 //! following new lines and a killed pod's replacement, the exit codes, and `open` calling the
 //! browser double with the external URL the model gives.
-// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
-#![cfg(feature = "demo")]
-
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;

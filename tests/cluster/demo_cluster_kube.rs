@@ -1,9 +1,6 @@
 //! The demo cluster through kube-rs over HTTPS: list and watch every kind, watch ordering, 410 and
 //! relist, authentication, and port-forward through `Api::portforward`.
-// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
-#![cfg(feature = "demo")]
-
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::time::Duration;

@@ -1,9 +1,6 @@
 //! The cluster feed against the demo cluster over HTTPS: the seed's rows, live changes after
 //! faults, and resync without duplicates after dropped watches and compaction.
-// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
-#![cfg(feature = "demo")]
-
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,7 +68,11 @@ fn row<'a>(
     ns_hasura: bool,
     name: &str,
 ) -> Option<&'a hasura_tui::model::Microservice> {
-    let section = if ns_hasura { &s.hasura } else { &s.custom };
+    let section = if ns_hasura {
+        &s.sections.hasura
+    } else {
+        &s.sections.custom
+    };
     section.rows.iter().find(|m| m.name == name).map(|m| &**m)
 }
 
@@ -80,15 +81,16 @@ async fn the_first_snapshot_holds_the_seed_with_sections_and_urls() {
     let demo = common::start_seed_demo().await;
     let (mut rx, _stop) = feed_for(&demo).await;
     let s = wait_for(&mut rx, "both namespaces synced", |s| {
-        s.custom.state == WatchState::Synced && s.hasura.state == WatchState::Synced
+        s.sections.custom.state == WatchState::Synced
+            && s.sections.hasura.state == WatchState::Synced
     })
     .await;
     let names = |rows: &[std::sync::Arc<hasura_tui::model::Microservice>]| {
         rows.iter().map(|m| m.name.clone()).collect::<Vec<_>>()
     };
-    assert_eq!(names(&s.custom.rows), ["my-app"]);
+    assert_eq!(names(&s.sections.custom.rows), ["my-app"]);
     assert_eq!(
-        names(&s.hasura.rows),
+        names(&s.sections.hasura.rows),
         [
             "auth",
             "data",
@@ -104,7 +106,13 @@ async fn the_first_snapshot_holds_the_seed_with_sections_and_urls() {
     );
     assert_eq!(s.cluster_name, "gram29");
     assert_eq!(s.routes_error, None);
-    for m in s.custom.rows.iter().chain(s.hasura.rows.iter()) {
+    for m in s
+        .sections
+        .custom
+        .rows
+        .iter()
+        .chain(s.sections.hasura.rows.iter())
+    {
         assert_eq!(m.status, Status::Running, "{}", m.name);
         assert_eq!(
             m.internal_url.as_deref(),
@@ -234,7 +242,7 @@ spec:
     assert_eq!(row(&s, false, "billing").unwrap().external_url, None);
 
     // A route added to hasura-conf gives billing an external URL.
-    let conf = include_str!("../assets/demo-cluster/hasura-conf.yaml").replace(
+    let conf = include_str!("../../assets/demo-cluster/hasura-conf.yaml").replace(
         "    my-app:\n",
         "    billing:\n      /:\n        upstreamService:\n          name: billing\n          namespace: '{{ cluster.metadata.namespaces.user }}'\n        upstreamServicePath: /\n        upstreamServicePort: 80\n    my-app:\n",
     );
@@ -246,7 +254,7 @@ spec:
     .await;
 
     // A broken routes file is reported in the header and skipped; the rows stay.
-    let broken = include_str!("../assets/demo-cluster/hasura-conf.yaml")
+    let broken = include_str!("../../assets/demo-cluster/hasura-conf.yaml")
         .replace("upstreamServicePort: 80", "upstreamServicePort: [oops");
     faults.apply_manifests(&broken).unwrap();
     let s = wait_for(&mut rx, "a routes error", |s| s.routes_error.is_some()).await;
@@ -255,7 +263,7 @@ spec:
         "{:?}",
         s.routes_error
     );
-    assert_eq!(s.hasura.rows.len(), 10);
+    assert_eq!(s.sections.hasura.rows.len(), 10);
     assert_eq!(row(&s, true, "auth").unwrap().external_url, None);
 }
 
@@ -277,12 +285,18 @@ async fn dropped_watches_and_compaction_resync_without_duplicates() {
             && row(s, true, "auth").is_some_and(|m| m.status == Status::Running)
     })
     .await;
-    let mut names: Vec<&str> = s.hasura.rows.iter().map(|m| m.name.as_str()).collect();
+    let mut names: Vec<&str> = s
+        .sections
+        .hasura
+        .rows
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
     let before = names.len();
     names.dedup();
     assert_eq!(names.len(), before, "no duplicate rows");
     assert_eq!(before, 10);
-    assert_eq!(s.custom.rows.len(), 1);
+    assert_eq!(s.sections.custom.rows.len(), 1);
 }
 
 #[tokio::test]
@@ -292,19 +306,20 @@ async fn a_forbidden_namespace_leaves_the_other_table_working() {
     faults.forbid_namespace("hasura", true);
     let (mut rx, _stop) = feed_for(&demo).await;
     let s = wait_for(&mut rx, "hasura forbidden and default synced", |s| {
-        matches!(s.hasura.state, WatchState::Forbidden(_)) && s.custom.state == WatchState::Synced
+        matches!(s.sections.hasura.state, WatchState::Forbidden(_))
+            && s.sections.custom.state == WatchState::Synced
     })
     .await;
-    assert!(s.hasura.rows.is_empty());
-    assert_eq!(s.custom.rows.len(), 1);
-    let WatchState::Forbidden(message) = &s.hasura.state else {
+    assert!(s.sections.hasura.rows.is_empty());
+    assert_eq!(s.sections.custom.rows.len(), 1);
+    let WatchState::Forbidden(message) = &s.sections.hasura.state else {
         unreachable!()
     };
     assert!(message.starts_with("forbidden: "), "{message}");
 
     faults.forbid_namespace("hasura", false);
     wait_for(&mut rx, "hasura back after the ban is lifted", |s| {
-        s.hasura.state == WatchState::Synced && s.hasura.rows.len() == 10
+        s.sections.hasura.state == WatchState::Synced && s.sections.hasura.rows.len() == 10
     })
     .await;
 }
@@ -315,29 +330,33 @@ async fn an_api_server_restart_shows_reconnecting_with_stale_rows_then_resyncs()
     let faults = demo.faults();
     let (mut rx, _stop) = feed_for(&demo).await;
     wait_for(&mut rx, "sync", |s| {
-        s.settled() && s.hasura.rows.len() == 10
+        s.settled() && s.sections.hasura.rows.len() == 10
     })
     .await;
 
     faults.stop_server().await;
     let s = wait_for(&mut rx, "reconnecting", |s| {
-        matches!(s.hasura.state, WatchState::Reconnecting { .. })
+        matches!(s.sections.hasura.state, WatchState::Reconnecting { .. })
     })
     .await;
-    assert!(s.hasura.stale, "rows kept and marked stale");
-    assert_eq!(s.hasura.rows.len(), 10);
+    assert!(s.sections.hasura.stale, "rows kept and marked stale");
+    assert_eq!(s.sections.hasura.rows.len(), 10);
 
     // A change made while the server is down is seen after the restart.
     faults.scale("default", "my-app", 2).unwrap();
     faults.restart_server().await.unwrap();
     let s = wait_for(&mut rx, "resynced", |s| {
-        s.hasura.state == WatchState::Synced
-            && s.custom.state == WatchState::Synced
+        s.sections.hasura.state == WatchState::Synced
+            && s.sections.custom.state == WatchState::Synced
             && row(s, false, "my-app").is_some_and(|m| m.replicas() == "2/2")
     })
     .await;
-    assert!(!s.hasura.stale);
-    assert_eq!(s.hasura.rows.len(), 10, "no duplicates after the resync");
+    assert!(!s.sections.hasura.stale);
+    assert_eq!(
+        s.sections.hasura.rows.len(),
+        10,
+        "no duplicates after the resync"
+    );
 }
 
 #[tokio::test]
@@ -346,7 +365,7 @@ async fn a_stalled_api_server_is_reported_then_resyncs_when_it_answers_again() {
     let faults = demo.faults();
     let (mut rx, _stop) = feed_for(&demo).await;
     wait_for(&mut rx, "sync", |s| {
-        s.settled() && s.hasura.rows.len() == 10
+        s.settled() && s.sections.hasura.rows.len() == 10
     })
     .await;
 
@@ -357,26 +376,29 @@ async fn a_stalled_api_server_is_reported_then_resyncs_when_it_answers_again() {
     let s = tokio::time::timeout(
         Duration::from_secs(15),
         rx.wait_for(|s| {
-            matches!(&s.hasura.state, WatchState::Reconnecting { reason, .. } if reason.contains("no answer"))
+            matches!(&s.sections.hasura.state, WatchState::Reconnecting { reason, .. } if reason.contains("no answer"))
         }),
     )
     .await
     .expect("the stall reported within 15 s")
     .unwrap()
     .clone();
-    assert!(s.hasura.stale && s.custom.stale, "rows kept, marked stale");
-    assert_eq!(s.hasura.rows.len(), 10);
+    assert!(
+        s.sections.hasura.stale && s.sections.custom.stale,
+        "rows kept, marked stale"
+    );
+    assert_eq!(s.sections.hasura.rows.len(), 10);
 
     faults.scale("default", "my-app", 2).unwrap();
     faults.stall(false);
     let s = wait_for(&mut rx, "synced after the stall", |s| {
-        s.hasura.state == WatchState::Synced
-            && s.custom.state == WatchState::Synced
+        s.sections.hasura.state == WatchState::Synced
+            && s.sections.custom.state == WatchState::Synced
             && row(s, false, "my-app").is_some_and(|m| m.replicas() == "2/2")
     })
     .await;
-    assert!(!s.hasura.stale);
-    assert_eq!(s.hasura.rows.len(), 10);
+    assert!(!s.sections.hasura.stale);
+    assert_eq!(s.sections.hasura.rows.len(), 10);
 }
 
 /// CPU and MEM are read only while the tables are on screen: hidden (the detail or logs pane
@@ -388,7 +410,8 @@ async fn metrics_are_read_only_while_the_tables_show() {
     let (shown_tx, shown) = watch::channel(false);
     let (mut rx, stop) = feed_with(&demo, true, Some(shown)).await;
     wait_for(&mut rx, "both tables synced", |s| {
-        s.custom.state == WatchState::Synced && s.hasura.state == WatchState::Synced
+        s.sections.custom.state == WatchState::Synced
+            && s.sections.hasura.state == WatchState::Synced
     })
     .await;
     let lists = demo.faults().request_counts().list;
@@ -396,7 +419,11 @@ async fn metrics_are_read_only_while_the_tables_show() {
     let until = tokio::time::Instant::now() + Duration::from_millis(500);
     while tokio::time::Instant::now() < until {
         let s = rx.borrow().clone();
-        assert_eq!(s.hasura.metrics, Metrics::Reading, "read while hidden");
+        assert_eq!(
+            s.sections.hasura.metrics,
+            Metrics::Reading,
+            "read while hidden"
+        );
         assert_eq!(
             demo.faults().request_counts().list,
             lists,
@@ -406,7 +433,7 @@ async fn metrics_are_read_only_while_the_tables_show() {
     }
     shown_tx.send_replace(true);
     let s = wait_for(&mut rx, "figures in both tables", |s| {
-        s.custom.metrics == Metrics::Served && s.hasura.metrics == Metrics::Served
+        s.sections.custom.metrics == Metrics::Served && s.sections.hasura.metrics == Metrics::Served
     })
     .await;
     let data = row(&s, true, "data").expect("data's row");

@@ -2,10 +2,7 @@
 //! Keycloak, Okta and Auth0 rotate them): hasura-tui and kubectl take turns on one kubeconfig,
 //! each refreshing an expired id-token with the refresh token the other wrote back, through a
 //! CONNECT proxy named by `HTTPS_PROXY` (the issuer's name resolves only there).
-// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
-#![cfg(feature = "demo")]
-
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};

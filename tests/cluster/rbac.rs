@@ -2,10 +2,7 @@
 //! port-forward in `default`, read but not forward in `hasura`, no statefulsets, ingresses or
 //! configmaps): kubectl's answers first, so the demo is shown to refuse as a real API server
 //! does, then hasura-tui's `list`, feed, forwards and logs against the same Role.
-// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
-#![cfg(feature = "demo")]
-
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -269,7 +266,8 @@ async fn the_feed_keeps_every_allowed_kind_and_a_lasting_403_is_asked_once_per_b
     let s = tokio::time::timeout(
         Duration::from_secs(10),
         rx.wait_for(|s| {
-            s.custom.state == WatchState::Synced && s.hasura.state == WatchState::Synced
+            s.sections.custom.state == WatchState::Synced
+                && s.sections.hasura.state == WatchState::Synced
         }),
     )
     .await
@@ -281,19 +279,30 @@ async fn the_feed_keeps_every_allowed_kind_and_a_lasting_403_is_asked_once_per_b
             .find(|m| m.name == name)
             .map(|m| m.status.clone())
     };
-    assert_eq!(status(&s.hasura.rows, "data"), Some(Status::Running));
-    assert_eq!(status(&s.hasura.rows, "postgres"), Some(Status::Unknown));
-    assert_eq!(s.hasura.rows.len(), 10);
-    assert!(!s.custom.stale && !s.hasura.stale);
     assert_eq!(
-        s.hasura.notes,
+        status(&s.sections.hasura.rows, "data"),
+        Some(Status::Running)
+    );
+    assert_eq!(
+        status(&s.sections.hasura.rows, "postgres"),
+        Some(Status::Unknown)
+    );
+    assert_eq!(s.sections.hasura.rows.len(), 10);
+    assert!(!s.sections.custom.stale && !s.sections.hasura.stale);
+    assert_eq!(
+        s.sections.hasura.notes,
         [
             "statefulsets: forbidden (postgres: status unknown)",
             "ingresses: forbidden (external URLs from routes only)",
             "configmap hasura-conf: forbidden (no gateway routes)",
         ]
     );
-    assert_eq!(s.custom.notes.len(), 2, "{:?}", s.custom.notes);
+    assert_eq!(
+        s.sections.custom.notes.len(),
+        2,
+        "{:?}",
+        s.sections.custom.notes
+    );
 
     // Watch the refusals for a while: each forbidden watch is asked again only after its
     // backoff, which starts at 800 ms, doubles, and is drawn between half and all of it.
@@ -461,22 +470,30 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: no-pods}
     let (mut rx, _stop) = feed(&yaml).await;
     let s = tokio::time::timeout(
         Duration::from_secs(10),
-        rx.wait_for(|s| s.hasura.state == WatchState::Synced && !s.hasura.rows.is_empty()),
+        rx.wait_for(|s| {
+            s.sections.hasura.state == WatchState::Synced && !s.sections.hasura.rows.is_empty()
+        }),
     )
     .await
     .expect("the hasura table synced")
     .unwrap()
     .clone();
     assert_eq!(
-        s.hasura.notes,
+        s.sections.hasura.notes,
         ["pods: forbidden (status from the workloads)"]
     );
-    let data = s.hasura.rows.iter().find(|m| m.name == "data").unwrap();
+    let data = s
+        .sections
+        .hasura
+        .rows
+        .iter()
+        .find(|m| m.name == "data")
+        .unwrap();
     assert_eq!(
         (data.status.clone(), data.replicas()),
         (Status::Running, "1/1".into())
     );
-    assert_eq!(s.hasura.rows.len(), 10);
+    assert_eq!(s.sections.hasura.rows.len(), 10);
 
     // The workload's own count follows a crash.
     demo.faults()
@@ -489,7 +506,8 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: no-pods}
     tokio::time::timeout(
         Duration::from_secs(10),
         rx.wait_for(|s| {
-            s.hasura
+            s.sections
+                .hasura
                 .rows
                 .iter()
                 .any(|m| m.name == "data" && m.replicas() == "0/1" && m.status != Status::Running)
@@ -519,7 +537,7 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: no-pods}
 
 /// The YAML block of the README that starts with `marker`.
 fn readme_yaml(marker: &str) -> String {
-    let readme = include_str!("../README.md");
+    let readme = include_str!("../../README.md");
     let start = readme
         .find(marker)
         .unwrap_or_else(|| panic!("the README has no {marker:?} block"));

@@ -2,10 +2,7 @@
 //! restart` (a strategic merge patch of the template's annotation) replaces every pod under a
 //! new pod-template-hash, one step at a time, and `kubectl rollout status` follows it to the
 //! end; `kubectl patch` by merge and JSON patch changes only what it names.
-// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
-#![cfg(feature = "demo")]
-
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;

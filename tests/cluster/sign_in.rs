@@ -2,10 +2,7 @@
 //! token that expires is renewed across a session (one run per renewal, not one per request),
 //! kubectl agrees that an expired token is refused, and every way a plugin fails is one line
 //! and exit 2 before anything else happens.
-// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
-#![cfg(feature = "demo")]
-
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};

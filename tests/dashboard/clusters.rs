@@ -4,10 +4,7 @@
 //! takes `-c ALIAS`; the dashboard moves between them with the picker, forwards of both carry
 //! traffic throughout, the cluster left is not watched while away, and the `p` view lists and
 //! stops forwards of either.
-// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
-#![cfg(feature = "demo")]
-
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

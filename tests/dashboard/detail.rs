@@ -3,10 +3,7 @@
 //! through the admin path shows its restarts growing and its BackOff count rising with no key
 //! pressed, and `Esc` returns to the table where it was; `describe` in text and JSON says what
 //! `kubectl describe pod` and `kubectl get events` say.
-// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
-#![cfg(feature = "demo")]
-
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Duration;

@@ -5,10 +5,7 @@
 //! starting a rolling restart the row follows while a forward keeps serving a connection every
 //! 50 ms, a count scaling the workload, each in the audit log; and `--read-only` and a user
 //! without the right refused in one line.
-// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
-#![cfg(feature = "demo")]
-
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::time::Duration;

@@ -1,9 +1,6 @@
 //! The dashboard end to end: the real binary on the embedded demo cluster, in a real terminal
 //! under tmux, driven by keys and read back from the screen.
-// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
-#![cfg(feature = "demo")]
-
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,10 +2,7 @@
 //! forbidden namespace and a revoked token mid-session, a wrong CA, a panic, SIGTERM and SIGHUP.
 //! The demo cluster runs in the test process so its faults can be switched on and off; the
 //! dashboard is the real binary, pointed at the demo's kubeconfig.
-// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
-#![cfg(feature = "demo")]
-
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

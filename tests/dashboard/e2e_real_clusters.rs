@@ -1,9 +1,6 @@
 //! The dashboard on clusters as real ones are (product.md 10), end to end under tmux: a
 //! developer's Role, a 410 after compaction, a pod with a sidecar, Services of every shape.
-// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
-#![cfg(feature = "demo")]
-
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;

@@ -4,10 +4,7 @@
 //! a shell in a pod (`s`) steps aside the same way, and one whose opening needs a renewal
 //! opens after the prompt; and a plugin that takes two seconds is announced in the header
 //! before it has answered.
-// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
-#![cfg(feature = "demo")]
-
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -3,10 +3,7 @@
 //! up a replacement pod, `o` calling the browser double with the model's external URL, `y`
 //! copying through OSC 52 (read back from tmux's paste buffer), and forwards restored after a
 //! restart on the same ports, carrying traffic, with a taken port shown as the row's error.
-// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
-#![cfg(feature = "demo")]
-
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -1,15 +1,12 @@
 //! Forward drills against the demo cluster: a forward rides out an API server restart without
 //! user action, a client that half-closes gets the whole reply, and 1 GiB over 32 concurrent
 //! connections arrives intact (SHA-256 per stream).
-// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
-#![cfg(feature = "demo")]
-
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use hasura_tui::forward::{ForwardManager, ForwardSpec, ForwardState};
+use hasura_tui::forward::{ForwardKey, ForwardManager, ForwardSpec, ForwardState};
 use rand::{Rng, SeedableRng};
 use ring::digest::{Context, SHA256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -70,7 +67,9 @@ async fn a_forward_serves_new_connections_after_an_api_server_restart() {
         "forward serving again {:?} after the restart",
         restarted.elapsed()
     );
-    let view = manager.view(&("hasura".into(), "postgres".into())).unwrap();
+    let view = manager
+        .view(&ForwardKey::new("hasura", "postgres"))
+        .unwrap();
     assert_eq!(view.status.local, Some(addr), "the same listener");
     assert_eq!(view.status.state, ForwardState::Active);
     manager.stop_all().await;
@@ -125,7 +124,7 @@ async fn a_client_that_half_closes_still_gets_the_whole_reply() {
         "the closed connection let go",
         Duration::from_secs(6),
         || async {
-            let view = manager.view(&("hasura".into(), "postgres".into()))?;
+            let view = manager.view(&ForwardKey::new("hasura", "postgres"))?;
             (view.stats.open == 0).then_some(())
         },
     )
@@ -213,7 +212,7 @@ async fn a_gibibyte_over_32_connections_arrives_intact() {
         assert_eq!(sent, back, "stream {seed}: SHA-256 of the echo differs");
     }
     let stats = manager
-        .view(&("hasura".into(), "postgres".into()))
+        .view(&ForwardKey::new("hasura", "postgres"))
         .unwrap()
         .stats;
     let bytes = (total * CONNECTIONS) as u64;
@@ -525,7 +524,7 @@ fn twenty_rolling_replacements_leave_no_connection_or_task_behind() {
             "after 20 replacements: {} connections, {} tasks",
             after.0, after.1
         );
-        let key = ("default".to_string(), "my-app".to_string());
+        let key = ForwardKey::new("default", "my-app");
         assert_eq!(
             manager.view(&key).unwrap().status.state,
             ForwardState::Active

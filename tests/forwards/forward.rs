@@ -1,15 +1,12 @@
 //! The forward engine against the demo cluster: real TCP through real forwards, surviving pod
 //! restarts and scale to zero, failing one forward without hurting the others, and stopping.
-// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
-#![cfg(feature = "demo")]
-
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use hasura_tui::demo::DemoCluster;
-use hasura_tui::forward::{ForwardManager, ForwardSpec, ForwardState, ForwardStatus};
+use hasura_tui::forward::{ForwardKey, ForwardManager, ForwardSpec, ForwardState, ForwardStatus};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -63,7 +60,7 @@ async fn http_through_a_forward_to_data_returns_the_echo() {
     let echo = http_get(addr, "/v1/query?x=1").await.unwrap();
     assert_eq!(echo["microservice"], "data");
     assert_eq!(echo["path"], "/v1/query?x=1");
-    let view = manager.view(&("hasura".into(), "data".into())).unwrap();
+    let view = manager.view(&ForwardKey::new("hasura", "data")).unwrap();
     assert_eq!(view.status.state, ForwardState::Active);
     assert_eq!(
         view.status.remote_port,
@@ -89,7 +86,7 @@ async fn sixty_four_connections_move_a_mebibyte_each_through_postgres() {
         task.unwrap();
     }
     let stats = manager
-        .view(&("hasura".into(), "postgres".into()))
+        .view(&ForwardKey::new("hasura", "postgres"))
         .unwrap()
         .stats;
     assert_eq!(stats.total, 64);
@@ -165,7 +162,7 @@ async fn a_forward_outlives_its_pod_and_scale_to_zero() {
     assert!(new_pod.starts_with("data-"));
 
     faults.scale("hasura", "data", 0).unwrap();
-    let key = ("hasura".to_string(), "data".to_string());
+    let key = ForwardKey::new("hasura", "data");
     eventually("no ready pods", Duration::from_secs(10), || async {
         (manager.view(&key)?.status.state == ForwardState::NoReadyPods).then_some(())
     })
@@ -195,7 +192,7 @@ async fn stopping_closes_the_port_and_open_connections() {
 
     assert!(
         manager
-            .stop_and_wait(&("hasura".into(), "postgres".into()))
+            .stop_and_wait(&ForwardKey::new("hasura", "postgres"))
             .await
     );
     assert!(
@@ -378,7 +375,7 @@ async fn stopping_ten_forwards_returns_at_once_and_frees_each_port_before_the_ro
     for (namespace, name) in services {
         let addr = forward(&mut manager, namespace, name).await;
         open.push(TcpStream::connect(addr).await.unwrap());
-        ports.push(((namespace.to_string(), name.to_string()), addr));
+        ports.push((ForwardKey::new(namespace, name), addr));
     }
     for (key, _) in &ports {
         assert!(manager.stop(key), "{key:?} was running");

@@ -4,10 +4,7 @@
 //! a pod killed mid-transfer into an error for the client. A half-closed request answered after
 //! 5 s is compared with what kubectl gives through the same demo cluster. A connection whose
 //! PINGs go unanswered is re-dialled, and the row says `reconnecting` until one is up.
-// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
-#![cfg(feature = "demo")]
-
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -15,7 +12,7 @@ use std::time::Duration;
 
 use common::forwarding::{echo, pattern};
 use hasura_tui::demo::DemoCluster;
-use hasura_tui::forward::{ForwardManager, ForwardState, KeepAlive, Transport};
+use hasura_tui::forward::{ForwardKey, ForwardManager, ForwardState, KeepAlive, Transport};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -78,7 +75,7 @@ async fn drill(transport: Transport) {
         ForwardManager::new(common::client_for(&demo).await).with_transport(transport);
     let postgres = forward(&mut manager, "postgres").await;
     let data = forward(&mut manager, "data").await;
-    let status = manager.status(&("hasura".into(), "data".into())).unwrap();
+    let status = manager.status(&ForwardKey::new("hasura", "data")).unwrap();
     assert_eq!(
         status.borrow().transport,
         Some(transport),
@@ -195,7 +192,7 @@ async fn a_connection_that_misses_pings_is_redialled_and_the_row_says_so() {
     let postgres = forward(&mut manager, "postgres").await;
     assert_eq!(echo(postgres, b"before".to_vec()).await.unwrap(), b"before");
     let mut status = manager
-        .status(&("hasura".into(), "postgres".into()))
+        .status(&ForwardKey::new("hasura", "postgres"))
         .unwrap();
 
     // The path dies: PINGs unanswered, and a new connection's upgrade never answered.

@@ -2,10 +2,7 @@
 //! keeps when the client set its own), keep-alive, large bodies streamed through a separate
 //! `port-forward --as-role` process with bounded memory, WebSocket upgrades, the request log, and
 //! the refusal on non-HTTP services.
-// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
-#![cfg(feature = "demo")]
-
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -13,7 +10,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use hasura_tui::demo::DemoCluster;
-use hasura_tui::forward::{ForwardManager, ForwardSpec, ForwardState, GatewayIdentity};
+use hasura_tui::forward::{ForwardKey, ForwardManager, ForwardSpec, ForwardState, GatewayIdentity};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Empty, StreamBody};
 use hyper::body::Frame;
@@ -88,7 +85,7 @@ fn hasura_headers(echo: &Value) -> (Option<&str>, Option<&str>, Option<&str>) {
 async fn headers_follow_the_identity_and_replace_the_clients_own_unless_told_to_keep_them() {
     let demo = common::start_demo().await;
     let (mut manager, addr) = forward(&demo, "data", None).await;
-    let key = ("hasura".to_string(), "data".to_string());
+    let key = ForwardKey::new("hasura", "data");
 
     let echo = get(&mut connect(addr).await, "/plain", &[]).await;
     assert_eq!(echo["microservice"], "data");
@@ -197,7 +194,7 @@ async fn two_hundred_keep_alive_requests_on_one_connection_all_carry_the_headers
         pods.insert(echo["pod"].as_str().unwrap().to_string());
     }
     assert_eq!(pods.len(), 1, "one connection, one pod: {pods:?}");
-    let key = ("hasura".to_string(), "data".to_string());
+    let key = ForwardKey::new("hasura", "data");
     let view = manager.view(&key).unwrap();
     assert_eq!(view.stats.total, 1, "all on one local connection");
     assert_eq!(view.requests, 200);
@@ -477,7 +474,7 @@ async fn a_pod_killed_between_requests_closes_the_idle_keep_alive_connection() {
 async fn switching_the_mode_on_closes_raw_keep_alive_connections() {
     let demo = common::start_demo().await;
     let (mut manager, addr) = forward(&demo, "data", None).await;
-    let key = ("hasura".to_string(), "data".to_string());
+    let key = ForwardKey::new("hasura", "data");
     let mut before = connect(addr).await;
     assert_eq!(hasura_headers(&get(&mut before, "/raw", &[]).await).0, None);
     manager
@@ -523,13 +520,13 @@ async fn requests_from_web_pages_get_no_identity() {
     let echo = get(&mut conn, "/local", &local_page).await;
     assert_eq!(hasura_headers(&echo).0, Some("admin"));
     let roles: Vec<Option<String>> = manager
-        .requests(&("hasura".to_string(), "data".to_string()))
+        .requests(&ForwardKey::new("hasura", "data"))
         .into_iter()
         .map(|e| e.role)
         .collect();
     assert_eq!(roles, [None, None, None, None, Some("admin".to_string())]);
     let claim = manager
-        .requests(&("hasura".to_string(), "data".to_string()))
+        .requests(&ForwardKey::new("hasura", "data"))
         .into_iter()
         .find(|e| e.path == "/claim")
         .expect("the claiming request is in the log");
@@ -570,7 +567,7 @@ fn without_pod(mut echo: Value) -> Value {
 async fn a_request_is_kept_replayed_as_another_identity_and_copied_as_a_curl_command() {
     let demo = common::start_demo().await;
     let (manager, addr) = forward(&demo, "data", Some(GatewayIdentity::admin())).await;
-    let key = ("hasura".to_string(), "data".to_string());
+    let key = ForwardKey::new("hasura", "data");
     let query = r#"{"type":"select","args":{"table":"article","columns":["id"]}}"#;
     let original = post_json(&mut connect(addr).await, "/v1/query?x=1", query).await;
     assert_eq!(hasura_headers(&original).0, Some("admin"));
@@ -760,7 +757,7 @@ async fn a_request_dropped_before_its_response_is_still_logged() {
     use tokio::io::AsyncWriteExt;
     let demo = common::start_demo().await;
     let (manager, addr) = forward(&demo, "data", Some(GatewayIdentity::admin())).await;
-    let key = ("hasura".to_string(), "data".to_string());
+    let key = ForwardKey::new("hasura", "data");
     let mut client = TcpStream::connect(addr).await.unwrap();
     client
         .write_all(b"GET /_demo/delay/5000 HTTP/1.1\r\nhost: localhost\r\n\r\n")

@@ -3,10 +3,7 @@
 //! machine, even one that sends `Host: 127.0.0.1`. The other machine is real: a network namespace
 //! joined to this one by a veth pair, made (and removed) by the test. That needs root and
 //! iproute2; where the machine does not allow it the test says so and skips.
-// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
-#![cfg(feature = "demo")]
-
-mod common;
+use crate::common;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::Command;

@@ -247,7 +247,7 @@ fn logs_pick_the_container_kubectl_picks() {
 /// failing command, each beside kubectl's. kwok wraps a command's exit error before the
 /// kubelet streaming code sees it (`pkg/utils/exec`: `cmd wait: …: %w`), so neither client can
 /// learn the exit code there: both exit 1 naming the error (a kwok difference; the demo and a
-/// real kubelet pass the code on, which tests/exec_cli.rs checks).
+/// real kubelet pass the code on, which tests/cli/exec_cli.rs checks).
 #[test]
 fn exec_runs_in_the_pod_as_kubectl_does() {
     let tb = testbed();

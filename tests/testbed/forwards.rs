@@ -33,7 +33,9 @@ async fn drill(transport: Transport, name: &str, namespace: &str) {
     let mut manager = ForwardManager::new(client).with_transport(transport);
     let db = forward(&mut manager, namespace, "db").await;
     let web = forward(&mut manager, namespace, "web").await;
-    let status = manager.status(&(namespace.into(), "web".into())).unwrap();
+    let status = manager
+        .status(&hasura_tui::forward::ForwardKey::new(namespace, "web"))
+        .unwrap();
     assert_eq!(
         status.borrow().transport,
         Some(transport),

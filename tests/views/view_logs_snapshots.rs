@@ -1,18 +1,15 @@
 //! What the logs pane and the footer's transient messages look like, as text snapshots over
 //! ratatui's TestBackend, driven through `update` with the actions the event loop sends.
-// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
-#![cfg(feature = "demo")]
-
 use std::sync::Arc;
 use std::time::Instant;
 
-mod common;
+use crate::common;
 
 use common::screen::draw;
 use hasura_tui::app::{Action, App, Effect, LogsAction};
 use hasura_tui::cluster::{SectionView, Snapshot, WatchState};
 use hasura_tui::logs::{ContainerChoice, LogEvent};
-use hasura_tui::model::{Microservice, Section, Status, WorkloadKind};
+use hasura_tui::model::{Microservice, PerSection, Section, Status, WorkloadKind};
 
 fn row(section: Section, name: &str, external: bool) -> Microservice {
     let namespace = match section {
@@ -51,14 +48,16 @@ fn view(section: Section, rows: Vec<Microservice>) -> SectionView {
 
 fn app(width: u16, height: u16) -> App {
     let snapshot = Arc::new(Snapshot {
-        custom: view(Section::Custom, vec![row(Section::Custom, "my-app", true)]),
-        hasura: view(
-            Section::Hasura,
-            vec![
-                row(Section::Hasura, "data", true),
-                row(Section::Hasura, "postgres", false),
-            ],
-        ),
+        sections: PerSection {
+            custom: view(Section::Custom, vec![row(Section::Custom, "my-app", true)]),
+            hasura: view(
+                Section::Hasura,
+                vec![
+                    row(Section::Hasura, "data", true),
+                    row(Section::Hasura, "postgres", false),
+                ],
+            ),
+        },
         routes_error: None,
         routes_listed: true,
         route_sources: Default::default(),

@@ -1,23 +1,20 @@
 //! What the dashboard draws, as text snapshots over ratatui's TestBackend: the seed cluster at
 //! two sizes, filtered, with help open, one namespace forbidden, reconnecting, an empty user
 //! namespace, and a terminal too small to use.
-// Needs the demo cluster (hasura-tui's `demo` feature, on by default).
-#![cfg(feature = "demo")]
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-mod common;
+use crate::common;
 
 use common::screen::{app, draw};
 use hasura_tui::app::{Action, Effect, ShellRequest};
 use hasura_tui::cluster::{RouteSources, SectionView, Snapshot, WatchState};
 use hasura_tui::forward::{
-    ForwardState, ForwardStatus, ForwardView, GatewayIdentity, RequestEntry, StatsView,
+    ForwardKey, ForwardState, ForwardStatus, ForwardView, GatewayIdentity, RequestEntry, StatsView,
 };
 use hasura_tui::model::{
-    Microservice, RouteEntry, Routes, Section, ServicePortInfo, Status, TargetPort, UrlSource,
-    WorkloadKind,
+    Microservice, PerSection, RouteEntry, Routes, Section, ServicePortInfo, Status, TargetPort,
+    UrlSource, WorkloadKind,
 };
 
 fn microservice(section: Section, name: &str, status: Status, external: bool) -> Microservice {
@@ -127,8 +124,7 @@ fn snapshot(custom: SectionView, hasura: SectionView) -> Arc<Snapshot> {
         ingresses: Default::default(),
     };
     Arc::new(Snapshot {
-        custom,
-        hasura,
+        sections: PerSection { custom, hasura },
         routes_error: None,
         routes_listed: true,
         route_sources,
@@ -301,7 +297,7 @@ fn forwards_in_the_table_and_the_forward_dialog() {
     let mut app = app(seed(), 140, 30, Instant::now());
     let mut forwards = std::collections::BTreeMap::new();
     forwards.insert(
-        ("hasura".into(), "data".into()),
+        ForwardKey::new("hasura", "data"),
         forward_view(
             ForwardState::Active,
             Some(8080),
@@ -314,7 +310,7 @@ fn forwards_in_the_table_and_the_forward_dialog() {
         ),
     );
     forwards.insert(
-        ("hasura".into(), "postgres".into()),
+        ForwardKey::new("hasura", "postgres"),
         forward_view(
             ForwardState::Error("port 5432 in use".into()),
             None,
@@ -322,11 +318,11 @@ fn forwards_in_the_table_and_the_forward_dialog() {
         ),
     );
     forwards.insert(
-        ("default".into(), "my-app".into()),
+        ForwardKey::new("default", "my-app"),
         forward_view(ForwardState::NoReadyPods, Some(8082), StatsView::default()),
     );
     forwards.insert(
-        ("hasura".into(), "auth".into()),
+        ForwardKey::new("hasura", "auth"),
         ForwardView {
             gateway: Some(GatewayIdentity::admin()),
             ..forward_view(ForwardState::Active, Some(8081), StatsView::default())
@@ -371,7 +367,7 @@ fn forwards_in_the_table_and_the_forward_dialog() {
 fn seed_cluster_with_three_forwards_at_common_widths() {
     let mut forwards = std::collections::BTreeMap::new();
     forwards.insert(
-        ("hasura".into(), "data".into()),
+        ForwardKey::new("hasura", "data"),
         forward_view(
             ForwardState::Active,
             Some(8080),
@@ -384,14 +380,14 @@ fn seed_cluster_with_three_forwards_at_common_widths() {
         ),
     );
     forwards.insert(
-        ("hasura".into(), "auth".into()),
+        ForwardKey::new("hasura", "auth"),
         ForwardView {
             gateway: Some(GatewayIdentity::anonymous()),
             ..forward_view(ForwardState::Active, Some(8081), StatsView::default())
         },
     );
     forwards.insert(
-        ("default".into(), "my-app".into()),
+        ForwardKey::new("default", "my-app"),
         forward_view(ForwardState::NoReadyPods, Some(8082), StatsView::default()),
     );
     for width in [80, 100, 120, 160] {
@@ -466,7 +462,7 @@ fn request_log_pane_and_gateway_notices() {
     );
     assert!(draw(&app).contains("data is not forwarded: press f first"));
 
-    let key: (String, String) = ("hasura".into(), "data".into());
+    let key = ForwardKey::new("hasura", "data");
     let mut forwards = std::collections::BTreeMap::new();
     forwards.insert(
         key.clone(),
@@ -531,7 +527,7 @@ fn request_log_pane_and_gateway_notices() {
     // A non-HTTP forward refuses gateway mode before anything is asked of the forward.
     let mut postgres = forward_view(ForwardState::Active, Some(6432), StatsView::default());
     postgres.status.http = Some(false);
-    forwards.insert(("hasura".into(), "postgres".into()), postgres);
+    forwards.insert(ForwardKey::new("hasura", "postgres"), postgres);
     app.update(Action::Forwards(forwards));
     app.update(Action::Bottom);
     app.update(Action::Move(-2));
@@ -739,7 +735,7 @@ mod detail_view {
         };
         let mut forwards = std::collections::BTreeMap::new();
         forwards.insert(
-            ("hasura".into(), "data".into()),
+            ForwardKey::new("hasura", "data"),
             forward_view(ForwardState::Active, Some(8080), stats),
         );
         app.update(Action::Forwards(forwards));
@@ -938,7 +934,7 @@ fn request_log_inspects_asks_for_an_identity_replays_and_compares() {
     let mut app = app(seed(), 120, 40, Instant::now());
     app.update(Action::SwitchTable);
     app.update(Action::Move(1));
-    let key: (String, String) = ("hasura".into(), "data".into());
+    let key = ForwardKey::new("hasura", "data");
     let mut forwards = std::collections::BTreeMap::new();
     forwards.insert(
         key.clone(),

@@ -32,7 +32,11 @@ impl<S> WsIo<S> {
     }
 }
 
-fn ws_error(e: tungstenite::Error) -> io::Error {
+/// A WebSocket error as the `io::Error` a byte stream gives: the socket's own error as it is, a
+/// connection already closed as `BrokenPipe` (what a write to a closed socket gives), anything
+/// else (a protocol error) as `ConnectionReset`. Shared with the product's `v4.channel.k8s.io`
+/// stream, so both transports report a closed connection alike.
+pub fn io_error(e: tungstenite::Error) -> io::Error {
     match e {
         tungstenite::Error::Io(e) => e,
         tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => {
@@ -76,7 +80,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for WsIo<S> {
                 Some(Ok(_)) => {}
                 Some(Err(e)) => {
                     this.read_done = true;
-                    return Poll::Ready(Err(ws_error(e)));
+                    return Poll::Ready(Err(io_error(e)));
                 }
             }
         }
@@ -90,21 +94,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for WsIo<S> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let mut ws = Pin::new(&mut self.ws);
-        ready!(ws.as_mut().poll_ready(cx)).map_err(ws_error)?;
+        ready!(ws.as_mut().poll_ready(cx)).map_err(io_error)?;
         ws.start_send(Message::binary(Bytes::copy_from_slice(buf)))
-            .map_err(ws_error)?;
+            .map_err(io_error)?;
         Poll::Ready(Ok(buf.len()))
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.ws).poll_flush(cx).map_err(ws_error)
+        Pin::new(&mut self.ws).poll_flush(cx).map_err(io_error)
     }
 
     /// A close message (1000, normal), as client-go's tunnel ends.
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match ready!(Pin::new(&mut self.ws).poll_close(cx)) {
             Ok(()) | Err(tungstenite::Error::ConnectionClosed) => Poll::Ready(Ok(())),
-            Err(e) => Poll::Ready(Err(ws_error(e))),
+            Err(e) => Poll::Ready(Err(io_error(e))),
         }
     }
 }
