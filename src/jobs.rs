@@ -10,7 +10,8 @@ use crate::app::{Action, Effect, LogsAction};
 use crate::detail::Detail;
 use crate::exec::{self, ExecTarget, Prepared};
 use crate::forward::ForwardManager;
-use crate::forward::persist::ForwardStore;
+use crate::forward::persist::running_specs;
+use crate::forward::saver::ForwardSaver;
 use crate::logs::{self, LogEvent, LogOptions};
 
 /// Lines the pane starts with from each pod already running.
@@ -49,14 +50,19 @@ pub struct Jobs {
     /// The detail view's follower: its latest account, and how to stop it.
     detail: Option<(watch::Receiver<Detail>, CancellationToken)>,
     tables_shown: Option<watch::Sender<bool>>,
-    store: Option<ForwardStore>,
-    /// The last save error shown, so a failing disk is reported once, not every second.
-    save_error: Option<String>,
+    /// Writes the set of forwards when it changes, off this task; its failures come as notices.
+    saver: Option<ForwardSaver>,
 }
 
 impl Jobs {
-    pub fn new(client: kube::Client, store: Option<ForwardStore>) -> Self {
+    pub fn new(client: kube::Client, saver: Option<ForwardSaver>) -> Self {
         let (notices_tx, notices) = mpsc::unbounded_channel();
+        if let Some(saver) = &saver {
+            let tx = notices_tx.clone();
+            saver.report_to(Box::new(move |text| {
+                let _ = tx.send(Action::Notify(text));
+            }));
+        }
         let (shells_tx, shells) = mpsc::unbounded_channel();
         Jobs {
             client,
@@ -69,8 +75,7 @@ impl Jobs {
             logs: None,
             detail: None,
             tables_shown: None,
-            store,
-            save_error: None,
+            saver,
         }
     }
 
@@ -255,28 +260,16 @@ impl Jobs {
         (&self.client, &self.context)
     }
 
-    /// Gives up the forwards' store (the cluster is left; its forwards keep being saved there).
-    pub fn take_store(&mut self) -> Option<ForwardStore> {
-        self.store.take()
+    /// Gives up the forwards' saver (the cluster is left; its forwards keep being saved).
+    pub fn take_saver(&mut self) -> Option<ForwardSaver> {
+        self.saver.take()
     }
 
-    /// Saves the running forwards when they changed; a failure is reported once.
-    pub fn save_forwards(&mut self, manager: &ForwardManager) -> Option<Action> {
-        let store = self.store.as_mut()?;
-        match store.save_running(manager) {
-            Ok(_) => {
-                self.save_error = None;
-                None
-            }
-            Err(e) => {
-                let text = format!("forwards not saved: {e}");
-                tracing::warn!("{text}");
-                if self.save_error.as_ref() == Some(&text) {
-                    return None;
-                }
-                self.save_error = Some(text.clone());
-                Some(Action::Notify(text))
-            }
+    /// Saves the running forwards when they changed (written off this task; a failure comes
+    /// back once, as a notice).
+    pub fn save_forwards(&mut self, manager: &ForwardManager) {
+        if let Some(saver) = &mut self.saver {
+            saver.offer(running_specs(manager));
         }
     }
 }

@@ -15,7 +15,8 @@ use crate::cli::GlobalArgs;
 use crate::cluster::{FeedConfig, Snapshot, read_project, spawn_feed};
 use crate::config::contexts::Contexts;
 use crate::config::{ClusterTarget, project};
-use crate::forward::persist::ForwardStore;
+use crate::forward::persist::{ForwardStore, running_specs};
+use crate::forward::saver::ForwardSaver;
 use crate::forward::{ForwardManager, GatewayIdentity};
 use crate::jobs::Jobs;
 
@@ -54,11 +55,11 @@ pub struct Opened {
     feed_stop: CancellationToken,
 }
 
-/// A cluster left behind: its forwards and where they are saved.
+/// A cluster left behind: its forwards and what saves them.
 pub struct Away {
     pub label: String,
     pub forwards: ForwardManager,
-    store: Option<ForwardStore>,
+    saver: Option<ForwardSaver>,
 }
 
 /// How the dashboard was started, for opening other clusters the same way.
@@ -108,8 +109,8 @@ pub async fn open(
             (now, _) => now,
         }));
     }
-    let (forwards, store) = match away {
-        Some(away) => (away.forwards, away.store),
+    let (forwards, saver) = match away {
+        Some(away) => (away.forwards, away.saver),
         None => {
             let mut forwards = ForwardManager::new(target.client.clone());
             let server = if options.demo {
@@ -124,10 +125,10 @@ pub async fn open(
                 &mut forwards,
                 &mut notices,
             );
-            (forwards, store)
+            (forwards, store.map(ForwardSaver::start))
         }
     };
-    let jobs = Jobs::new(target.client.clone(), store)
+    let jobs = Jobs::new(target.client.clone(), saver)
         .with_actor(&target.context, options.read_only)
         .with_tables_shown(tables_shown);
     Opened {
@@ -148,11 +149,11 @@ impl Opened {
     pub fn leave(self) -> Away {
         self.feed_stop.cancel();
         let mut jobs = self.jobs;
-        let _ = jobs.save_forwards(&self.forwards);
+        jobs.save_forwards(&self.forwards);
         Away {
             label: self.label,
             forwards: self.forwards,
-            store: jobs.take_store(),
+            saver: jobs.take_saver(),
         }
     }
 
@@ -196,10 +197,9 @@ impl Sessions {
     pub fn stop_away(&mut self, context: &str, key: &crate::forward::ForwardKey) {
         if let Some(away) = self.away.get_mut(context) {
             away.forwards.stop(key);
-            if let Some(store) = &mut away.store
-                && let Err(e) = store.save_running(&away.forwards)
-            {
-                tracing::warn!("forwards of {context} not saved: {e}");
+            if let Some(saver) = &mut away.saver {
+                // A failure is logged by the saver (its notices went to the dashboard left).
+                saver.offer(running_specs(&away.forwards));
             }
         }
     }

@@ -134,11 +134,6 @@ impl ForwardStore {
         self.saved = specs;
         Ok(true)
     }
-
-    /// Saves what `manager` runs now, each with the port it bound.
-    pub fn save_running(&mut self, manager: &ForwardManager) -> Result<bool, PersistError> {
-        self.save(running_specs(manager))
-    }
 }
 
 /// The manager's forwards, each with the local port it actually bound (when it did), so a

@@ -148,9 +148,7 @@ fn refresh_forwards(app: &mut App, forwards: &ForwardManager, jobs: &mut Jobs) -
             dirty |= app.update(Action::Requests(entries, total));
         }
     }
-    if let Some(action) = jobs.save_forwards(forwards) {
-        dirty |= app.update(action);
-    }
+    jobs.save_forwards(forwards);
     dirty
 }
 
