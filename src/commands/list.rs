@@ -1,4 +1,4 @@
-//! `hasura-tui list`: the microservices, printed once, in the seed's layout (product.md 6), or
+//! `hasura-tui list`: the microservices, printed once, in the seed's layout (README.md, `list`), or
 //! `-o wide` / `-o json`. Runs the same feed as the dashboard and prints its first settled
 //! snapshot.
 
@@ -31,7 +31,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let mut namespaces = target.namespaces(global);
     let wanted = args.namespace.as_deref().map(|n| namespaces.resolve(n));
-    // Any other namespace is listed as the custom section, as `-n` names it (product.md 2).
+    // Any other namespace is listed as the custom section, as `-n` names it (docs/clusters.md).
     if let Some(ns) = &wanted
         && *ns != namespaces.hasura
     {

@@ -59,7 +59,7 @@ async fn check_microservice(
         ),
         Err(e) => bail!("cluster unreachable: {e}"),
     }
-    // A workload without a Service is a microservice too (product.md 5.1).
+    // A workload without a Service is a microservice too (docs/status.md).
     let deployment = Api::<Deployment>::namespaced(client.clone(), namespace)
         .get_opt(name)
         .await;

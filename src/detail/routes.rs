@@ -1,5 +1,5 @@
 //! The routes section: every source that points an external address at the microservice, in
-//! the order product.md 5.4 tries them (the Service's `hasura.io/external-url` annotation, each
+//! the order docs/urls.md tries them (the Service's `hasura.io/external-url` annotation, each
 //! gateway route of routes.yaml, each Ingress rule, a LoadBalancer), each with where it lands on
 //! the Service, and the one that gives the tables' EXTERNAL-URL marked. Built from what the
 //! feed already holds (`RouteSources`): no request.

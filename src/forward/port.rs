@@ -1,4 +1,4 @@
-//! Choosing and binding the local port (product.md 4): the port asked for, exactly; otherwise
+//! Choosing and binding the local port (docs/forwards.md): the port asked for, exactly; otherwise
 //! `8000+port` for remote ports below 1024 (80 becomes 8080), else the same number; if that is
 //! taken, that plus 1000 (5432 becomes 6432, as in the Hasura docs); else whatever the OS gives.
 

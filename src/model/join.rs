@@ -1,5 +1,5 @@
 //! Joining one namespace's workloads, Services, pods and Ingresses into microservice rows
-//! (product.md 5.1 and 5.4).
+//! (docs/status.md and docs/urls.md).
 //!
 //! Built for big namespaces: every lookup goes through an index made once per call, so the cost
 //! grows with the number of objects, not with workloads times pods.
@@ -365,7 +365,7 @@ pub fn merge_rows(
     out
 }
 
-/// `<service>.<namespace>`, the address other microservices use (product.md 5.3).
+/// `<service>.<namespace>`, the address other microservices use (docs/urls.md).
 fn internal_url(s: &ServiceInfo) -> String {
     let mut url = String::with_capacity(s.name.len() + 1 + s.namespace.len());
     url.push_str(&s.name);

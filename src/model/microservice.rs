@@ -1,4 +1,4 @@
-//! A microservice row: a workload joined with its Service, ready to display (product.md 5.1).
+//! A microservice row: a workload joined with its Service, ready to display (docs/status.md).
 
 use std::fmt;
 
@@ -48,7 +48,7 @@ impl fmt::Display for Section {
     }
 }
 
-/// Where an EXTERNAL-URL came from, in the order they are tried (product.md 5.4).
+/// Where an EXTERNAL-URL came from, in the order they are tried (docs/urls.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum UrlSource {

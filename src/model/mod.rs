@@ -1,4 +1,4 @@
-//! Pure data and rules: what a microservice is, its status, and its URLs (product.md 5).
+//! Pure data and rules: what a microservice is, its status, and its URLs (docs/status.md and docs/urls.md).
 //!
 //! Nothing here does I/O: the cluster watchers feed slim objects in, the dashboard and the
 //! `list` command read `Microservice` rows out.

@@ -16,7 +16,7 @@ pub use k8s_openapi::jiff::Timestamp;
 use super::labels::Labels;
 use super::pod_wire::{ContainerStatusWire, PodWire};
 
-/// The Service annotation that names a microservice's public URL outright (product.md 5.4).
+/// The Service annotation that names a microservice's public URL outright (docs/urls.md).
 pub const EXTERNAL_URL_ANNOTATION: &str = "hasura.io/external-url";
 
 /// Which controller runs a microservice.

@@ -2,7 +2,7 @@
 //!
 //! Both files are templates (Hasura rendered them with pongo2, a Jinja dialect); we render them
 //! with minijinja and then read the YAML. The shapes accepted, and the error messages, live in
-//! `gateway_yaml`; this module holds the result and the URL rule of product.md 5.4.
+//! `gateway_yaml`; this module holds the result and the URL rule of docs/urls.md.
 
 use std::collections::HashMap;
 

@@ -1,4 +1,4 @@
-//! The STATUS column: one word per microservice from its workload and pods (product.md 5.2).
+//! The STATUS column: one word per microservice from its workload and pods (docs/status.md).
 
 use std::fmt;
 
@@ -87,7 +87,7 @@ fn terminated_error(reason: Option<&str>, exit_code: i32) -> Option<String> {
     })
 }
 
-/// Applies the rules of product.md 5.2 in order; the first one that holds wins.
+/// Applies the rules of docs/status.md in order; the first one that holds wins.
 ///
 /// `pods` are the workload's pods; the caller passes them in a stable order (by name) so that
 /// when several pods disagree the same reason is shown on every refresh. Pods being deleted are

@@ -19,7 +19,7 @@ impl Demo {
         Demo::start_with(&[])
     }
 
-    /// Only the seed of product.md, without the Services of other shapes.
+    /// Only the seed (the demo cluster's first content), without the Services of other shapes.
     fn seed() -> Demo {
         Demo::start_with(&["--seed-only"])
     }
@@ -147,7 +147,7 @@ fn list_sections_wide_and_json() {
 #[test]
 fn list_exit_codes() {
     let demo = Demo::start();
-    // A literal namespace is listed as it is (product.md 2), in the custom section's layout:
+    // A literal namespace is listed as it is (docs/clusters.md), in the custom section's layout:
     // `default` while the user namespace is set elsewhere, and one with nothing in it.
     let (code, listed, stderr) = demo.list(&["--user-namespace", "apps", "-n", "default"]);
     assert_eq!(code, 0, "{stderr}");

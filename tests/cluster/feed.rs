@@ -125,7 +125,7 @@ async fn the_first_snapshot_holds_the_seed_with_sections_and_urls() {
     }
 }
 
-/// A crashing sidecar is an error of the microservice (product.md 5.2 per container), for a
+/// A crashing sidecar is an error of the microservice (docs/status.md per container), for a
 /// mesh sidecar (data's istio-proxy) and a native one (filestore's cloud-sql-proxy); kubectl
 /// reads the same pods as 1/2 ready and crash-looping.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

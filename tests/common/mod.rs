@@ -18,7 +18,7 @@ pub async fn start_demo() -> DemoCluster {
     start_demo_with(quick_demo()).await
 }
 
-/// The same with only the seed of product.md (no Services of other shapes), for tests that
+/// The same with only the seed (the demo cluster's first content) (no Services of other shapes), for tests that
 /// compare against the seed itself.
 pub async fn start_seed_demo() -> DemoCluster {
     start_demo_with(DemoOptions {

@@ -151,7 +151,7 @@ fn r_restarts_with_a_rolling_replacement_and_s_scales() {
         s.contains("restart data?")
     });
     tmux.send(&["y"]);
-    // The rollout shows in the row: product.md 5.2 ranks a new pod's Pending or
+    // The rollout shows in the row: docs/status.md ranks a new pod's Pending or
     // Waiting(ContainerCreating) above Updating, so whichever holds is what it says.
     tmux.wait_for("the row under rollout", WAIT, |s| {
         row(s, "data").is_some_and(|r| {

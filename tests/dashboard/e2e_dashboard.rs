@@ -14,7 +14,7 @@ fn demo_dashboard_moves_filters_and_quits_leaving_the_terminal_clean() {
     let screen = tmux.wait_for("my-app on screen", Duration::from_secs(20), |s| {
         s.contains("my-app") && s.contains("synced")
     });
-    // The seed's my-app and the Services of other shapes (product.md 10).
+    // The seed's my-app and the Services of other shapes (docs/clusters.md).
     assert!(screen.contains("Custom microservices (7)"), "{screen}");
     assert!(screen.contains("Hasura microservices (10)"), "{screen}");
     assert!(

@@ -1,4 +1,4 @@
-//! The dashboard on clusters as real ones are (product.md 10), end to end under tmux: a
+//! The dashboard on clusters as real ones are (docs/clusters.md), end to end under tmux: a
 //! developer's Role, a 410 after compaction, a pod with a sidecar, Services of every shape.
 use crate::common;
 
