@@ -25,11 +25,17 @@ pub enum Action {
     FinishFilter,
     ClearFilter,
     ToggleHelp,
+    /// Scrolls the help when it is taller than the screen.
+    HelpScroll(isize),
     Quit,
     Resize(u16, u16),
     Snapshot(Arc<Snapshot>),
     /// Time passed (the header's "reconnecting (Ns)" counts).
     Tick(Instant),
+    /// "Now" for the frame about to be drawn (ages), nothing else.
+    Clock(Instant),
+    /// The dashboard moved to another cluster (the event loop opened it).
+    SwitchedCluster(Box<super::SwitchedCluster>),
     /// `f`/Enter: start or stop the selected microservice's forward.
     ToggleForward,
     /// `F`: the forward dialog for the selected microservice.

@@ -3,7 +3,20 @@
 //! out through `change` (read-only mode, the access review, the audit log). Refused at once
 //! in read-only mode and on a row without a workload.
 
-use super::{App, Effect};
+use crossterm::event::{KeyCode, KeyEvent};
+
+use super::{Action, App, Effect};
+
+/// The `R`/`S` question's keys: text until Enter or Esc.
+pub fn prompt_key(key: KeyEvent, ctrl: bool) -> Option<Action> {
+    match key.code {
+        KeyCode::Esc => Some(Action::PromptCancel),
+        KeyCode::Enter => Some(Action::PromptSubmit),
+        KeyCode::Backspace => Some(Action::PromptBackspace),
+        KeyCode::Char(c) if !ctrl => Some(Action::PromptInput(c)),
+        _ => None,
+    }
+}
 use crate::change::{Change, ChangeError, Workload};
 
 /// Replica counts above this are a typo, not a wish (five digits are accepted as typed).

@@ -3,6 +3,10 @@
 
 use std::net::IpAddr;
 
+use crossterm::event::{KeyCode, KeyEvent};
+
+use super::Action;
+
 use crate::forward::{ForwardSpec, GatewayIdentity};
 use crate::model::{Microservice, TargetPort};
 
@@ -23,6 +27,19 @@ const USER_ID: usize = 4;
 /// Empty: the client's own `X-Hasura-*` headers are replaced (as the gateway does); `keep`: they win.
 const CLIENT_HEADERS: usize = 5;
 pub const KEEP: &str = "keep";
+
+/// The forward dialog's keys: Tab moves between fields, letters are text.
+pub fn key(key: KeyEvent, ctrl: bool) -> Option<Action> {
+    match key.code {
+        KeyCode::Esc => Some(Action::DialogCancel),
+        KeyCode::Enter => Some(Action::DialogSubmit),
+        KeyCode::Tab | KeyCode::Down => Some(Action::DialogMove(1)),
+        KeyCode::BackTab | KeyCode::Up => Some(Action::DialogMove(-1)),
+        KeyCode::Backspace => Some(Action::DialogBackspace),
+        KeyCode::Char(c) if !ctrl => Some(Action::DialogInput(c)),
+        _ => None,
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ForwardDialog {

@@ -1,9 +1,332 @@
-//! Keys become actions (vim and k9s habits). What a key means depends on the mode: while the
-//! filter is being typed, letters are text; while help is open, only closing keys act.
+//! Keys become actions (vim and k9s habits). What a key means depends on the mode: the topmost
+//! layer open on the screen. `LAYERS` is the one order of precedence: the first open layer has
+//! the keys, and drawing (`ui::draw`) goes through the same list bottom-up. The table's keys and
+//! the detail view's are tables of `Binding`s that key handling and the `?` help both read.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::{Action, App};
+use super::{Action, App, LogsAction};
+
+/// What can be open on the screen, top first: the first one open has the keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layer {
+    Help,
+    RequestLog,
+    Logs,
+    PodPicker,
+    /// The `R`/`S` question, in the footer.
+    Prompt,
+    Detail,
+    CopyMenu,
+    ForwardsView,
+    ContextPicker,
+    /// The `:` command line, in the footer.
+    Command,
+    Dialog,
+    /// The `/` filter while it is typed, in the footer.
+    Filter,
+}
+
+/// The order of precedence, top first.
+pub const LAYERS: [Layer; 12] = [
+    Layer::Help,
+    Layer::RequestLog,
+    Layer::Logs,
+    Layer::PodPicker,
+    Layer::Prompt,
+    Layer::Detail,
+    Layer::CopyMenu,
+    Layer::ForwardsView,
+    Layer::ContextPicker,
+    Layer::Command,
+    Layer::Dialog,
+    Layer::Filter,
+];
+
+/// Who has the keys: the topmost open layer, or the tables under everything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Layer(Layer),
+    Tables,
+}
+
+impl App {
+    pub fn is_open(&self, layer: Layer) -> bool {
+        match layer {
+            Layer::Help => self.help_open,
+            Layer::RequestLog => self.request_log.is_some(),
+            Layer::Logs => self.logs.is_some(),
+            Layer::PodPicker => self.pod_picker.is_some(),
+            Layer::Prompt => self.prompt.is_some(),
+            Layer::Detail => self.detail.is_some(),
+            Layer::CopyMenu => self.copy_menu.is_some(),
+            Layer::ForwardsView => self.forwards_view.is_some(),
+            Layer::ContextPicker => self.context_picker.is_some(),
+            Layer::Command => self.command.is_some(),
+            Layer::Dialog => self.dialog.is_some(),
+            Layer::Filter => self.filter.editing,
+        }
+    }
+
+    pub fn mode(&self) -> Mode {
+        LAYERS
+            .into_iter()
+            .find(|&layer| self.is_open(layer))
+            .map_or(Mode::Tables, Mode::Layer)
+    }
+
+    /// The open layers, bottom first: the order they are drawn in.
+    pub fn open_layers(&self) -> impl Iterator<Item = Layer> + '_ {
+        LAYERS
+            .into_iter()
+            .rev()
+            .filter(|&layer| self.is_open(layer))
+    }
+}
+
+/// What one key does in a mode (`None`: nothing, here and now).
+pub type Act = fn(&App) -> Option<Action>;
+
+/// One line of help and the keys it describes.
+pub struct Binding {
+    /// How help writes the keys.
+    pub label: &'static str,
+    pub help: &'static str,
+    /// Each key and what it does (a line may describe keys that do different things).
+    pub keys: &'static [(KeyCode, Act)],
+    /// Changes the cluster or opens a shell in it: off in read-only mode, and help says so.
+    pub acting: bool,
+}
+
+const fn binding(
+    label: &'static str,
+    help: &'static str,
+    keys: &'static [(KeyCode, Act)],
+) -> Binding {
+    Binding {
+        label,
+        help,
+        keys,
+        acting: false,
+    }
+}
+
+const fn acting(
+    label: &'static str,
+    help: &'static str,
+    keys: &'static [(KeyCode, Act)],
+) -> Binding {
+    Binding {
+        label,
+        help,
+        keys,
+        acting: true,
+    }
+}
+
+/// The tables' keys, in the order `?` lists them.
+pub const TABLE_KEYS: &[Binding] = &[
+    binding(
+        "↑ ↓  k j",
+        "move",
+        &[
+            (KeyCode::Up, |_| Some(Action::Move(-1))),
+            (KeyCode::Char('k'), |_| Some(Action::Move(-1))),
+            (KeyCode::Down, |_| Some(Action::Move(1))),
+            (KeyCode::Char('j'), |_| Some(Action::Move(1))),
+        ],
+    ),
+    binding(
+        "g G  Home End",
+        "first / last row",
+        &[
+            (KeyCode::Char('g'), |_| Some(Action::Top)),
+            (KeyCode::Home, |_| Some(Action::Top)),
+            (KeyCode::Char('G'), |_| Some(Action::Bottom)),
+            (KeyCode::End, |_| Some(Action::Bottom)),
+        ],
+    ),
+    binding(
+        "PgUp PgDn",
+        "page up / down",
+        &[
+            (KeyCode::PageUp, |_| Some(Action::Page(-1))),
+            (KeyCode::PageDown, |_| Some(Action::Page(1))),
+        ],
+    ),
+    binding(
+        "Tab  Shift-Tab",
+        "switch between the two tables",
+        &[
+            (KeyCode::Tab, |_| Some(Action::SwitchTable)),
+            (KeyCode::BackTab, |_| Some(Action::SwitchTable)),
+        ],
+    ),
+    binding(
+        "/",
+        "filter rows by name as you type; Enter keeps it, Esc clears",
+        &[
+            (KeyCode::Char('/'), |_| Some(Action::StartFilter)),
+            (KeyCode::Esc, |app| {
+                (!app.filter.text.is_empty()).then_some(Action::ClearFilter)
+            }),
+        ],
+    ),
+    binding(
+        "f  Enter",
+        "start or stop the forward of the selected microservice",
+        &[
+            (KeyCode::Char('f'), |_| Some(Action::ToggleForward)),
+            (KeyCode::Enter, |_| Some(Action::ToggleForward)),
+        ],
+    ),
+    binding(
+        "F",
+        "forward dialog: local port, remote port, address, gateway role",
+        &[(KeyCode::Char('F'), |_| Some(Action::OpenForwardDialog))],
+    ),
+    binding(
+        "a",
+        "gateway headers on a forwarded HTTP row: off / anonymous / admin",
+        &[(KeyCode::Char('a'), |_| Some(Action::CycleGateway))],
+    ),
+    binding(
+        "r",
+        "request log (gateway mode): Enter inspect, p replay, P as role, = compare, y curl",
+        &[(KeyCode::Char('r'), |_| Some(Action::ToggleRequestLog))],
+    ),
+    binding(
+        "l",
+        "logs of all its pods, following; j k PgUp PgDn g G scroll, c container, Esc back",
+        &[(KeyCode::Char('l'), |_| Some(Action::Logs(LogsAction::Open)))],
+    ),
+    binding(
+        "o",
+        "open its external URL in the browser",
+        &[(KeyCode::Char('o'), |_| Some(Action::OpenExternal))],
+    ),
+    binding(
+        "y  Y",
+        "copy its internal URL (OSC 52, over ssh too); Y: URLs, curl, psql, .env menu",
+        &[
+            (KeyCode::Char('y'), |_| Some(Action::CopyInternal)),
+            (KeyCode::Char('Y'), |_| Some(Action::OpenCopyMenu)),
+        ],
+    ),
+    binding(
+        "d",
+        "detail: workload, pods, events, routes, ports, forward traffic; Esc back",
+        &[(KeyCode::Char('d'), |_| Some(Action::OpenDetail))],
+    ),
+    acting(
+        "s",
+        "shell in its pod (/bin/bash, else /bin/sh); exit comes back here",
+        &[(KeyCode::Char('s'), |_| Some(Action::Shell))],
+    ),
+    acting(
+        "R",
+        "restart: pods replaced one by one (kubectl rollout restart), after y",
+        &[(KeyCode::Char('R'), |_| Some(Action::Restart))],
+    ),
+    acting(
+        "S",
+        "scale: type the replica count, Enter",
+        &[(KeyCode::Char('S'), |_| Some(Action::Scale))],
+    ),
+    binding(
+        "p",
+        "every forward of every cluster: address, traffic; x stops one",
+        &[(KeyCode::Char('p'), |_| Some(Action::OpenForwardsView))],
+    ),
+    binding(
+        "C  :ctx",
+        "clusters: the kubeconfig's contexts, the project's aliases first; type to filter, Enter",
+        &[
+            (KeyCode::Char('C'), |_| Some(Action::OpenContextPicker)),
+            (KeyCode::Char(':'), |_| Some(Action::StartCommand)),
+        ],
+    ),
+    binding(
+        "?",
+        "this help; Esc closes",
+        &[(KeyCode::Char('?'), |_| Some(Action::ToggleHelp))],
+    ),
+    binding(
+        "q  Ctrl-C",
+        "quit",
+        &[(KeyCode::Char('q'), |_| Some(Action::Quit))],
+    ),
+];
+
+/// The detail view's keys (`d`): scrolling, and the row's verbs that make sense beside it.
+pub const DETAIL_KEYS: &[Binding] = &[
+    binding(
+        "Esc  q  d",
+        "back to the tables",
+        &[
+            (KeyCode::Esc, |_| Some(Action::CloseDetail)),
+            (KeyCode::Char('q'), |_| Some(Action::CloseDetail)),
+            (KeyCode::Char('d'), |_| Some(Action::CloseDetail)),
+        ],
+    ),
+    binding(
+        "↑ ↓  k j  PgUp PgDn Space",
+        "scroll",
+        &[
+            (KeyCode::Up, |_| Some(Action::DetailScroll(-1))),
+            (KeyCode::Char('k'), |_| Some(Action::DetailScroll(-1))),
+            (KeyCode::Down, |_| Some(Action::DetailScroll(1))),
+            (KeyCode::Char('j'), |_| Some(Action::DetailScroll(1))),
+            (KeyCode::PageUp, |_| Some(Action::DetailScroll(-10))),
+            (KeyCode::PageDown, |_| Some(Action::DetailScroll(10))),
+            (KeyCode::Char(' '), |_| Some(Action::DetailScroll(10))),
+        ],
+    ),
+    binding(
+        "f",
+        "start or stop its forward",
+        &[(KeyCode::Char('f'), |_| Some(Action::ToggleForward))],
+    ),
+    binding(
+        "l",
+        "its logs",
+        &[(KeyCode::Char('l'), |_| Some(Action::Logs(LogsAction::Open)))],
+    ),
+    acting(
+        "s  R  S",
+        "shell, restart, scale",
+        &[
+            (KeyCode::Char('s'), |_| Some(Action::Shell)),
+            (KeyCode::Char('R'), |_| Some(Action::Restart)),
+            (KeyCode::Char('S'), |_| Some(Action::Scale)),
+        ],
+    ),
+    binding(
+        "?",
+        "help",
+        &[(KeyCode::Char('?'), |_| Some(Action::ToggleHelp))],
+    ),
+];
+
+/// Lines of help a terminal `height` rows tall shows: the popup sits inside a one-cell margin
+/// and has a border.
+pub fn help_rows(height: u16) -> usize {
+    usize::from(height.saturating_sub(4))
+}
+
+/// The furthest the help scrolls: its last line at the bottom of the popup.
+pub fn help_scroll_limit(height: u16) -> usize {
+    TABLE_KEYS.len().saturating_sub(help_rows(height))
+}
+
+/// The action a binding table gives a key, if any.
+pub fn lookup(table: &[Binding], app: &App, code: KeyCode) -> Option<Action> {
+    table
+        .iter()
+        .flat_map(|b| b.keys)
+        .find(|(key, _)| *key == code)
+        .and_then(|(_, act)| act(app))
+}
 
 pub fn action_for(app: &App, key: KeyEvent) -> Option<Action> {
     if key.kind == KeyEventKind::Release {
@@ -13,175 +336,124 @@ pub fn action_for(app: &App, key: KeyEvent) -> Option<Action> {
     if ctrl && matches!(key.code, KeyCode::Char('c')) {
         return Some(Action::Quit);
     }
-    if app.help_open {
-        return match key.code {
-            KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter => {
-                Some(Action::ToggleHelp)
-            }
-            _ => None,
-        };
+    let Mode::Layer(layer) = app.mode() else {
+        return lookup(TABLE_KEYS, app, key.code);
+    };
+    match layer {
+        Layer::Help => help_key(key),
+        Layer::RequestLog => super::requests::key(app.request_log.as_ref()?, key, ctrl),
+        Layer::Logs => super::verbs::logs_key(key),
+        Layer::PodPicker => super::shell::picker_key(key),
+        Layer::Prompt => super::changes::prompt_key(key, ctrl),
+        Layer::Detail => lookup(DETAIL_KEYS, app, key.code),
+        Layer::CopyMenu => super::copy_menu::key(key),
+        Layer::ForwardsView => super::forwards_view::key(key),
+        Layer::ContextPicker => super::contexts::picker_key(key, ctrl),
+        Layer::Command => super::contexts::command_key(key, ctrl),
+        Layer::Dialog => super::dialog::key(key, ctrl),
+        Layer::Filter => super::tables::filter_key(key, ctrl),
     }
-    if let Some(pane) = &app.request_log {
-        return super::requests::key(pane, key, ctrl);
-    }
-    if app.logs.is_some() {
-        return super::verbs::logs_key(key);
-    }
-    if app.detail.is_some() && app.prompt.is_none() && app.pod_picker.is_none() {
-        return match key.code {
-            KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('d') => Some(Action::CloseDetail),
-            KeyCode::Up | KeyCode::Char('k') => Some(Action::DetailScroll(-1)),
-            KeyCode::Down | KeyCode::Char('j') => Some(Action::DetailScroll(1)),
-            KeyCode::PageUp => Some(Action::DetailScroll(-10)),
-            KeyCode::PageDown | KeyCode::Char(' ') => Some(Action::DetailScroll(10)),
-            KeyCode::Char('f') => Some(Action::ToggleForward),
-            KeyCode::Char('s') => Some(Action::Shell),
-            KeyCode::Char('R') => Some(Action::Restart),
-            KeyCode::Char('S') => Some(Action::Scale),
-            KeyCode::Char('l') => Some(Action::Logs(super::LogsAction::Open)),
-            KeyCode::Char('?') => Some(Action::ToggleHelp),
-            _ => None,
-        };
-    }
-    if app.copy_menu.is_some() {
-        return super::copy_menu::key(key);
-    }
-    if app.forwards_view.is_some() {
-        return super::forwards_view::key(key);
-    }
-    if app.context_picker.is_some() {
-        return super::contexts::picker_key(key, ctrl);
-    }
-    if app.command.is_some() {
-        return super::contexts::command_key(key, ctrl);
-    }
-    if app.pod_picker.is_some() {
-        return match key.code {
-            KeyCode::Esc | KeyCode::Char('q') => Some(Action::PickerCancel),
-            KeyCode::Enter => Some(Action::PickerSubmit),
-            KeyCode::Up | KeyCode::Char('k') | KeyCode::BackTab => Some(Action::PickerMove(-1)),
-            KeyCode::Down | KeyCode::Char('j') | KeyCode::Tab => Some(Action::PickerMove(1)),
-            _ => None,
-        };
-    }
-    if app.prompt.is_some() {
-        return match key.code {
-            KeyCode::Esc => Some(Action::PromptCancel),
-            KeyCode::Enter => Some(Action::PromptSubmit),
-            KeyCode::Backspace => Some(Action::PromptBackspace),
-            KeyCode::Char(c) if !ctrl => Some(Action::PromptInput(c)),
-            _ => None,
-        };
-    }
-    if app.dialog.is_some() {
-        return match key.code {
-            KeyCode::Esc => Some(Action::DialogCancel),
-            KeyCode::Enter => Some(Action::DialogSubmit),
-            KeyCode::Tab | KeyCode::Down => Some(Action::DialogMove(1)),
-            KeyCode::BackTab | KeyCode::Up => Some(Action::DialogMove(-1)),
-            KeyCode::Backspace => Some(Action::DialogBackspace),
-            KeyCode::Char(c) if !ctrl => Some(Action::DialogInput(c)),
-            _ => None,
-        };
-    }
-    if app.filter.editing {
-        return match key.code {
-            KeyCode::Esc => Some(Action::ClearFilter),
-            KeyCode::Enter => Some(Action::FinishFilter),
-            KeyCode::Backspace => Some(Action::FilterBackspace),
-            KeyCode::Up => Some(Action::Move(-1)),
-            KeyCode::Down => Some(Action::Move(1)),
-            KeyCode::Char(c) if !ctrl => Some(Action::FilterInput(c)),
-            _ => None,
-        };
-    }
-    Some(match key.code {
-        KeyCode::Up | KeyCode::Char('k') => Action::Move(-1),
-        KeyCode::Down | KeyCode::Char('j') => Action::Move(1),
-        KeyCode::PageUp => Action::Page(-1),
-        KeyCode::PageDown => Action::Page(1),
-        KeyCode::Home | KeyCode::Char('g') => Action::Top,
-        KeyCode::End | KeyCode::Char('G') => Action::Bottom,
-        KeyCode::Tab | KeyCode::BackTab => Action::SwitchTable,
-        KeyCode::Char('/') => Action::StartFilter,
-        KeyCode::Char('f') | KeyCode::Enter => Action::ToggleForward,
-        KeyCode::Char('F') => Action::OpenForwardDialog,
-        KeyCode::Char('a') => Action::CycleGateway,
-        KeyCode::Char('r') => Action::ToggleRequestLog,
-        KeyCode::Char('l') => Action::Logs(super::LogsAction::Open),
-        KeyCode::Char('o') => Action::OpenExternal,
-        KeyCode::Char('y') => Action::CopyInternal,
-        KeyCode::Char('Y') => Action::OpenCopyMenu,
-        KeyCode::Char('C') => Action::OpenContextPicker,
-        KeyCode::Char('p') => Action::OpenForwardsView,
-        KeyCode::Char(':') => Action::StartCommand,
-        KeyCode::Char('s') => Action::Shell,
-        KeyCode::Char('d') => Action::OpenDetail,
-        KeyCode::Char('R') => Action::Restart,
-        KeyCode::Char('S') => Action::Scale,
-        KeyCode::Esc if !app.filter.text.is_empty() => Action::ClearFilter,
-        KeyCode::Char('?') => Action::ToggleHelp,
-        KeyCode::Char('q') => Action::Quit,
-        _ => return None,
-    })
 }
 
-/// The help screen: only what works today.
-pub const HELP: &[(&str, &str)] = &[
-    ("↑ ↓  k j", "move"),
-    ("g G  Home End", "first / last row"),
-    ("PgUp PgDn", "page up / down"),
-    ("Tab  Shift-Tab", "switch between the two tables"),
-    (
-        "/",
-        "filter rows by name as you type; Enter keeps it, Esc clears",
-    ),
-    (
-        "f  Enter",
-        "start or stop the forward of the selected microservice",
-    ),
-    (
-        "F",
-        "forward dialog: local port, remote port, address, gateway role",
-    ),
-    (
-        "a",
-        "gateway headers on a forwarded HTTP row: off / anonymous / admin",
-    ),
-    (
-        "r",
-        "request log (gateway mode): Enter inspect, p replay, P as role, = compare, y curl",
-    ),
-    (
-        "l",
-        "logs of all its pods, following; j k PgUp PgDn g G scroll, c container, Esc back",
-    ),
-    ("o", "open its external URL in the browser"),
-    (
-        "y  Y",
-        "copy its internal URL (OSC 52, over ssh too); Y: URLs, curl, psql, .env menu",
-    ),
-    (
-        "d",
-        "detail: workload, pods, events, routes, ports, forward traffic; Esc back",
-    ),
-    (
-        "s",
-        "shell in its pod (/bin/bash, else /bin/sh); exit comes back here",
-    ),
-    (
-        "R",
-        "restart: pods replaced one by one (kubectl rollout restart), after y",
-    ),
-    ("S", "scale: type the replica count, Enter"),
-    (
-        "p",
-        "every forward of every cluster: address, traffic; x stops one",
-    ),
-    (
-        "C  :ctx",
-        "clusters: the kubeconfig's contexts, the project's aliases first; type to filter, Enter",
-    ),
-    ("?", "this help; Esc closes"),
-    ("q  Ctrl-C", "quit"),
-];
+/// While help is open: closing keys, and scrolling when it is taller than the screen.
+fn help_key(key: KeyEvent) -> Option<Action> {
+    match key.code {
+        KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter => {
+            Some(Action::ToggleHelp)
+        }
+        KeyCode::Up | KeyCode::Char('k') => Some(Action::HelpScroll(-1)),
+        KeyCode::Down | KeyCode::Char('j') => Some(Action::HelpScroll(1)),
+        KeyCode::PageUp => Some(Action::HelpScroll(-10)),
+        KeyCode::PageDown | KeyCode::Char(' ') => Some(Action::HelpScroll(10)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::App;
+
+    fn press(app: &App, code: KeyCode) -> Option<Action> {
+        action_for(app, KeyEvent::new(code, KeyModifiers::NONE))
+    }
+
+    fn same(a: &Option<Action>, b: &Option<Action>) -> bool {
+        format!("{a:?}") == format!("{b:?}")
+    }
+
+    /// Every key a table lists does, in its mode, what the table says: nothing shadows it.
+    fn check_table(app: &App, table: &[Binding]) {
+        for binding in table {
+            for (code, act) in binding.keys {
+                let listed = act(app);
+                assert!(
+                    same(&press(app, *code), &listed),
+                    "{code:?} ({}): pressed gives {:?}, the table says {listed:?}",
+                    binding.label,
+                    press(app, *code)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_key_of_the_tables_and_the_detail_view_does_what_its_table_says() {
+        let mut app = crate::app::tests::app_with_rows();
+        assert_eq!(app.mode(), Mode::Tables);
+        check_table(&app, TABLE_KEYS);
+        // Esc clears a filter only when there is one.
+        assert!(press(&app, KeyCode::Esc).is_none());
+        app.update(Action::StartFilter);
+        app.update(Action::FilterInput('a'));
+        app.update(Action::FinishFilter);
+        assert!(matches!(
+            press(&app, KeyCode::Esc),
+            Some(Action::ClearFilter)
+        ));
+        check_table(&app, TABLE_KEYS);
+
+        app.update(Action::OpenDetail);
+        assert_eq!(app.mode(), Mode::Layer(Layer::Detail));
+        check_table(&app, DETAIL_KEYS);
+    }
+
+    #[test]
+    fn the_topmost_open_layer_has_the_keys_and_is_drawn_last() {
+        let mut app = crate::app::tests::app_with_rows();
+        app.update(Action::OpenDetail);
+        app.update(Action::ToggleHelp);
+        assert_eq!(app.mode(), Mode::Layer(Layer::Help));
+        assert_eq!(
+            app.open_layers().collect::<Vec<_>>(),
+            [Layer::Detail, Layer::Help]
+        );
+        assert!(matches!(
+            press(&app, KeyCode::Char('j')),
+            Some(Action::HelpScroll(1))
+        ));
+        assert!(matches!(
+            press(&app, KeyCode::Esc),
+            Some(Action::ToggleHelp)
+        ));
+        app.update(Action::ToggleHelp);
+        assert!(matches!(
+            press(&app, KeyCode::Esc),
+            Some(Action::CloseDetail)
+        ));
+    }
+
+    #[test]
+    fn ctrl_c_quits_in_every_mode() {
+        let mut app = crate::app::tests::app_with_rows();
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        for open in [
+            Action::StartFilter,
+            Action::OpenForwardDialog,
+            Action::ToggleHelp,
+        ] {
+            app.update(open);
+            assert!(matches!(action_for(&app, ctrl_c), Some(Action::Quit)));
+        }
+    }
+}

@@ -14,6 +14,7 @@ pub mod logs_pane;
 pub mod requests;
 pub mod selection;
 mod shell;
+mod switch;
 mod tables;
 pub mod verbs;
 pub mod widths;
@@ -36,6 +37,7 @@ pub use logs_pane::LogsPane;
 pub use requests::{RequestLogPane, RequestView, RequestsAction};
 pub use selection::Selection;
 pub use shell::{PodPicker, ShellRequest};
+pub use switch::SwitchedCluster;
 pub use tables::{Filter, TableView};
 pub use verbs::{Flash, LogsAction};
 pub use widths::ColumnWidths;
@@ -60,6 +62,8 @@ pub struct App {
     pub views: PerSection<TableView>,
     pub filter: Filter,
     pub help_open: bool,
+    /// The help's first line shown (it scrolls on a short terminal).
+    pub help_scroll: usize,
     pub dialog: Option<ForwardDialog>,
     pub request_log: Option<RequestLogPane>,
     /// Every forward's last reported state, by microservice.
@@ -107,6 +111,8 @@ pub struct App {
     pub forwards_view: Option<usize>,
     /// The forwards of clusters not on screen, copied while the `p` view is open.
     pub away_forwards: Vec<forwards_view::AwayForward>,
+    /// The views of the clusters left, by context, as they were left (see `switch`).
+    pub away_views: BTreeMap<String, Box<App>>,
 }
 
 impl App {
@@ -124,6 +130,7 @@ impl App {
             views: PerSection::default(),
             filter: Filter::default(),
             help_open: false,
+            help_scroll: 0,
             dialog: None,
             request_log: None,
             forwards: BTreeMap::new(),
@@ -149,6 +156,7 @@ impl App {
             command: None,
             forwards_view: None,
             away_forwards: Vec::new(),
+            away_views: BTreeMap::new(),
         };
         app.refresh_views();
         app
@@ -210,8 +218,24 @@ impl App {
                 self.filter = Filter::default();
                 self.refresh_views();
             }
-            Action::ToggleHelp => self.help_open = !self.help_open,
+            Action::ToggleHelp => {
+                self.help_open = !self.help_open;
+                self.help_scroll = 0;
+            }
+            Action::HelpScroll(delta) => {
+                let last = keys::help_scroll_limit(self.size.1);
+                let scroll = self.help_scroll.saturating_add_signed(delta).min(last);
+                if scroll == self.help_scroll {
+                    return false;
+                }
+                self.help_scroll = scroll;
+            }
             Action::Quit => self.should_quit = true,
+            Action::Clock(now) => {
+                self.now = now;
+                return false;
+            }
+            Action::SwitchedCluster(to) => return self.switch_cluster(*to),
             Action::Resize(width, height) => {
                 self.size = (width, height);
                 self.resolve_selections();
@@ -364,5 +388,62 @@ impl App {
         if let Some((key, _)) = self.selected_forward() {
             self.request_log = Some(RequestLogPane::new(key));
         }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::cluster::{Metrics, SectionView};
+    use crate::model::{Status, WorkloadKind};
+
+    fn row(section: Section, namespace: &str, name: &str) -> Arc<Microservice> {
+        Arc::new(Microservice {
+            name: name.into(),
+            namespace: namespace.into(),
+            section,
+            workload_kind: Some(WorkloadKind::Deployment),
+            status: Status::Running,
+            ready: 1,
+            desired: 1,
+            internal_url: Some(format!("{name}.{namespace}")),
+            external_url: None,
+            external_source: None,
+            usage: None,
+            ports: Vec::new(),
+            created: None,
+            selector: Default::default(),
+        })
+    }
+
+    /// An app on a synced snapshot of two rows: `my-app` (custom) and `data` (hasura).
+    pub fn app_with_rows() -> App {
+        let section = |section, namespace: &str, name| SectionView {
+            section,
+            namespace: namespace.into(),
+            rows: Arc::new(vec![row(section, namespace, name)]),
+            state: WatchState::Synced,
+            stale: false,
+            notes: Vec::new(),
+            metrics: Metrics::Off,
+        };
+        let snapshot = Snapshot {
+            sections: PerSection {
+                custom: section(Section::Custom, "default", "my-app"),
+                hasura: section(Section::Hasura, "hasura", "data"),
+            },
+            routes_error: None,
+            routes_listed: true,
+            route_sources: Default::default(),
+            cluster_name: "gram29".into(),
+            resource_version: 1,
+            generation: 1,
+        };
+        App::new(
+            Connection::default(),
+            Arc::new(snapshot),
+            (120, 30),
+            Instant::now(),
+        )
     }
 }

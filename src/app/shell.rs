@@ -2,7 +2,20 @@
 //! the running pods; with several, the person picks one here (`j`/`k`, Enter, Esc); the pod's
 //! default container is used, as kubectl picks it. Refused at once in read-only mode.
 
-use super::{App, Effect};
+use crossterm::event::{KeyCode, KeyEvent};
+
+use super::{Action, App, Effect};
+
+/// The pod picker's keys.
+pub fn picker_key(key: KeyEvent) -> Option<Action> {
+    match key.code {
+        KeyCode::Esc | KeyCode::Char('q') => Some(Action::PickerCancel),
+        KeyCode::Enter => Some(Action::PickerSubmit),
+        KeyCode::Up | KeyCode::Char('k') | KeyCode::BackTab => Some(Action::PickerMove(-1)),
+        KeyCode::Down | KeyCode::Char('j') | KeyCode::Tab => Some(Action::PickerMove(1)),
+        _ => None,
+    }
+}
 use crate::change::ChangeError;
 
 /// The microservice to open a shell in, and the pod once one is picked.

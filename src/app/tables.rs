@@ -5,9 +5,24 @@
 use std::sync::Arc;
 
 use super::widths::RowWidths;
-use super::{App, ColumnWidths, Selection, layout};
+use crossterm::event::{KeyCode, KeyEvent};
+
+use super::{Action, App, ColumnWidths, Selection, layout};
 use crate::cluster::Snapshot;
 use crate::model::{Microservice, Section};
+
+/// The filter's keys while it is typed: letters are text; the arrows still move.
+pub fn filter_key(key: KeyEvent, ctrl: bool) -> Option<Action> {
+    match key.code {
+        KeyCode::Esc => Some(Action::ClearFilter),
+        KeyCode::Enter => Some(Action::FinishFilter),
+        KeyCode::Backspace => Some(Action::FilterBackspace),
+        KeyCode::Up => Some(Action::Move(-1)),
+        KeyCode::Down => Some(Action::Move(1)),
+        KeyCode::Char(c) if !ctrl => Some(Action::FilterInput(c)),
+        _ => None,
+    }
+}
 
 /// The name filter typed after `/`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crossterm::event::Event;
 use tokio::sync::{mpsc, watch};
 
-use crate::app::{Action, App, Effect, keys};
+use crate::app::{Action, App, Effect, SwitchedCluster, keys};
 use crate::auth::{HandOver, SignIn};
 use crate::cluster::Snapshot;
 use crate::forward::ForwardManager;
@@ -172,7 +172,7 @@ async fn event_loop(
     loop {
         let now = Instant::now();
         if dirty && (keyed || last_draw.is_none_or(|t| now.duration_since(t) >= FRAME_INTERVAL)) {
-            app.now = now;
+            app.update(Action::Clock(now));
             terminal.draw(|frame| ui::draw(frame, app))?;
             frames += 1;
             tracing::debug!(target: "hasura_tui::frames", frames, rv = app.snapshot.resource_version, "frame drawn");
@@ -258,7 +258,9 @@ async fn event_loop(
                 dirty |= refresh_forwards(app, forwards, jobs);
             }
             _ = tokio::time::sleep_until(next_frame.into()), if dirty => {}
-            _ = signals.recv() => app.should_quit = true,
+            _ = signals.recv() => {
+                app.update(Action::Quit);
+            }
         }
         for effect in deferred {
             match effect {
@@ -313,24 +315,18 @@ async fn switch(
     sessions.away.insert(old.context.clone(), old.leave());
     sources.snapshots = opened.snapshots.clone();
     sources.sign_in = opened.credentials.as_ref().map(|c| c.sign_in());
-    // A fresh view of the other cluster: its own rows, selection and panes.
+    // The other cluster's view: as it was left, else a fresh one.
     let snapshot = sources.snapshots.borrow().clone();
-    let mut fresh = App::new(
-        opened.connection.clone(),
+    app.update(Action::SwitchedCluster(Box::new(SwitchedCluster {
+        connection: opened.connection.clone(),
         snapshot,
-        app.size,
-        Instant::now(),
-    );
-    fresh.read_only = app.read_only;
-    fresh.color = app.color;
-    fresh.contexts = std::mem::take(&mut app.contexts);
-    fresh.replay_identity = app.replay_identity.take();
-    fresh.update(Action::AwayForwards(sessions.away_forwards()));
+    })));
+    app.update(Action::AwayForwards(sessions.away_forwards()));
     for notice in std::mem::take(&mut opened.notices) {
-        fresh.update(notice);
+        app.update(notice);
     }
-    *app = fresh;
-    refresh_forwards(app, &opened.forwards, &mut opened.jobs);
+    // A view come back to asks for its panes' followers again (nothing it asks is deferred).
+    run_effects(app, &mut opened.forwards, &mut opened.jobs, &mut Vec::new());
     tracing::info!(context, "switched cluster");
 }
 

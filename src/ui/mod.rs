@@ -18,6 +18,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::Paragraph;
 
+use crate::app::keys::Layer;
 use crate::app::{App, layout};
 use crate::model::Section;
 
@@ -37,25 +38,47 @@ pub fn draw(frame: &mut Frame, app: &App) {
         );
         return;
     }
-    if let (Some(pane), None) = (&app.detail, &app.logs) {
-        let body = pane_frame(frame, area, app);
-        detail::render(frame, body, app, pane);
-        if let Some(picker) = &app.pod_picker {
-            picker::render(frame, inset(area), picker);
-        }
-        if app.help_open {
-            help::render(frame, inset(area), app.read_only);
-        }
-        return;
-    }
+    // The layers bottom-up, in the order `app::keys::LAYERS` gives keys to (reversed): a
+    // full-screen pane (logs over the detail view over the tables), then the popups; the prompt,
+    // the command line and the filter are drawn by the footer.
     if let Some(pane) = &app.logs {
         let body = pane_frame(frame, area, app);
         logs::render(frame, body, app, pane);
-        if app.help_open {
-            help::render(frame, inset(area), app.read_only);
-        }
-        return;
+    } else if let Some(pane) = &app.detail {
+        let body = pane_frame(frame, area, app);
+        detail::render(frame, body, app, pane);
+    } else {
+        draw_tables(frame, area, app);
     }
+    for layer in app.open_layers() {
+        let area = inset(area);
+        match layer {
+            Layer::Dialog => app
+                .dialog
+                .iter()
+                .for_each(|d| dialog::render(frame, area, d, app.color)),
+            Layer::ContextPicker => picker::render_context_picker(frame, area, app),
+            Layer::ForwardsView => forwards::render(frame, area, app),
+            Layer::CopyMenu => app
+                .copy_menu
+                .iter()
+                .for_each(|menu| picker::render_copy_menu(frame, area, menu)),
+            Layer::PodPicker => app
+                .pod_picker
+                .iter()
+                .for_each(|p| picker::render(frame, area, p)),
+            Layer::RequestLog => app
+                .request_log
+                .iter()
+                .for_each(|pane| requests::render(frame, area, app, pane)),
+            Layer::Help => help::render(frame, area, app.read_only, app.help_scroll),
+            Layer::Logs | Layer::Detail | Layer::Prompt | Layer::Command | Layer::Filter => {}
+        }
+    }
+}
+
+/// The header, both tables and the footer.
+fn draw_tables(frame: &mut Frame, area: Rect, app: &App) {
     let notes = |s: Section| !app.snapshot.section(s).notes.is_empty();
     let (custom_height, hasura_height) = layout::table_heights(
         area.height,
@@ -79,23 +102,6 @@ pub fn draw(frame: &mut Frame, app: &App) {
     tables::render(frame, custom, app, Section::Custom);
     tables::render(frame, hasura, app, Section::Hasura);
     footer::render(frame, footer, app);
-    if let Some(d) = &app.dialog {
-        dialog::render(frame, inset(area), d, app.color);
-    }
-    if let Some(pane) = &app.request_log {
-        requests::render(frame, inset(area), app, pane);
-    }
-    if let Some(picker) = &app.pod_picker {
-        picker::render(frame, inset(area), picker);
-    }
-    if let Some(menu) = &app.copy_menu {
-        picker::render_copy_menu(frame, inset(area), menu);
-    }
-    picker::render_context_picker(frame, inset(area), app);
-    forwards::render(frame, inset(area), app);
-    if app.help_open {
-        help::render(frame, inset(area), app.read_only);
-    }
 }
 
 /// The header and footer around a full-screen pane (logs, detail); the pane's area between.

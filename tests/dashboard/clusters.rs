@@ -289,6 +289,13 @@ fn switching_clusters_keeps_both_forwards_and_stops_the_watches_of_the_one_left(
     });
     let dev_data = forward_address(&screen, "data").unwrap();
     assert!(dev_pods.contains(&pod_behind(dev_data)));
+    // Each cluster keeps its own view: dev's filter is not staging's, and is there on return.
+    tmux.send(&["/"]);
+    tmux.type_text("dat");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("dev filtered", WAIT, |s| {
+        s.contains("filter: dat") && !s.contains("my-app")
+    });
 
     // An alias whose context is gone is refused, and the picker stays for another choice.
     tmux.send(&["C"]);
@@ -309,9 +316,13 @@ fn switching_clusters_keeps_both_forwards_and_stops_the_watches_of_the_one_left(
     }
     tmux.type_text("stag");
     tmux.send(&["Enter"]);
-    tmux.wait_for("staging on screen", WAIT, |s| {
+    let staging = tmux.wait_for("staging on screen", WAIT, |s| {
         s.contains("staging (context stg41)") && s.contains(" synced ")
     });
+    assert!(
+        !staging.contains("filter: dat") && staging.contains("my-app"),
+        "{staging}"
+    );
 
     // dev's watches close; only its forward's EndpointSlice follower stays.
     let dev_counts = common::eventually_blocking("dev's table watches closed", WAIT, || {
@@ -346,6 +357,10 @@ fn switching_clusters_keeps_both_forwards_and_stops_the_watches_of_the_one_left(
             && forward_counters(s, "data").is_some_and(|(up, _)| up != "0")
     });
     assert_eq!(forward_address(&back, "data"), Some(dev_data), "{back}");
+    assert!(
+        back.contains("filter: dat") && !back.contains("my-app"),
+        "dev's filter kept: {back}"
+    );
     common::eventually_blocking("staging's table watches closed", WAIT, || {
         (two.staging().faults().request_counts().watches_open <= 2).then_some(())
     });

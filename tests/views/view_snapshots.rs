@@ -197,6 +197,50 @@ fn help_open() {
     insta::assert_snapshot!(draw(&app));
 }
 
+/// Every line of the key table is in the help: whole on a 24-line terminal, and reached by
+/// scrolling on a shorter one.
+#[test]
+fn help_fits_24_lines_and_scrolls_on_fewer() {
+    let labels = || hasura_tui::app::keys::TABLE_KEYS.iter().map(|b| b.help);
+    let mut app = app(seed(), 120, 24, Instant::now());
+    app.update(Action::ToggleHelp);
+    let screen = draw(&app);
+    for help in labels() {
+        assert!(
+            screen.contains(help),
+            "{help:?} missing at 120x24:\n{screen}"
+        );
+    }
+    assert!(screen.contains(" keys (Esc closes) "), "{screen}");
+
+    let mut app = hasura_tui::app::App::new(
+        app.connection.clone(),
+        app.snapshot.clone(),
+        (120, 12),
+        Instant::now(),
+    );
+    app.update(Action::ToggleHelp);
+    let total = hasura_tui::app::keys::TABLE_KEYS.len();
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..total {
+        let screen = draw(&app);
+        seen.extend(labels().filter(|help| screen.contains(*help)));
+        app.update(Action::HelpScroll(1));
+    }
+    assert_eq!(seen.len(), total, "not every line was reached by scrolling");
+    let screen = draw(&app);
+    assert!(
+        screen.contains(&format!(
+            " keys 13-{total} of {total} (j k scroll, Esc closes) "
+        )),
+        "{screen}"
+    );
+    assert!(
+        !app.update(Action::HelpScroll(1)),
+        "no further than the last line"
+    );
+}
+
 #[test]
 fn one_namespace_forbidden() {
     let (custom, _) = seed_rows();
