@@ -74,8 +74,23 @@ fn unreadable<T>(part: &Part<T>, what: &str) -> Option<Line> {
     }
 }
 
-/// The workload, pods, events and ports sections, in that order.
+/// The workload, pods, events, routes and ports sections, in that order.
 pub fn lines(detail: &Detail, now: Timestamp) -> Vec<Line> {
+    let mut out = workload_lines(detail, now);
+    for section in [
+        pod_lines(detail, now),
+        event_lines(detail, now),
+        route_lines(detail),
+        port_lines(detail),
+    ] {
+        out.push(line(Mark::Plain, ""));
+        out.extend(section);
+    }
+    out
+}
+
+/// The workload: kind, replicas, images, age, failing conditions.
+fn workload_lines(detail: &Detail, now: Timestamp) -> Vec<Line> {
     let mut out = Vec::new();
     match &detail.workload {
         Part::Ready(Some(w)) => {
@@ -122,8 +137,12 @@ pub fn lines(detail: &Detail, now: Timestamp) -> Vec<Line> {
             out.extend(unreadable(unread, "its workload"));
         }
     }
+    out
+}
 
-    out.push(line(Mark::Plain, ""));
+/// The pods as `kubectl get pods -o wide` lists them, with their usage and last termination.
+fn pod_lines(detail: &Detail, now: Timestamp) -> Vec<Line> {
+    let mut out = Vec::new();
     let count = detail
         .pods
         .ready()
@@ -209,8 +228,12 @@ pub fn lines(detail: &Detail, now: Timestamp) -> Vec<Line> {
             }
         }
     }
+    out
+}
 
-    out.push(line(Mark::Plain, ""));
+/// The events, newest first, as `kubectl describe` shows them.
+fn event_lines(detail: &Detail, now: Timestamp) -> Vec<Line> {
+    let mut out = Vec::new();
     out.push(line(Mark::Heading, "Events (newest first)"));
     out.extend(unreadable(&detail.events, "events"));
     if let Some(events) = detail.events.ready() {
@@ -253,8 +276,12 @@ pub fn lines(detail: &Detail, now: Timestamp) -> Vec<Line> {
             }
         }
     }
+    out
+}
 
-    out.push(line(Mark::Plain, ""));
+/// The internal and external URL, and each route that leads here.
+fn route_lines(detail: &Detail) -> Vec<Line> {
+    let mut out = Vec::new();
     out.push(line(Mark::Heading, "Routes"));
     let url = |u: &Option<String>| u.clone().unwrap_or_else(|| "<none>".into());
     out.push(line(
@@ -274,8 +301,12 @@ pub fn lines(detail: &Detail, now: Timestamp) -> Vec<Line> {
             ),
         ));
     }
+    out
+}
 
-    out.push(line(Mark::Plain, ""));
+/// The Service ports, each with the pods ready, not ready and terminating behind it.
+fn port_lines(detail: &Detail) -> Vec<Line> {
+    let mut out = Vec::new();
     out.push(line(Mark::Heading, "Ports"));
     if detail.ports.is_empty() {
         out.push(line(Mark::Note, "  <none> (no Service)"));

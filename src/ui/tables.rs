@@ -6,6 +6,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use unicode_width::UnicodeWidthStr;
@@ -13,7 +14,7 @@ use unicode_width::UnicodeWidthStr;
 use super::{fit, theme};
 use crate::app::widths::{self, ColumnWidths};
 use crate::app::{App, layout};
-use crate::cluster::WatchState;
+use crate::cluster::{SectionView, WatchState};
 use crate::forward::ForwardState;
 use crate::model::{Microservice, Section};
 
@@ -127,8 +128,6 @@ fn cell<'a>(column: Column, width: u16, m: &'a Microservice, app: &App, color: b
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, section: Section) {
     let view = app.snapshot.section(section);
-    let table = app.view(section);
-    let focused = app.focus == section;
     let has_notes = !view.notes.is_empty();
     let [title_area, notes_area, body] = Layout::vertical([
         Constraint::Length(1),
@@ -137,18 +136,44 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, section: Section) {
     ])
     .areas(area);
     if has_notes {
-        frame.render_widget(
-            fit::fit_line(
-                vec![fit::Segment::keep(Span::styled(
-                    view.notes.join("; "),
-                    theme::warning(app.color),
-                ))],
-                notes_area.width,
-            ),
-            notes_area,
-        );
+        render_notes(frame, notes_area, app, view);
     }
+    render_title(frame, title_area, app, section);
+    if let Some((text, style)) = empty_message(app, section) {
+        // The message sits where the first row would be, below the (empty) header line.
+        let [_, message_area] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(body);
+        frame.render_widget(Paragraph::new(Span::styled(text, style)), message_area);
+        return;
+    }
+    render_rows(
+        frame,
+        body,
+        app,
+        section,
+        layout::viewport(area.height, has_notes),
+    );
+}
 
+/// What a table cannot show, on the line under its title.
+fn render_notes(frame: &mut Frame, area: Rect, app: &App, view: &SectionView) {
+    frame.render_widget(
+        fit::fit_line(
+            vec![fit::Segment::keep(Span::styled(
+                view.notes.join("; "),
+                theme::warning(app.color),
+            ))],
+            area.width,
+        ),
+        area,
+    );
+}
+
+/// `Custom microservices (3)  namespace default`, and whether the rows are stale.
+fn render_title(frame: &mut Frame, area: Rect, app: &App, section: Section) {
+    let view = app.snapshot.section(section);
+    let table = app.view(section);
+    let focused = app.focus == section;
     let count = if app.filter.text.is_empty() {
         format!("{}", view.rows.len())
     } else {
@@ -170,9 +195,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, section: Section) {
             theme::warning(app.color),
         ));
     }
-    frame.render_widget(Line::from(title_spans), title_area);
+    frame.render_widget(Line::from(title_spans), area);
+}
 
-    let message = match &view.state {
+/// What a table without rows to show says instead, and in which style.
+fn empty_message(app: &App, section: Section) -> Option<(String, Style)> {
+    let view = app.snapshot.section(section);
+    let table = app.view(section);
+    match &view.state {
         WatchState::Forbidden(m) => Some((m.clone(), theme::error(app.color))),
         WatchState::Error(m) if view.rows.is_empty() => {
             Some((format!("error: {m}"), theme::error(app.color)))
@@ -192,15 +222,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, section: Section) {
             theme::dim(app.color),
         )),
         _ => None,
-    };
-    if let Some((text, style)) = message {
-        // The message sits where the first row would be, below the (empty) header line.
-        let [_, message_area] =
-            Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(body);
-        frame.render_widget(Paragraph::new(Span::styled(text, style)), message_area);
-        return;
     }
+}
 
+/// The header row and the visible rows, the selected one marked.
+fn render_rows(frame: &mut Frame, body: Rect, app: &App, section: Section, viewport: usize) {
+    let view = app.snapshot.section(section);
+    let table = app.view(section);
+    let focused = app.focus == section;
     let forward_width = app
         .forwards
         .iter()
@@ -211,7 +240,6 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, section: Section) {
     let usage = view.metrics == crate::cluster::Metrics::Served;
     let columns = columns_for(body.width, &table.widths, forward_width, usage);
     let selection = app.selection(section);
-    let viewport = layout::viewport(area.height, has_notes);
     let rows_style = if view.stale {
         theme::dim(app.color)
     } else {

@@ -131,33 +131,9 @@ impl Cluster {
         };
         let mut kept = Vec::new();
         for ports in wanted {
-            let endpoints: Vec<Value> = groups
-                .get(ports)
-                .into_iter()
-                .flatten()
-                .map(|pod| {
-                    let serving = is_ready(pod) || (is_deleting(pod) && ready_condition(pod));
-                    let terminating = is_deleting(pod);
-                    json!({
-                        "addresses": [pod["status"]["podIP"]],
-                        "conditions": {"ready": serving && !terminating, "serving": serving, "terminating": terminating},
-                        "nodeName": NODE_NAME,
-                        "targetRef": {"kind": "Pod", "namespace": namespace, "name": pod["metadata"]["name"], "uid": pod["metadata"]["uid"]},
-                    })
-                })
-                .collect();
-            let slice_ports: Vec<Value> = service_ports
-                .iter()
-                .zip(ports)
-                .map(|(p, port)| {
-                    // Always a `name`, even "": kubectl 1.33's describe dereferences it.
-                    let mut out = json!({"name": p["name"].as_str().unwrap_or(""), "port": port, "protocol": p["protocol"].as_str().unwrap_or("TCP")});
-                    if let Some(app) = p["appProtocol"].as_str() {
-                        out["appProtocol"] = json!(app);
-                    }
-                    out
-                })
-                .collect();
+            let endpoints =
+                slice_endpoints(groups.get(ports).into_iter().flatten().copied(), namespace);
+            let slice_ports = slice_ports(service_ports, ports);
             // Reuse the slice that already carries these ports, else make one.
             let reuse = existing.iter().find(|s| {
                 s["ports"].as_array().is_some_and(|sp| {
@@ -182,31 +158,8 @@ impl Cluster {
                     s["ports"] = json!(slice_ports);
                 });
             if updated.is_err() {
-                let mut labels = service["metadata"]["labels"].clone();
-                if !labels.is_object() {
-                    labels = json!({});
-                }
-                labels[SERVICE_NAME_LABEL] = json!(name);
-                labels[MANAGED_BY_LABEL] = json!(MANAGED_BY);
-                if service["spec"]["clusterIP"] == "None" {
-                    labels["service.kubernetes.io/headless"] = json!("");
-                }
-                let _ = self.store.create(
-                    Kind::EndpointSlice,
-                    json!({
-                        "apiVersion": "discovery.k8s.io/v1",
-                        "kind": "EndpointSlice",
-                        "metadata": {
-                            "name": slice_name, "generateName": format!("{name}-"), "namespace": namespace,
-                            "labels": labels,
-                            "ownerReferences": [{"apiVersion": "v1", "kind": "Service", "name": name,
-                                "uid": service["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true}],
-                        },
-                        "addressType": "IPv4",
-                        "endpoints": endpoints,
-                        "ports": slice_ports,
-                    }),
-                );
+                let slice = new_slice(service, &slice_name, endpoints, slice_ports);
+                let _ = self.store.create(Kind::EndpointSlice, slice);
             }
         }
         for stale in existing {
@@ -305,4 +258,66 @@ pub(crate) fn container_ports(pod: &Value) -> impl Iterator<Item = (Option<Strin
                 p["containerPort"].as_i64().unwrap_or(0),
             )
         })
+}
+
+/// A slice's endpoints: each pod's address with the conditions the EndpointSlice controller
+/// gives it (a terminating pod stays `serving` while its readiness holds).
+fn slice_endpoints<'a>(pods: impl Iterator<Item = &'a Arc<Value>>, namespace: &str) -> Vec<Value> {
+    pods.map(|pod| {
+        let serving = is_ready(pod) || (is_deleting(pod) && ready_condition(pod));
+        let terminating = is_deleting(pod);
+        json!({
+            "addresses": [pod["status"]["podIP"]],
+            "conditions": {"ready": serving && !terminating, "serving": serving, "terminating": terminating},
+            "nodeName": NODE_NAME,
+            "targetRef": {"kind": "Pod", "namespace": namespace, "name": pod["metadata"]["name"], "uid": pod["metadata"]["uid"]},
+        })
+    })
+    .collect()
+}
+
+/// A slice's ports: the Service's ports with the target ports its pods resolved.
+fn slice_ports(service_ports: &[Value], ports: &[i64]) -> Vec<Value> {
+    service_ports
+        .iter()
+        .zip(ports)
+        .map(|(p, port)| {
+            // Always a `name`, even "": kubectl 1.33's describe dereferences it.
+            let mut out = json!({"name": p["name"].as_str().unwrap_or(""), "port": port, "protocol": p["protocol"].as_str().unwrap_or("TCP")});
+            if let Some(app) = p["appProtocol"].as_str() {
+                out["appProtocol"] = json!(app);
+            }
+            out
+        })
+        .collect()
+}
+
+/// A new slice of `service`, labelled and owned as the EndpointSlice controller makes them.
+fn new_slice(service: &Value, slice_name: &str, endpoints: Vec<Value>, ports: Vec<Value>) -> Value {
+    let namespace = service["metadata"]["namespace"]
+        .as_str()
+        .unwrap_or_default();
+    let name = service["metadata"]["name"].as_str().unwrap_or_default();
+    let mut labels = service["metadata"]["labels"].clone();
+    if !labels.is_object() {
+        labels = json!({});
+    }
+    labels[SERVICE_NAME_LABEL] = json!(name);
+    labels[MANAGED_BY_LABEL] = json!(MANAGED_BY);
+    if service["spec"]["clusterIP"] == "None" {
+        labels["service.kubernetes.io/headless"] = json!("");
+    }
+    json!({
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {
+            "name": slice_name, "generateName": format!("{name}-"), "namespace": namespace,
+            "labels": labels,
+            "ownerReferences": [{"apiVersion": "v1", "kind": "Service", "name": name,
+                "uid": service["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true}],
+        },
+        "addressType": "IPv4",
+        "endpoints": endpoints,
+        "ports": ports,
+    })
 }

@@ -133,31 +133,6 @@ fn cells(kind: Kind, o: &Value) -> Vec<Value> {
     let age = json!(age(&o["metadata"]["creationTimestamp"]));
     let spec = &o["spec"];
     let status = &o["status"];
-    let containers = || {
-        spec["template"]["spec"]["containers"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-    };
-    let join = |field: &str| {
-        containers()
-            .iter()
-            .map(|c| text(&c[field]))
-            .collect::<Vec<_>>()
-            .join(",")
-    };
-    let selector = |sel: &Value| {
-        none_if_empty(
-            sel.as_object()
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| format!("{k}={}", text(v)))
-                        .collect::<Vec<_>>()
-                        .join(",")
-                })
-                .unwrap_or_default(),
-        )
-    };
     match kind {
         Kind::Pod => {
             let (ready, shown, restarts) = print_pod::cells(o);
@@ -173,29 +148,7 @@ fn cells(kind: Kind, o: &Value) -> Vec<Value> {
                 json!("<none>"),
             ]
         }
-        Kind::Service => {
-            let ports = spec["ports"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .iter()
-                .map(|p| format!("{}/{}", p["port"], p["protocol"].as_str().unwrap_or("TCP")))
-                .collect::<Vec<_>>()
-                .join(",");
-            let external = status["loadBalancer"]["ingress"][0]["ip"]
-                .as_str()
-                .or(status["loadBalancer"]["ingress"][0]["hostname"].as_str())
-                .unwrap_or("<none>");
-            vec![
-                name,
-                json!(text(&spec["type"])),
-                json!(none_if_empty(text(&spec["clusterIP"]))),
-                json!(external),
-                json!(none_if_empty(ports)),
-                age,
-                json!(selector(&spec["selector"])),
-            ]
-        }
+        Kind::Service => service_cells(o, name, age),
         Kind::Deployment => vec![
             name,
             json!(format!(
@@ -206,9 +159,9 @@ fn cells(kind: Kind, o: &Value) -> Vec<Value> {
             json!(status["updatedReplicas"].as_u64().unwrap_or(0)),
             json!(status["availableReplicas"].as_u64().unwrap_or(0)),
             age,
-            json!(join("name")),
-            json!(join("image")),
-            json!(selector(&spec["selector"]["matchLabels"])),
+            json!(containers_joined(spec, "name")),
+            json!(containers_joined(spec, "image")),
+            json!(selector_text(&spec["selector"]["matchLabels"])),
         ],
         Kind::ReplicaSet => vec![
             name,
@@ -216,9 +169,9 @@ fn cells(kind: Kind, o: &Value) -> Vec<Value> {
             json!(status["replicas"].as_u64().unwrap_or(0)),
             json!(status["readyReplicas"].as_u64().unwrap_or(0)),
             age,
-            json!(join("name")),
-            json!(join("image")),
-            json!(selector(&spec["selector"]["matchLabels"])),
+            json!(containers_joined(spec, "name")),
+            json!(containers_joined(spec, "image")),
+            json!(selector_text(&spec["selector"]["matchLabels"])),
         ],
         Kind::StatefulSet => vec![
             name,
@@ -228,160 +181,226 @@ fn cells(kind: Kind, o: &Value) -> Vec<Value> {
                 spec["replicas"].as_u64().unwrap_or(1)
             )),
             age,
-            json!(join("name")),
-            json!(join("image")),
+            json!(containers_joined(spec, "name")),
+            json!(containers_joined(spec, "image")),
         ],
-        Kind::Endpoints => {
-            let mut endpoints = Vec::new();
-            for subset in o["subsets"].as_array().cloned().unwrap_or_default() {
-                for address in subset["addresses"].as_array().cloned().unwrap_or_default() {
-                    for port in subset["ports"].as_array().cloned().unwrap_or_default() {
-                        endpoints.push(format!("{}:{}", text(&address["ip"]), port["port"]));
-                    }
-                }
-            }
-            vec![name, json!(none_if_empty(endpoints.join(","))), age]
-        }
+        Kind::Endpoints => endpoints_cells(o, name, age),
         Kind::ConfigMap => vec![
             name,
             json!(o["data"].as_object().map_or(0, |d| d.len())),
             age,
         ],
         Kind::Namespace => vec![name, json!(text(&status["phase"])), age],
-        Kind::Ingress => {
-            let hosts = spec["rules"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .iter()
-                .map(|r| text(&r["host"]))
-                .collect::<Vec<_>>()
-                .join(",");
-            let ports = if spec["tls"].is_array() {
-                "80, 443"
-            } else {
-                "80"
-            };
-            vec![
-                name,
-                json!(none_if_empty(text(&spec["ingressClassName"]))),
-                json!(none_if_empty(hosts)),
-                json!(""),
-                json!(ports),
-                age,
-            ]
-        }
-        Kind::EndpointSlice => {
-            // printers.go formatDiscoveryPorts / formatDiscoveryEndpoints: the first three, then
-            // how many more; not-ready endpoints count too.
-            let first_three = |items: Vec<String>| {
-                let more = items.len().saturating_sub(3);
-                let shown = items.into_iter().take(3).collect::<Vec<_>>().join(",");
-                match (shown.is_empty(), more) {
-                    (true, _) => "<unset>".to_string(),
-                    (false, 0) => shown,
-                    (false, n) => format!("{shown} + {n} more..."),
-                }
-            };
-            let ports = o["ports"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .iter()
-                .map(|p| {
-                    p["port"]
-                        .as_i64()
-                        .map_or("*".to_string(), |n| n.to_string())
-                })
-                .collect();
-            let addresses = o["endpoints"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .iter()
-                .flat_map(|e| e["addresses"].as_array().cloned().unwrap_or_default())
-                .map(|a| text(&a))
-                .collect();
-            vec![
-                name,
-                json!(text(&o["addressType"])),
-                json!(first_three(ports)),
-                json!(first_three(addresses)),
-                age,
-            ]
-        }
-        Kind::Event | Kind::EventV1 => {
-            // printers.go `printEvent`: Last Seen from lastTimestamp (else First Seen), First
-            // Seen from firstTimestamp (else eventTime), Count 0 shown as 1, Object as
-            // `kind/name` in lower case.
-            let first = match &o["firstTimestamp"] {
-                Value::Null => &o["eventTime"],
-                t => t,
-            };
-            let last = match &o["lastTimestamp"] {
-                Value::Null => first,
-                t => t,
-            };
-            let involved = &o["involvedObject"];
-            let source = &o["source"];
-            let source = match (text(&source["component"]), text(&source["host"])) {
-                (c, h) if h.is_empty() => c,
-                (c, h) => format!("{c}, {h}"),
-            };
-            vec![
-                json!(super::age::age(last)),
-                json!(text(&o["type"])),
-                json!(text(&o["reason"])),
-                json!(format!(
-                    "{}/{}",
-                    text(&involved["kind"]).to_lowercase(),
-                    text(&involved["name"])
-                )),
-                json!(text(&involved["fieldPath"])),
-                json!(source),
-                json!(text(&o["message"]).trim()),
-                json!(super::age::age(first)),
-                json!(o["count"].as_i64().unwrap_or(0).max(1)),
-                name,
-            ]
-        }
+        Kind::Ingress => ingress_cells(o, name, age),
+        Kind::EndpointSlice => endpoint_slice_cells(o, name, age),
+        Kind::Event | Kind::EventV1 => event_cells(o, name),
         Kind::Role | Kind::ClusterRole => {
             vec![name, o["metadata"]["creationTimestamp"].clone()]
         }
-        Kind::RoleBinding | Kind::ClusterRoleBinding => {
-            let subjects = |kind: &str| {
-                o["subjects"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default()
-                    .iter()
-                    .filter(|s| s["kind"] == kind)
-                    .map(|s| match s["namespace"].as_str() {
-                        Some(ns) if kind == "ServiceAccount" => {
-                            format!("{ns}/{}", text(&s["name"]))
-                        }
-                        _ => text(&s["name"]),
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            vec![
-                name,
-                json!(format!(
-                    "{}/{}",
-                    text(&o["roleRef"]["kind"]),
-                    text(&o["roleRef"]["name"])
-                )),
-                age,
-                json!(subjects("User")),
-                json!(subjects("Group")),
-                json!(subjects("ServiceAccount")),
-            ]
-        }
+        Kind::RoleBinding | Kind::ClusterRoleBinding => binding_cells(o, name, age),
         Kind::SelfSubjectAccessReview | Kind::SelfSubjectRulesReview | Kind::SelfSubjectReview => {
             vec![name]
         }
     }
+}
+
+/// One field of each container of a workload's pod template, comma-joined.
+fn containers_joined(spec: &Value, field: &str) -> String {
+    spec["template"]["spec"]["containers"]
+        .as_array()
+        .map(|cs| cs.iter().map(|c| text(&c[field])).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .join(",")
+}
+
+/// A label selector as kubectl prints it: `app=data,tier=api`, or `<none>`.
+fn selector_text(selector: &Value) -> String {
+    none_if_empty(
+        selector
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| format!("{k}={}", text(v)))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .unwrap_or_default(),
+    )
+}
+
+/// A Service: type, cluster IP, external IP, ports, selector.
+fn service_cells(o: &Value, name: Value, age: Value) -> Vec<Value> {
+    let (spec, status) = (&o["spec"], &o["status"]);
+    let ports = spec["ports"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|p| format!("{}/{}", p["port"], p["protocol"].as_str().unwrap_or("TCP")))
+        .collect::<Vec<_>>()
+        .join(",");
+    let external = status["loadBalancer"]["ingress"][0]["ip"]
+        .as_str()
+        .or(status["loadBalancer"]["ingress"][0]["hostname"].as_str())
+        .unwrap_or("<none>");
+    vec![
+        name,
+        json!(text(&spec["type"])),
+        json!(none_if_empty(text(&spec["clusterIP"]))),
+        json!(external),
+        json!(none_if_empty(ports)),
+        age,
+        json!(selector_text(&spec["selector"])),
+    ]
+}
+
+/// Endpoints: every ready address with each port.
+fn endpoints_cells(o: &Value, name: Value, age: Value) -> Vec<Value> {
+    let mut endpoints = Vec::new();
+    for subset in o["subsets"].as_array().cloned().unwrap_or_default() {
+        for address in subset["addresses"].as_array().cloned().unwrap_or_default() {
+            for port in subset["ports"].as_array().cloned().unwrap_or_default() {
+                endpoints.push(format!("{}:{}", text(&address["ip"]), port["port"]));
+            }
+        }
+    }
+    vec![name, json!(none_if_empty(endpoints.join(","))), age]
+}
+
+/// An Ingress: class, hosts, address, ports.
+fn ingress_cells(o: &Value, name: Value, age: Value) -> Vec<Value> {
+    let spec = &o["spec"];
+    let hosts = spec["rules"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|r| text(&r["host"]))
+        .collect::<Vec<_>>()
+        .join(",");
+    let ports = if spec["tls"].is_array() {
+        "80, 443"
+    } else {
+        "80"
+    };
+    vec![
+        name,
+        json!(none_if_empty(text(&spec["ingressClassName"]))),
+        json!(none_if_empty(hosts)),
+        json!(""),
+        json!(ports),
+        age,
+    ]
+}
+
+/// An EndpointSlice: address type, ports, endpoints.
+fn endpoint_slice_cells(o: &Value, name: Value, age: Value) -> Vec<Value> {
+    // printers.go formatDiscoveryPorts / formatDiscoveryEndpoints: the first three, then
+    // how many more; not-ready endpoints count too.
+    let first_three = |items: Vec<String>| {
+        let more = items.len().saturating_sub(3);
+        let shown = items.into_iter().take(3).collect::<Vec<_>>().join(",");
+        match (shown.is_empty(), more) {
+            (true, _) => "<unset>".to_string(),
+            (false, 0) => shown,
+            (false, n) => format!("{shown} + {n} more..."),
+        }
+    };
+    let ports = o["ports"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|p| {
+            p["port"]
+                .as_i64()
+                .map_or("*".to_string(), |n| n.to_string())
+        })
+        .collect();
+    let addresses = o["endpoints"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .flat_map(|e| e["addresses"].as_array().cloned().unwrap_or_default())
+        .map(|a| text(&a))
+        .collect();
+    vec![
+        name,
+        json!(text(&o["addressType"])),
+        json!(first_three(ports)),
+        json!(first_three(addresses)),
+        age,
+    ]
+}
+
+/// An Event (core/v1 or events.k8s.io/v1) as `kubectl get events` prints it.
+fn event_cells(o: &Value, name: Value) -> Vec<Value> {
+    // printers.go `printEvent`: Last Seen from lastTimestamp (else First Seen), First
+    // Seen from firstTimestamp (else eventTime), Count 0 shown as 1, Object as
+    // `kind/name` in lower case.
+    let first = match &o["firstTimestamp"] {
+        Value::Null => &o["eventTime"],
+        t => t,
+    };
+    let last = match &o["lastTimestamp"] {
+        Value::Null => first,
+        t => t,
+    };
+    let involved = &o["involvedObject"];
+    let source = &o["source"];
+    let source = match (text(&source["component"]), text(&source["host"])) {
+        (c, h) if h.is_empty() => c,
+        (c, h) => format!("{c}, {h}"),
+    };
+    vec![
+        json!(super::age::age(last)),
+        json!(text(&o["type"])),
+        json!(text(&o["reason"])),
+        json!(format!(
+            "{}/{}",
+            text(&involved["kind"]).to_lowercase(),
+            text(&involved["name"])
+        )),
+        json!(text(&involved["fieldPath"])),
+        json!(source),
+        json!(text(&o["message"]).trim()),
+        json!(super::age::age(first)),
+        json!(o["count"].as_i64().unwrap_or(0).max(1)),
+        name,
+    ]
+}
+
+/// A RoleBinding or ClusterRoleBinding: the role, then its subjects by kind.
+fn binding_cells(o: &Value, name: Value, age: Value) -> Vec<Value> {
+    let subjects = |kind: &str| {
+        o["subjects"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter(|s| s["kind"] == kind)
+            .map(|s| match s["namespace"].as_str() {
+                Some(ns) if kind == "ServiceAccount" => {
+                    format!("{ns}/{}", text(&s["name"]))
+                }
+                _ => text(&s["name"]),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    vec![
+        name,
+        json!(format!(
+            "{}/{}",
+            text(&o["roleRef"]["kind"]),
+            text(&o["roleRef"]["name"])
+        )),
+        age,
+        json!(subjects("User")),
+        json!(subjects("Group")),
+        json!(subjects("ServiceAccount")),
+    ]
 }
 
 /// One row, carrying the object's metadata as kubectl expects (`includeObject=Metadata`).

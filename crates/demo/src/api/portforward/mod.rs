@@ -26,6 +26,7 @@ use tokio_tungstenite::tungstenite::protocol::Role;
 
 use super::super::kinds::Kind;
 use super::{ApiError, ApiState, Verb};
+use crate::faults::ServerRun;
 use kube_spdy::ws_io::WsIo;
 use kubelet::PodSandbox;
 
@@ -63,129 +64,151 @@ pub async fn handle(
     let upgrade = header_text(headers, header::UPGRADE).to_ascii_lowercase();
     let sandbox = PodSandbox::new(state.clone(), pod);
     let run = state.faults.current_run();
-    let serve = |work: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>| run.spawn(work);
     if upgrade.contains("websocket") {
-        let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY) else {
-            return ApiError::bad_request("missing Sec-WebSocket-Key").into_response();
-        };
-        let accept = derive_accept_key(key.as_bytes());
-        let offered: Vec<String> = header_text(headers, header::SEC_WEBSOCKET_PROTOCOL)
-            .split(',')
-            .map(|p| p.trim().to_string())
-            .filter(|p| !p.is_empty())
-            .collect();
-        let tunnels: Vec<&str> = offered
-            .iter()
-            .filter_map(|p| p.strip_prefix(TUNNEL_PREFIX))
-            .filter(|p| p.ends_with(".k8s.io"))
-            .collect();
-        if !tunnels.is_empty() {
-            if !tunnels.contains(&SPDY_PROTOCOL) {
-                return refuse_protocols(&tunnels);
-            }
-            let protocol = format!("{TUNNEL_PREFIX}{SPDY_PROTOCOL}");
-            serve(Box::pin(async move {
-                let Some(io) = upgraded(on_upgrade).await else {
-                    return;
-                };
-                let ws = WebSocketStream::from_raw_socket(io, Role::Server, None).await;
-                spdy::serve(WsIo::new(ws), sandbox).await;
-            }));
-            return switching(&[
-                (header::UPGRADE.as_str(), "websocket"),
-                (header::CONNECTION.as_str(), "Upgrade"),
-                (header::SEC_WEBSOCKET_ACCEPT.as_str(), &accept),
-                (header::SEC_WEBSOCKET_PROTOCOL.as_str(), &protocol),
-            ]);
-        }
-        // v4: the first protocol the client offers that the kubelet serves (none offered is
-        // the plain binary protocol). `v4.base64.channel.k8s.io` is not served by the demo.
-        let protocol = match offered.iter().find(|p| *p == v4::PROTOCOL) {
-            Some(p) => Some(p.clone()),
-            None if offered.is_empty() => None,
-            None => {
-                return ApiError::bad_request(format!(
-                    "unable to upgrade: none of the offered subprotocols {offered:?} is supported"
-                ))
-                .into_response();
-            }
-        };
-        let ports = match parse_ports(query.as_deref().unwrap_or_default()) {
-            Ok(ports) => ports,
-            Err(e) => return e.into_response(),
-        };
-        serve(Box::pin(async move {
-            let Some(io) = upgraded(on_upgrade).await else {
-                return;
-            };
-            let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-                .max_frame_size(Some(16 << 20));
-            let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
-            v4::serve(ws, sandbox, ports).await;
-        }));
-        let mut answer = vec![
-            (header::UPGRADE.as_str(), "websocket"),
-            (header::CONNECTION.as_str(), "Upgrade"),
-            (header::SEC_WEBSOCKET_ACCEPT.as_str(), accept.as_str()),
-        ];
-        if let Some(protocol) = &protocol {
-            answer.push((header::SEC_WEBSOCKET_PROTOCOL.as_str(), protocol));
-        }
-        return switching(&answer);
+        return websocket(headers, query.as_deref(), on_upgrade, sandbox, &run);
     }
     if upgrade.contains("spdy/3.1") {
-        if !header_text(headers, header::CONNECTION)
-            .to_ascii_lowercase()
-            .contains("upgrade")
-        {
-            return plain(
-                StatusCode::BAD_REQUEST,
-                "unable to upgrade: missing upgrade headers in request",
-            );
+        return spdy_upgrade(headers, on_upgrade, sandbox, &run);
+    }
+    ApiError::bad_request("Upgrade request required").into_response()
+}
+
+/// A WebSocket upgrade: SPDY tunnelled in it (`SPDY/3.1+portforward.k8s.io`), else the
+/// `v4.channel.k8s.io` protocol, as the kubelet's `portforward` handler chooses.
+fn websocket(
+    headers: &HeaderMap,
+    query: Option<&str>,
+    on_upgrade: OnUpgrade,
+    sandbox: PodSandbox,
+    run: &ServerRun,
+) -> Response {
+    let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY) else {
+        return ApiError::bad_request("missing Sec-WebSocket-Key").into_response();
+    };
+    let accept = derive_accept_key(key.as_bytes());
+    let offered: Vec<String> = header_text(headers, header::SEC_WEBSOCKET_PROTOCOL)
+        .split(',')
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect();
+    let tunnels: Vec<&str> = offered
+        .iter()
+        .filter_map(|p| p.strip_prefix(TUNNEL_PREFIX))
+        .filter(|p| p.ends_with(".k8s.io"))
+        .collect();
+    if !tunnels.is_empty() {
+        if !tunnels.contains(&SPDY_PROTOCOL) {
+            return refuse_protocols(&tunnels);
         }
-        let versions: Vec<String> = headers
-            .get_all(STREAM_PROTOCOL_HEADER)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(|v| v.trim().to_string())
-            .collect();
-        if versions.is_empty() {
-            return plain(
-                StatusCode::BAD_REQUEST,
-                &format!(
-                    "unable to upgrade: header {} does not exist in request with {} headers",
-                    "X-Stream-Protocol-Version",
-                    headers.len()
-                ),
-            );
-        }
-        if !versions.iter().any(|v| v == SPDY_PROTOCOL) {
-            let mut response = plain(
-                StatusCode::FORBIDDEN,
-                &format!(
-                    "unable to upgrade: unable to negotiate protocol: client supports {versions:?}, server accepts [\"{SPDY_PROTOCOL}\"]"
-                ),
-            );
-            response.headers_mut().insert(
-                "x-accepted-stream-protocol-versions",
-                HeaderValue::from_static(SPDY_PROTOCOL),
-            );
-            return response;
-        }
-        serve(Box::pin(async move {
+        let protocol = format!("{TUNNEL_PREFIX}{SPDY_PROTOCOL}");
+        run.spawn(async move {
             let Some(io) = upgraded(on_upgrade).await else {
                 return;
             };
-            spdy::serve(io, sandbox).await;
-        }));
+            let ws = WebSocketStream::from_raw_socket(io, Role::Server, None).await;
+            spdy::serve(WsIo::new(ws), sandbox).await;
+        });
         return switching(&[
+            (header::UPGRADE.as_str(), "websocket"),
             (header::CONNECTION.as_str(), "Upgrade"),
-            (header::UPGRADE.as_str(), "SPDY/3.1"),
-            ("X-Stream-Protocol-Version", SPDY_PROTOCOL),
+            (header::SEC_WEBSOCKET_ACCEPT.as_str(), &accept),
+            (header::SEC_WEBSOCKET_PROTOCOL.as_str(), &protocol),
         ]);
     }
-    ApiError::bad_request("Upgrade request required").into_response()
+    // v4: the first protocol the client offers that the kubelet serves (none offered is
+    // the plain binary protocol). `v4.base64.channel.k8s.io` is not served by the demo.
+    let protocol = match offered.iter().find(|p| *p == v4::PROTOCOL) {
+        Some(p) => Some(p.clone()),
+        None if offered.is_empty() => None,
+        None => {
+            return ApiError::bad_request(format!(
+                "unable to upgrade: none of the offered subprotocols {offered:?} is supported"
+            ))
+            .into_response();
+        }
+    };
+    let ports = match parse_ports(query.unwrap_or_default()) {
+        Ok(ports) => ports,
+        Err(e) => return e.into_response(),
+    };
+    run.spawn(async move {
+        let Some(io) = upgraded(on_upgrade).await else {
+            return;
+        };
+        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+            .max_frame_size(Some(16 << 20));
+        let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
+        v4::serve(ws, sandbox, ports).await;
+    });
+    let mut answer = vec![
+        (header::UPGRADE.as_str(), "websocket"),
+        (header::CONNECTION.as_str(), "Upgrade"),
+        (header::SEC_WEBSOCKET_ACCEPT.as_str(), accept.as_str()),
+    ];
+    if let Some(protocol) = &protocol {
+        answer.push((header::SEC_WEBSOCKET_PROTOCOL.as_str(), protocol));
+    }
+    switching(&answer)
+}
+
+/// The legacy SPDY/3.1 upgrade, with the `X-Stream-Protocol-Version` negotiation of
+/// apimachinery's `httpstream.Handshake`.
+fn spdy_upgrade(
+    headers: &HeaderMap,
+    on_upgrade: OnUpgrade,
+    sandbox: PodSandbox,
+    run: &ServerRun,
+) -> Response {
+    if !header_text(headers, header::CONNECTION)
+        .to_ascii_lowercase()
+        .contains("upgrade")
+    {
+        return plain(
+            StatusCode::BAD_REQUEST,
+            "unable to upgrade: missing upgrade headers in request",
+        );
+    }
+    let versions: Vec<String> = headers
+        .get_all(STREAM_PROTOCOL_HEADER)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|v| v.trim().to_string())
+        .collect();
+    if versions.is_empty() {
+        return plain(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "unable to upgrade: header {} does not exist in request with {} headers",
+                "X-Stream-Protocol-Version",
+                headers.len()
+            ),
+        );
+    }
+    if !versions.iter().any(|v| v == SPDY_PROTOCOL) {
+        let mut response = plain(
+            StatusCode::FORBIDDEN,
+            &format!(
+                "unable to upgrade: unable to negotiate protocol: client supports {versions:?}, server accepts [\"{SPDY_PROTOCOL}\"]"
+            ),
+        );
+        response.headers_mut().insert(
+            "x-accepted-stream-protocol-versions",
+            HeaderValue::from_static(SPDY_PROTOCOL),
+        );
+        return response;
+    }
+    run.spawn(async move {
+        let Some(io) = upgraded(on_upgrade).await else {
+            return;
+        };
+        spdy::serve(io, sandbox).await;
+    });
+    switching(&[
+        (header::CONNECTION.as_str(), "Upgrade"),
+        (header::UPGRADE.as_str(), "SPDY/3.1"),
+        ("X-Stream-Protocol-Version", SPDY_PROTOCOL),
+    ])
 }
 
 async fn upgraded(on_upgrade: OnUpgrade) -> Option<TokioIo<hyper::upgrade::Upgraded>> {
