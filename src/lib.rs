@@ -4,6 +4,7 @@
 pub mod access;
 pub mod app;
 pub mod auth;
+pub mod backoff;
 pub mod change;
 pub mod cli;
 pub mod clipboard;

@@ -14,6 +14,7 @@ use tokio::sync::{Mutex, watch};
 use super::exec::{Cred, ExecPlugin, PluginError};
 use super::oidc::OidcProvider;
 use super::terminal::Terminal;
+use crate::backoff::Backoff;
 
 /// Renew this long before expiry at most (so a request never carries a token about to lapse)...
 const MAX_MARGIN: Duration = Duration::from_secs(10);
@@ -55,7 +56,10 @@ struct State {
 
 struct Failure {
     at: Instant,
-    backoff: Duration,
+    /// How long after `at` the plugin is not run again.
+    wait: Duration,
+    /// The waits so far: the next failure waits longer.
+    backoff: Backoff,
     error: PluginError,
 }
 
@@ -120,7 +124,7 @@ impl Credentials {
             return Ok(cred.clone());
         }
         if let Some(failure) = &state.failure
-            && failure.at.elapsed() < failure.backoff
+            && failure.at.elapsed() < failure.wait
         {
             return Err(failure.error.clone());
         }
@@ -139,12 +143,13 @@ impl Credentials {
             }
             Err(error) => {
                 tracing::warn!("sign-in failed: {error}");
-                let backoff = state
+                let mut backoff = state
                     .failure
-                    .as_ref()
-                    .map_or(FIRST_BACKOFF, |f| (f.backoff * 2).min(MAX_BACKOFF));
+                    .take()
+                    .map_or(Backoff::new(FIRST_BACKOFF, MAX_BACKOFF), |f| f.backoff);
                 state.failure = Some(Failure {
                     at: Instant::now(),
+                    wait: backoff.next_wait(),
                     backoff,
                     error: error.clone(),
                 });

@@ -17,6 +17,8 @@ use kube::{Api, Resource};
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
+use crate::backoff::Backoff;
+
 /// First wait after a failure; it doubles with every failure in a row.
 const MIN_BACKOFF: Duration = Duration::from_millis(800);
 /// The longest wait for failures that may pass (connection refused, 5xx, a stall).
@@ -69,7 +71,7 @@ pub async fn run<K, T, M>(
     T: Send,
     M: Send,
 {
-    let mut backoff = Backoff::default();
+    let mut backoff = watch_backoff();
     loop {
         let mut stream = watcher(api.clone(), config.clone()).boxed();
         let mut listing: Vec<T> = Vec::new();
@@ -121,14 +123,17 @@ pub async fn run<K, T, M>(
         let wait = match failure {
             Some(Restart::Gone) => GONE_PAUSE,
             Some(Restart::Failed(failure)) => {
-                let wait = backoff.next(&failure);
+                let wait = wait_after(&mut backoff, &failure);
                 if tx.send(wrap(Update::Failed(failure), None)).await.is_err() {
                     return;
                 }
                 wait
             }
             // The stream ended without an error (it does not, but if it did): list again.
-            None => backoff.next(&Failure::Unreachable("the watch ended".into())),
+            None => wait_after(
+                &mut backoff,
+                &Failure::Unreachable("the watch ended".into()),
+            ),
         };
         tokio::select! {
             _ = tx.closed() => return,
@@ -153,30 +158,17 @@ fn is_gone(error: &watcher::Error) -> bool {
     )
 }
 
-/// Exponential backoff with jitter, longer for 403s.
-#[derive(Default)]
-struct Backoff {
-    failures: u32,
+/// A watch's backoff: 800 ms doubling to 30 s, with jitter.
+fn watch_backoff() -> Backoff {
+    Backoff::new(MIN_BACKOFF, MAX_BACKOFF).with_jitter()
 }
 
-impl Backoff {
-    fn reset(&mut self) {
-        self.failures = 0;
-    }
-
-    /// The wait after this failure: 800 ms doubling to the cap, each drawn between half of
-    /// it and all of it, so that many watches that failed together do not retry together.
-    fn next(&mut self, failure: &Failure) -> Duration {
-        let cap = match failure {
-            Failure::Forbidden(_) => MAX_FORBIDDEN_BACKOFF,
-            _ => MAX_BACKOFF,
-        };
-        let step = MIN_BACKOFF
-            .saturating_mul(1u32 << self.failures.min(16))
-            .min(cap);
-        self.failures = self.failures.saturating_add(1);
-        step.mul_f64(0.5 + rand::random::<f64>() * 0.5)
-    }
+/// The wait after this failure: 800 ms doubling to 30 s (5 minutes for a 403), with jitter.
+fn wait_after(backoff: &mut Backoff, failure: &Failure) -> Duration {
+    backoff.next_up_to(match failure {
+        Failure::Forbidden(_) => MAX_FORBIDDEN_BACKOFF,
+        _ => MAX_BACKOFF,
+    })
 }
 
 fn resource_version<K: Resource>(object: &K) -> Option<u64> {
@@ -262,8 +254,8 @@ mod tests {
 
     /// The waits of `n` failures in a row.
     fn waits(failure: &Failure, n: usize) -> Vec<Duration> {
-        let mut backoff = Backoff::default();
-        (0..n).map(|_| backoff.next(failure)).collect()
+        let mut backoff = watch_backoff();
+        (0..n).map(|_| wait_after(&mut backoff, failure)).collect()
     }
 
     #[test]
@@ -287,11 +279,11 @@ mod tests {
         // The 403 wait keeps growing past the transport cap.
         assert!(waits(&forbidden, 12)[11] > MAX_BACKOFF);
         // A success starts over.
-        let mut backoff = Backoff::default();
+        let mut backoff = watch_backoff();
         (0..5).for_each(|_| {
-            backoff.next(&forbidden);
+            wait_after(&mut backoff, &forbidden);
         });
         backoff.reset();
-        assert!(backoff.next(&forbidden) <= MIN_BACKOFF);
+        assert!(wait_after(&mut backoff, &forbidden) <= MIN_BACKOFF);
     }
 }

@@ -26,18 +26,12 @@ use super::transport::Transport;
 use super::tunnels::{Health, KeepAlive, Tunnels};
 use super::{ForwardError, ForwardSpec, ForwardState, ForwardStatus};
 use crate::access::{AccessCache, Question};
+use crate::backoff::Backoff;
 
 /// How long to wait after a failed accept before the next.
 const ACCEPT_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
-/// Waits between setup attempts that may pass: doubling to 30 s.
-const SETUP_BACKOFF: [Duration; 6] = [
-    Duration::from_secs(1),
-    Duration::from_secs(2),
-    Duration::from_secs(4),
-    Duration::from_secs(8),
-    Duration::from_secs(15),
-    Duration::from_secs(30),
-];
+/// Waits between setup attempts that may pass: 1 s doubling to 30 s.
+const SETUP_BACKOFF: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(30));
 
 pub struct TaskContext {
     pub client: kube::Client,
@@ -155,43 +149,29 @@ fn classify(e: &kube::Error) -> SetupError {
 async fn serve(ctx: &TaskContext) -> Result<(), ForwardError> {
     let spec = &ctx.spec;
     // An exact local port is taken at once and kept while the setup waits.
-    let mut listener = match spec.local_port {
+    let early = match spec.local_port {
         Some(_) => Some(super::port::bind(spec.address, spec.local_port, 0)?),
         None => None,
     };
-    if let Some(listener) = &listener {
+    if let Some(listener) = &early {
         let local = listener.local_addr().ok();
         ctx.publish(|s| s.local = local);
     }
-    let mut attempt = 0;
-    let ready = loop {
-        match setup(ctx).await {
-            Ok(ready) => break ready,
-            Err(SetupError::Final(e)) => return Err(e),
-            Err(SetupError::Transient(cause)) => {
-                let retry_in = SETUP_BACKOFF[attempt.min(SETUP_BACKOFF.len() - 1)];
-                attempt += 1;
-                tracing::warn!(forward = %spec.label(), "setup failed: {cause}; again in {retry_in:?}");
-                ctx.publish(|s| s.state = ForwardState::Waiting { cause, retry_in });
-                tokio::select! {
-                    _ = ctx.cancel.cancelled() => return Ok(()),
-                    _ = tokio::time::sleep(retry_in) => {}
-                }
-            }
-        }
+    let Some(ready) = set_up(ctx).await? else {
+        return Ok(());
     };
     let Ready {
         choice,
         http,
-        backends: backends_rx,
+        backends,
         follower,
         tunnels,
     } = ready;
     let remote = match choice.target {
         target::Target::Number(n) => n,
-        target::Target::Name(_) => backends_rx.borrow().port().unwrap_or(choice.service_port),
+        target::Target::Name(_) => backends.borrow().port().unwrap_or(choice.service_port),
     };
-    let listener = match listener.take() {
+    let listener = match early {
         Some(listener) => listener,
         None => super::port::bind(spec.address, spec.local_port, remote)?,
     };
@@ -199,19 +179,62 @@ async fn serve(ctx: &TaskContext) -> Result<(), ForwardError> {
         .local_addr()
         .map_err(|e| ForwardError::Bind(SocketAddr::new(spec.address, 0), e.to_string()))?;
     tracing::info!(forward = %spec.label(), %local, remote, transport = %tunnels.transport(), "forward listening");
-    let mut health = tunnels.health();
-    let state_of = |b: &Backends, h: &Health| match (b.pods.is_empty(), h) {
+    // Subscribed before the state is first published, so no change of health is missed.
+    let health = tunnels.health();
+    ctx.publish(|s| {
+        s.local = Some(local);
+        s.remote_port = backends.borrow().port().or(Some(remote));
+        s.transport = Some(tunnels.transport());
+        s.state = state_of(&backends.borrow(), &health.borrow());
+    });
+    serve_connections(ctx, listener, &tunnels, (backends, health), http).await;
+    tunnels.close_all();
+    if let Some(task) = follower {
+        task.abort();
+    }
+    Ok(())
+}
+
+/// Sets the forward up, waiting between failures that may pass (`SETUP_BACKOFF`); `None` when
+/// it is stopped meanwhile.
+async fn set_up(ctx: &TaskContext) -> Result<Option<Ready>, ForwardError> {
+    let mut backoff = SETUP_BACKOFF;
+    loop {
+        match setup(ctx).await {
+            Ok(ready) => return Ok(Some(ready)),
+            Err(SetupError::Final(e)) => return Err(e),
+            Err(SetupError::Transient(cause)) => {
+                let retry_in = backoff.next_wait();
+                tracing::warn!(forward = %ctx.spec.label(), "setup failed: {cause}; again in {retry_in:?}");
+                ctx.publish(|s| s.state = ForwardState::Waiting { cause, retry_in });
+                tokio::select! {
+                    _ = ctx.cancel.cancelled() => return Ok(None),
+                    _ = tokio::time::sleep(retry_in) => {}
+                }
+            }
+        }
+    }
+}
+
+/// What the row says while the forward listens: its pods, then its tunnels' health.
+fn state_of(backends: &Backends, health: &Health) -> ForwardState {
+    match (backends.pods.is_empty(), health) {
         (true, _) => ForwardState::NoReadyPods,
         (false, Health::Reconnecting(why)) => ForwardState::Reconnecting(why.clone()),
         (false, Health::Up) => ForwardState::Active,
-    };
-    ctx.publish(|s| {
-        s.local = Some(local);
-        s.remote_port = backends_rx.borrow().port().or(Some(remote));
-        s.transport = Some(tunnels.transport());
-        s.state = state_of(&backends_rx.borrow(), &health.borrow());
-    });
+    }
+}
 
+/// Accepts and serves connections until the forward is stopped, following its pods, the
+/// tunnels' health and the gateway mode; returns once every connection has ended.
+async fn serve_connections(
+    ctx: &TaskContext,
+    listener: tokio::net::TcpListener,
+    tunnels: &Arc<Tunnels>,
+    (backends_rx, mut health): (watch::Receiver<Backends>, watch::Receiver<Health>),
+    http: bool,
+) {
+    let spec = &ctx.spec;
     let connections = TaskTracker::new();
     let next = Arc::new(AtomicUsize::new(0));
     let mut watching = backends_rx.clone();
@@ -291,11 +314,6 @@ async fn serve(ctx: &TaskContext) -> Result<(), ForwardError> {
     drop(listener);
     connections.close();
     connections.wait().await;
-    tunnels.close_all();
-    if let Some(task) = follower {
-        task.abort();
-    }
-    Ok(())
 }
 
 /// Permission, the Service and its port, the pods behind it, and a first connection to one of
