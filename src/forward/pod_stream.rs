@@ -5,22 +5,19 @@
 //! what the client sends into 4 KiB frames; through TLS and WebSocket framing on both sides that
 //! capped a forward at 0.3 of the backend's own speed. Here each write is one frame (up to the
 //! caller's buffer), each frame read is handed over without another copy, and the pod's error
-//! channel turns into a read error, so a cut transfer can never look like a clean end.
+//! channel turns into a read error, so a cut transfer can never look like a clean end. The byte
+//! stream is kube-spdy's `MessageIo` (tokio-util's `StreamReader` and `SinkWriter`); this module
+//! says what v4's messages mean (`V4Channels`).
 
 use std::io;
-use std::pin::Pin;
-use std::task::{Context, Poll, ready};
 
-use bytes::{Buf, Bytes};
-use futures::{Sink, Stream};
+use bytes::Bytes;
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use k8s_openapi::api::core::v1::Pod;
 use kube::Resource;
-use kube_spdy::ws_io::io_error;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::{self, Message};
+use kube_spdy::ws_io::{Framing, Inbound, MessageIo};
+use tokio_tungstenite::tungstenite::Message;
 
 /// The data channel of the (only) port; its error channel is the next one.
 const DATA: u8 = 0;
@@ -68,121 +65,46 @@ impl V4Channels {
     }
 }
 
-pub struct V4Stream {
-    ws: WebSocketStream<TokioIo<Upgraded>>,
-    /// What is left of the last data frame.
-    pending: Bytes,
-    channels: V4Channels,
-    /// The read side ended (cleanly or not): later reads return EOF.
-    read_done: bool,
-    closing: bool,
-}
-
-impl V4Stream {
-    /// Opens a port-forward to `port` of the pod.
-    pub async fn connect(
-        client: &kube::Client,
-        namespace: &str,
-        pod: &str,
-        port: u16,
-    ) -> Result<V4Stream, kube::Error> {
-        let request = kube::core::Request::new(Pod::url_path(&(), Some(namespace)))
-            .portforward(pod, &[port])
-            .map_err(kube::Error::BuildRequest)?;
-        let ws = client.connect(request).await?.into_stream();
-        Ok(V4Stream {
-            ws,
-            pending: Bytes::new(),
-            channels: V4Channels::default(),
-            read_done: false,
-            closing: false,
-        })
-    }
-}
-
-impl AsyncRead for V4Stream {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = &mut *self;
-        loop {
-            if !this.pending.is_empty() {
-                let n = this.pending.len().min(buf.remaining());
-                buf.put_slice(&this.pending[..n]);
-                this.pending.advance(n);
-                return Poll::Ready(Ok(()));
+impl Framing for V4Channels {
+    fn inbound(&mut self, message: Message) -> Inbound {
+        let Message::Binary(frame) = message else {
+            return Inbound::Skip;
+        };
+        match self.read(frame) {
+            V4Message::Data(data) => Inbound::Data(data),
+            V4Message::Error(text) => {
+                Inbound::Fail(io::Error::new(io::ErrorKind::ConnectionReset, text))
             }
-            if this.read_done {
-                return Poll::Ready(Ok(()));
-            }
-            let message = match ready!(Pin::new(&mut this.ws).poll_next(cx)) {
-                Some(Ok(message)) => message,
-                Some(Err(e)) => {
-                    this.read_done = true;
-                    return Poll::Ready(Err(io_error(e)));
-                }
-                // The API server closed the connection: the pod's side has ended.
-                None => {
-                    this.read_done = true;
-                    return Poll::Ready(Ok(()));
-                }
-            };
-            match message {
-                Message::Binary(frame) => match this.channels.read(frame) {
-                    V4Message::Data(data) => this.pending = data,
-                    V4Message::Error(text) => {
-                        this.read_done = true;
-                        return Poll::Ready(Err(io::Error::new(
-                            io::ErrorKind::ConnectionReset,
-                            text,
-                        )));
-                    }
-                    V4Message::Nothing => {}
-                },
-                Message::Close(_) => {
-                    this.read_done = true;
-                    return Poll::Ready(Ok(()));
-                }
-                _ => {}
-            }
+            V4Message::Nothing => Inbound::Skip,
         }
     }
-}
 
-impl AsyncWrite for V4Stream {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let mut ws = Pin::new(&mut self.ws);
-        ready!(ws.as_mut().poll_ready(cx)).map_err(io_error)?;
-        let mut frame = Vec::with_capacity(buf.len() + 1);
+    /// The data channel's byte, then the data.
+    fn outbound(&self, data: &[u8]) -> Message {
+        let mut frame = Vec::with_capacity(data.len() + 1);
         frame.push(DATA);
-        frame.extend_from_slice(buf);
-        ws.start_send(Message::binary(frame)).map_err(io_error)?;
-        Poll::Ready(Ok(buf.len()))
+        frame.extend_from_slice(data);
+        Message::binary(frame)
     }
+}
 
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.ws).poll_flush(cx).map_err(io_error)
-    }
+/// One port-forward stream over `v4.channel.k8s.io`. It has no half-close: shutting it down
+/// ends the whole stream, and the API server drops whatever the pod was still sending, so
+/// `connection` shuts it down only at the final close, never for a client's half-close.
+pub type V4Stream = MessageIo<TokioIo<Upgraded>, V4Channels>;
 
-    /// Closes the WebSocket. v4 has no half-close: closing ends the whole stream, and the API
-    /// server drops whatever the pod was still sending, so this is the final close only;
-    /// `connection` never calls it for a client's half-close (see `connection::serve`).
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if !self.closing {
-            ready!(self.as_mut().poll_flush(cx))?;
-            self.closing = true;
-        }
-        match ready!(Pin::new(&mut self.ws).poll_close(cx)) {
-            Ok(()) | Err(tungstenite::Error::ConnectionClosed) => Poll::Ready(Ok(())),
-            Err(e) => Poll::Ready(Err(io_error(e))),
-        }
-    }
+/// Opens a port-forward to `port` of the pod.
+pub async fn connect(
+    client: &kube::Client,
+    namespace: &str,
+    pod: &str,
+    port: u16,
+) -> Result<V4Stream, kube::Error> {
+    let request = kube::core::Request::new(Pod::url_path(&(), Some(namespace)))
+        .portforward(pod, &[port])
+        .map_err(kube::Error::BuildRequest)?;
+    let ws = client.connect(request).await?.into_stream();
+    Ok(MessageIo::with_framing(ws, V4Channels::default()))
 }
 
 #[cfg(test)]

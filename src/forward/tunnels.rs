@@ -25,7 +25,7 @@ use futures::future::{BoxFuture, Shared};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::pod_stream::V4Stream;
+use super::pod_stream;
 use super::port_stream::{PortStream, SpdyPair};
 use super::target::Backends;
 use super::transport::{self, DialError, Transport};
@@ -162,7 +162,7 @@ impl Tunnels {
         for _ in 0..2 {
             let session = match self.route(pod).await.map_err(io::Error::other)? {
                 Route::V4 => {
-                    return V4Stream::connect(&self.client, &self.namespace, pod, port)
+                    return pod_stream::connect(&self.client, &self.namespace, pod, port)
                         .await
                         .map(|s| PortStream::V4(Box::new(s)))
                         .map_err(io::Error::other);
