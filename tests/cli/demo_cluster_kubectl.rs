@@ -3,112 +3,11 @@
 use crate::common;
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::kubectl;
-
-/// `hasura-tui demo-cluster` as a child process, killed (SIGTERM) on drop.
-struct DemoProcess {
-    child: Child,
-    kubeconfig: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl DemoProcess {
-    fn start() -> DemoProcess {
-        DemoProcess::start_with(&[])
-    }
-
-    fn start_with(args: &[&str]) -> DemoProcess {
-        let dir = tempfile::tempdir().unwrap();
-        let kubeconfig = dir.path().join("gram29.yaml");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hasura-tui"))
-            .args(["demo-cluster", "--write-kubeconfig"])
-            .arg(&kubeconfig)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("hasura-tui starts");
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        stdout.read_line(&mut first).unwrap();
-        // Keep reading so the child never writes into a closed pipe.
-        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        assert!(
-            first.contains("listening on https://127.0.0.1:"),
-            "first line: {first}"
-        );
-        DemoProcess {
-            child,
-            kubeconfig,
-            _dir: dir,
-        }
-    }
-
-    /// kubectl's exit code, stdout and stderr, whatever they are.
-    fn kubectl_output(&self, args: &[&str]) -> (i32, String, String) {
-        let output = Command::new(kubectl())
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            // Discovery cached per demo: kubectl keys its cache by host and port, and a port
-            // reused from an earlier demo (with Endpoints) would answer for this one.
-            .arg("--cache-dir")
-            .arg(self._dir.path().join("kube-cache"))
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            output.status.code().unwrap_or(-1),
-            String::from_utf8(output.stdout).unwrap(),
-            String::from_utf8(output.stderr).unwrap(),
-        )
-    }
-
-    fn kubectl(&self, args: &[&str]) -> String {
-        let output = Command::new(kubectl())
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            // Discovery cached per demo: kubectl keys its cache by host and port, and a port
-            // reused from an earlier demo (with Endpoints) would answer for this one.
-            .arg("--cache-dir")
-            .arg(self._dir.path().join("kube-cache"))
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "kubectl {args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap()
-    }
-
-    fn terminate(&mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "demo-cluster did not exit on SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for DemoProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn mode_of(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
@@ -117,7 +16,7 @@ fn mode_of(path: &Path) -> u32 {
 
 #[test]
 fn kubectl_gets_pods_services_and_deployments_with_sensible_columns() {
-    let demo = DemoProcess::start();
+    let demo = common::demo_process::DemoProcess::start();
     assert_eq!(
         mode_of(&demo.kubeconfig),
         0o600,
@@ -176,7 +75,7 @@ fn kubectl_gets_pods_services_and_deployments_with_sensible_columns() {
 
 #[test]
 fn kubectl_watch_prints_a_line_when_a_pod_is_deleted() {
-    let demo = DemoProcess::start();
+    let demo = common::demo_process::DemoProcess::start();
     let pod = demo
         .kubectl(&[
             "get", "pods", "-n", "hasura", "-l", "app=data", "-o", "name",
@@ -230,7 +129,7 @@ fn kubectl_watch_prints_a_line_when_a_pod_is_deleted() {
 
 #[test]
 fn kubectl_scale_and_delete_work_and_sigterm_exits_cleanly() {
-    let mut demo = DemoProcess::start();
+    let mut demo = common::demo_process::DemoProcess::start();
     let scaled = demo.kubectl(&["scale", "deploy", "auth", "-n", "hasura", "--replicas=3"]);
     assert!(scaled.contains("deployment.apps/auth scaled"), "{scaled}");
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -263,7 +162,7 @@ fn kubectl_scale_and_delete_work_and_sigterm_exits_cleanly() {
 /// follow EndpointSlices, do not notice.
 #[test]
 fn endpoints_are_deprecated_and_can_be_switched_off_without_hurting_forwards() {
-    let demo = DemoProcess::start();
+    let demo = common::demo_process::DemoProcess::start();
     let (code, out, stderr) = demo.kubectl_output(&["get", "endpoints", "data", "-n", "hasura"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(out.contains("10.244."), "{out}");
@@ -275,7 +174,7 @@ fn endpoints_are_deprecated_and_can_be_switched_off_without_hurting_forwards() {
     );
     drop(demo);
 
-    let demo = DemoProcess::start_with(&["--no-endpoints"]);
+    let demo = common::demo_process::DemoProcess::start_with(&["--no-endpoints"]);
     let (code, _, stderr) = demo.kubectl_output(&["get", "endpoints", "-n", "hasura"]);
     assert_eq!(code, 1);
     assert!(
@@ -301,7 +200,7 @@ fn endpoints_are_deprecated_and_can_be_switched_off_without_hurting_forwards() {
             "--local-port",
             &free,
         ])
-        .env("XDG_STATE_HOME", demo._dir.path())
+        .env("XDG_STATE_HOME", demo.dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -331,7 +230,11 @@ struct KubectlForward {
 }
 
 impl KubectlForward {
-    fn start(demo: &DemoProcess, websockets: bool, args: &[&str]) -> KubectlForward {
+    fn start(
+        demo: &common::demo_process::DemoProcess,
+        websockets: bool,
+        args: &[&str],
+    ) -> KubectlForward {
         let mut child = Command::new(kubectl())
             .arg("--kubeconfig")
             .arg(&demo.kubeconfig)
@@ -411,7 +314,7 @@ fn exchange(port: u16, data: &[u8]) -> std::io::Result<Vec<u8>> {
 /// kubectl with the kubelet's message.
 #[test]
 fn kubectl_port_forward_works_through_the_demo_with_each_protocol() {
-    let demo = DemoProcess::start();
+    let demo = common::demo_process::DemoProcess::start();
     let payload: Vec<u8> = (0..4 << 20)
         .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
         .collect();

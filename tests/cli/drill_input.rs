@@ -45,19 +45,6 @@ async fn feed(
     (spawn_feed(target.client, config, stop.clone()), stop)
 }
 
-async fn wait_for(
-    rx: &mut watch::Receiver<Arc<Snapshot>>,
-    what: &str,
-    check: impl Fn(&Snapshot) -> bool,
-) -> Arc<Snapshot> {
-    let found = match tokio::time::timeout(Duration::from_secs(10), rx.wait_for(|s| check(s))).await
-    {
-        Ok(Ok(s)) => Some(s.clone()),
-        _ => None,
-    };
-    found.unwrap_or_else(|| panic!("timed out waiting for {what}; last: {:#?}", rx.borrow()))
-}
-
 /// A project folder with these gateway files.
 fn project(routes: &[u8], domains: Option<&[u8]>) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -128,7 +115,7 @@ async fn bad_gateway_files_are_named_in_the_header_and_the_tables_still_show() {
         let dir = project(&routes, domains.as_deref());
         let started = Instant::now();
         let (mut rx, stop) = feed(&demo, Some(dir.path())).await;
-        let s = wait_for(&mut rx, case, |s| {
+        let s = common::wait_for_snapshot(&mut rx, case, |s| {
             s.settled() && s.sections.hasura.rows.len() == 10
         })
         .await;
@@ -155,7 +142,7 @@ async fn bad_gateway_files_are_named_in_the_header_and_the_tables_still_show() {
     // The same files, good, give URLs: the errors above came from the files, not the set-up.
     let dir = project(GOOD_ROUTE.as_bytes(), Some(b"- example.org\n"));
     let (mut rx, _stop) = feed(&demo, Some(dir.path())).await;
-    let s = wait_for(&mut rx, "good routes", |s| s.settled()).await;
+    let s = common::wait_for_snapshot(&mut rx, "good routes", |s| s.settled()).await;
     assert_eq!(s.routes_error, None);
     let data = s
         .sections
@@ -170,59 +157,9 @@ async fn bad_gateway_files_are_named_in_the_header_and_the_tables_still_show() {
     );
 }
 
-struct DemoProcess {
-    child: std::process::Child,
-    kubeconfig: std::path::PathBuf,
-    dir: tempfile::TempDir,
-}
-
-impl DemoProcess {
-    fn start() -> DemoProcess {
-        use std::io::BufRead;
-        let dir = tempfile::tempdir().unwrap();
-        let kubeconfig = dir.path().join("kubeconfig");
-        let mut child = Command::new(BIN)
-            .args(["demo-cluster", "--write-kubeconfig"])
-            .arg(&kubeconfig)
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
-        out.read_line(&mut String::new()).unwrap();
-        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-        DemoProcess {
-            child,
-            kubeconfig,
-            dir,
-        }
-    }
-
-    fn run(&self, kubeconfig: &Path, args: &[&str]) -> (i32, String, String) {
-        let out = Command::new(BIN)
-            .arg("--kubeconfig")
-            .arg(kubeconfig)
-            .args(args)
-            .env("XDG_STATE_HOME", self.dir.path())
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-}
-
-impl Drop for DemoProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn list_with_a_bad_project_warns_and_still_prints_the_tables() {
-    let demo = DemoProcess::start();
+    let demo = common::demo_process::DemoProcess::start();
     let dir = project(b"data: [\n", None);
     let project = dir.path().to_str().unwrap();
     let (code, stdout, stderr) = demo.run(&demo.kubeconfig, &["--project", project, "list"]);
@@ -240,7 +177,7 @@ fn list_with_a_bad_project_warns_and_still_prints_the_tables() {
 
 #[test]
 fn port_forward_arguments_out_of_range_or_naming_nothing() {
-    let demo = DemoProcess::start();
+    let demo = common::demo_process::DemoProcess::start();
     let run = |args: &[&str]| {
         let mut all = vec!["port-forward"];
         all.extend_from_slice(args);
@@ -310,7 +247,7 @@ fn with_ca(kubeconfig: &str, ca_pem: &str, insecure: bool) -> String {
 
 #[tokio::test]
 async fn tls_is_verified_unless_the_kubeconfig_says_insecure() {
-    let demo = DemoProcess::start();
+    let demo = common::demo_process::DemoProcess::start();
     let other = common::start_demo().await;
     let yaml = std::fs::read_to_string(&demo.kubeconfig).unwrap();
 
@@ -444,7 +381,7 @@ async fn names_at_the_length_limits_and_unicode_show_in_list_and_on_screen() {
     let cafe_url = "https://café.例え.jp/メニュー";
 
     let (mut rx, _stop) = feed(&demo, None).await;
-    let s = wait_for(&mut rx, "the new rows running", |s| {
+    let s = common::wait_for_snapshot(&mut rx, "the new rows running", |s| {
         s.sections.custom.rows.len() == 4
             && s.sections
                 .custom
@@ -520,7 +457,7 @@ async fn names_at_the_length_limits_and_unicode_show_in_list_and_on_screen() {
 #[test]
 fn port_forward_binds_loopback_unless_told_and_warns_when_exposed() {
     use std::io::BufRead;
-    let demo = DemoProcess::start();
+    let demo = common::demo_process::DemoProcess::start();
     let free = || {
         std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()

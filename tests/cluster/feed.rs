@@ -45,24 +45,6 @@ async fn feed_with(
 }
 
 /// Waits for a snapshot that satisfies `check`, or fails after 10 s showing the last one.
-async fn wait_for(
-    rx: &mut watch::Receiver<Arc<Snapshot>>,
-    what: &str,
-    check: impl Fn(&Snapshot) -> bool,
-) -> Arc<Snapshot> {
-    let found = match tokio::time::timeout(Duration::from_secs(10), rx.wait_for(|s| check(s))).await
-    {
-        Ok(Ok(s)) => Some(s.clone()),
-        _ => None,
-    };
-    found.unwrap_or_else(|| {
-        panic!(
-            "timed out waiting for {what}; last snapshot: {:#?}",
-            rx.borrow()
-        )
-    })
-}
-
 fn row<'a>(
     s: &'a Snapshot,
     ns_hasura: bool,
@@ -80,7 +62,7 @@ fn row<'a>(
 async fn the_first_snapshot_holds_the_seed_with_sections_and_urls() {
     let demo = common::start_seed_demo().await;
     let (mut rx, _stop) = feed_for(&demo).await;
-    let s = wait_for(&mut rx, "both namespaces synced", |s| {
+    let s = common::wait_for_snapshot(&mut rx, "both namespaces synced", |s| {
         s.sections.custom.state == WatchState::Synced
             && s.sections.hasura.state == WatchState::Synced
     })
@@ -133,13 +115,13 @@ async fn a_crashing_sidecar_is_an_error_of_its_microservice() {
     let demo = common::start_demo().await;
     let faults = demo.faults();
     let (mut rx, _stop) = feed_for(&demo).await;
-    wait_for(&mut rx, "sync", |s| s.settled()).await;
+    common::wait_for_snapshot(&mut rx, "sync", |s| s.settled()).await;
     for name in ["data", "filestore"] {
         faults
             .set_pod_fault("hasura", name, Some(PodFault::SidecarCrashLoopBackOff))
             .unwrap();
     }
-    let s = wait_for(&mut rx, "both in CrashLoopBackOff", |s| {
+    let s = common::wait_for_snapshot(&mut rx, "both in CrashLoopBackOff", |s| {
         ["data", "filestore"].iter().all(|n| {
             row(s, true, n).is_some_and(|m| m.status == Status::Error("CrashLoopBackOff".into()))
         })
@@ -174,7 +156,7 @@ async fn a_crashing_sidecar_is_an_error_of_its_microservice() {
     for name in ["data", "filestore"] {
         faults.set_pod_fault("hasura", name, None).unwrap();
     }
-    wait_for(&mut rx, "both healthy again", |s| {
+    common::wait_for_snapshot(&mut rx, "both healthy again", |s| {
         ["data", "filestore"]
             .iter()
             .all(|n| row(s, true, n).is_some_and(|m| m.status == Status::Running))
@@ -187,23 +169,23 @@ async fn faults_show_in_the_next_snapshots() {
     let demo = common::start_demo().await;
     let faults = demo.faults();
     let (mut rx, _stop) = feed_for(&demo).await;
-    wait_for(&mut rx, "sync", |s| s.settled()).await;
+    common::wait_for_snapshot(&mut rx, "sync", |s| s.settled()).await;
 
     faults
         .set_pod_fault("hasura", "data", Some(PodFault::CrashLoopBackOff))
         .unwrap();
-    wait_for(&mut rx, "data in CrashLoopBackOff", |s| {
+    common::wait_for_snapshot(&mut rx, "data in CrashLoopBackOff", |s| {
         row(s, true, "data").is_some_and(|m| m.status == Status::Error("CrashLoopBackOff".into()))
     })
     .await;
     faults.set_pod_fault("hasura", "data", None).unwrap();
-    wait_for(&mut rx, "data healthy again", |s| {
+    common::wait_for_snapshot(&mut rx, "data healthy again", |s| {
         row(s, true, "data").is_some_and(|m| m.status == Status::Running)
     })
     .await;
 
     faults.scale("hasura", "notify", 0).unwrap();
-    let s = wait_for(&mut rx, "notify stopped", |s| {
+    let s = common::wait_for_snapshot(&mut rx, "notify stopped", |s| {
         row(s, true, "notify").is_some_and(|m| m.status == Status::Stopped)
     })
     .await;
@@ -230,7 +212,7 @@ spec:
 ",
         )
         .unwrap();
-    let s = wait_for(&mut rx, "billing running", |s| {
+    let s = common::wait_for_snapshot(&mut rx, "billing running", |s| {
         row(s, false, "billing").is_some_and(|m| m.status == Status::Running)
     })
     .await;
@@ -247,7 +229,7 @@ spec:
         "    billing:\n      /:\n        upstreamService:\n          name: billing\n          namespace: '{{ cluster.metadata.namespaces.user }}'\n        upstreamServicePath: /\n        upstreamServicePort: 80\n    my-app:\n",
     );
     faults.apply_manifests(&conf).unwrap();
-    wait_for(&mut rx, "billing's route", |s| {
+    common::wait_for_snapshot(&mut rx, "billing's route", |s| {
         row(s, false, "billing").and_then(|m| m.external_url.as_deref())
             == Some("http://billing.gram29.hasura-app.io")
     })
@@ -257,7 +239,8 @@ spec:
     let broken = include_str!("../../assets/demo-cluster/hasura-conf.yaml")
         .replace("upstreamServicePort: 80", "upstreamServicePort: [oops");
     faults.apply_manifests(&broken).unwrap();
-    let s = wait_for(&mut rx, "a routes error", |s| s.routes_error.is_some()).await;
+    let s =
+        common::wait_for_snapshot(&mut rx, "a routes error", |s| s.routes_error.is_some()).await;
     assert!(
         s.routes_error.as_deref().unwrap().contains("routes.yaml"),
         "{:?}",
@@ -272,7 +255,7 @@ async fn dropped_watches_and_compaction_resync_without_duplicates() {
     let demo = common::start_seed_demo().await;
     let faults = demo.faults();
     let (mut rx, _stop) = feed_for(&demo).await;
-    wait_for(&mut rx, "sync", |s| s.settled()).await;
+    common::wait_for_snapshot(&mut rx, "sync", |s| s.settled()).await;
 
     // Changes the feed must not miss while its watches are down.
     faults.drop_watches();
@@ -280,7 +263,7 @@ async fn dropped_watches_and_compaction_resync_without_duplicates() {
     faults.kill_one_pod("hasura", "auth").unwrap();
     faults.compact();
     faults.drop_watches();
-    let s = wait_for(&mut rx, "my-app at 3/3 after the resync", |s| {
+    let s = common::wait_for_snapshot(&mut rx, "my-app at 3/3 after the resync", |s| {
         row(s, false, "my-app").is_some_and(|m| m.replicas() == "3/3")
             && row(s, true, "auth").is_some_and(|m| m.status == Status::Running)
     })
@@ -305,7 +288,7 @@ async fn a_forbidden_namespace_leaves_the_other_table_working() {
     let faults = demo.faults();
     faults.forbid_namespace("hasura", true);
     let (mut rx, _stop) = feed_for(&demo).await;
-    let s = wait_for(&mut rx, "hasura forbidden and default synced", |s| {
+    let s = common::wait_for_snapshot(&mut rx, "hasura forbidden and default synced", |s| {
         matches!(s.sections.hasura.state, WatchState::Forbidden(_))
             && s.sections.custom.state == WatchState::Synced
     })
@@ -318,7 +301,7 @@ async fn a_forbidden_namespace_leaves_the_other_table_working() {
     assert!(message.starts_with("forbidden: "), "{message}");
 
     faults.forbid_namespace("hasura", false);
-    wait_for(&mut rx, "hasura back after the ban is lifted", |s| {
+    common::wait_for_snapshot(&mut rx, "hasura back after the ban is lifted", |s| {
         s.sections.hasura.state == WatchState::Synced && s.sections.hasura.rows.len() == 10
     })
     .await;
@@ -329,13 +312,13 @@ async fn an_api_server_restart_shows_reconnecting_with_stale_rows_then_resyncs()
     let demo = common::start_demo().await;
     let faults = demo.faults();
     let (mut rx, _stop) = feed_for(&demo).await;
-    wait_for(&mut rx, "sync", |s| {
+    common::wait_for_snapshot(&mut rx, "sync", |s| {
         s.settled() && s.sections.hasura.rows.len() == 10
     })
     .await;
 
     faults.stop_server().await;
-    let s = wait_for(&mut rx, "reconnecting", |s| {
+    let s = common::wait_for_snapshot(&mut rx, "reconnecting", |s| {
         matches!(s.sections.hasura.state, WatchState::Reconnecting { .. })
     })
     .await;
@@ -345,7 +328,7 @@ async fn an_api_server_restart_shows_reconnecting_with_stale_rows_then_resyncs()
     // A change made while the server is down is seen after the restart.
     faults.scale("default", "my-app", 2).unwrap();
     faults.restart_server().await.unwrap();
-    let s = wait_for(&mut rx, "resynced", |s| {
+    let s = common::wait_for_snapshot(&mut rx, "resynced", |s| {
         s.sections.hasura.state == WatchState::Synced
             && s.sections.custom.state == WatchState::Synced
             && row(s, false, "my-app").is_some_and(|m| m.replicas() == "2/2")
@@ -364,7 +347,7 @@ async fn a_stalled_api_server_is_reported_then_resyncs_when_it_answers_again() {
     let demo = common::start_demo().await;
     let faults = demo.faults();
     let (mut rx, _stop) = feed_for(&demo).await;
-    wait_for(&mut rx, "sync", |s| {
+    common::wait_for_snapshot(&mut rx, "sync", |s| {
         s.settled() && s.sections.hasura.rows.len() == 10
     })
     .await;
@@ -391,7 +374,7 @@ async fn a_stalled_api_server_is_reported_then_resyncs_when_it_answers_again() {
 
     faults.scale("default", "my-app", 2).unwrap();
     faults.stall(false);
-    let s = wait_for(&mut rx, "synced after the stall", |s| {
+    let s = common::wait_for_snapshot(&mut rx, "synced after the stall", |s| {
         s.sections.hasura.state == WatchState::Synced
             && s.sections.custom.state == WatchState::Synced
             && row(s, false, "my-app").is_some_and(|m| m.replicas() == "2/2")
@@ -409,7 +392,7 @@ async fn metrics_are_read_only_while_the_tables_show() {
     let demo = common::start_demo().await;
     let (shown_tx, shown) = watch::channel(false);
     let (mut rx, stop) = feed_with(&demo, true, Some(shown)).await;
-    wait_for(&mut rx, "both tables synced", |s| {
+    common::wait_for_snapshot(&mut rx, "both tables synced", |s| {
         s.sections.custom.state == WatchState::Synced
             && s.sections.hasura.state == WatchState::Synced
     })
@@ -432,7 +415,7 @@ async fn metrics_are_read_only_while_the_tables_show() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     shown_tx.send_replace(true);
-    let s = wait_for(&mut rx, "figures in both tables", |s| {
+    let s = common::wait_for_snapshot(&mut rx, "figures in both tables", |s| {
         s.sections.custom.metrics == Metrics::Served && s.sections.hasura.metrics == Metrics::Served
     })
     .await;

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod connect_proxy;
+pub mod demo_process;
 pub mod forwarding;
 pub mod screen;
 pub mod testbed;
@@ -294,4 +295,29 @@ pub fn without_age(text: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// A loopback port free at this moment (for a process that must be told its port up front).
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// The first snapshot that passes `check`, within 10 s; panics with the last one otherwise.
+pub async fn wait_for_snapshot(
+    rx: &mut tokio::sync::watch::Receiver<std::sync::Arc<hasura_tui::cluster::Snapshot>>,
+    what: &str,
+    check: impl Fn(&hasura_tui::cluster::Snapshot) -> bool,
+) -> std::sync::Arc<hasura_tui::cluster::Snapshot> {
+    let found = match tokio::time::timeout(Duration::from_secs(10), rx.wait_for(|s| check(s))).await
+    {
+        Ok(Ok(s)) => Some(s.clone()),
+        _ => None,
+    };
+    found.unwrap_or_else(|| {
+        panic!(
+            "timed out waiting for {what}; last snapshot: {:#?}",
+            rx.borrow()
+        )
+    })
 }

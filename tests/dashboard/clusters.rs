@@ -159,11 +159,6 @@ impl Drop for Two {
     }
 }
 
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 /// The pod that answered a GET through a forward.
 fn pod_behind(addr: SocketAddr) -> String {
     let body = common::http_get(addr, "/who").unwrap_or_else(|e| panic!("{addr}: {e}"));
@@ -224,7 +219,7 @@ fn the_cli_takes_a_cluster_alias_and_refuses_what_it_cannot_resolve() {
             "dev",
             "--local-port",
         ])
-        .arg(free_port().to_string())
+        .arg(common::free_port().to_string())
         .env("KUBECONFIG", &two.kubeconfig)
         .env("XDG_STATE_HOME", two.dir.path())
         .current_dir(&two.project)
@@ -456,7 +451,7 @@ fn forwards_saved_on_one_default_context_are_not_restored_on_another() {
     };
     let tmux = dashboard(&one);
     // A port of its own (the F dialog), so the test next door's 8080 is never in the way.
-    let asked = free_port();
+    let asked = common::free_port();
     tmux.send(&["Tab", "j", "F"]);
     tmux.wait_for("the forward dialog", WAIT, |s| {
         s.contains("forward data.hasura")
@@ -537,7 +532,7 @@ fn the_demo_keeps_its_forwards_from_run_to_run_although_its_servers_are_new() {
         tmux
     };
     let tmux = demo();
-    let asked = free_port();
+    let asked = common::free_port();
     tmux.send(&["Tab", "j", "F"]);
     tmux.wait_for("the forward dialog", WAIT, |s| {
         s.contains("forward data.hasura")

@@ -311,7 +311,7 @@ async fn large_bodies_stream_through_byte_identical_with_bounded_memory() {
         .arg("--kubeconfig")
         .arg(&kubeconfig)
         .args(["port-forward", "data", "-n", "hasura", "--local-port"])
-        .arg(free_port().to_string())
+        .arg(common::free_port().to_string())
         .args(["--as-role", "anonymous"])
         .env("XDG_STATE_HOME", dir.path())
         .stdout(std::process::Stdio::piped())
@@ -402,11 +402,6 @@ async fn forwarding_from(child: &mut tokio::process::Child) -> (String, SocketAd
         .and_then(|a| a.parse().ok())
         .unwrap_or_else(|| panic!("an address in {line:?}"));
     (line, addr)
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
 }
 
 async fn hash_body(mut body: hyper::body::Incoming) -> (Vec<u8>, u64) {
@@ -666,7 +661,7 @@ async fn log_requests_writes_one_json_line_per_request() {
             .arg("--kubeconfig")
             .arg(&kubeconfig)
             .args(["port-forward", "data", "-n", "hasura", "--local-port"])
-            .arg(free_port().to_string())
+            .arg(common::free_port().to_string())
             .args(["--as-role", "user", "--user-id", "7", "--log-requests"])
             .arg(file)
             .env("XDG_STATE_HOME", dir.path())
