@@ -10,7 +10,6 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hasura_tui::cluster::Namespaces;
 use hasura_tui::cluster::{FeedConfig, Snapshot, read_project, spawn_feed};
 use hasura_tui::config::connect_yaml;
 use hasura_tui::demo::DemoCluster;
@@ -29,18 +28,8 @@ async fn feed(
         .unwrap();
     let stop = CancellationToken::new();
     let config = FeedConfig {
-        namespaces: Namespaces {
-            hasura: "hasura".into(),
-            user: "default".into(),
-            user_source: "default",
-        },
-        cluster_name: None,
-        cluster_data: None,
-        kube_cluster_name: target.kube_cluster_name.clone(),
         project: project.map(read_project),
-        pending: target.pending.clone(),
-        metrics: false,
-        tables_shown: None,
+        ..common::seed_feed_config(&target)
     };
     (spawn_feed(target.client, config, stop.clone()), stop)
 }

@@ -5,7 +5,6 @@ use crate::common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hasura_tui::cluster::Namespaces;
 use hasura_tui::cluster::{FeedConfig, Metrics, Snapshot, WatchState, spawn_feed};
 use hasura_tui::config::connect_yaml;
 use hasura_tui::demo::{DemoCluster, PodFault};
@@ -28,18 +27,9 @@ async fn feed_with(
         .unwrap();
     let stop = CancellationToken::new();
     let config = FeedConfig {
-        namespaces: Namespaces {
-            hasura: "hasura".into(),
-            user: "default".into(),
-            user_source: "default",
-        },
-        cluster_name: None,
-        cluster_data: None,
-        kube_cluster_name: target.kube_cluster_name.clone(),
-        project: None,
-        pending: target.pending.clone(),
         metrics,
         tables_shown: shown,
+        ..common::seed_feed_config(&target)
     };
     (spawn_feed(target.client, config, stop.clone()), stop)
 }

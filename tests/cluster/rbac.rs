@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hasura_tui::access::AccessCache;
-use hasura_tui::cluster::{FeedConfig, Namespaces, Snapshot, WatchState, spawn_feed};
+use hasura_tui::cluster::{Snapshot, WatchState, spawn_feed};
 use hasura_tui::config::connect_yaml;
 use hasura_tui::demo::{DemoCluster, KubeconfigAuth};
 use hasura_tui::forward::{ForwardManager, ForwardSpec, ForwardState, Transport};
@@ -241,20 +241,7 @@ sshd            Running   sshd.hasura
 async fn feed(yaml: &str) -> (watch::Receiver<Arc<Snapshot>>, CancellationToken) {
     let target = connect_yaml(yaml, "developer", None).await.unwrap();
     let stop = CancellationToken::new();
-    let config = FeedConfig {
-        namespaces: Namespaces {
-            hasura: "hasura".into(),
-            user: "default".into(),
-            user_source: "default",
-        },
-        cluster_name: None,
-        cluster_data: None,
-        kube_cluster_name: target.kube_cluster_name.clone(),
-        project: None,
-        pending: target.pending.clone(),
-        metrics: false,
-        tables_shown: None,
-    };
+    let config = common::seed_feed_config(&target);
     (spawn_feed(target.client, config, stop.clone()), stop)
 }
 

@@ -321,3 +321,25 @@ pub async fn wait_for_snapshot(
         )
     })
 }
+
+/// The dashboard's feed settings for `target` with the seed's namespaces (`hasura` and
+/// `default`): no project files, no metrics API, tables always shown. Tests change what they
+/// need with `..seed_feed_config(&target)`.
+pub fn seed_feed_config(
+    target: &hasura_tui::config::ClusterTarget,
+) -> hasura_tui::cluster::FeedConfig {
+    hasura_tui::cluster::FeedConfig {
+        namespaces: hasura_tui::cluster::Namespaces {
+            hasura: "hasura".into(),
+            user: "default".into(),
+            user_source: "default",
+        },
+        cluster_name: None,
+        cluster_data: None,
+        kube_cluster_name: target.kube_cluster_name.clone(),
+        project: None,
+        pending: target.pending.clone(),
+        metrics: false,
+        tables_shown: None,
+    }
+}
