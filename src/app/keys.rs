@@ -13,15 +13,16 @@ pub enum Layer {
     Help,
     RequestLog,
     Logs,
-    PodPicker,
-    /// The `R`/`S` question, in the footer.
-    Prompt,
-    Detail,
     CopyMenu,
     ForwardsView,
     ContextPicker,
     /// The `:` command line, in the footer.
     Command,
+    /// Comes when the pods are listed, after `s`: a popup opened meanwhile keeps the keys.
+    PodPicker,
+    /// The `R`/`S` question, in the footer.
+    Prompt,
+    Detail,
     Dialog,
     /// The `/` filter while it is typed, in the footer.
     Filter,
@@ -32,13 +33,13 @@ pub const LAYERS: [Layer; 12] = [
     Layer::Help,
     Layer::RequestLog,
     Layer::Logs,
-    Layer::PodPicker,
-    Layer::Prompt,
-    Layer::Detail,
     Layer::CopyMenu,
     Layer::ForwardsView,
     Layer::ContextPicker,
     Layer::Command,
+    Layer::PodPicker,
+    Layer::Prompt,
+    Layer::Detail,
     Layer::Dialog,
     Layer::Filter,
 ];
@@ -75,11 +76,25 @@ impl App {
             .map_or(Mode::Tables, Mode::Layer)
     }
 
-    /// The open layers, bottom first: the order they are drawn in.
-    pub fn open_layers(&self) -> impl Iterator<Item = Layer> + '_ {
-        LAYERS
+    /// The full-screen pane on top (logs over the detail view), if any: the tables are the
+    /// base otherwise.
+    pub fn base_pane(&self) -> Option<Layer> {
+        [Layer::Logs, Layer::Detail]
             .into_iter()
+            .find(|&pane| self.is_open(pane))
+    }
+
+    /// The open layers that cover the base pane, bottom first: the order they are drawn in.
+    /// A layer below the base in precedence is not drawn over it (it has no keys there).
+    pub fn open_layers(&self) -> impl Iterator<Item = Layer> + '_ {
+        let above = LAYERS
+            .iter()
+            .position(|&l| Some(l) == self.base_pane())
+            .unwrap_or(LAYERS.len());
+        LAYERS[..above]
+            .iter()
             .rev()
+            .copied()
             .filter(|&layer| self.is_open(layer))
     }
 }
@@ -424,10 +439,8 @@ mod tests {
         app.update(Action::OpenDetail);
         app.update(Action::ToggleHelp);
         assert_eq!(app.mode(), Mode::Layer(Layer::Help));
-        assert_eq!(
-            app.open_layers().collect::<Vec<_>>(),
-            [Layer::Detail, Layer::Help]
-        );
+        assert_eq!(app.base_pane(), Some(Layer::Detail));
+        assert_eq!(app.open_layers().collect::<Vec<_>>(), [Layer::Help]);
         assert!(matches!(
             press(&app, KeyCode::Char('j')),
             Some(Action::HelpScroll(1))

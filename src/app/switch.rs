@@ -1,13 +1,12 @@
 //! Moving the dashboard to another cluster. The view of the cluster left (its filter, focus,
-//! selections, open panes) is kept for the return; what belongs to the dashboard rather than to
+//! selections and their scroll) is kept for the return; what belongs to the dashboard rather than to
 //! a cluster (the terminal's size, colour, read-only, the clusters offered, the last replay
 //! identity) comes along.
 
 use std::sync::Arc;
 
-use super::{App, Connection, Effect};
+use super::{App, Connection};
 use crate::cluster::Snapshot;
-use crate::detail::live::Seed;
 
 /// The cluster the dashboard moves to, as the event loop has opened it.
 #[derive(Clone, Debug)]
@@ -38,42 +37,18 @@ impl App {
         next.logs_session = next.logs_session.max(self.logs_session);
         next.connection = connection;
         let mut left = std::mem::replace(self, next);
-        // What was transient there is gone when it comes back.
+        // What was transient there is gone when it comes back. No pane can be open (the
+        // picker that switches is reached from the tables), and a pane's follower would have
+        // stopped with the cluster's jobs.
         left.flash = None;
         left.help_open = false;
         left.effects.clear();
+        left.detail = None;
+        left.logs = None;
         self.away_views
             .insert(left.connection.context.clone(), Box::new(left));
         self.take_snapshot(snapshot);
-        self.refresh_detail_urls();
-        self.resume_panes();
         true
-    }
-
-    /// A view come back to: its detail view and logs pane follow again (their followers stopped
-    /// with the jobs of the cluster when it was left). A microservice gone meanwhile closes its
-    /// detail view; its logs pane says what the follower finds.
-    fn resume_panes(&mut self) {
-        if let Some(pane) = &self.detail {
-            let row = (self.snapshot.sections.iter())
-                .flat_map(|s| s.rows.iter())
-                .find(|m| m.namespace == pane.namespace && m.name == pane.name);
-            match row {
-                Some(row) => self.effects.push(Effect::StartDetail(Seed::of(row))),
-                None => self.detail = None,
-            }
-        }
-        if let Some(pane) = &self.logs {
-            self.logs_session += 1;
-            let pane = pane.with_choice(pane.choice.clone(), self.logs_session);
-            self.effects.push(Effect::StartLogs {
-                session: pane.session,
-                namespace: pane.namespace.clone(),
-                name: pane.name.clone(),
-                containers: pane.choice.clone(),
-            });
-            self.logs = Some(pane);
-        }
     }
 }
 
@@ -93,50 +68,51 @@ mod tests {
         }))
     }
 
+    /// What a cluster's feed publishes first: both tables syncing, no rows yet.
+    fn syncing(full: &Snapshot) -> Arc<Snapshot> {
+        let mut first = full.clone();
+        for section in first.sections.iter_mut() {
+            section.state = crate::cluster::WatchState::Syncing;
+            section.rows = Arc::default();
+        }
+        Arc::new(first)
+    }
+
     #[test]
-    fn a_cluster_come_back_to_has_its_filter_selection_and_panes() {
+    fn a_cluster_come_back_to_has_its_filter_focus_and_selection() {
         let mut app = app_with_rows();
         app.connection.context = "dev".into();
-        let snapshot = app.snapshot.clone();
+        let full = app.snapshot.clone();
         for action in [
             Action::SwitchTable,
             Action::StartFilter,
             Action::FilterInput('a'),
             Action::FinishFilter,
-            Action::OpenDetail,
         ] {
             app.update(action);
         }
-        app.effects.clear();
+        assert_eq!(app.selected().map(|m| m.name.as_str()), Some("data"));
         app.read_only = true;
 
-        app.update(to("staging", &snapshot));
+        app.update(to("staging", &syncing(&full)));
         assert_eq!(app.connection.context, "staging");
         assert_eq!(app.focus, Section::Custom, "a fresh view");
-        assert!(app.filter.text.is_empty() && app.detail.is_none());
+        assert!(app.filter.text.is_empty());
         assert!(app.read_only, "the dashboard's own state comes along");
-        assert!(app.effects.is_empty());
+        app.update(Action::Snapshot(full.clone()));
         app.update(Action::StartFilter);
         app.update(Action::FilterInput('m'));
 
-        app.update(to("dev", &snapshot));
+        // Back on dev, its watches start again: the selection waits for the rows.
+        app.update(to("dev", &syncing(&full)));
         assert_eq!(app.focus, Section::Hasura);
         assert_eq!(app.filter.text, "a");
+        assert_eq!(app.selection(Section::Hasura).name.as_deref(), Some("data"));
+        app.update(Action::Snapshot(full.clone()));
         assert_eq!(app.selected().map(|m| m.name.as_str()), Some("data"));
-        let pane = app.detail.as_ref().expect("the detail view is open again");
-        assert_eq!(
-            (pane.namespace.as_str(), pane.name.as_str()),
-            ("hasura", "data")
-        );
-        assert!(
-            matches!(app.effects.as_slice(), [Effect::StartDetail(_)]),
-            "its follower starts again: {:?}",
-            app.effects
-        );
-        assert!(app.read_only);
+        assert!(app.read_only && app.effects.is_empty());
 
-        app.effects.clear();
-        app.update(to("staging", &snapshot));
+        app.update(to("staging", &syncing(&full)));
         assert_eq!(app.filter.text, "m", "and the other one kept its own");
         assert!(app.filter.editing);
     }

@@ -8,7 +8,7 @@ use super::widths::RowWidths;
 use crossterm::event::{KeyCode, KeyEvent};
 
 use super::{Action, App, ColumnWidths, Selection, layout};
-use crate::cluster::Snapshot;
+use crate::cluster::{Snapshot, WatchState};
 use crate::model::{Microservice, Section};
 
 /// The filter's keys while it is typed: letters are text; the arrows still move.
@@ -153,6 +153,12 @@ impl App {
 
     pub(super) fn resolve_selections(&mut self) {
         for section in Section::ALL {
+            // Rows not listed yet (a cluster come back to starts its watches again): the
+            // selection waits for them instead of falling to the first row.
+            let view = self.snapshot.section(section);
+            if view.state == WatchState::Syncing && view.rows.is_empty() {
+                continue;
+            }
             let viewport = self.viewport(section);
             // Out of `self` while it moves, so the rows can be read in place (no copy of names).
             let mut selection = std::mem::take(self.selection_mut(section));

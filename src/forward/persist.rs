@@ -14,6 +14,9 @@ use std::path::{Path, PathBuf};
 
 use super::{ForwardManager, ForwardSpec};
 
+/// Held across a save's read, merge and write (see `ForwardStore::save`).
+static SAVING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[derive(Debug, thiserror::Error)]
 pub enum PersistError {
     #[error("no configuration directory (set XDG_CONFIG_HOME or HOME)")]
@@ -104,6 +107,11 @@ impl ForwardStore {
         if specs == self.saved {
             return Ok(false);
         }
+        // Each cluster's saver writes from its own thread: one read-merge-write at a time in
+        // this process, or one would write over what another just merged.
+        let _one_at_a_time = SAVING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut file = match self.read() {
             Ok(file) => file,
             // Not a forwards file: keep it beside for the person to look at, start a new one.

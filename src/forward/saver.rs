@@ -27,7 +27,14 @@ struct Shared {
     state: Mutex<State>,
     /// Wakes the worker (a set or closing) and whoever waits for it to be idle.
     changed: Condvar,
-    reporter: Mutex<Option<Reporter>>,
+    reporter: Mutex<Reporting>,
+}
+
+/// Who hears of failed saves, and the last failure told (told once, until someone new listens).
+#[derive(Default)]
+struct Reporting {
+    reporter: Option<Reporter>,
+    last_error: Option<String>,
 }
 
 #[derive(Default)]
@@ -45,7 +52,7 @@ impl ForwardSaver {
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
             changed: Condvar::new(),
-            reporter: Mutex::new(None),
+            reporter: Mutex::new(Reporting::default()),
         });
         let worker_shared = shared.clone();
         let worker = std::thread::Builder::new()
@@ -59,9 +66,13 @@ impl ForwardSaver {
         }
     }
 
-    /// Who hears of a failed save from now on (the dashboard of the cluster on screen).
+    /// Who hears of a failed save from now on (the dashboard of the cluster on screen); a
+    /// failure already told to another is told again.
     pub fn report_to(&self, reporter: Reporter) {
-        *lock(&self.shared.reporter) = Some(reporter);
+        *lock(&self.shared.reporter) = Reporting {
+            reporter: Some(reporter),
+            last_error: None,
+        };
     }
 
     /// Hands over the set of forwards to save, unless it is the one offered last.
@@ -101,7 +112,6 @@ impl Drop for ForwardSaver {
 
 impl Shared {
     fn run(&self, store: &mut ForwardStore) {
-        let mut last_error: Option<String> = None;
         loop {
             let specs = {
                 let mut state = lock(&self.state);
@@ -120,19 +130,21 @@ impl Shared {
                 }
             };
             let saved = store.save(specs);
+            let mut reporting = lock(&self.reporter);
             match &saved {
-                Ok(_) => last_error = None,
+                Ok(_) => reporting.last_error = None,
                 Err(e) => {
                     let text = format!("forwards not saved: {e}");
                     tracing::warn!("{text}");
-                    if last_error.as_ref() != Some(&text) {
-                        if let Some(report) = &*lock(&self.reporter) {
+                    if reporting.last_error.as_ref() != Some(&text) {
+                        if let Some(report) = &reporting.reporter {
                             report(text.clone());
                         }
-                        last_error = Some(text);
+                        reporting.last_error = Some(text);
                     }
                 }
             }
+            drop(reporting);
             let mut state = lock(&self.state);
             state.writing = false;
             state.failed = saved.is_err();
@@ -192,6 +204,12 @@ mod tests {
             saver.offer(vec![spec("data", port)]);
             saver.flush();
         }
+        // The dashboard of a cluster come back to is told again.
+        let (again_tx, again) = std::sync::mpsc::channel();
+        saver.report_to(Box::new(move |text| again_tx.send(text).unwrap()));
+        saver.offer(vec![spec("data", 8083)]);
+        saver.flush();
+        assert_eq!(again.try_iter().count(), 1);
         drop(saver);
         let reports: Vec<String> = rx.try_iter().collect();
         // Each offer was tried (the same set too would be), and reported once.
@@ -200,5 +218,35 @@ mod tests {
             reports[0].starts_with("forwards not saved: "),
             "{reports:?}"
         );
+    }
+
+    /// Two clusters' savers (the one on screen, one left) writing the same file at once: each
+    /// context's last set is there, and the file stays whole.
+    #[test]
+    fn savers_of_two_clusters_never_write_over_each_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("forwards.json");
+        let savers = ["a", "b"].map(|context| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let mut saver = ForwardSaver::start(ForwardStore::at(path, context, S));
+                for port in 8000..8100 {
+                    saver.offer(vec![spec("data", port)]);
+                    if port % 7 == 0 {
+                        saver.flush();
+                    }
+                }
+            })
+        });
+        for saver in savers {
+            saver.join().unwrap();
+        }
+        for context in ["a", "b"] {
+            assert_eq!(
+                ForwardStore::at(path.clone(), context, S).load().unwrap(),
+                vec![spec("data", 8099)],
+                "{context}"
+            );
+        }
     }
 }

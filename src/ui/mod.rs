@@ -38,17 +38,19 @@ pub fn draw(frame: &mut Frame, app: &App) {
         );
         return;
     }
-    // The layers bottom-up, in the order `app::keys::LAYERS` gives keys to (reversed): a
-    // full-screen pane (logs over the detail view over the tables), then the popups; the prompt,
-    // the command line and the filter are drawn by the footer.
-    if let Some(pane) = &app.logs {
-        let body = pane_frame(frame, area, app);
-        logs::render(frame, body, app, pane);
-    } else if let Some(pane) = &app.detail {
-        let body = pane_frame(frame, area, app);
-        detail::render(frame, body, app, pane);
-    } else {
-        draw_tables(frame, area, app);
+    // The base (logs over the detail view over the tables), then the layers that cover it
+    // bottom-up, in `app::keys::LAYERS`' order reversed; the prompt, the command line and the
+    // filter are drawn by the footer.
+    match (&app.logs, &app.detail) {
+        (Some(pane), _) => {
+            let body = pane_frame(frame, area, app);
+            logs::render(frame, body, app, pane);
+        }
+        (None, Some(pane)) => {
+            let body = pane_frame(frame, area, app);
+            detail::render(frame, body, app, pane);
+        }
+        (None, None) => draw_tables(frame, area, app),
     }
     for layer in app.open_layers() {
         let area = inset(area);
