@@ -84,32 +84,26 @@ pub fn spawn_feed(
     stop: CancellationToken,
 ) -> tokio_watch::Receiver<Arc<Snapshot>> {
     let (tx, rx) = mpsc::channel::<Message>(1024);
+    let mut feed = Feed::new(config);
     let mut tasks = Vec::new();
-    let mut sections = PerSection::from_fn(|section| {
-        let namespace = match section {
-            Section::Custom => &config.namespaces.user,
-            Section::Hasura => &config.namespaces.hasura,
-        };
-        SectionState::new(section, namespace.clone())
-    });
     for section in Section::ALL {
-        let state = &mut sections[section];
+        let state = &mut feed.sections[section];
         let namespace = state.namespace.clone();
         tasks.extend(spawn_section_watches(&client, section, &namespace, &tx));
-        if config.metrics {
+        if feed.config.metrics {
             state.metrics = Metrics::Reading;
             tasks.push(tokio::spawn(usage_reader::run(
                 client.clone(),
                 namespace.clone(),
                 state.listed.subscribe(),
-                config.tables_shown.clone(),
+                feed.config.tables_shown.clone(),
                 move |update| Message::Usage { section, update },
                 tx.clone(),
             )));
         }
     }
-    if config.project.is_none() {
-        let api: Api<ConfigMap> = Api::namespaced(client.clone(), &config.namespaces.hasura);
+    if feed.config.project.is_none() {
+        let api: Api<ConfigMap> = Api::namespaced(client.clone(), &feed.config.namespaces.hasura);
         let wc = watcher::Config::default().fields(&format!("metadata.name={CONFIGMAP_NAME}"));
         tasks.push(tokio::spawn(watch::run(
             api,
@@ -120,24 +114,6 @@ pub fn spawn_feed(
         )));
     }
     drop(tx);
-    let mut feed = Feed {
-        sections,
-        gateway: config.project.clone().map(|p| p.ok()).unwrap_or(None),
-        gateway_error: config
-            .project
-            .as_ref()
-            .and_then(|p| p.as_ref().err().cloned()),
-        routes: None,
-        ingresses: Arc::default(),
-        routes_error: None,
-        // `--project` files are read up front; the ConfigMap has yet to be listed.
-        gateway_listed: config.project.is_some(),
-        stalled_since: None,
-        gateway_forbidden: false,
-        config,
-        resource_version: 0,
-        generation: 0,
-    };
     feed.reparse_routes();
     let (out, out_rx) = tokio_watch::channel(Arc::new(feed.snapshot()));
     tokio::spawn(async move {
@@ -240,6 +216,35 @@ struct Feed {
 }
 
 impl Feed {
+    /// The feed's state before anything is listed; `spawn_feed` starts what fills it.
+    fn new(config: FeedConfig) -> Feed {
+        let sections = PerSection::from_fn(|section| {
+            let namespace = match section {
+                Section::Custom => &config.namespaces.user,
+                Section::Hasura => &config.namespaces.hasura,
+            };
+            SectionState::new(section, namespace.clone())
+        });
+        Feed {
+            sections,
+            gateway: config.project.clone().map(|p| p.ok()).unwrap_or(None),
+            gateway_error: config
+                .project
+                .as_ref()
+                .and_then(|p| p.as_ref().err().cloned()),
+            routes: None,
+            ingresses: Arc::default(),
+            routes_error: None,
+            // `--project` files are read up front; the ConfigMap has yet to be listed.
+            gateway_listed: config.project.is_some(),
+            stalled_since: None,
+            gateway_forbidden: false,
+            config,
+            resource_version: 0,
+            generation: 0,
+        }
+    }
+
     async fn run(
         &mut self,
         mut rx: mpsc::Receiver<Message>,
@@ -465,5 +470,76 @@ impl Feed {
             resource_version: self.resource_version,
             generation: self.generation,
         }
+    }
+}
+
+/// The coalescing timings, on tokio's paused clock: exact instants, no waiting.
+#[cfg(test)]
+mod coalescing_tests {
+    use super::*;
+
+    fn config() -> FeedConfig {
+        FeedConfig {
+            namespaces: Namespaces {
+                hasura: "hasura".into(),
+                user: "default".into(),
+                user_source: "default",
+            },
+            cluster_name: None,
+            cluster_data: None,
+            kube_cluster_name: "test".into(),
+            project: None,
+            pending: PendingRequests::default(),
+            metrics: false,
+            tables_shown: None,
+        }
+    }
+
+    /// A change to the custom table's pods, at resourceVersion `rv`.
+    fn change(rv: u64) -> Message {
+        Message::Objects {
+            section: Section::Custom,
+            kind: ObjectKind::Pod,
+            update: Update::Listed(Vec::new()),
+            rv: Some(rv),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_is_one_snapshot_and_snapshots_are_spaced_by_the_minimum_interval() {
+        let (tx, rx) = mpsc::channel(1024);
+        let mut feed = Feed::new(config());
+        let (out, mut snapshots) = tokio_watch::channel(Arc::new(feed.snapshot()));
+        let stop = CancellationToken::new();
+        let task = tokio::spawn({
+            let stop = stop.clone();
+            async move { feed.run(rx, out, stop).await }
+        });
+        let start = tokio::time::Instant::now();
+
+        // A hundred changes at once: one snapshot, COALESCE after the first, with all of them.
+        for rv in 1..=100 {
+            tx.send(change(rv)).await.unwrap();
+        }
+        snapshots.changed().await.unwrap();
+        assert_eq!(start.elapsed(), COALESCE);
+        assert_eq!(snapshots.borrow_and_update().resource_version, 100);
+
+        // A change right after it waits out the minimum interval since that build.
+        tx.send(change(101)).await.unwrap();
+        snapshots.changed().await.unwrap();
+        assert_eq!(start.elapsed(), COALESCE + MIN_INTERVAL);
+        assert_eq!(snapshots.borrow_and_update().resource_version, 101);
+
+        // After a quiet spell, a change is out COALESCE later again.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let quiet = tokio::time::Instant::now();
+        tx.send(change(102)).await.unwrap();
+        snapshots.changed().await.unwrap();
+        assert_eq!(quiet.elapsed(), COALESCE);
+        assert!(!snapshots.has_changed().unwrap(), "one snapshot per change");
+
+        stop.cancel();
+        task.await.unwrap();
     }
 }
