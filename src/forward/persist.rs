@@ -189,12 +189,14 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    const S: &str = "https://127.0.0.1:6443";
+    /// A server for the stores of tests.
+    pub(in crate::forward) const S: &str = "https://127.0.0.1:6443";
 
-    fn spec(name: &str, port: u16) -> ForwardSpec {
+    /// A saved forward to `hasura/<name>` on `port`.
+    pub(in crate::forward) fn spec(name: &str, port: u16) -> ForwardSpec {
         let mut spec = ForwardSpec::new("hasura", name);
         spec.local_port = Some(port);
         spec

@@ -162,14 +162,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const S: &str = "https://127.0.0.1:6443";
-
-    fn spec(name: &str, port: u16) -> ForwardSpec {
-        let mut spec = ForwardSpec::new("hasura", name);
-        spec.local_port = Some(port);
-        spec
-    }
+    use crate::forward::persist::tests::{S, spec};
 
     #[test]
     fn the_last_set_offered_is_written_and_dropping_flushes_it() {
